@@ -1,0 +1,426 @@
+"""Load and validate a project's YAML config into frozen models.
+
+Every error names the file, the key path and, where the YAML parser knows it, the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from incidents import identifiers, sqltypes
+from incidents.errors import ConfigError
+from incidents.models import (
+    ClusterKey,
+    Column,
+    Environment,
+    ForeignKey,
+    Project,
+    ReferenceData,
+    Table,
+    View,
+)
+
+PACKAGED_PROJECT = Path(__file__).parent / "_project"
+SOURCE_PROJECT = Path(__file__).resolve().parents[2]
+TARGETS = ("local", "snowflake")
+_DEFAULT_RE = re.compile(
+    r"""^(?:-?\d+(?:\.\d+)?|'(?:[^']|'')*'|TRUE|FALSE|NULL|
+         (?:CURRENT_TIMESTAMP|CURRENT_DATE|SYSDATE|LOCALTIMESTAMP)(?:\(\))?)$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CLUSTER_RE = re.compile(r"^(?:TO_DATE\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)|([A-Za-z_][A-Za-z0-9_]*))$", re.I)
+
+
+# --------------------------------------------------------------------------- locating a project
+
+def find_project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--project-dir / INCIDENTS_PROJECT_DIR, else the current folder if it holds config/project.yml,
+    else the example project shipped with the package."""
+    if explicit:
+        root = Path(explicit).expanduser()
+        if not (root / "config" / "project.yml").is_file():
+            raise ConfigError("no config/project.yml here; pass a project folder", key=f"--project-dir {root}")
+        return root.resolve()
+    cwd = Path.cwd()
+    if (cwd / "config" / "project.yml").is_file():
+        return cwd
+    for candidate in (PACKAGED_PROJECT, SOURCE_PROJECT):
+        if (candidate / "config" / "project.yml").is_file():
+            return candidate
+    raise ConfigError("no project found: run in a folder with config/project.yml or pass --project-dir")
+
+
+def templates_dir(root: Path) -> Path:
+    """A project's own templates/, else the ones shipped with the package."""
+    for candidate in (root / "templates", PACKAGED_PROJECT / "templates", SOURCE_PROJECT / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("no templates/ folder found", file=str(root))
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+class _LineDict(dict):
+    lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    result = _LineDict()
+    result.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, rel: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=rel) from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).split(": ", 1)[-1], file=rel, line=exc.line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid YAML: {problem}; fix the syntax",
+                          file=rel, line=mark.line + 1 if mark else None) from None
+
+
+class _Node:
+    """A mapping being validated, with the file and key path for error messages."""
+
+    def __init__(self, data: Any, file: str, path: str, line: int | None = None) -> None:
+        self.file, self.path, self.line = file, path, line
+        if not isinstance(data, dict):
+            raise ConfigError(f"expected a mapping, got {_kind(data)}", file=file, key=path or None, line=line)
+        self.data = data
+
+    def _key(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _line(self, key: str) -> int | None:
+        return getattr(self.data, "lines", {}).get(key, self.line)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, key=self._key(key), line=self._line(key))
+
+    def only(self, *allowed: str) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(str(key), f"unknown key; expected one of {', '.join(allowed)}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        if kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.error(key, f"expected {_names(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.error(key, f"expected {_names(kind)}, got {_kind(value)}")
+        return value
+
+    def ident(self, key: str, *, required: bool = True) -> str:
+        value = self.get(key, str, required=required)
+        return self.check_ident(key, value) if value is not None else value
+
+    def check_ident(self, key: str, value: Any) -> str:
+        try:
+            return identifiers.check(value)
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def idents(self, key: str, *, required: bool = False) -> tuple[str, ...]:
+        values = self.get(key, list, [], required=required)
+        return tuple(self.check_ident(f"{key}[{i}]", v) for i, v in enumerate(values))
+
+    def child(self, key: str, value: Any) -> _Node:
+        return _Node(value, self.file, self._key(key), self._line(key))
+
+    def items(self, key: str, *, required: bool = False) -> Iterator[tuple[str, Any]]:
+        for i, value in enumerate(self.get(key, list, [], required=required)):
+            yield f"{key}[{i}]", value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(_kind(k()) if k is not type(None) else "nothing" for k in kinds)
+
+
+# --------------------------------------------------------------------------- project
+
+def load_project(root: Path) -> Project:
+    """Read config/project.yml, config/tables/*.yml and config/views.yml (optional) under root."""
+    rel = "config/project.yml"
+    node = _Node(_read_yaml(root / rel, rel), rel, "")
+    node.only("name", "database", "schema", "currency", "default_env", "environments", "variables")
+    name = node.get("name", str, "incidents")
+    database = node.ident("database")
+    schema = node.ident("schema")
+    currency = node.get("currency", str, "USD")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise node.error("currency", f"expected an ISO 4217 code such as USD, got {currency!r}")
+    envs_node = node.child("environments", node.get("environments", dict, required=True))
+    environments = {
+        env_name: _environment(envs_node, str(env_name), value, database, schema)
+        for env_name, value in envs_node.data.items()
+    }
+    if not environments:
+        raise node.error("environments", "declare at least one environment (e.g. dev: {target: local})")
+    default_env = node.get("default_env", str, "dev" if "dev" in environments else next(iter(environments)))
+    if default_env not in environments:
+        raise node.error("default_env", f"unknown environment {default_env!r}; "
+                                        f"declared: {', '.join(environments)}")
+    variables = dict(node.get("variables", dict, {}))
+    tables = _order_tables(_load_tables(root))
+    views = _load_views(root)
+    clash = {t.name for t in tables} & {v.name for v in views}
+    if clash:
+        raise ConfigError(f"{sorted(clash)[0]!r} is declared both as a table and as a view; rename one",
+                          file="config/views.yml")
+    return Project(root=root, name=name, database=database, schema=schema, currency=currency,
+                   default_env=default_env, environments=environments, tables=tables, views=views,
+                   variables=variables, templates_dir=templates_dir(root))
+
+
+def _environment(parent: _Node, name: str, value: Any, database: str, schema: str) -> Environment:
+    parent.check_ident(name, name)
+    node = parent.child(name, value if value is not None else {})
+    node.only("target", "database", "schema", "connection", "data_retention_days", "warehouse", "role")
+    target = node.get("target", str, "local")
+    if target not in TARGETS:
+        raise node.error("target", f"unknown target {target!r}; expected local or snowflake")
+    retention = node.get("data_retention_days", int)
+    if retention is not None and not 0 <= retention <= 90:
+        raise node.error("data_retention_days", "expected 0-90 days")
+    return Environment(
+        name=name, target=target,
+        database=node.ident("database", required=False) or database,
+        schema=node.ident("schema", required=False) or schema,
+        connection=node.get("connection", str),
+        data_retention_days=retention,
+        warehouse=node.ident("warehouse", required=False),
+        role=node.ident("role", required=False),
+    )
+
+
+def environment(project: Project, name: str | None) -> Environment:
+    chosen = name or project.default_env
+    if chosen not in project.environments:
+        raise ConfigError(
+            f"unknown environment {chosen!r}; declared in config/project.yml: "
+            f"{', '.join(project.environments)}",
+            key="--env",
+        )
+    return project.environments[chosen]
+
+
+# --------------------------------------------------------------------------- tables
+
+def _load_tables(root: Path) -> list[Table]:
+    folder = root / "config" / "tables"
+    files = sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ConfigError("no table files found; add one YAML file per table", file="config/tables/")
+    tables: list[Table] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        rel = f"config/tables/{path.name}"
+        table = _table(_Node(_read_yaml(path, rel), rel, ""))
+        if table.name in seen:
+            raise ConfigError(f"table {table.name!r} is already declared in {seen[table.name]}", file=rel,
+                              key="name")
+        seen[table.name] = rel
+        tables.append(table)
+    _check_references(tables)
+    return tables
+
+
+def _table(node: _Node) -> Table:
+    node.only("name", "comment", "columns", "primary_key", "unique_keys", "foreign_keys", "cluster_by",
+              "reference_data")
+    name = node.ident("name")
+    columns: list[Column] = []
+    for key, value in node.items("columns", required=True):
+        column = _column(node.child(key, value))
+        if any(c.name == column.name for c in columns):
+            raise node.error(key, f"duplicate column {column.name!r}")
+        columns.append(column)
+    if not columns:
+        raise node.error("columns", "declare at least one column")
+    names = {c.name for c in columns}
+
+    def known(key: str, cols: tuple[str, ...]) -> tuple[str, ...]:
+        for col in cols:
+            if col not in names:
+                raise node.error(key, f"unknown column {col!r} in table {name!r}")
+        return cols
+
+    primary_key = known("primary_key", node.idents("primary_key"))
+    unique_keys = tuple(
+        known(key, tuple(node.check_ident(key, c) for c in (value if isinstance(value, list) else [value])))
+        for key, value in node.items("unique_keys")
+    )
+    foreign_keys = []
+    for key, value in node.items("foreign_keys"):
+        fk = node.child(key, value)
+        fk.only("columns", "references")
+        ref = fk.child("references", fk.get("references", dict, required=True))
+        ref.only("table", "columns")
+        cols, ref_cols = known(key, fk.idents("columns", required=True)), ref.idents("columns", required=True)
+        if len(cols) != len(ref_cols) or not cols:
+            raise fk.error("references", "columns and references.columns must have the same, non-zero length")
+        foreign_keys.append(ForeignKey(cols, ref.ident("table"), ref_cols))
+    cluster_by = []
+    for key, value in node.items("cluster_by"):
+        m = _CLUSTER_RE.match(value) if isinstance(value, str) else None
+        if not m:
+            raise node.error(key, "expected a column name or TO_DATE(column)")
+        column = node.check_ident(key, m.group(1) or m.group(2))
+        cluster_by.append(ClusterKey(known(key, (column,))[0], to_date=m.group(1) is not None))
+    reference_data = None
+    if "reference_data" in node.data:
+        reference_data = _reference_data(node.child("reference_data", node.get("reference_data", dict)), names)
+    return Table(name=name, columns=tuple(columns), comment=node.get("comment", str),
+                 primary_key=primary_key, unique_keys=unique_keys, foreign_keys=tuple(foreign_keys),
+                 cluster_by=tuple(cluster_by), reference_data=reference_data, source=node.file)
+
+
+def _column(node: _Node) -> Column:
+    node.only("name", "type", "nullable", "default", "comment", "allowed_values", "renamed_from")
+    name = node.ident("name")
+    type_text = node.get("type", str, required=True)
+    try:
+        sql_type = sqltypes.parse(type_text)
+    except ValueError as exc:
+        raise node.error("type", str(exc)) from None
+    default = node.get("default", (str, int, float, bool))
+    if isinstance(default, bool):
+        default = "TRUE" if default else "FALSE"
+    if default is not None:
+        default = str(default).strip()
+        if not _DEFAULT_RE.match(default):
+            raise node.error("default", f"unsupported default {default!r}: use a number, a 'quoted string', "
+                                        "TRUE, FALSE, NULL, CURRENT_TIMESTAMP() or CURRENT_DATE()")
+    allowed = node.get("allowed_values", list, [])
+    if not all(isinstance(v, str) for v in allowed):
+        raise node.error("allowed_values", "expected a list of strings")
+    return Column(name=name, type=sql_type, nullable=node.get("nullable", bool, True), default=default,
+                  comment=node.get("comment", str), allowed_values=tuple(allowed),
+                  renamed_from=node.ident("renamed_from", required=False))
+
+
+def _reference_data(node: _Node, columns: set[str]) -> ReferenceData:
+    node.only("key", "rows")
+    key = node.idents("key", required=True)
+    rows = []
+    for item_key, value in node.items("rows", required=True):
+        row = node.child(item_key, value)
+        for col, cell in row.data.items():
+            if col not in columns:
+                raise row.error(str(col), "unknown column")
+            if cell is not None and not isinstance(cell, (str, int, float, bool)):
+                raise row.error(str(col), f"expected a scalar, got {_kind(cell)}")
+        for col in key:
+            if row.data.get(col) is None:
+                raise row.error(col, "key column is required in every row")
+        rows.append(tuple(row.data.items()))
+    for col in key:
+        if col not in columns:
+            raise node.error("key", f"unknown column {col!r}")
+    return ReferenceData(key=key, rows=tuple(rows))
+
+
+def _check_references(tables: list[Table]) -> None:
+    by_name = {t.name: t for t in tables}
+    for table in tables:
+        for i, fk in enumerate(table.foreign_keys):
+            key = f"foreign_keys[{i}].references"
+            parent = by_name.get(fk.ref_table)
+            if parent is None:
+                raise ConfigError(f"references unknown table {fk.ref_table!r}; declare it under config/tables/",
+                                  file=table.source, key=key)
+            for col in fk.ref_columns:
+                if parent.column(col) is None:
+                    raise ConfigError(f"references unknown column {fk.ref_table}.{col}", file=table.source,
+                                      key=key)
+            if set(fk.ref_columns) != set(parent.primary_key) and set(fk.ref_columns) not in [
+                set(u) for u in parent.unique_keys
+            ]:
+                raise ConfigError(
+                    f"{fk.ref_table}({', '.join(fk.ref_columns)}) is not a primary or unique key of "
+                    f"{fk.ref_table}", file=table.source, key=key)
+
+
+def _order_tables(tables: list[Table]) -> tuple[Table, ...]:
+    """Parents before children (stable: alphabetical among peers); a cycle is a config error."""
+    by_name = {t.name: t for t in tables}
+    ordered: list[Table] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*chain[chain.index(name):], name])
+            raise ConfigError(f"foreign keys form a cycle: {cycle}; break it with a nullable key",
+                              file=by_name[name].source, key="foreign_keys")
+        state[name] = 1
+        for parent in by_name[name].parents:
+            visit(parent, [*chain, name])
+        state[name] = 2
+        ordered.append(by_name[name])
+
+    for table in sorted(tables, key=lambda t: t.name):
+        visit(table.name, [])
+    return tuple(ordered)
+
+
+# --------------------------------------------------------------------------- views
+
+def _load_views(root: Path) -> tuple[View, ...]:
+    rel = "config/views.yml"
+    path = root / rel
+    if not path.is_file():
+        return ()
+    data = _read_yaml(path, rel)
+    node = _Node(data if data is not None else {"views": []}, rel, "")
+    node.only("views")
+    views: list[View] = []
+    for key, value in node.items("views", required=True):
+        view = node.child(key, value)
+        view.only("name", "comment", "template", "columns")
+        name = view.ident("name")
+        if any(v.name == name for v in views):
+            raise view.error("name", f"duplicate view {name!r}")
+        cols = view.get("columns", dict, {})
+        documented = tuple((view.check_ident(f"columns.{c}", c), str(d)) for c, d in cols.items())
+        views.append(View(name=name, template=view.get("template", str, f"views/{name}.sql.j2"),
+                          comment=view.get("comment", str), columns=documented, source=rel))
+    return tuple(views)

@@ -1,0 +1,47 @@
+"""The project's own exceptions; the CLI maps each to an exit code and prints one line."""
+
+from __future__ import annotations
+
+
+class IncidentsError(Exception):
+    """Base class: a failure we can explain to the user without a traceback."""
+
+    exit_code = 1
+
+
+class Found(IncidentsError):
+    """Something was found that the user asked about: drift, stale files, failed checks (exit 1)."""
+
+    exit_code = 1
+
+
+class ConfigError(IncidentsError):
+    """The user's input is wrong: config, options, environment, credentials (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 line: int | None = None) -> None:
+        self.file, self.key, self.line = file, key, line
+        where = ""
+        if file:
+            where = file + (f":{line}" if line else "")
+            if key:
+                where += f": {key}"
+        elif key:
+            where = key
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class TargetError(IncidentsError):
+    """The target failed: connection, lock, or a statement Snowflake/fakesnow rejected (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, obj: str | None = None, statement: str | None = None) -> None:
+        self.obj, self.statement = obj, statement
+        text = f"{obj}: {message}" if obj else message
+        if statement:
+            first = " ".join(statement.split())
+            text += f" [statement: {first[:300]}{'...' if len(first) > 300 else ''}]"
+        super().__init__(text)

@@ -1,0 +1,47 @@
+"""Validation and quoting of identifiers that come from config.
+
+Config names are written in lower snake case and rendered as unquoted upper-case identifiers, which
+Snowflake and fakesnow resolve the same way. Names that are keywords in either engine are quoted
+(upper-case, so the quoted and unquoted spellings still agree).
+"""
+
+from __future__ import annotations
+
+import re
+
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+
+# Snowflake reserved keywords (docs: "Reserved & limited keywords"): not usable unquoted.
+SNOWFLAKE_RESERVED = frozenset(["ACCOUNT", "ALL", "ALTER", "AND", "ANY", "AS", "BETWEEN", "BY", "CASE", "CAST", "CHECK", "COLUMN", "CONNECT", "CONNECTION", "CONSTRAINT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_USER", "DATABASE", "DELETE", "DISTINCT", "DROP", "ELSE", "EXISTS", "FALSE", "FOLLOWING", "FOR", "FROM", "FULL", "GRANT", "GROUP", "GSCLUSTER", "HAVING", "ILIKE", "IN", "INCREMENT", "INNER", "INSERT", "INTERSECT", "INTO", "IS", "ISSUE", "JOIN", "LATERAL", "LEFT", "LIKE", "LOCALTIME", "LOCALTIMESTAMP", "MINUS", "NATURAL", "NOT", "NULL", "OF", "ON", "OR", "ORDER", "ORGANIZATION", "QUALIFY", "REGEXP", "REVOKE", "RIGHT", "RLIKE", "ROW", "ROWS", "SAMPLE", "SCHEMA", "SELECT", "SET", "SOME", "START", "TABLE", "TABLESAMPLE", "THEN", "TO", "TRIGGER", "TRUE", "TRY_CAST", "UNION", "UNIQUE", "UPDATE", "USING", "VALUES", "VIEW", "WHEN", "WHENEVER", "WHERE", "WINDOW", "WITH"])
+
+# Words fakesnow's DuckDB backend cannot take unquoted although Snowflake can (probe report).
+DUCKDB_RESERVED = frozenset({"AT", "ASOF", "SEMI", "ANTI", "LAMBDA", "POSITIONAL", "SUMMARIZE"})
+
+
+def is_valid(name: str) -> bool:
+    return bool(IDENT_RE.match(name))
+
+
+def check(name: object) -> str:
+    """Return the name if it is a plain identifier, else raise ValueError with the reason."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"identifier must be a non-empty string, got {name!r}")
+    if not IDENT_RE.match(name):
+        raise ValueError(
+            f"invalid identifier {name!r}: use letters, digits and underscores, starting with a letter "
+            "or underscore (at most 255 characters)"
+        )
+    if name.upper() in SNOWFLAKE_RESERVED:
+        raise ValueError(f"invalid identifier {name!r}: it is a reserved word in Snowflake; choose another")
+    return name
+
+
+def quote(name: str) -> str:
+    """Render a validated name as an identifier: upper case, quoted only where an engine needs it."""
+    check(name)
+    upper = name.upper()
+    return f'"{upper}"' if upper in DUCKDB_RESERVED else upper
+
+
+def qualify(*parts: str) -> str:
+    return ".".join(quote(p) for p in parts)

@@ -1,0 +1,101 @@
+"""Typed, frozen models of a project: what config declares, independent of any backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from incidents.sqltypes import SqlType
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    default: str | None = None
+    comment: str | None = None
+    allowed_values: tuple[str, ...] = ()
+    renamed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterKey:
+    column: str
+    to_date: bool = False  # cluster on TO_DATE(column): coarse keys cluster better than timestamps
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """Rows deploy keeps present in a table (matched on `key`); users may edit other columns."""
+
+    key: tuple[str, ...]
+    rows: tuple[tuple[tuple[str, Any], ...], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    comment: str | None = None
+    primary_key: tuple[str, ...] = ()
+    unique_keys: tuple[tuple[str, ...], ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    cluster_by: tuple[ClusterKey, ...] = ()
+    reference_data: ReferenceData | None = None
+    source: str = ""
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Tables this one references, itself excluded (self-references do not order tables)."""
+        return tuple(dict.fromkeys(fk.ref_table for fk in self.foreign_keys if fk.ref_table != self.name))
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    template: str
+    comment: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()  # (column, definition) documented for every column
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    target: str  # "local" | "snowflake"
+    database: str
+    schema: str
+    connection: str | None = None
+    data_retention_days: int | None = None
+    warehouse: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    database: str
+    schema: str
+    currency: str
+    default_env: str
+    environments: dict[str, Environment]
+    tables: tuple[Table, ...]
+    views: tuple[View, ...] = ()
+    variables: dict[str, Any] = field(default_factory=dict)
+    templates_dir: Path = Path()
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)

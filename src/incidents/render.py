@@ -1,0 +1,192 @@
+"""Project + environment -> the DDL of every object, and the committed sql/ files.
+
+Pure: reads templates, writes nothing. `write_files` and `stale_files` are the only file I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from incidents import __version__, identifiers
+from incidents.errors import ConfigError
+from incidents.models import Environment, Project, Table, View
+from incidents.templating import render_template
+
+HISTORY_TABLE = "incidents_deploy_history"
+SCHEMA_FILE = "sql/01_schema.sql"
+VIEWS_FILE = "sql/02_analytics_views.sql"
+SAMPLE_FILE = "sql/03_sample_data.sql"
+SETUP_FILE = "setup.sql"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One object's DDL and the checksum deploy records for it."""
+
+    kind: str  # "database" | "schema" | "table" | "view" | "reference_data"
+    name: str
+    sql: str
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def checksum(self) -> str:
+        return checksum(self.sql)
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    env: Environment
+    database: Rendered
+    schema: Rendered
+    history_table: Rendered
+    tables: tuple[tuple[Table, Rendered], ...]
+    reference_data: tuple[Rendered, ...]
+    views: tuple[tuple[View, Rendered], ...]
+
+    def objects(self) -> list[Rendered]:
+        return [self.database, self.schema, *(r for _, r in self.tables), self.history_table,
+                *self.reference_data, *(r for _, r in self.views)]
+
+
+def checksum(sql: str) -> str:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+
+
+def context(project: Project, env: Environment, **extra: Any) -> dict[str, Any]:
+    """What every template sees."""
+
+    def fq(name: str) -> str:
+        return identifiers.qualify(env.database, env.schema, name)
+
+    return {"project": project, "env": env, "fq": fq, "vars": project.variables,
+            "currency": project.currency, "history_table": HISTORY_TABLE, **extra}
+
+
+def desired_state(project: Project, env: Environment) -> DesiredState:
+    ctx = context(project, env)
+    tpl = project.templates_dir
+
+    def r(kind: str, name: str, template: str, deps: tuple[str, ...] = (), **extra: Any) -> Rendered:
+        return Rendered(kind, name, render_template(tpl, template, **ctx, **extra), deps)
+
+    tables = tuple((t, r("table", t.name, "schema/table.sql.j2", t.parents, table=t)) for t in project.tables)
+    reference = tuple(_reference_data(project, env, t) for t in project.tables if t.reference_data)
+    return DesiredState(
+        env=env,
+        database=r("database", env.database, "schema/database.sql.j2"),
+        schema=r("schema", env.schema, "schema/schema.sql.j2"),
+        history_table=r("table", HISTORY_TABLE, "schema/history_table.sql.j2"),
+        tables=tables,
+        reference_data=reference,
+        views=_views(project, env, ctx),
+    )
+
+
+def _reference_data(project: Project, env: Environment, table: Table) -> Rendered:
+    assert table.reference_data is not None
+    names = list(dict.fromkeys(col for row in table.reference_data.rows for col, _ in row))
+    columns = []
+    for i, name in enumerate(names, start=1):
+        col = table.column(name)
+        assert col is not None  # checked by config
+        cast = "PARSE_JSON" if col.type.name in ("VARIANT", "OBJECT", "ARRAY") else None
+        expr = f"PARSE_JSON(COLUMN{i})" if cast else f"COLUMN{i}::{col.type}"
+        columns.append({"name": name, "cast": expr})
+    rows = [[dict(row).get(name) for name in names] for row in table.reference_data.rows]
+    sql = render_template(project.templates_dir, "schema/reference_data.sql.j2",
+                          **context(project, env, table=table, columns=columns, rows=rows,
+                                    key=table.reference_data.key))
+    return Rendered("reference_data", table.name, sql, (table.name,))
+
+
+def _views(project: Project, env: Environment, ctx: dict[str, Any]) -> tuple[tuple[View, Rendered], ...]:
+    """Render every view and order them so a view comes after the views it selects from."""
+    bodies = {v.name: render_template(project.templates_dir, v.template, **ctx, view=v) for v in project.views}
+    fq_names = {v.name: identifiers.qualify(env.database, env.schema, v.name) for v in project.views}
+    deps: dict[str, tuple[str, ...]] = {}
+    for view in project.views:
+        deps[view.name] = tuple(
+            other for other, fq in fq_names.items()
+            if other != view.name and re.search(rf"(?<![\w.]){re.escape(fq)}(?!\w)", bodies[view.name], re.I)
+        )
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise ConfigError(f"view {name!r} depends on itself through other views", file="config/views.yml")
+        visiting.add(name)
+        for dep in deps[name]:
+            visit(dep)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for view in project.views:
+        visit(view.name)
+    by_name = {v.name: v for v in project.views}
+    result = []
+    for name in ordered:
+        view = by_name[name]
+        sql = render_template(project.templates_dir, "schema/view.sql.j2", **ctx, view=view, body=bodies[name])
+        result.append((view, Rendered("view", name, sql, deps[name])))
+    return tuple(result)
+
+
+# --------------------------------------------------------------------------- committed files
+
+SampleRenderer = Callable[[Project, Environment], str]
+
+
+def render_files(project: Project, env: Environment, sample_sql: str | None = None) -> dict[str, str]:
+    """The committed SQL files, byte for byte: sql/01..03 and setup.sql."""
+    state = desired_state(project, env)
+    header = (
+        f"-- Generated by `incidents render` {_major_minor()} from config/ and templates/ (env: {env.name}).\n"
+        "-- Do not edit: change the config or templates and run `incidents render`.\n"
+    )
+
+    def section(objs: list[Rendered]) -> str:
+        return "\n".join(o.sql.rstrip() + "\n" for o in objs)
+
+    schema_objs = [state.database, state.schema, *(r for _, r in state.tables), state.history_table,
+                   *state.reference_data]
+    views = [r for _, r in state.views]
+    files = {
+        SCHEMA_FILE: header + "\n" + section(schema_objs),
+        VIEWS_FILE: header + "\n" + (section(views) if views else "-- No analytics views are declared.\n"),
+        SAMPLE_FILE: header + "\n" + (sample_sql or "-- No sample data is declared.\n"),
+    }
+    files[SETUP_FILE] = render_template(project.templates_dir, "setup.sql.j2",
+                                        **context(project, env, header=header,
+                                                  files=[SCHEMA_FILE, VIEWS_FILE, SAMPLE_FILE]))
+    return files
+
+
+def _major_minor() -> str:
+    # Only major.minor, so a patch release does not make every committed file stale.
+    return ".".join(__version__.split(".")[:2])
+
+
+def write_files(root: Path, files: dict[str, str]) -> list[str]:
+    """Write files whose content changed; return the paths written."""
+    written = []
+    for rel, content in files.items():
+        path = root / rel
+        if path.is_file() and path.read_text(encoding="utf-8") == content:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8", newline="\n")
+        written.append(rel)
+    return written
+
+
+def stale_files(root: Path, files: dict[str, str]) -> list[str]:
+    return [rel for rel, content in files.items()
+            if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != content]

@@ -1,0 +1,80 @@
+"""A thin statement runner over a DB-API connection: tracing, dry runs and error mapping.
+
+Core functions take a Session, never credentials, so tests can hand them any connection and
+count exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from incidents.errors import TargetError
+
+
+@dataclass
+class Statement:
+    sql: str
+    obj: str | None
+    seconds: float
+
+
+@dataclass
+class Session:
+    """Runs statements on one connection. `backend` is "local" or "snowflake"."""
+
+    conn: Any
+    backend: str
+    label: str = ""
+    is_target_error: Callable[[BaseException], bool] = lambda exc: False
+    trace: list[Statement] = field(default_factory=list)
+    on_close: Callable[[], None] | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
+                ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one statement; return (column names, rows). Backend errors become TargetError."""
+        start = time.perf_counter()
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params) if params is not None else cur.execute(sql)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+        except Exception as exc:
+            if not self.is_target_error(exc):
+                raise
+            raise TargetError(_first_line(exc), obj=obj or self.label, statement=sql) from exc
+        finally:
+            self.trace.append(Statement(sql, obj, time.perf_counter() - start))
+            cur.close()
+        return columns, rows
+
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
+              ) -> list[dict[str, Any]]:
+        """Run a query; rows as dicts keyed by upper-case column name."""
+        columns, rows = self.execute(sql, params, obj=obj)
+        keys = [c.upper() for c in columns]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            if self.on_close:
+                self.on_close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "msg", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_number(exc: BaseException) -> int | None:
+    """The Snowflake error number behind a TargetError, e.g. 2003 for 'does not exist'."""
+    cause = exc.__cause__ if isinstance(exc, TargetError) else exc
+    errno = getattr(cause, "errno", None)
+    try:
+        return int(errno) if errno is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,74 @@
+"""The Jinja environment every SQL template renders in.
+
+StrictUndefined turns a typo in a template into an error instead of empty SQL; every identifier
+that comes from config passes `ident` (validate + quote), every value passes `literal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from incidents import identifiers
+from incidents.errors import ConfigError
+
+
+def literal(value: Any) -> str:
+    """Render a Python value as a Snowflake literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'::DATE"
+    text = str(value).replace("\\", "\\\\").replace("'", "''")
+    return f"'{text}'"
+
+
+def json_literal(value: Any) -> str:
+    """A JSON document as a string literal, for PARSE_JSON()."""
+    return literal(json.dumps(value, sort_keys=True, separators=(",", ":")))
+
+
+@lru_cache(maxsize=8)
+def environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # SQL, not HTML: values are escaped by `literal`
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["ident"] = identifiers.quote
+    env.filters["literal"] = literal
+    env.filters["json_literal"] = json_literal
+    env.filters["sqltype"] = str
+    return env
+
+
+def render_template(templates_dir: Path, name: str, **context: Any) -> str:
+    try:
+        template = environment(templates_dir).get_template(name)
+        return template.render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise ConfigError(f"template not found: {exc.name}", file=f"templates/{name}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"template syntax error: {exc.message}", file=f"templates/{exc.name or name}",
+                          line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise ConfigError(f"template uses an undefined value: {exc.message}", file=f"templates/{name}") from None
+    except ValueError as exc:  # identifier validation inside the template
+        raise ConfigError(str(exc), file=f"templates/{name}") from None
