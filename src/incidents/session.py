@@ -31,6 +31,7 @@ class Session:
     is_target_error: Callable[[BaseException], bool] = lambda exc: False
     trace: list[Statement] = field(default_factory=list)
     on_close: Callable[[], None] | None = None
+    hint: Callable[[str], str | None] = lambda message: None  # backend-specific advice for an error
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -44,7 +45,10 @@ class Session:
         except Exception as exc:
             if not self.is_target_error(exc):
                 raise
-            raise TargetError(_first_line(exc), obj=obj or self.label, statement=sql) from exc
+            message = _first_line(exc)
+            advice = self.hint(message)
+            raise TargetError(f"{message} ({advice})" if advice else message, obj=obj or self.label,
+                              statement=sql) from exc
         finally:
             self.trace.append(Statement(sql, obj, time.perf_counter() - start))
             cur.close()

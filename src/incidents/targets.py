@@ -84,7 +84,16 @@ def open_local(path: Path, env: Environment) -> Session:
         return isinstance(exc, (snowflake.connector.errors.Error, duckdb.Error))
 
     return Session(conn, "local", label=f"local:{path}", is_target_error=is_target_error,
-                   on_close=fake.duck_conn.close)
+                   on_close=fake.duck_conn.close, hint=_local_hint)
+
+
+def _local_hint(message: str) -> str | None:
+    if "Dependency Error" in message:
+        return ("the local target (DuckDB) cannot alter or drop a table that foreign keys reference; "
+                "Snowflake can. Recreate the local database (delete .incidents/) to start over")
+    if "Constraint Error" in message or "violates" in message:
+        return "the local target enforces PRIMARY/UNIQUE/FOREIGN KEY constraints; Snowflake does not"
+    return None
 
 
 # --------------------------------------------------------------------------- Snowflake

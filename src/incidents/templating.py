@@ -59,7 +59,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def render_template(templates_dir: Path, name: str, **context: Any) -> str:
+def render_template(templates_dir: Path, name: str, /, **context: Any) -> str:
     try:
         template = environment(templates_dir).get_template(name)
         return template.render(**context)

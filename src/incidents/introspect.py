@@ -1,0 +1,110 @@
+"""Read the live state of the target schema in a constant number of queries (at most four),
+whatever the number of objects: INFORMATION_SCHEMA per schema, never one DESCRIBE per object."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from incidents import sqltypes
+from incidents.errors import TargetError
+from incidents.models import Environment, Project
+from incidents.render import HISTORY_TABLE, context
+from incidents.session import Session, error_number
+from incidents.sqltypes import SqlType
+from incidents.templating import render_template
+
+DOES_NOT_EXIST = 2003  # Snowflake (and fakesnow): object does not exist or not authorized
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    name: str
+    type: SqlType
+    nullable: bool
+    default: str | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class LiveTable:
+    name: str
+    columns: dict[str, LiveColumn]
+    row_count: int | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    checksum: str | None
+    fingerprint: str | None
+
+
+@dataclass
+class LiveState:
+    """What the target holds. Names are upper case, as the backends report them."""
+
+    database_exists: bool = False
+    schema_exists: bool = False
+    tables: dict[str, LiveTable] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)  # name -> definition as reported
+    history: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)  # (kind, NAME) -> last ok
+
+
+def fingerprint(view_text: str) -> str:
+    """Hash of a view's reported text, whitespace-insensitive: what we compare to detect hand edits."""
+    return hashlib.sha256(" ".join(view_text.split()).encode("utf-8")).hexdigest()
+
+
+def normalise_default(text: str | None) -> str | None:
+    """CURRENT_TIMESTAMP() and CURRENT_TIMESTAMP, TRUE and true, '0' casts: one spelling each."""
+    if text is None:
+        return None
+    value = text.strip()
+    if value.startswith("'"):
+        return value
+    value = re.sub(r"::[A-Z_]+(\(\d+(,\d+)?\))?$", "", value.upper())
+    return re.sub(r"\(\)$", "", value)
+
+
+def introspect(session: Session, project: Project, env: Environment) -> LiveState:
+    ctx = context(project, env)
+    tpl = project.templates_dir
+    state = LiveState()
+    try:
+        rows = session.query(render_template(tpl, "introspect/tables.sql.j2", **ctx), obj=env.database)
+    except TargetError as exc:
+        if error_number(exc) == DOES_NOT_EXIST:
+            return state  # no database yet: everything is missing
+        raise
+    state.database_exists = True
+    if not rows:
+        return state
+    state.schema_exists = True
+    table_rows = {r["TABLE_NAME"]: r for r in rows if r["TABLE_NAME"] and r["TABLE_TYPE"] != "VIEW"}
+    if not table_rows:
+        return state
+    columns: dict[str, dict[str, LiveColumn]] = {name: {} for name in table_rows}
+    for r in session.query(render_template(tpl, "introspect/columns.sql.j2", **ctx), obj=env.schema):
+        if r["TABLE_NAME"] not in columns:
+            continue  # a view's columns
+        columns[r["TABLE_NAME"]][r["COLUMN_NAME"]] = LiveColumn(
+            name=r["COLUMN_NAME"],
+            type=sqltypes.from_information_schema(r["DATA_TYPE"], r["CHARACTER_MAXIMUM_LENGTH"],
+                                                  r["NUMERIC_PRECISION"], r["NUMERIC_SCALE"]),
+            nullable=str(r["IS_NULLABLE"]).upper() == "YES",
+            default=normalise_default(r["COLUMN_DEFAULT"]),
+            comment=r["COMMENT"] or None,
+        )
+    for name, r in table_rows.items():
+        count = r["ROW_COUNT"]
+        state.tables[name] = LiveTable(name, columns[name], int(count) if count is not None else None,
+                                       r["COMMENT"] or None)
+    state.views = {r["TABLE_NAME"]: r["VIEW_DEFINITION"] or ""
+                   for r in session.query(render_template(tpl, "introspect/views.sql.j2", **ctx), obj=env.schema)}
+    if HISTORY_TABLE.upper() in state.tables:
+        for r in session.query(render_template(tpl, "introspect/history.sql.j2", **ctx), obj=HISTORY_TABLE):
+            state.history[(r["OBJECT_KIND"], r["OBJECT_NAME"].upper())] = HistoryEntry(r["CHECKSUM"],
+                                                                                       r["FINGERPRINT"])
+    return state

@@ -1,0 +1,53 @@
+"""Offline checks of a project: every rendered statement parses as Snowflake SQL, and every view's
+documented columns match its SELECT list. No connection needed."""
+
+from __future__ import annotations
+
+import logging
+
+from incidents.errors import ConfigError
+from incidents.models import Environment, Project
+from incidents.render import desired_state, render_files
+
+
+def parse_statements(sql: str, source: str) -> list[object]:
+    """Parse with sqlglot's Snowflake dialect. sqlglot does not raise on syntax it cannot read: it
+    returns an opaque Command, which we treat as an error."""
+    import sqlglot
+    from sqlglot import exp
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    # SnowSQL's !source lines are client commands, not SQL.
+    text = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("!"))
+    try:
+        parsed = [s for s in sqlglot.parse(text, read="snowflake") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"does not parse as Snowflake SQL: {str(exc).splitlines()[0]}", file=source) from None
+    for statement in parsed:
+        if isinstance(statement, exp.Command):
+            raise ConfigError(f"statement not understood as Snowflake SQL: {statement.sql()[:120]}", file=source)
+    return parsed
+
+
+def validate_project(project: Project, env: Environment) -> int:
+    """Raise ConfigError on the first problem; return how many statements were checked."""
+    from sqlglot import exp
+
+    state = desired_state(project, env)
+    count = 0
+    for obj in state.objects():
+        count += len(parse_statements(obj.sql, f"{obj.kind} {obj.name}"))
+    for view, rendered in state.views:
+        if not view.columns:
+            continue
+        create = parse_statements(rendered.sql, f"view {view.name}")[0]
+        select = create.find(exp.Select) if isinstance(create, exp.Expression) else None
+        if select is not None and not any(isinstance(e, exp.Star) for e in select.expressions):
+            if len(select.expressions) != len(view.columns):
+                raise ConfigError(
+                    f"view {view.name} selects {len(select.expressions)} columns but documents "
+                    f"{len(view.columns)}; keep columns: in the same order as the SELECT list",
+                    file=view.source, key=f"views.{view.name}.columns")
+    for rel, content in render_files(project, env).items():
+        parse_statements(content, rel)
+    return count
