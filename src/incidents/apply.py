@@ -74,7 +74,7 @@ class Snapshot:
 def snapshot(session: Session, project: Project, env: Environment, *, allow_destructive: bool = False) -> Snapshot:
     desired = desired_state(project, env)
     live = introspect(session, project, env)
-    changes = diff(desired, live, session.backend)
+    changes = diff(desired, live, "local" if session.emulated else session.backend)
     return Snapshot(changes, plan(project, desired, live, changes, allow_destructive=allow_destructive))
 
 

@@ -23,11 +23,14 @@ class Statement:
 
 @dataclass
 class Session:
-    """Runs statements on one connection. `backend` is "local" or "snowflake"."""
+    """Runs statements on one connection. `backend` is "local" or "snowflake"; `emulated` is true when
+    fakesnow answers (the local target, or a fakesnow server on loopback reached through the connector),
+    so comparisons allow for what fakesnow does not store."""
 
     conn: Any
     backend: str
     label: str = ""
+    emulated: bool = False
     is_target_error: Callable[[BaseException], bool] = lambda exc: False
     trace: list[Statement] = field(default_factory=list)
     on_close: Callable[[], None] | None = None

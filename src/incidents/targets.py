@@ -83,7 +83,7 @@ def open_local(path: Path, env: Environment) -> Session:
     def is_target_error(exc: BaseException) -> bool:
         return isinstance(exc, (snowflake.connector.errors.Error, duckdb.Error))
 
-    return Session(conn, "local", label=f"local:{path}", is_target_error=is_target_error,
+    return Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
                    on_close=fake.duck_conn.close, hint=_local_hint)
 
 
@@ -205,5 +205,7 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
     def is_target_error(exc: BaseException) -> bool:
         return isinstance(exc, snowflake.connector.errors.Error)
 
-    return Session(conn, "snowflake", label=f"snowflake:{params.get('account')}",
+    # A fakesnow server on loopback speaks Snowflake's protocol but keeps fakesnow's semantics.
+    emulated = str(params.get("host", "")) in ("127.0.0.1", "localhost", "::1")
+    return Session(conn, "snowflake", label=f"snowflake:{params.get('account')}", emulated=emulated,
                    is_target_error=is_target_error)

@@ -1,0 +1,96 @@
+"""The command line itself: help texts, start-up cost, query output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import __version__
+from incidents.cli import app
+
+COMMANDS = ["render", "validate", "deploy", "plan", "diff", "seed", "query"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, runner: CliRunner) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert len(result.output.splitlines()) < 60, "one screen"
+
+
+def test_root_help_lists_commands_and_exit_codes(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+    assert "2 usage or config error" in " ".join(result.output.split())
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"incidents {__version__}"
+
+
+def test_help_imports_neither_connector_nor_fakesnow_nor_pandas() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['incidents', '--help']\n"
+        "from incidents.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'snowflake', 'fakesnow', 'pandas', 'duckdb', 'numpy', 'pyarrow', 'sqlglot'})\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY=\n" in result.stdout, result.stdout[-300:]
+
+
+@pytest.fixture
+def deployed(repo: Path, local_dir: Path, runner: CliRunner) -> Path:
+    assert runner.invoke(app, ["deploy", "-q", "--project-dir", str(repo)]).exit_code == 0
+    sql = ("INSERT INTO INCIDENTS.CORE.USERS (USER_ID, EMAIL, FULL_NAME, ROLE, TEAM) VALUES "
+           "(1, 'ana@example.com', 'Ana, Lead', 'manager', 'Payments'), (2, 'bo@example.com', 'Bo', 'customer', NULL)")
+    assert runner.invoke(app, ["query", sql, "--project-dir", str(repo)]).exit_code == 0
+    return repo
+
+
+SELECT = "SELECT USER_ID, FULL_NAME, TEAM FROM USERS ORDER BY USER_ID"
+
+
+def test_query_json_is_an_array_of_objects(deployed: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["query", SELECT, "--format", "json", "--project-dir", str(deployed)])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == [{"USER_ID": 1, "FULL_NAME": "Ana, Lead", "TEAM": "Payments"},
+                                         {"USER_ID": 2, "FULL_NAME": "Bo", "TEAM": None}]
+
+
+def test_query_csv_has_header_and_quotes(deployed: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["query", SELECT, "--format", "csv", "--project-dir", str(deployed)])
+    assert result.exit_code == 0
+    assert list(csv.reader(io.StringIO(result.output))) == [
+        ["USER_ID", "FULL_NAME", "TEAM"], ["1", "Ana, Lead", "Payments"], ["2", "Bo", ""]]
+
+
+def test_query_table_and_stdin(deployed: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["query", "-", "--project-dir", str(deployed)], input=SELECT)
+    assert result.exit_code == 0
+    assert "Ana, Lead" in result.output and "NULL" in result.output and "2 row(s)" in result.output
+
+
+def test_query_without_sql_is_exit_2(deployed: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["query", "  ", "--project-dir", str(deployed)])
+    assert result.exit_code == 2 and "no SQL given" in result.stderr
+
+
+def test_verbose_prints_statements(deployed: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["diff", "-v", "--project-dir", str(deployed)])
+    assert result.exit_code == 0, result.output
+    assert "INFORMATION_SCHEMA" in result.stderr

@@ -1,0 +1,165 @@
+"""Deploy on the local target: round trip through INFORMATION_SCHEMA, idempotence, persistence
+across processes, dry runs and the deploy history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import sqltypes
+from incidents.apply import deploy
+from incidents.cli import app
+from incidents.config import environment, load_project
+from incidents.render import HISTORY_TABLE
+from incidents.targets import open_local
+
+DDL_PREFIXES = ("CREATE", "ALTER", "DROP", "COMMENT", "MERGE", "INSERT", "UPDATE", "DELETE")
+
+
+def _ddl(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(DDL_PREFIXES)]
+
+
+def test_round_trip_live_schema_matches_config_and_second_deploy_runs_no_ddl(repo: Path, tmp_path: Path) -> None:
+    project = load_project(repo)
+    env = environment(project, "dev")
+    session = open_local(tmp_path, env)
+    try:
+        first = deploy(session, project, env)
+        assert not first.refused and first.applied
+        columns = session.query(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
+            "NUMERIC_SCALE, IS_NULLABLE FROM INCIDENTS.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'CORE'")
+        live = {(r["TABLE_NAME"], r["COLUMN_NAME"]): r for r in columns}
+        for table in project.tables:
+            for column in table.columns:
+                row = live.get((table.name.upper(), column.name.upper()))
+                assert row is not None, f"{table.name}.{column.name} missing"
+                live_type = sqltypes.from_information_schema(
+                    row["DATA_TYPE"], row["CHARACTER_MAXIMUM_LENGTH"], row["NUMERIC_PRECISION"], row["NUMERIC_SCALE"])
+                assert sqltypes.same_on_backend(column.type, live_type, "local"), (table.name, column.name, live_type)
+                assert (row["IS_NULLABLE"] == "YES") == column.nullable, (table.name, column.name)
+        assert (HISTORY_TABLE.upper(), "CHECKSUM") in live
+
+        session.trace.clear()
+        second = deploy(session, project, env)
+        assert second.up_to_date
+        sent = [s.sql for s in session.trace]
+        assert _ddl(sent) == [], sent
+        assert len(sent) <= 4, sent
+    finally:
+        session.close()
+
+
+def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> None:
+    project = load_project(repo)
+    env = environment(project, "dev")
+    session = open_local(tmp_path, env)
+    try:
+        report = deploy(session, project, env)
+        rows = session.query(f"SELECT * FROM INCIDENTS.CORE.{HISTORY_TABLE.upper()} ORDER BY OBJECT_KIND, OBJECT_NAME")
+    finally:
+        session.close()
+    assert len(rows) == len(report.applied)
+    tables = {r["OBJECT_NAME"]: r for r in rows if r["OBJECT_KIND"] == "table"}
+    assert set(tables) >= {t.name for t in project.tables}
+    for row in rows:
+        assert row["STATUS"] == "ok" and row["ENV"] == "dev" and row["TOOL_VERSION"]
+        assert len(row["CHECKSUM"]) == 64
+        assert row["DURATION_MS"] >= 0 and row["STATEMENTS"] >= 1
+    assert len({r["DEPLOY_ID"] for r in rows}) == 1
+
+
+def test_reference_rows_are_seeded_once_and_user_edits_survive(repo: Path, tmp_path: Path) -> None:
+    project = load_project(repo)
+    with_reference = [t for t in project.tables if t.reference_data]
+    if not with_reference:
+        pytest.skip("no table declares reference_data")
+    table = with_reference[0]
+    env = environment(project, "dev")
+    session = open_local(tmp_path, env)
+    try:
+        deploy(session, project, env)
+        fq = f"INCIDENTS.CORE.{table.name.upper()}"
+        count = session.query(f"SELECT COUNT(*) AS N FROM {fq}")[0]["N"]
+        assert count == len(table.reference_data.rows)  # type: ignore[union-attr]
+        session.execute(f"DELETE FROM {fq} WHERE 1 = 0")
+        assert deploy(session, project, env).up_to_date
+        assert session.query(f"SELECT COUNT(*) AS N FROM {fq}")[0]["N"] == count
+    finally:
+        session.close()
+
+
+def test_dry_run_prints_ordered_statements_and_changes_nothing(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["deploy", "--dry-run", "--project-dir", str(repo)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "CREATE DATABASE IF NOT EXISTS INCIDENTS;" in out
+    assert out.index("CREATE DATABASE") < out.index("CREATE SCHEMA") < out.index("INCIDENTS.CORE.USERS (")
+    assert out.index("INCIDENTS.CORE.USERS (") < out.index("INCIDENTS.CORE.INCIDENTS (")
+    assert out.index("INCIDENTS.CORE.INCIDENTS (") < out.index("INCIDENTS.CORE.INCIDENT_STATUS_HISTORY (")
+    # Nothing was created: a second dry run plans the same thing.
+    again = runner.invoke(app, ["deploy", "--dry-run", "--project-dir", str(repo)])
+    assert again.output == out
+
+
+def test_deploy_cli_text_and_json(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+    first = runner.invoke(app, ["deploy", "--project-dir", str(repo)])
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "create   table           incidents" in first.output
+    assert "Deployed" in first.output
+    second = runner.invoke(app, ["deploy", "--project-dir", str(repo), "--format", "json"])
+    assert second.exit_code == 0
+    payload = json.loads(second.output)
+    assert payload["up_to_date"] is True and payload["steps"] == [] and payload["env"] == "dev"
+    text = runner.invoke(app, ["deploy", "--project-dir", str(repo)])
+    assert "Up to date" in text.output
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "incidents", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_persistence_deploy_in_one_process_query_in_another(repo: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path / "db"), "INCIDENTS_PROJECT_DIR": str(repo)}
+    assert _cli("deploy", "-q", env=env).returncode == 0
+    inserted = _cli("query", "INSERT INTO INCIDENTS.CORE.USERS (USER_ID, EMAIL, FULL_NAME, ROLE) "
+                    "VALUES (1, 'ana@example.com', 'Ana', 'engineer')", env=env)
+    assert inserted.returncode == 0, inserted.stderr
+    result = _cli("query", "SELECT USER_ID, EMAIL, IS_ACTIVE, TIMEZONE FROM USERS", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"USER_ID": 1, "EMAIL": "ana@example.com", "IS_ACTIVE": True,
+                                          "TIMEZONE": "UTC"}]
+    again = _cli("deploy", env=env)
+    assert again.returncode == 0 and "Up to date" in again.stdout
+
+
+def test_lock_held_by_another_process_is_a_clean_exit_3(repo: Path, tmp_path: Path) -> None:
+    project = load_project(repo)
+    env = environment(project, "dev")
+    session = open_local(tmp_path, env)
+    try:
+        deploy(session, project, env)
+        result = _cli("query", "SELECT 1", env={**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path),
+                                                "INCIDENTS_PROJECT_DIR": str(repo)})
+    finally:
+        session.close()
+    assert result.returncode == 3, result.stderr
+    assert "another incidents process is using the local database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sql_error_names_statement_exit_3(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+    assert runner.invoke(app, ["deploy", "-q", "--project-dir", str(repo)]).exit_code == 0
+    result = runner.invoke(app, ["query", "SELECT * FROM NO_SUCH_TABLE", "--project-dir", str(repo)])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("target error: query:")
+    assert "NO_SUCH_TABLE" in result.stderr and "[statement: SELECT * FROM NO_SUCH_TABLE]" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,77 @@
+"""Snowflake connection resolution, the way the Snowflake CLI does it. Pure: no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidents.errors import ConfigError
+from incidents.models import Environment
+from incidents.targets import redact, snowflake_params
+
+PROD = Environment(name="prod", target="snowflake", database="INCIDENTS_PROD", schema="CORE", connection="prod",
+                   warehouse="REPORTING_WH")
+
+
+def _home(tmp_path: Path, text: str) -> dict[str, str]:
+    (tmp_path / "connections.toml").write_text(text)
+    return {"SNOWFLAKE_HOME": str(tmp_path)}
+
+
+def test_named_connection_from_connections_toml(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "acme-prod"\nuser = "deployer"\npassword = "s3cret"\nrole = "SYSADMIN"\n')
+    params = snowflake_params(PROD, None, environ)
+    assert params["account"] == "acme-prod" and params["user"] == "deployer" and params["role"] == "SYSADMIN"
+    assert params["warehouse"] == "REPORTING_WH"  # from the environment config
+    assert '"application": "incidents"' in params["session_parameters"]["QUERY_TAG"]
+    assert redact(params)["password"] == "***"
+
+
+def test_env_vars_override_and_suffice_for_ci(tmp_path: Path) -> None:
+    environ = {"SNOWFLAKE_HOME": str(tmp_path), "SNOWFLAKE_ACCOUNT": "acme", "SNOWFLAKE_USER": "ci",
+               "SNOWFLAKE_PASSWORD": "pw"}
+    params = snowflake_params(PROD, None, environ)
+    assert (params["account"], params["user"], params["password"]) == ("acme", "ci", "pw")
+
+
+def test_explicit_connection_flag_must_exist(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\npassword = "p"\n')
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(PROD, "nope", environ)
+    assert "no connection named 'nope'" in str(info.value) and "known: prod" in str(info.value)
+
+
+def test_missing_credentials_name_what_to_set(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\n')
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(PROD, None, environ)
+    assert "no credentials" in str(info.value) and "SNOWFLAKE_PASSWORD" in str(info.value)
+
+
+def test_no_connection_and_no_env_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(PROD, None, {"SNOWFLAKE_HOME": str(tmp_path)})
+    assert "SNOWFLAKE_ACCOUNT is not set" in str(info.value)
+
+
+def test_key_pair_file_must_exist(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\nprivate_key_file = "/nope/key.p8"\n')
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(PROD, None, environ)
+    assert "private key file not found: /nope/key.p8" in str(info.value)
+
+
+def test_default_connection_from_config_toml(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('default_connection_name = "dev"\n[connections.dev]\naccount = "d"\n'
+                                          'user = "u"\nauthenticator = "externalbrowser"\n')
+    env = Environment(name="x", target="snowflake", database="D", schema="S")
+    params = snowflake_params(env, None, {"SNOWFLAKE_HOME": str(tmp_path)})
+    assert params["account"] == "d" and params["authenticator"] == "externalbrowser"
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    environ = _home(tmp_path, "[prod\n")
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(PROD, None, environ)
+    assert "connections.toml" in str(info.value) and "invalid TOML" in str(info.value)
