@@ -78,6 +78,9 @@ BROKEN = {
     "unsafe default": (
         lambda p: _replace(p, "config/tables/users.yml", "default: \"'UTC'\"", "default: \"'a'; DROP TABLE x\""),
         ["config/tables/users.yml", "columns[6].default", "unsupported default"]),
+    "quote in table comment": (
+        lambda p: _replace(p, "config/tables/users.yml", "comment: Everyone who", "comment: Everyone's who"),
+        ["config/tables/users.yml", "comment", "cannot contain '"]),
     "fk to a non-key": (
         lambda p: _replace(p, "config/tables/incidents.yml", "references: {table: users, columns: [user_id]}",
                            "references: {table: users, columns: [team]}"),

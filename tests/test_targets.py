@@ -20,7 +20,8 @@ def _home(tmp_path: Path, text: str) -> dict[str, str]:
 
 
 def test_named_connection_from_connections_toml(tmp_path: Path) -> None:
-    environ = _home(tmp_path, '[prod]\naccount = "acme-prod"\nuser = "deployer"\npassword = "s3cret"\nrole = "SYSADMIN"\n')
+    environ = _home(tmp_path, '[prod]\naccount = "acme-prod"\nuser = "deployer"\npassword = "s3cret"\n'
+                              'role = "SYSADMIN"\n')
     params = snowflake_params(PROD, None, environ)
     assert params["account"] == "acme-prod" and params["user"] == "deployer" and params["role"] == "SYSADMIN"
     assert params["warehouse"] == "REPORTING_WH"  # from the environment config

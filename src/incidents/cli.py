@@ -139,7 +139,8 @@ def _root(
 
 @app.command()
 def render(
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 and name the files that are stale.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 and name the files that are stale.")] = False,
     env: EnvOpt = None,
     project_dir: ProjectOpt = None,
     quiet: QuietOpt = False,
@@ -249,8 +250,9 @@ def deploy(
         if report.refused:
             if dry_run:
                 return  # the plan lists them; only a real deploy fails on them
+            errors = _console(stderr=True)
             for r in report.refused:
-                _console(stderr=True).print(f"refused: {r.step.object_kind} {r.step.object}: {_escape(r.step.refused or '')}")
+                errors.print(f"refused: {r.step.object_kind} {r.step.object}: {_escape(r.step.refused or '')}")
             raise Found("refused")
 
 

@@ -307,9 +307,19 @@ def _table(node: _Node) -> Table:
     reference_data = None
     if "reference_data" in node.data:
         reference_data = _reference_data(node.child("reference_data", node.get("reference_data", dict)), names)
-    return Table(name=name, columns=tuple(columns), comment=node.get("comment", str),
+    return Table(name=name, columns=tuple(columns), comment=_object_comment(node),
                  primary_key=primary_key, unique_keys=unique_keys, foreign_keys=tuple(foreign_keys),
                  cluster_by=tuple(cluster_by), reference_data=reference_data, source=node.file)
+
+
+def _object_comment(node: _Node) -> str | None:
+    comment = node.get("comment", str)
+    if comment and "'" in comment:
+        # fakesnow 0.12 copies table and view comments into its catalog unescaped and fails after
+        # creating the object; Snowflake is fine, but the local target must be too.
+        raise node.error("comment", "a table or view comment cannot contain ' (the local target fails on it); "
+                                    "rephrase or use \u2019")
+    return comment
 
 
 def _column(node: _Node) -> Column:
@@ -422,5 +432,5 @@ def _load_views(root: Path) -> tuple[View, ...]:
         cols = view.get("columns", dict, {})
         documented = tuple((view.check_ident(f"columns.{c}", c), str(d)) for c, d in cols.items())
         views.append(View(name=name, template=view.get("template", str, f"views/{name}.sql.j2"),
-                          comment=view.get("comment", str), columns=documented, source=rel))
+                          comment=_object_comment(view), columns=documented, source=rel))
     return tuple(views)

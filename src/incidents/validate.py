@@ -42,12 +42,12 @@ def validate_project(project: Project, env: Environment) -> int:
             continue
         create = parse_statements(rendered.sql, f"view {view.name}")[0]
         select = create.find(exp.Select) if isinstance(create, exp.Expression) else None
-        if select is not None and not any(isinstance(e, exp.Star) for e in select.expressions):
-            if len(select.expressions) != len(view.columns):
-                raise ConfigError(
-                    f"view {view.name} selects {len(select.expressions)} columns but documents "
-                    f"{len(view.columns)}; keep columns: in the same order as the SELECT list",
-                    file=view.source, key=f"views.{view.name}.columns")
+        star = select is None or any(isinstance(e, exp.Star) for e in select.expressions)
+        if not star and select is not None and len(select.expressions) != len(view.columns):
+            raise ConfigError(
+                f"view {view.name} selects {len(select.expressions)} columns but documents "
+                f"{len(view.columns)}; keep columns: in the same order as the SELECT list",
+                file=view.source, key=f"views.{view.name}.columns")
     for rel, content in render_files(project, env).items():
         parse_statements(content, rel)
     return count

@@ -1,0 +1,123 @@
+"""Analytics views on degenerate data: an empty warehouse, only open incidents, and rows that break
+the keys Snowflake does not enforce (loaded into an unconstrained copy of the schema)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+import views_dataset as vd
+from incidents.config import load_project
+from incidents.render import desired_state
+from incidents.session import Session
+from test_views import REPO, deploy_target, fq, select, utcnow
+
+pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, object]]:
+    session, _, env = deploy_target(tmp_path_factory.mktemp("empty"))
+    yield session, env
+    session.close()
+
+
+def test_every_view_selects_on_an_empty_warehouse(empty: tuple[Session, object]) -> None:
+    session, env = empty
+    counts = {v.name: len(select(session, env, v.name)) for v in load_project(REPO).views}
+    assert counts.pop("v_incident_heatmap") == 168
+    assert counts.pop("v_open_incident_aging") == 4  # one row per sla_policies priority
+    assert counts.pop("v_system_health_overview") == 1
+    assert set(counts.values()) == {0}, counts
+
+
+def test_empty_aggregates_are_zero_or_null(empty: tuple[Session, object]) -> None:
+    session, env = empty
+    (health,) = select(session, env, "v_system_health_overview")
+    assert health["total_incidents"] == 0 and health["open_incidents"] == 0
+    assert health["mttr_last_30d_minutes"] is None and health["as_of"] is None
+    assert health["health_status"] == "green" and health["open_revenue_at_risk"] == 0
+    aging = select(session, env, "v_open_incident_aging")
+    assert {r["priority"] for r in aging} == set(vd.PRIORITIES)
+    assert all(r["open_incidents"] == 0 and r["oldest_age_minutes"] is None for r in aging)
+    assert all(r["incidents"] == 0 and r["share_of_incidents_pct"] is None
+               for r in select(session, env, "v_incident_heatmap"))
+
+
+@pytest.fixture(scope="module")
+def only_open(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, object, vd.Dataset]]:
+    session, _, env = deploy_target(tmp_path_factory.mktemp("open"))
+    data = vd.build(utcnow())
+    data.incidents = [i for i in data.incidents if i["status"] in vd.OPEN and i["parent_incident_id"] is None]
+    keep = {i["incident_id"] for i in data.incidents}
+    data.status_history = [h for h in data.status_history if h["incident_id"] in keep]
+    data.assignments = [a for a in data.assignments if a["incident_id"] in keep]
+    data.solutions = []
+    vd.load(session, data, env.database, env.schema)
+    yield session, env, data
+    session.close()
+
+
+def test_only_open_incidents(only_open: tuple[Session, object, vd.Dataset]) -> None:
+    session, env, data = only_open
+    teams = select(session, env, "v_team_performance")
+    assert teams and all(t["resolved_incidents"] == 0 and t["mttr_minutes"] is None for t in teams)
+    assert all(t["resolution_rate_percentage"] == 0 for t in teams)  # 0 resolved of > 0 live incidents
+    assert all(m["mttr_minutes"] is None for m in select(session, env, "v_monthly_incident_trends"))
+    assert sum(r["open_incidents"] for r in select(session, env, "v_open_incident_aging")) == len(data.incidents)
+    assert len(select(session, env, "v_active_incidents_dashboard")) == len(data.incidents)
+    assert not [r for r in select(session, env, "v_duration_distribution") if r["metric"] == "resolve"]
+    assert all(r["mttr_minutes"] is None and r["revenue_weighted_mttr_minutes"] is None
+               for r in select(session, env, "v_revenue_weighted_mttr"))
+    assert select(session, env, "v_reopen_rate") == [] or all(
+        r["reopen_rate_pct"] is None for r in select(session, env, "v_reopen_rate"))
+
+
+# --------------------------------------------------------------------------- broken keys
+
+@pytest.fixture(scope="module")
+def unconstrained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, object]]:
+    """Tables without PK/UK/FK (as Snowflake behaves), views rendered from the real config."""
+    project = load_project(REPO)
+    loose = dataclasses.replace(project, views=(), tables=tuple(
+        dataclasses.replace(t, primary_key=(), unique_keys=(), foreign_keys=()) for t in project.tables))
+    session, _, env = deploy_target(tmp_path_factory.mktemp("loose"), loose)
+    for _, rendered in desired_state(project, env).views:
+        session.execute(rendered.sql)
+    yield session, env
+    session.close()
+
+
+def test_data_quality_reports_broken_keys(unconstrained: tuple[Session, object]) -> None:
+    session, env = unconstrained
+    t0 = dt.datetime(2024, 5, 1, 12)
+    session.execute(f"INSERT INTO {fq(env, 'users')} (user_id, email, full_name, role) VALUES "
+                    "(1, 'a@x', 'A', 'engineer'), (2, 'a@x', 'B', 'wizard')")
+    session.execute(f"INSERT INTO {fq(env, 'incident_categories')} (category_id, parent_category_id, code, name) "
+                    "VALUES (1, NULL, 'ROOT', 'Root'), (50, 51, 'LOOP.A', 'A'), (51, 50, 'LOOP.B', 'B')")
+    insert = (f"INSERT INTO {fq(env, 'incidents')} (incident_id, incident_number, title, category_id, status, "
+              "priority, severity, impact_level, source, reporter_id, assignee_id, created_at, resolved_at) "
+              "VALUES (%s, %s, 't', %s, %s, 'high', 'SEV2', 'major', 'internal', 1, %s, %s, %s)")
+    for row in [(10, "INC-10", 1, "resolved", 1, t0, t0 + dt.timedelta(hours=1)),
+                (10, "INC-10b", 1, "new", None, t0, None),          # duplicate incident_id
+                (11, "INC-11", 999, "bogus", 77, t0, None)]:         # orphan category + assignee, bad status
+        session.execute(insert, row)
+    session.execute(f"INSERT INTO {fq(env, 'incident_status_history')} (status_history_id, incident_id, "
+                    "previous_status, new_status, changed_by, changed_at) VALUES "
+                    "(1, 12, NULL, 'new', 1, '2024-05-01 12:00:00')")  # orphan incident
+    found = {(r["check_name"], r["table_name"], r["column_name"], r["record_key"])
+             for r in select(session, env, "v_data_quality_issues")}
+    assert found == {
+        ("duplicate_key", "users", "email", "a@x"),
+        ("invalid_value", "users", "role", "2"),
+        ("duplicate_key", "incidents", "incident_id", "10"),
+        ("orphan_reference", "incidents", "category_id", "11"),
+        ("orphan_reference", "incidents", "assignee_id", "11"),
+        ("invalid_value", "incidents", "status", "11"),
+        ("unreachable_category", "incident_categories", "parent_category_id", "50"),
+        ("unreachable_category", "incident_categories", "parent_category_id", "51"),
+        ("orphan_reference", "incident_status_history", "incident_id", "1"),
+    }, found
