@@ -128,7 +128,7 @@ def test_every_view_and_column_is_documented() -> None:
 
 def test_docs_file_is_generated_from_views_yml() -> None:
     assert (REPO / DOCS_FILE).read_text(encoding="utf-8") == render_docs(load_project(REPO)), \
-        "docs/views.md is stale: run `python -m incidents.viewdocs`"
+        "docs/views.md is stale: run `incidents render`"
 
 
 # --------------------------------------------------------------------------- deployed checks

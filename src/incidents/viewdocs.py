@@ -1,6 +1,6 @@
 """docs/views.md, generated from config/views.yml: the same text is each view's column comment.
 
-Run `python -m incidents.viewdocs [PROJECT_DIR]` after editing config/views.yml; a test checks the
+`incidents render` writes it with the SQL files after editing config/views.yml; a test checks the
 committed file is current.
 """
 
@@ -19,7 +19,7 @@ def render_docs(project: Project) -> str:
     lines = [
         "# Analytics views",
         "",
-        "<!-- Generated from config/views.yml by `python -m incidents.viewdocs`; edit that file, not this one. -->",
+        "<!-- Generated from config/views.yml by `incidents render`; edit that file, not this one. -->",
         "",
         "Shared rules, applied by every view:",
         "",

@@ -228,7 +228,8 @@ def _templates(world: World, rng: np.random.Generator, start: int) -> None:
         "solution_id": ids,
         "code": strings([t.code for t in cat.TEMPLATES]),
         "title": strings([t.title for t in cat.TEMPLATES]),
-        "description": strings([f"{t.title}. Use when the symptoms match; {len(t.steps)} steps." for t in cat.TEMPLATES]),
+        "description": strings([f"{t.title}. Use when the symptoms match; {len(t.steps)} steps."
+                                for t in cat.TEMPLATES]),
         "category_id": nullable_int(np.array([top_index.get(t.category or "", -1) + 1 for t in cat.TEMPLATES]),
                                     np.array([t.category is not None for t in cat.TEMPLATES])),
         "steps": strings([json_list(t.steps) for t in cat.TEMPLATES]),
