@@ -269,7 +269,7 @@ SELECT
     ROUND(MEDIAN(o.minutes_to_resolve), 2) AS median_minutes_to_resolve,
     ROUND(100 * COUNT_IF(o.resolve_sla_met) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
     ROUND(100 * COUNT_IF(o.is_escalated) / NULLIF(COUNT(*), 0), 2) AS escalation_rate_pct,
-    SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
+    SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)) AS revenue_impact
 FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
 GROUP BY COALESCE(o.assigned_team, '(unassigned)')
 ;
@@ -327,7 +327,7 @@ monthly AS (
         COUNT_IF(o.resolve_sla_met) AS resolve_sla_met,
         COUNT(o.resolve_sla_met) AS resolve_sla_measured,
         SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)) AS customers_affected,
-        SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
+        SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)) AS revenue_impact
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
     GROUP BY DATE_TRUNC('month', o.created_at)::DATE
 )
@@ -396,7 +396,7 @@ weekly AS (
         AVG(minutes_to_resolve) AS mttr_minutes,
         COUNT_IF(resolve_sla_met) AS resolve_sla_met,
         COUNT(resolve_sla_met) AS resolve_sla_measured,
-        SUM(IFF(is_cancelled_or_duplicate, 0, revenue_impact)) AS revenue_impact
+        SUM(IFF(is_cancelled_or_duplicate, 0::NUMBER(14,2), revenue_impact)) AS revenue_impact
     FROM incident_weeks
     GROUP BY week_start
 )
@@ -832,7 +832,7 @@ SELECT
     ROUND(100 * COUNT_IF(o.is_escalated) / NULLIF(COUNT(o.incident_id), 0), 2) AS escalation_rate_pct,
     COUNT_IF(o.reopen_count > 0) AS reopened_incidents,
     COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS customers_affected,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)), 0) AS revenue_impact
+    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)), 0) AS revenue_impact
 FROM INCIDENTS.CORE.V_CATEGORY_TREE AS ct
 LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.category_id = ct.category_id
 GROUP BY ct.category_id, ct.category_code, ct.category_name, ct.top_category_name, ct.depth
@@ -877,7 +877,7 @@ SELECT
     COUNT_IF(o.is_resolved) AS subtree_resolved_incidents,
     ROUND(AVG(o.minutes_to_resolve), 2) AS subtree_mttr_minutes,
     COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS subtree_customers_affected,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)), 0) AS subtree_revenue_impact
+    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)), 0) AS subtree_revenue_impact
 FROM INCIDENTS.CORE.V_CATEGORY_TREE AS ct
 JOIN closure AS cl ON cl.ancestor_id = ct.category_id
 LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.category_id = cl.descendant_id

@@ -51,7 +51,8 @@ def test_every_rendered_statement_parses_as_snowflake(repo: Path) -> None:
         for obj in desired_state(project, env).objects():
             assert parse_statements(obj.sql, obj.name), obj.name
         for rel, content in render_files(project, env).items():
-            parse_statements(content, rel)
+            if rel.endswith(".sql"):
+                parse_statements(content, rel)
 
 
 def test_prod_env_renders_its_database_and_retention(repo: Path) -> None:

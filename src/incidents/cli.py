@@ -329,7 +329,7 @@ def diff(
             typer.echo(json.dumps({"env": environment.name, "in_sync": not snap.changes,
                                    "changes": [c.as_dict() for c in snap.changes]}, indent=2))
         elif output is DiffFormat.sql:
-            for step in snap.steps:
+            for step in (s for s in snap.steps if s.statements):
                 tag = "DESTRUCTIVE" if step.destructive else "safe"
                 typer.echo(f"-- {tag}: {step.action} {step.object_kind} {step.object}")
                 for statement in step.statements:

@@ -16,6 +16,10 @@ from incidents.introspect import LiveState, LiveTable, fingerprint, normalise_de
 from incidents.models import Column, Table
 from incidents.render import HISTORY_TABLE, DesiredState
 
+# A column rebuild (plan._rebuild) copies values into `<column>__INCIDENTS_REBUILD` and renames it back;
+# diff recognises that scratch column so a rebuild interrupted by a failure converges on the next deploy.
+REBUILD_SUFFIX = "__incidents_rebuild"
+
 # Change kinds, in the order a report lists them.
 KINDS = (
     "missing_database", "missing_schema", "missing_table", "unexpected_table",
@@ -97,7 +101,8 @@ def diff(desired: DesiredState, live: LiveState, backend: str) -> list[Change]:
         if recorded is None:
             changes.append(Change("changed_view", "view", view.name, detail="view was not created by incidents deploy"))
         elif recorded.checksum != rendered.checksum:
-            changes.append(Change("changed_view", "view", view.name, detail="view definition changed in templates/config"))
+            changes.append(Change("changed_view", "view", view.name,
+                                  detail="view definition changed in templates/config"))
         elif recorded.fingerprint and recorded.fingerprint != fingerprint(text):
             changes.append(Change("changed_view", "view", view.name, detail="view was replaced outside incidents"))
     for name in sorted(set(live.views) - declared_views):
@@ -112,12 +117,20 @@ def _table_changes(table: Table, live: LiveTable, backend: str) -> list[Change]:
     empty = live.row_count == 0
     for column in table.columns:
         live_col = live.columns.get(_upper(column.name))
+        scratch = _upper(column.name + REBUILD_SUFFIX)
         if live_col is None and column.renamed_from and _upper(column.renamed_from) in live.columns:
             matched.add(_upper(column.renamed_from))
             changes.append(Change("renamed_column", "column", table.name, column.name,
                                   declared=column.name, live=column.renamed_from,
                                   detail=f"rename {column.renamed_from} to {column.name} (renamed_from)"))
             live_col = live.columns[_upper(column.renamed_from)]
+        elif live_col is None and scratch in live.columns:
+            # A rebuild failed after dropping the old column: its values live on in the scratch column.
+            matched.add(scratch)
+            changes.append(Change("renamed_column", "column", table.name, column.name,
+                                  declared=column.name, live=scratch.lower(),
+                                  detail="finish an interrupted column rebuild: rename the rebuilt column back"))
+            live_col = live.columns[scratch]
         if live_col is None:
             blocked = not column.nullable and column.default is None and not empty
             changes.append(Change(
@@ -127,9 +140,17 @@ def _table_changes(table: Table, live: LiveTable, backend: str) -> list[Change]:
             continue
         matched.add(live_col.name)
         changes += _column_changes(table, column, live_col, backend, empty)
+    declared_columns = {_upper(c.name) for c in table.columns}
     for name, live_col in live.columns.items():
-        if name not in matched:
-            changes.append(Change("unexpected_column", "column", table.name, name.lower(), live=str(live_col.type),
+        if name in matched:
+            continue
+        # The live name as reported (like unexpected tables and views): plan quotes it exactly to drop it.
+        if name.endswith(_upper(REBUILD_SUFFIX)) and name[:-len(REBUILD_SUFFIX)] in declared_columns:
+            changes.append(Change("unexpected_column", "column", table.name, name, live=str(live_col.type),
+                                  detail="scratch column left by an interrupted column rebuild; "
+                                         "it holds only copied values"))
+        else:
+            changes.append(Change("unexpected_column", "column", table.name, name, live=str(live_col.type),
                                   destructive=True, detail="column is not declared; dropping it loses its data"))
     if backend != "local" and (table.comment or None) != live.comment:
         changes.append(Change("table_comment_changed", "table", table.name, declared=table.comment,
@@ -156,7 +177,8 @@ def _column_changes(table: Table, column: Column, live: object, backend: str, em
         else:
             changes.append(Change("nullability_changed", "column", table.name, column.name, "NOT NULL", "NULL",
                                   destructive=not empty,
-                                  detail="SET NOT NULL fails if the column holds NULLs" if not empty else "set NOT NULL"))
+                                  detail="SET NOT NULL fails if the column holds NULLs" if not empty
+                                  else "set NOT NULL"))
     declared_default = normalise_default(column.default)
     if declared_default != live.default:
         droppable = declared_default is None

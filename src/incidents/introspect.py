@@ -83,16 +83,19 @@ def introspect(session: Session, project: Project, env: Environment) -> LiveStat
         return state
     state.schema_exists = True
     table_rows = {r["TABLE_NAME"]: r for r in rows if r["TABLE_NAME"] and r["TABLE_TYPE"] != "VIEW"}
-    if not table_rows:
-        return state
     columns: dict[str, dict[str, LiveColumn]] = {name: {} for name in table_rows}
-    for r in session.query(render_template(tpl, "introspect/columns.sql.j2", **ctx), obj=env.schema):
+    # No early return on a schema without tables: its views (stray ones included) must still be read.
+    column_rows = session.query(render_template(tpl, "introspect/columns.sql.j2", **ctx),
+                                obj=env.schema) if table_rows else []
+    for r in column_rows:
         if r["TABLE_NAME"] not in columns:
             continue  # a view's columns
         columns[r["TABLE_NAME"]][r["COLUMN_NAME"]] = LiveColumn(
             name=r["COLUMN_NAME"],
+            # DATETIME_PRECISION exists on Snowflake only (fakesnow's view lacks it; see the template).
             type=sqltypes.from_information_schema(r["DATA_TYPE"], r["CHARACTER_MAXIMUM_LENGTH"],
-                                                  r["NUMERIC_PRECISION"], r["NUMERIC_SCALE"]),
+                                                  r["NUMERIC_PRECISION"], r["NUMERIC_SCALE"],
+                                                  r.get("DATETIME_PRECISION")),
             nullable=str(r["IS_NULLABLE"]).upper() == "YES",
             default=normalise_default(r["COLUMN_DEFAULT"]),
             comment=r["COMMENT"] or None,

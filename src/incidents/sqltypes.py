@@ -111,14 +111,17 @@ def from_information_schema(data_type: str, char_len: int | None, num_precision:
 def same_on_backend(declared: SqlType, live: SqlType, backend: str) -> bool:
     """Do two canonical types match, allowing for what a backend cannot store?
 
-    fakesnow reports TIMESTAMP_LTZ as TIMESTAMP_TZ, OBJECT and ARRAY as VARIANT, and forgets VARCHAR
-    lengths when a database is reopened (it reports the maximum then)."""
+    fakesnow reports TIMESTAMP_LTZ as TIMESTAMP_TZ, OBJECT and ARRAY as VARIANT, forgets VARCHAR
+    lengths when a database is reopened (it reports the maximum then), never reports BINARY lengths,
+    and has no DATETIME_PRECISION column (so a live timestamp always reads back as precision 9)."""
     if declared == live:
         return True
     if backend != "local":
         return False
     loose = {"TIMESTAMP_LTZ": "TIMESTAMP_TZ", "OBJECT": "VARIANT", "ARRAY": "VARIANT"}
     d, v = loose.get(declared.name, declared.name), loose.get(live.name, live.name)
-    if d == v and d in ("TIMESTAMP_TZ", "VARIANT"):
+    if d == v and (d == "VARIANT" or d.startswith("TIMESTAMP") or d == "TIME"):
         return True
+    if d == v == "BINARY":
+        return live.args == (MAX_BINARY,)
     return d == v == "VARCHAR" and live.args == (MAX_VARCHAR,)

@@ -91,7 +91,7 @@ def _local_hint(message: str) -> str | None:
     if "Dependency Error" in message:
         return ("the local target (DuckDB) cannot alter or drop a table that foreign keys reference; "
                 "Snowflake can. Recreate the local database (delete .incidents/) to start over")
-    if "Constraint Error" in message or "violates" in message:
+    if ("Constraint Error" in message or "violates" in message) and "NOT NULL" not in message:
         return "the local target enforces PRIMARY/UNIQUE/FOREIGN KEY constraints; Snowflake does not"
     return None
 

@@ -49,5 +49,6 @@ def validate_project(project: Project, env: Environment) -> int:
                 f"{len(view.columns)}; keep columns: in the same order as the SELECT list",
                 file=view.source, key=f"views.{view.name}.columns")
     for rel, content in render_files(project, env).items():
-        parse_statements(content, rel)
+        if rel.endswith(".sql"):
+            parse_statements(content, rel)
     return count
