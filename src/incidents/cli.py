@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Iterator
 from enum import Enum
@@ -445,8 +444,6 @@ def query(
 
 
 def main() -> None:
-    # Never let a stray environment make rich print tracebacks with locals.
-    os.environ.setdefault("_TYPER_STANDARD_TRACEBACK", "1")
     app()
 
 

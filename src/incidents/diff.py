@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from incidents import sqltypes
-from incidents.introspect import LiveState, LiveTable, fingerprint, normalise_default
+from incidents.introspect import LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
 from incidents.models import Column, Table
 from incidents.render import HISTORY_TABLE, DesiredState
 
@@ -158,10 +158,7 @@ def _table_changes(table: Table, live: LiveTable, backend: str) -> list[Change]:
     return changes
 
 
-def _column_changes(table: Table, column: Column, live: object, backend: str, empty: bool) -> list[Change]:
-    from incidents.introspect import LiveColumn
-
-    assert isinstance(live, LiveColumn)
+def _column_changes(table: Table, column: Column, live: LiveColumn, backend: str, empty: bool) -> list[Change]:
     changes: list[Change] = []
     if not sqltypes.same_on_backend(column.type, live.type, backend):
         safe = is_widening(live.type, column.type)

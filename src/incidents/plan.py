@@ -16,7 +16,7 @@ from incidents import identifiers
 from incidents.diff import REBUILD_SUFFIX, Change
 from incidents.introspect import LiveState
 from incidents.models import Column, Project, Table
-from incidents.render import HISTORY_TABLE, DesiredState, Rendered, context
+from incidents.render import HISTORY_TABLE, DesiredState, context
 from incidents.templating import render_template
 
 
@@ -207,10 +207,3 @@ def _rebuild(sql: Any, table: Table, column: Column) -> list[str]:
     if column.comment:
         statements.append(sql("deploy/column_comment", table=table, column=column))
     return statements
-
-
-def statements(steps: list[Step]) -> list[str]:
-    return [s for step in steps if step.runs for s in step.statements]
-
-
-__all__ = ["Rendered", "Step", "plan", "statements"]
