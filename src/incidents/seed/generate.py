@@ -196,8 +196,8 @@ class Generator:
         # A backlog: some lower-priority incidents stall (waiting on a vendor, a release, a decision),
         # so aged open incidents exist at every stage, not only the last few days' arrivals.
         stall = rng.random(n)
-        stall_identify = np.where(stall < np.array([0.0, 0.004, 0.012, 0.025])[prio], 15.0, 1.0)
-        stall_resolve = np.where(stall > 1 - np.array([0.002, 0.008, 0.02, 0.04])[prio], 25.0, 1.0)
+        stall_identify = np.where(stall < np.array([0.002, 0.01, 0.012, 0.025])[prio], 15.0, 1.0)
+        stall_resolve = np.where(stall > 1 - np.array([0.008, 0.03, 0.02, 0.04])[prio], 25.0, 1.0)
         identify = respond + step("identify", stall_identify)
         mitigate = identify + step("mitigate")
         resolve1 = mitigate + step("resolve", stall_resolve)
