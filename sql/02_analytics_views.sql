@@ -225,11 +225,11 @@ SELECT
     o.impact_level,
     COUNT(*) AS total_incidents,
     COUNT(o.acknowledge_sla_met) AS acknowledge_sla_measured,
-    ROUND(100 * COUNT_IF(o.acknowledge_sla_met) / NULLIF(COUNT(o.acknowledge_sla_met), 0), 2) AS acknowledge_sla_met_pct,
+    ROUND(100 * (COUNT_IF(o.acknowledge_sla_met)) / NULLIF(COUNT(o.acknowledge_sla_met), 0), 2) AS acknowledge_sla_met_pct,
     COUNT(o.first_response_sla_met) AS first_response_sla_measured,
-    ROUND(100 * COUNT_IF(o.first_response_sla_met) / NULLIF(COUNT(o.first_response_sla_met), 0), 2) AS first_response_sla_met_pct,
+    ROUND(100 * (COUNT_IF(o.first_response_sla_met)) / NULLIF(COUNT(o.first_response_sla_met), 0), 2) AS first_response_sla_met_pct,
     COUNT(o.resolve_sla_met) AS resolve_sla_measured,
-    ROUND(100 * COUNT_IF(o.resolve_sla_met) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
+    ROUND(100 * (COUNT_IF(o.resolve_sla_met)) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
     COUNT_IF(NOT o.resolve_sla_met) AS resolve_sla_breached,
     ROUND(AVG(o.minutes_to_acknowledge), 2) AS avg_minutes_to_acknowledge,
     ROUND(AVG(o.minutes_to_resolve), 2) AS avg_minutes_to_resolve
@@ -261,15 +261,15 @@ SELECT
     COUNT_IF(o.is_open) AS open_incidents,
     COUNT_IF(o.is_resolved) AS resolved_incidents,
     COUNT_IF(o.is_cancelled_or_duplicate) AS cancelled_or_duplicate_incidents,
-    ROUND(100 * COUNT_IF(o.is_resolved) / NULLIF(COUNT_IF(NOT o.is_cancelled_or_duplicate), 0), 2)
+    ROUND(100 * (COUNT_IF(o.is_resolved)) / NULLIF(COUNT_IF(NOT o.is_cancelled_or_duplicate), 0), 2)
         AS resolution_rate_percentage,
     COUNT(DISTINCT o.assignee_id) AS assignees,
     ROUND(AVG(o.minutes_to_acknowledge), 2) AS avg_minutes_to_acknowledge,
     ROUND(AVG(o.minutes_to_resolve), 2) AS mttr_minutes,
     ROUND(MEDIAN(o.minutes_to_resolve), 2) AS median_minutes_to_resolve,
-    ROUND(100 * COUNT_IF(o.resolve_sla_met) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
-    ROUND(100 * COUNT_IF(o.is_escalated) / NULLIF(COUNT(*), 0), 2) AS escalation_rate_pct,
-    SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)) AS revenue_impact
+    ROUND(100 * (COUNT_IF(o.resolve_sla_met)) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
+    ROUND(100 * (COUNT_IF(o.is_escalated)) / NULLIF(COUNT(*), 0), 2) AS escalation_rate_pct,
+    CAST(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS NUMBER(20,2)) AS revenue_impact
 FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
 GROUP BY COALESCE(o.assigned_team, '(unassigned)')
 ;
@@ -327,7 +327,7 @@ monthly AS (
         COUNT_IF(o.resolve_sla_met) AS resolve_sla_met,
         COUNT(o.resolve_sla_met) AS resolve_sla_measured,
         SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)) AS customers_affected,
-        SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)) AS revenue_impact
+        SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
     GROUP BY DATE_TRUNC('month', o.created_at)::DATE
 )
@@ -345,11 +345,10 @@ SELECT
     ROUND(m.avg_minutes_to_acknowledge, 2) AS avg_minutes_to_acknowledge,
     ROUND(m.mttr_minutes, 2) AS mttr_minutes,
     ROUND(m.median_minutes_to_resolve, 2) AS median_minutes_to_resolve,
-    ROUND(100 * m.resolve_sla_met / NULLIF(m.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
-    COALESCE(m.customers_affected, 0) AS customers_affected,
-    COALESCE(m.revenue_impact, 0) AS revenue_impact,
-    ROUND(100 * (COALESCE(m.total_incidents, 0) - LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month))
-          / NULLIF(LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month), 0), 2) AS incidents_change_pct
+    ROUND(100 * (m.resolve_sla_met) / NULLIF(m.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
+    CAST(COALESCE(m.customers_affected, 0) AS NUMBER(20,0)) AS customers_affected,
+    CAST(COALESCE(m.revenue_impact, 0) AS NUMBER(20,2)) AS revenue_impact,
+    ROUND(100 * (COALESCE(m.total_incidents, 0) - LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month)) / NULLIF(LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month), 0), 2) AS incidents_change_pct
 FROM months AS s
 LEFT JOIN monthly AS m ON m.month = s.month
 ;
@@ -396,7 +395,7 @@ weekly AS (
         AVG(minutes_to_resolve) AS mttr_minutes,
         COUNT_IF(resolve_sla_met) AS resolve_sla_met,
         COUNT(resolve_sla_met) AS resolve_sla_measured,
-        SUM(IFF(is_cancelled_or_duplicate, 0::NUMBER(14,2), revenue_impact)) AS revenue_impact
+        SUM(IFF(is_cancelled_or_duplicate, 0, revenue_impact)) AS revenue_impact
     FROM incident_weeks
     GROUP BY week_start
 )
@@ -408,10 +407,9 @@ SELECT
     COALESCE(w.resolved_incidents, 0) AS resolved_incidents,
     ROUND(w.avg_minutes_to_acknowledge, 2) AS avg_minutes_to_acknowledge,
     ROUND(w.mttr_minutes, 2) AS mttr_minutes,
-    ROUND(100 * w.resolve_sla_met / NULLIF(w.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
-    COALESCE(w.revenue_impact, 0) AS revenue_impact,
-    ROUND(100 * (COALESCE(w.total_incidents, 0) - LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start))
-          / NULLIF(LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start), 0), 2) AS incidents_change_pct
+    ROUND(100 * (w.resolve_sla_met) / NULLIF(w.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
+    CAST(COALESCE(w.revenue_impact, 0) AS NUMBER(20,2)) AS revenue_impact,
+    ROUND(100 * (COALESCE(w.total_incidents, 0) - LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start)) / NULLIF(LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start), 0), 2) AS incidents_change_pct
 FROM weeks AS s
 LEFT JOIN weekly AS w ON w.week_start = s.week_start
 ;
@@ -486,9 +484,9 @@ WITH per_category AS (
         o.top_category_name,
         COUNT(*) AS counted_incidents,
         COUNT_IF(o.revenue_impact > 0) AS incidents_with_revenue_impact,
-        SUM(o.revenue_impact) AS total_revenue_impact,
+        CAST(SUM(o.revenue_impact) AS NUMBER(20,2)) AS total_revenue_impact,
         MAX(o.revenue_impact) AS max_revenue_impact,
-        SUM(o.customers_affected) AS customers_affected
+        CAST(SUM(o.customers_affected) AS NUMBER(20,0)) AS customers_affected
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
     WHERE NOT o.is_cancelled_or_duplicate
     GROUP BY o.category_id, o.category_code, o.category_name, o.top_category_name
@@ -503,7 +501,7 @@ SELECT
     total_revenue_impact,
     ROUND(total_revenue_impact / NULLIF(counted_incidents, 0), 2) AS avg_revenue_impact,
     max_revenue_impact,
-    ROUND(100 * total_revenue_impact / NULLIF(SUM(total_revenue_impact) OVER (), 0), 2) AS revenue_share_pct,
+    ROUND(100 * (total_revenue_impact) / NULLIF(SUM(total_revenue_impact) OVER (), 0), 2) AS revenue_share_pct,
     customers_affected,
     ROUND(total_revenue_impact / NULLIF(customers_affected, 0), 2) AS revenue_per_affected_customer
 FROM per_category
@@ -528,11 +526,11 @@ SELECT
     o.source,
     COALESCE(o.source_system, '(none)') AS source_system,
     COUNT(*) AS total_incidents,
-    ROUND(100 * COUNT(*) / NULLIF(SUM(COUNT(*)) OVER (), 0), 2) AS share_of_incidents_pct,
+    ROUND(100 * (COUNT(*)) / NULLIF(SUM(COUNT(*)) OVER (), 0), 2) AS share_of_incidents_pct,
     COUNT_IF(o.is_open) AS open_incidents,
     COUNT_IF(o.priority IN ('critical', 'high')) AS critical_high_incidents,
     COUNT_IF(o.is_cancelled_or_duplicate) AS cancelled_or_duplicate_incidents,
-    ROUND(100 * COUNT_IF(o.is_cancelled_or_duplicate) / NULLIF(COUNT(*), 0), 2) AS cancelled_or_duplicate_pct,
+    ROUND(100 * (COUNT_IF(o.is_cancelled_or_duplicate)) / NULLIF(COUNT(*), 0), 2) AS cancelled_or_duplicate_pct,
     ROUND(AVG(o.minutes_to_acknowledge), 2) AS avg_minutes_to_acknowledge,
     ROUND(AVG(o.minutes_to_resolve), 2) AS mttr_minutes
 FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
@@ -560,7 +558,7 @@ SELECT
     o.priority,
     COUNT(*) AS total_incidents,
     COUNT_IF(o.is_escalated) AS escalated_incidents,
-    ROUND(100 * COUNT_IF(o.is_escalated) / NULLIF(COUNT(*), 0), 2) AS escalation_rate_pct,
+    ROUND(100 * (COUNT_IF(o.is_escalated)) / NULLIF(COUNT(*), 0), 2) AS escalation_rate_pct,
     COUNT_IF(o.escalation_level = 1) AS level_1_incidents,
     COUNT_IF(o.escalation_level = 2) AS level_2_incidents,
     COUNT_IF(o.escalation_level >= 3) AS level_3_incidents,
@@ -598,7 +596,7 @@ SELECT
     COUNT(a.incident_solution_id) AS times_applied,
     COUNT(DISTINCT a.incident_id) AS incidents_applied_to,
     COUNT_IF(a.was_successful) AS successful_applications,
-    ROUND(100 * COUNT_IF(a.was_successful) / NULLIF(COUNT(a.was_successful), 0), 2) AS success_rate_pct,
+    ROUND(100 * (COUNT_IF(a.was_successful)) / NULLIF(COUNT(a.was_successful), 0), 2) AS success_rate_pct,
     ROUND(AVG(a.effectiveness_rating), 2) AS avg_effectiveness_rating,
     ROUND(AVG(a.time_to_apply_minutes), 2) AS avg_time_to_apply_minutes,
     ROUND(AVG(o.minutes_to_resolve), 2) AS avg_minutes_to_resolve_when_applied,
@@ -659,7 +657,7 @@ SELECT
     age_minutes,
     pending_milestone,
     target_minutes,
-    ROUND(100 * age_minutes / NULLIF(target_minutes, 0), 2) AS target_elapsed_pct,
+    ROUND(100 * (age_minutes) / NULLIF(target_minutes, 0), 2) AS target_elapsed_pct,
     CASE
         WHEN target_minutes IS NULL THEN 'no_target'
         WHEN age_minutes >= target_minutes THEN 'breached'
@@ -669,7 +667,7 @@ SELECT
         ELSE 'under_50'
     END AS risk_band,
     ROUND(target_minutes - age_minutes, 2) AS minutes_to_breach,
-    ROUND(100 * age_minutes / NULLIF(sla_resolve_minutes, 0), 2) AS resolve_target_elapsed_pct,
+    ROUND(100 * (age_minutes) / NULLIF(sla_resolve_minutes, 0), 2) AS resolve_target_elapsed_pct,
     business_impact_score
 FROM pending
 ;
@@ -775,12 +773,11 @@ SELECT
         AS mtta_last_30d_minutes,
     ROUND(AVG(IFF(resolved_at >= DATEADD('day', -30, now_utc), minutes_to_resolve, NULL)), 2)
         AS mttr_last_30d_minutes,
-    ROUND(100 * COUNT(IFF(resolved_at >= DATEADD('day', -30, now_utc) AND resolve_sla_met, 1, NULL))
-          / NULLIF(COUNT(IFF(resolved_at >= DATEADD('day', -30, now_utc) AND resolve_sla_met IS NOT NULL, 1, NULL)), 0), 2)
+    ROUND(100 * (COUNT(IFF(resolved_at >= DATEADD('day', -30, now_utc) AND resolve_sla_met, 1, NULL))) / NULLIF(COUNT(IFF(resolved_at >= DATEADD('day', -30, now_utc) AND resolve_sla_met IS NOT NULL, 1, NULL)), 0), 2)
         AS resolve_sla_met_pct_last_30d,
     COALESCE(SUM(IFF(created_at >= DATEADD('day', -30, now_utc) AND NOT is_cancelled_or_duplicate,
                      revenue_impact, 0)), 0) AS revenue_impact_last_30d,
-    COALESCE(SUM(IFF(is_open, revenue_impact, 0)), 0) AS open_revenue_at_risk,
+    CAST(COALESCE(SUM(IFF(is_open, revenue_impact, 0)), 0) AS NUMBER(20,2)) AS open_revenue_at_risk,
     MAX(age_minutes) AS oldest_open_age_minutes,
     CASE
         WHEN COUNT(IFF(is_open AND priority = 'critical', 1, NULL)) > 0 THEN 'red'
@@ -822,17 +819,17 @@ SELECT
     COUNT(o.incident_id) AS total_incidents,
     COUNT_IF(o.is_open) AS open_incidents,
     COUNT_IF(o.is_resolved) AS resolved_incidents,
-    ROUND(100 * COUNT_IF(o.is_resolved) / NULLIF(COUNT_IF(NOT o.is_cancelled_or_duplicate), 0), 2)
+    ROUND(100 * (COUNT_IF(o.is_resolved)) / NULLIF(COUNT_IF(NOT o.is_cancelled_or_duplicate), 0), 2)
         AS resolution_rate_pct,
     ROUND(AVG(o.minutes_to_acknowledge), 2) AS avg_minutes_to_acknowledge,
     ROUND(AVG(o.minutes_to_resolve), 2) AS mttr_minutes,
     ROUND(MEDIAN(o.minutes_to_resolve), 2) AS median_minutes_to_resolve,
     ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY o.minutes_to_resolve), 2) AS p90_minutes_to_resolve,
-    ROUND(100 * COUNT_IF(o.resolve_sla_met) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
-    ROUND(100 * COUNT_IF(o.is_escalated) / NULLIF(COUNT(o.incident_id), 0), 2) AS escalation_rate_pct,
+    ROUND(100 * (COUNT_IF(o.resolve_sla_met)) / NULLIF(COUNT(o.resolve_sla_met), 0), 2) AS resolve_sla_met_pct,
+    ROUND(100 * (COUNT_IF(o.is_escalated)) / NULLIF(COUNT(o.incident_id), 0), 2) AS escalation_rate_pct,
     COUNT_IF(o.reopen_count > 0) AS reopened_incidents,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS customers_affected,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)), 0) AS revenue_impact
+    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS NUMBER(20,0)) AS customers_affected,
+    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)), 0) AS NUMBER(20,2)) AS revenue_impact
 FROM INCIDENTS.CORE.V_CATEGORY_TREE AS ct
 LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.category_id = ct.category_id
 GROUP BY ct.category_id, ct.category_code, ct.category_name, ct.top_category_name, ct.depth
@@ -876,8 +873,8 @@ SELECT
     COUNT_IF(o.is_open) AS subtree_open_incidents,
     COUNT_IF(o.is_resolved) AS subtree_resolved_incidents,
     ROUND(AVG(o.minutes_to_resolve), 2) AS subtree_mttr_minutes,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS subtree_customers_affected,
-    COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0::NUMBER(14,2), o.revenue_impact)), 0) AS subtree_revenue_impact
+    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS NUMBER(20,0)) AS subtree_customers_affected,
+    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)), 0) AS NUMBER(20,2)) AS subtree_revenue_impact
 FROM INCIDENTS.CORE.V_CATEGORY_TREE AS ct
 JOIN closure AS cl ON cl.ancestor_id = ct.category_id
 LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.category_id = cl.descendant_id
@@ -1000,7 +997,7 @@ SELECT
     i.priority,
     COUNT_IF(p.resolutions > 0) AS ever_resolved_incidents,
     COUNT_IF(p.reopens > 0) AS reopened_incidents,
-    ROUND(100 * COUNT_IF(p.reopens > 0) / NULLIF(COUNT_IF(p.resolutions > 0), 0), 2) AS reopen_rate_pct,
+    ROUND(100 * (COUNT_IF(p.reopens > 0)) / NULLIF(COUNT_IF(p.resolutions > 0), 0), 2) AS reopen_rate_pct,
     COALESCE(SUM(p.reopens), 0) AS reopen_events,
     COUNT_IF(p.reopens > 0 AND i.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS reopened_still_open
 FROM INCIDENTS.CORE.INCIDENTS AS i
@@ -1142,7 +1139,7 @@ SELECT
     g.hour_of_day,
     COALESCE(c.incidents, 0) AS incidents,
     COALESCE(c.critical_high_incidents, 0) AS critical_high_incidents,
-    ROUND(100 * COALESCE(c.incidents, 0) / NULLIF(SUM(c.incidents) OVER (), 0), 2) AS share_of_incidents_pct
+    ROUND(100 * (COALESCE(c.incidents, 0)) / NULLIF(SUM(c.incidents) OVER (), 0), 2) AS share_of_incidents_pct
 FROM grid AS g
 LEFT JOIN counts AS c ON c.day_of_week_iso = g.day_of_week_iso AND c.hour_of_day = g.hour_of_day
 ;
@@ -1215,9 +1212,9 @@ SELECT
     COUNT_IF(period = 'baseline' AND priority IN ('critical', 'high')) AS baseline_critical_high_incidents,
     ROUND(AVG(IFF(period = 'peak', minutes_to_resolve, NULL)), 2) AS peak_mttr_minutes,
     ROUND(AVG(IFF(period = 'baseline', minutes_to_resolve, NULL)), 2) AS baseline_mttr_minutes,
-    COALESCE(SUM(IFF(period = 'peak' AND NOT is_cancelled_or_duplicate, revenue_impact, 0)), 0)
+    CAST(COALESCE(SUM(IFF(period = 'peak' AND NOT is_cancelled_or_duplicate, revenue_impact, 0)), 0) AS NUMBER(20,2))
         AS peak_revenue_impact,
-    COALESCE(SUM(IFF(period = 'baseline' AND NOT is_cancelled_or_duplicate, revenue_impact, 0)), 0)
+    CAST(COALESCE(SUM(IFF(period = 'baseline' AND NOT is_cancelled_or_duplicate, revenue_impact, 0)), 0) AS NUMBER(20,2))
         AS baseline_revenue_impact
 FROM tagged
 GROUP BY year, black_friday, cyber_monday
@@ -1248,9 +1245,9 @@ SELECT
           / NULLIF(SUM(IFF(o.minutes_to_resolve IS NULL, 0, o.customers_affected)), 0), 2)
         AS customer_weighted_mttr_minutes,
     COUNT_IF(o.is_open) AS open_incidents,
-    COALESCE(SUM(IFF(o.is_open, o.revenue_impact, 0)), 0) AS revenue_at_risk,
-    COALESCE(SUM(IFF(o.is_open AND NOT o.resolve_sla_met, o.revenue_impact, 0)), 0) AS revenue_at_risk_sla_breached,
-    COALESCE(SUM(IFF(o.is_open, o.customers_affected, 0)), 0) AS customers_at_risk
+    CAST(COALESCE(SUM(IFF(o.is_open, o.revenue_impact, 0)), 0) AS NUMBER(20,2)) AS revenue_at_risk,
+    CAST(COALESCE(SUM(IFF(o.is_open AND NOT o.resolve_sla_met, o.revenue_impact, 0)), 0) AS NUMBER(20,2)) AS revenue_at_risk_sla_breached,
+    CAST(COALESCE(SUM(IFF(o.is_open, o.customers_affected, 0)), 0) AS NUMBER(20,0)) AS customers_at_risk
 FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
 GROUP BY o.priority
 ;
@@ -1285,13 +1282,13 @@ SELECT
     impact_level,
     COUNT(*) AS incidents,
     COUNT_IF(customers_affected > 0) AS incidents_with_customer_impact,
-    SUM(customers_affected) AS customers_affected,
+    CAST(SUM(customers_affected) AS NUMBER(20,0)) AS customers_affected,
     ROUND(SUM(customers_affected) / NULLIF(COUNT_IF(customers_affected > 0), 0), 2)
         AS avg_customers_per_impacting_incident,
     MAX(customers_affected) AS max_customers_affected,
     ROUND(AVG(impact_minutes), 2) AS avg_impact_minutes,
     ROUND(SUM(customers_affected * impact_minutes), 2) AS customer_impact_minutes,
-    SUM(revenue_impact) AS revenue_impact,
+    CAST(SUM(revenue_impact) AS NUMBER(20,2)) AS revenue_impact,
     ROUND(SUM(revenue_impact) / NULLIF(SUM(customers_affected), 0), 2) AS revenue_per_affected_customer
 FROM impact
 GROUP BY impact_level
