@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from incidents import sqltypes
@@ -76,24 +75,31 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
     assert len({r["DEPLOY_ID"] for r in rows}) == 1
 
 
-def test_reference_rows_are_seeded_once_and_user_edits_survive(repo: Path, tmp_path: Path) -> None:
-    project = load_project(repo)
-    with_reference = [t for t in project.tables if t.reference_data]
-    if not with_reference:
-        pytest.skip("no table declares reference_data")
-    table = with_reference[0]
+def test_reference_rows_are_seeded_once_and_user_edits_survive(project_copy: Path, tmp_path: Path) -> None:
+    project = load_project(project_copy)
     env = environment(project, "dev")
-    session = open_local(tmp_path, env)
+    fq = "INCIDENTS.CORE.SLA_POLICIES"
+    session = open_local(tmp_path / "db", env)
     try:
         deploy(session, project, env)
-        fq = f"INCIDENTS.CORE.{table.name.upper()}"
-        count = session.query(f"SELECT COUNT(*) AS N FROM {fq}")[0]["N"]
-        assert count == len(table.reference_data.rows)  # type: ignore[union-attr]
-        session.execute(f"DELETE FROM {fq} WHERE 1 = 0")
+        rows = session.query(f"SELECT PRIORITY, RESOLVE_MINUTES FROM {fq} ORDER BY PRIORITY")
+        assert {r["PRIORITY"]: r["RESOLVE_MINUTES"] for r in rows} == {
+            "critical": 240, "high": 480, "low": 14400, "medium": 4320}
+        # A user tightens a target by hand; an unchanged redeploy does not touch it.
+        session.execute(f"UPDATE {fq} SET RESOLVE_MINUTES = 120 WHERE PRIORITY = 'critical'")
         assert deploy(session, project, env).up_to_date
-        assert session.query(f"SELECT COUNT(*) AS N FROM {fq}")[0]["N"] == count
+        # The config gains a row: deploy merges it in and still keeps the user's edit.
+        path = project_copy / "config" / "tables" / "sla_policies.yml"
+        path.write_text(path.read_text() + "    - {priority: urgent, acknowledge_minutes: 1, "
+                        "first_response_minutes: 5, resolve_minutes: 60}\n")
+        changed = load_project(project_copy)
+        report = deploy(session, changed, env)
+        assert [(r.step.object_kind, r.step.action) for r in report.applied] == [("reference_data", "merge")]
+        rows = session.query(f"SELECT PRIORITY, RESOLVE_MINUTES FROM {fq} ORDER BY PRIORITY")
     finally:
         session.close()
+    assert {r["PRIORITY"]: r["RESOLVE_MINUTES"] for r in rows} == {
+        "critical": 120, "high": 480, "low": 14400, "medium": 4320, "urgent": 60}
 
 
 def test_dry_run_prints_ordered_statements_and_changes_nothing(repo: Path, local_dir: Path, runner: CliRunner) -> None:
