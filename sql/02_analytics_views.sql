@@ -1346,30 +1346,37 @@ COMMENT = 'One row per data problem Snowflake does not prevent - duplicate and o
 AS
 WITH history AS (
     SELECT
-        h.*,
+        h.status_history_id,
+        h.incident_id,
+        h.previous_status,
+        h.new_status,
         LAG(h.new_status) OVER (PARTITION BY h.incident_id ORDER BY h.changed_at, h.status_history_id)
             AS prior_new_status,
-        ROW_NUMBER() OVER (PARTITION BY h.incident_id ORDER BY h.changed_at DESC, h.status_history_id DESC)
-            AS recency
+        LEAD(h.status_history_id) OVER (PARTITION BY h.incident_id ORDER BY h.changed_at, h.status_history_id)
+            IS NULL AS is_latest
     FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
 ),
-transitions AS (
+history_problems AS (
     SELECT
-        status_history_id,
+        h.status_history_id,
+        h.incident_id,
         CASE
-            WHEN new_status NOT IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate')
-                THEN 'unknown status ' || new_status
-            WHEN previous_status = new_status THEN 'no-op change to ' || new_status
-            WHEN previous_status IN ('cancelled', 'duplicate')
-                THEN 'leaves terminal status ' || previous_status || ' for ' || new_status
-            WHEN new_status = 'new' AND previous_status IS NOT NULL THEN 'returns to new from ' || previous_status
-            WHEN new_status = 'closed' AND previous_status IS DISTINCT FROM 'resolved'
-                THEN 'closed from ' || NVL(previous_status, 'nothing') || ' without being resolved'
-            WHEN prior_new_status IS NOT NULL AND previous_status IS DISTINCT FROM prior_new_status
-                THEN 'previous_status ' || NVL(previous_status, 'NULL') || ' does not match the prior change to '
-                     || prior_new_status
-        END AS problem
-    FROM history
+            WHEN h.new_status NOT IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate')
+                THEN 'unknown status ' || h.new_status
+            WHEN h.previous_status = h.new_status THEN 'no-op change to ' || h.new_status
+            WHEN h.previous_status IN ('cancelled', 'duplicate')
+                THEN 'leaves terminal status ' || h.previous_status || ' for ' || h.new_status
+            WHEN h.new_status = 'new' AND h.previous_status IS NOT NULL THEN 'returns to new from ' || h.previous_status
+            WHEN h.new_status = 'closed' AND h.previous_status IS DISTINCT FROM 'resolved'
+                THEN 'closed from ' || NVL(h.previous_status, 'nothing') || ' without being resolved'
+            WHEN h.prior_new_status IS NOT NULL AND h.previous_status IS DISTINCT FROM h.prior_new_status
+                THEN 'previous_status ' || NVL(h.previous_status, 'NULL') || ' does not match the prior change to '
+                     || h.prior_new_status
+        END AS transition_problem,
+        IFF(h.is_latest AND i.status <> h.new_status,
+            'status ' || i.status || ' but the latest status change is to ' || h.new_status, NULL) AS mismatch_problem
+    FROM history AS h
+    LEFT JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = h.incident_id
 )
 SELECT NULL::VARCHAR AS check_name, NULL::VARCHAR AS table_name, NULL::VARCHAR AS column_name,
        NULL::VARCHAR AS record_key, NULL::VARCHAR AS detail
@@ -1704,15 +1711,14 @@ SELECT 'missing_timestamp', 'incidents', 'closed_at', i.incident_id::VARCHAR, 's
 FROM INCIDENTS.CORE.INCIDENTS AS i
 WHERE i.status = 'closed' AND i.closed_at IS NULL
 UNION ALL
-SELECT 'illegal_status_transition', 'incident_status_history', 'new_status', t.status_history_id::VARCHAR, t.problem
-FROM transitions AS t
-WHERE t.problem IS NOT NULL
-UNION ALL
-SELECT 'status_mismatch', 'incidents', 'status', i.incident_id::VARCHAR,
-       'status ' || i.status || ' but the latest status change is to ' || h.new_status
-FROM INCIDENTS.CORE.INCIDENTS AS i
-JOIN history AS h ON h.incident_id = i.incident_id AND h.recency = 1
-WHERE h.new_status <> i.status
+SELECT IFF(k.n = 1, 'illegal_status_transition', 'status_mismatch'),
+       IFF(k.n = 1, 'incident_status_history', 'incidents'),
+       IFF(k.n = 1, 'new_status', 'status'),
+       IFF(k.n = 1, hp.status_history_id, hp.incident_id)::VARCHAR,
+       IFF(k.n = 1, hp.transition_problem, hp.mismatch_problem)
+FROM history_problems AS hp
+JOIN (SELECT 1 AS n UNION ALL SELECT 2 AS n) AS k
+    ON (k.n = 1 AND hp.transition_problem IS NOT NULL) OR (k.n = 2 AND hp.mismatch_problem IS NOT NULL)
 UNION ALL
 SELECT 'unreachable_category', 'incident_categories', 'parent_category_id', c.category_id::VARCHAR,
        'not reachable from a top-level category (parent cycle or missing parent)'

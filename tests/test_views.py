@@ -675,6 +675,17 @@ def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.
                                            "WHERE check_name = 'illegal_status_transition'")}
     assert illegal == {"no-op change to resolved", "closed from investigating without being resolved",
                        "leaves terminal status duplicate for investigating"}
+    # An incident whose status was edited without a history row is a status_mismatch, found by its id.
+    table = fq(env, "incidents")
+    victim = session.query(f"SELECT INCIDENT_ID FROM {table} WHERE STATUS = 'closed' ORDER BY INCIDENT_ID LIMIT 1")[0]
+    assert ("status_mismatch", str(victim["INCIDENT_ID"])) not in found
+    session.execute(f"UPDATE {table} SET STATUS = 'mitigated' WHERE INCIDENT_ID = {victim['INCIDENT_ID']}")
+    try:
+        mismatches = {(r["record_key"], r["detail"]) for r in select(session, env, "v_data_quality_issues",
+                                                                     "WHERE check_name = 'status_mismatch'")}
+    finally:
+        session.execute(f"UPDATE {table} SET STATUS = 'closed' WHERE INCIDENT_ID = {victim['INCIDENT_ID']}")
+    assert (str(victim["INCIDENT_ID"]), "status mitigated but the latest status change is to closed") in mismatches
 
 
 def test_sla_targets_are_data_not_code(world: tuple[Session, Environment, vd.Dataset]) -> None:
