@@ -420,10 +420,15 @@ def query(
     """
     with _errors():
         from incidents import output as fmt
+        from incidents.sqltext import count_statements
 
         text = sys.stdin.read() if sql == "-" else sql
-        if not text.strip():
-            raise ConfigError("no SQL given", key="SQL")
+        count = count_statements(text)
+        if count == 0:
+            raise ConfigError("no SQL given (only blanks or comments); pass one statement", key="SQL")
+        if count > 1:
+            raise ConfigError(f"the SQL holds {count} statements; `incidents query` runs exactly one, "
+                              "so nothing was run: pass them one at a time", key="SQL")
         project = _project(project_dir)
         environment = _env(project, env)
         with _session(project, environment, connection, verbose) as session:

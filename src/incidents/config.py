@@ -5,6 +5,8 @@ Every error names the file, the key path and, where the YAML parser knows it, th
 
 from __future__ import annotations
 
+import decimal
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -25,16 +27,16 @@ from incidents.models import (
     Table,
     View,
 )
+from incidents.sqltext import ConfigText, literal
 
 PACKAGED_PROJECT = Path(__file__).parent / "_project"
 SOURCE_PROJECT = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "snowflake")
-_DEFAULT_RE = re.compile(
-    r"""^(?:-?\d+(?:\.\d+)?|'(?:[^']|'')*'|TRUE|FALSE|NULL|
-         (?:CURRENT_TIMESTAMP|CURRENT_DATE|SYSDATE|LOCALTIMESTAMP)(?:\(\))?)$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_CLUSTER_RE = re.compile(r"^(?:TO_DATE\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)|([A-Za-z_][A-Za-z0-9_]*))$", re.I)
+# Defaults that are not literals: a fixed set of functions, written out in one spelling.
+_DEFAULT_FUNCTIONS = {name: f"{name}()" for name in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "SYSDATE", "LOCALTIMESTAMP")}
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+_QUOTED_RE = re.compile(r"'((?:[^']|'')*)'", re.DOTALL)
+_CLUSTER_RE = re.compile(r"TO_DATE\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)|([A-Za-z_][A-Za-z0-9_]*)", re.I)
 
 
 # --------------------------------------------------------------------------- locating a project
@@ -139,7 +141,7 @@ class _Node:
             raise self.error(key, f"expected {_names(kind)}, got a boolean")
         if not isinstance(value, kind):
             raise self.error(key, f"expected {_names(kind)}, got {_kind(value)}")
-        return value
+        return _config_text(value)
 
     def ident(self, key: str, *, required: bool = True) -> str:
         value = self.get(key, str, required=required)
@@ -163,14 +165,34 @@ class _Node:
             yield f"{key}[{i}]", value
 
 
+def _config_text(value: Any) -> Any:
+    """Mark every string read from config (also inside lists and mappings) as ConfigText."""
+    if isinstance(value, str):
+        return ConfigText(value)
+    if isinstance(value, list):
+        return [_config_text(v) for v in value]
+    if isinstance(value, dict):
+        marked = type(value)((k, _config_text(v)) for k, v in value.items())
+        if hasattr(value, "lines"):
+            marked.lines = value.lines
+        return marked
+    return value
+
+
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+    """What a YAML value is, in the user's words."""
+    for kind, words in ((bool, "a boolean"), (int, "a whole number"), (float, "a decimal number"),
+                        (str, "a string"), (dict, "a mapping"), (list, "a list"), (type(None), "nothing")):
+        if isinstance(value, kind):
+            return words
+    return f"a YAML {type(value).__name__} value"
 
 
 def _names(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(_kind(k()) if k is not type(None) else "nothing" for k in kinds)
+    words = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string", dict: "a mapping",
+             list: "a list", type(None): "nothing"}
+    return " or ".join(dict.fromkeys(words.get(k, k.__name__) for k in kinds))
 
 
 # --------------------------------------------------------------------------- project
@@ -299,7 +321,7 @@ def _table(node: _Node) -> Table:
         foreign_keys.append(ForeignKey(cols, ref.ident("table"), ref_cols))
     cluster_by = []
     for key, value in node.items("cluster_by"):
-        m = _CLUSTER_RE.match(value) if isinstance(value, str) else None
+        m = _CLUSTER_RE.fullmatch(value) if isinstance(value, str) else None
         if not m:
             raise node.error(key, "expected a column name or TO_DATE(column)")
         column = node.check_ident(key, m.group(1) or m.group(2))
@@ -330,20 +352,44 @@ def _column(node: _Node) -> Column:
         sql_type = sqltypes.parse(type_text)
     except ValueError as exc:
         raise node.error("type", str(exc)) from None
-    default = node.get("default", (str, int, float, bool))
-    if isinstance(default, bool):
-        default = "TRUE" if default else "FALSE"
-    if default is not None:
-        default = str(default).strip()
-        if not _DEFAULT_RE.match(default):
-            raise node.error("default", f"unsupported default {default!r}: use a number, a 'quoted string', "
-                                        "TRUE, FALSE, NULL, CURRENT_TIMESTAMP() or CURRENT_DATE()")
+    default = _default(node)
     allowed = node.get("allowed_values", list, [])
     if not all(isinstance(v, str) for v in allowed):
         raise node.error("allowed_values", "expected a list of strings")
     return Column(name=name, type=sql_type, nullable=node.get("nullable", bool, True), default=default,
                   comment=node.get("comment", str), allowed_values=tuple(allowed),
                   renamed_from=node.ident("renamed_from", required=False))
+
+
+def _default(node: _Node) -> str | None:
+    """The column default as SQL text, made only by `literal` or from the fixed function list.
+
+    In config a string default is written as SQL would: `'text'` with `''` for a quote (every other
+    character, backslash included, is itself), a number, TRUE, FALSE, NULL or one of the functions."""
+    value = node.get("default", (str, int, float, bool))
+    if value is None or isinstance(value, (bool, int)):
+        return None if value is None else literal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise node.error("default", f"expected a finite number, got {value}")
+        return literal(value)
+    text = value.strip()
+    quoted = _QUOTED_RE.fullmatch(text)
+    if quoted:
+        return literal(quoted.group(1).replace("''", "'"))
+    if _NUMBER_RE.fullmatch(text):
+        return literal(decimal.Decimal(text))
+    word = text.upper().removesuffix("()")
+    if word in ("TRUE", "FALSE", "NULL"):
+        return word
+    if word in _DEFAULT_FUNCTIONS:
+        return _DEFAULT_FUNCTIONS[word]
+    raise node.error("default", f"unsupported default {_shown(text)}: use a number, a 'quoted string' "
+                                "(with '' for a quote), TRUE, FALSE, NULL, CURRENT_TIMESTAMP() or CURRENT_DATE()")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:60] + "...")
 
 
 def _reference_data(node: _Node, columns: set[str]) -> ReferenceData:
@@ -356,11 +402,13 @@ def _reference_data(node: _Node, columns: set[str]) -> ReferenceData:
             if col not in columns:
                 raise row.error(str(col), "unknown column")
             if cell is not None and not isinstance(cell, (str, int, float, bool)):
-                raise row.error(str(col), f"expected a scalar, got {_kind(cell)}")
+                raise row.error(str(col), f"expected a string, number or boolean, got {_kind(cell)}")
+            if isinstance(cell, float) and not math.isfinite(cell):
+                raise row.error(str(col), f"expected a finite number, got {cell}")
         for col in key:
             if row.data.get(col) is None:
                 raise row.error(col, "key column is required in every row")
-        rows.append(tuple(row.data.items()))
+        rows.append(tuple((col, _config_text(cell)) for col, cell in row.data.items()))
     for col in key:
         if col not in columns:
             raise node.error("key", f"unknown column {col!r}")
@@ -430,7 +478,7 @@ def _load_views(root: Path) -> tuple[View, ...]:
         if any(v.name == name for v in views):
             raise view.error("name", f"duplicate view {name!r}")
         cols = view.get("columns", dict, {})
-        documented = tuple((view.check_ident(f"columns.{c}", c), str(d)) for c, d in cols.items())
+        documented = tuple((view.check_ident(f"columns.{c}", c), ConfigText(d)) for c, d in cols.items())
         views.append(View(name=name, template=view.get("template", str, f"views/{name}.sql.j2"),
                           comment=_object_comment(view), columns=documented, source=rel))
     return tuple(views)

@@ -45,3 +45,9 @@ class TargetError(IncidentsError):
             first = " ".join(statement.split())
             text += f" [statement: {first[:300]}{'...' if len(first) > 300 else ''}]"
         super().__init__(text)
+
+
+class StatementCountError(IncidentsError):
+    """SQL text holds more (or fewer) statements than the caller runs as one; nothing was sent (exit 2)."""
+
+    exit_code = 2

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# fullmatch, never match with `$`: `$` also matches before a final newline (YAML `name: |`).
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
 # Snowflake reserved keywords (docs: "Reserved & limited keywords"): not usable unquoted.
 SNOWFLAKE_RESERVED = frozenset(
@@ -28,21 +29,17 @@ WHEN WHENEVER WHERE WINDOW WITH
 DUCKDB_RESERVED = frozenset({"AT", "ASOF", "SEMI", "ANTI", "LAMBDA", "POSITIONAL", "SUMMARIZE"})
 
 
-def is_valid(name: str) -> bool:
-    return bool(IDENT_RE.match(name))
-
-
 def check(name: object) -> str:
     """Return the name if it is a plain identifier, else raise ValueError with the reason."""
     if not isinstance(name, str) or not name:
-        raise ValueError(f"identifier must be a non-empty string, got {name!r}")
-    if not IDENT_RE.match(name):
+        raise ValueError(f"identifier must be a non-empty string, got {_shown(name)}")
+    if not IDENT_RE.fullmatch(name):
         raise ValueError(
-            f"invalid identifier {name!r}: use letters, digits and underscores, starting with a letter "
+            f"invalid identifier {_shown(name)}: use letters, digits and underscores, starting with a letter "
             "or underscore (at most 255 characters)"
         )
     if name.upper() in SNOWFLAKE_RESERVED:
-        raise ValueError(f"invalid identifier {name!r}: it is a reserved word in Snowflake; choose another")
+        raise ValueError(f"invalid identifier {_shown(name)}: it is a reserved word in Snowflake; choose another")
     return name
 
 
@@ -55,3 +52,7 @@ def quote(name: str) -> str:
 
 def qualify(*parts: str) -> str:
     return ".".join(quote(p) for p in parts)
+
+
+def _shown(name: str) -> str:
+    return repr(str(name) if len(name) <= 60 else name[:60] + "...")

@@ -15,6 +15,7 @@ from typing import Any
 from incidents import __version__, identifiers
 from incidents.errors import ConfigError
 from incidents.models import Environment, Project, Table, View
+from incidents.sqltext import count_statements
 from incidents.templating import render_template
 
 HISTORY_TABLE = "incidents_deploy_history"
@@ -57,6 +58,17 @@ def checksum(sql: str) -> str:
     return hashlib.sha256(sql.encode("utf-8")).hexdigest()
 
 
+def one_statement(rendered: Rendered, source: str) -> Rendered:
+    """Every object renders to exactly one statement, by Snowflake's lexer. More means a value broke
+    out of its quoting (or a template ends one statement and starts another): refuse to write it."""
+    count = count_statements(rendered.sql)
+    if count != 1:
+        raise ConfigError(f"{rendered.kind} {rendered.name} renders to {count} SQL statements, expected 1; "
+                          "a value in it is not quoted as it must be, or the template has a stray ';'",
+                          file=source)
+    return rendered
+
+
 def context(project: Project, env: Environment, **extra: Any) -> dict[str, Any]:
     """What every template sees."""
 
@@ -72,7 +84,8 @@ def desired_state(project: Project, env: Environment) -> DesiredState:
     tpl = project.templates_dir
 
     def r(kind: str, name: str, template: str, deps: tuple[str, ...] = (), **extra: Any) -> Rendered:
-        return Rendered(kind, name, render_template(tpl, template, **ctx, **extra), deps)
+        return one_statement(Rendered(kind, name, render_template(tpl, template, **ctx, **extra), deps),
+                             extra["table"].source if "table" in extra else "config/project.yml")
 
     tables = tuple((t, r("table", t.name, "schema/table.sql.j2", t.parents, table=t)) for t in project.tables)
     reference = tuple(_reference_data(project, env, t) for t in project.tables if t.reference_data)
@@ -90,18 +103,12 @@ def desired_state(project: Project, env: Environment) -> DesiredState:
 def _reference_data(project: Project, env: Environment, table: Table) -> Rendered:
     assert table.reference_data is not None
     names = list(dict.fromkeys(col for row in table.reference_data.rows for col, _ in row))
-    columns = []
-    for i, name in enumerate(names, start=1):
-        col = table.column(name)
-        assert col is not None  # checked by config
-        cast = "PARSE_JSON" if col.type.name in ("VARIANT", "OBJECT", "ARRAY") else None
-        expr = f"PARSE_JSON(COLUMN{i})" if cast else f"COLUMN{i}::{col.type}"
-        columns.append({"name": name, "cast": expr})
+    columns = [table.column(name) for name in names]
     rows = [[dict(row).get(name) for name in names] for row in table.reference_data.rows]
     sql = render_template(project.templates_dir, "schema/reference_data.sql.j2",
                           **context(project, env, table=table, columns=columns, rows=rows,
                                     key=table.reference_data.key))
-    return Rendered("reference_data", table.name, sql, (table.name,))
+    return one_statement(Rendered("reference_data", table.name, sql, (table.name,)), table.source)
 
 
 def _views(project: Project, env: Environment, ctx: dict[str, Any]) -> tuple[tuple[View, Rendered], ...]:
@@ -135,7 +142,7 @@ def _views(project: Project, env: Environment, ctx: dict[str, Any]) -> tuple[tup
     for name in ordered:
         view = by_name[name]
         sql = render_template(project.templates_dir, "schema/view.sql.j2", **ctx, view=view, body=bodies[name])
-        result.append((view, Rendered("view", name, sql, deps[name])))
+        result.append((view, one_statement(Rendered("view", name, sql, deps[name]), f"templates/{view.template}")))
     return tuple(result)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.errors import TargetError
+from incidents.errors import StatementCountError, TargetError
+from incidents.sqltext import count_statements
 
 
 @dataclass
@@ -38,7 +39,15 @@ class Session:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one statement; return (column names, rows). Backend errors become TargetError."""
+        """Run one statement; return (column names, rows). Backend errors become TargetError.
+
+        Text that is not exactly one statement is refused before anything is sent: fakesnow would
+        run every statement in it, and a second statement is never what a caller meant."""
+        count = count_statements(sql)
+        if count != 1:
+            where = f"{obj or self.label}: " if obj or self.label else ""
+            raise StatementCountError(f"{where}refusing to run SQL text that holds {count} statements as one "
+                                      "statement; nothing was run")
         start = time.perf_counter()
         cur = self.conn.cursor()
         try:

@@ -20,7 +20,7 @@ _TIMESTAMP_LTZ = {"TIMESTAMP_LTZ", "TIMESTAMPLTZ", "TIMESTAMP WITH LOCAL TIME ZO
 _TIMESTAMP_TZ = {"TIMESTAMP_TZ", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"}
 _PLAIN = {"BOOLEAN", "DATE", "VARIANT", "OBJECT", "ARRAY", "GEOGRAPHY", "GEOMETRY"}
 
-_TYPE_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
+_TYPE_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class SqlType:
 
 def parse(text: str) -> SqlType:
     """Parse a declared type such as 'int', 'VARCHAR(100)', 'number(14, 2)'. Raise ValueError."""
-    m = _TYPE_RE.match(text or "")
+    m = _TYPE_RE.fullmatch(text or "")
     if not m:
         raise ValueError(f"unsupported type {text!r}")
     base = " ".join(m.group(1).upper().split())

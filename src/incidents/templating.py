@@ -6,9 +6,6 @@ that comes from config passes `ident` (validate + quote), every value passes `li
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,29 +14,17 @@ import jinja2
 
 from incidents import identifiers
 from incidents.errors import ConfigError
+from incidents.sqltext import ConfigText, UnsafeValue, literal
 
 
-def literal(value: Any) -> str:
-    """Render a Python value as a Snowflake literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
-    if isinstance(value, dt.date):
-        return f"'{value.isoformat()}'::DATE"
-    text = str(value).replace("\\", "\\\\").replace("'", "''")
-    return f"'{text}'"
-
-
-def json_literal(value: Any) -> str:
-    """A JSON document as a string literal, for PARSE_JSON()."""
-    return literal(json.dumps(value, sort_keys=True, separators=(",", ":")))
+def finalize(value: Any) -> Any:
+    """Applied to everything a template prints: text straight from config must go through
+    `| literal` or `| ident`, so a forgotten filter is an error, never SQL."""
+    if isinstance(value, ConfigText):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise UnsafeValue(f"a template prints the config value {shown!r} as SQL; pass it through "
+                          "`| literal` (values) or `| ident` (names)")
+    return value
 
 
 @lru_cache(maxsize=8)
@@ -51,10 +36,10 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=finalize,
     )
     env.filters["ident"] = identifiers.quote
     env.filters["literal"] = literal
-    env.filters["json_literal"] = json_literal
     env.filters["sqltype"] = str
     return env
 

@@ -1,0 +1,99 @@
+"""How values become SQL text, and how SQL text splits into statements, by Snowflake's lexer.
+
+`literal` is the one function that turns a value into SQL (identifiers go through
+`identifiers.quote`). `split_statements` reads text the way Snowflake does: single-quoted strings
+with backslash escapes and doubled quotes, `$$` strings, double-quoted identifiers, `--`, `//` and
+`/* */` comments. It is what lets the tool check that a rendered object is exactly one statement
+and that `query` runs exactly one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+from typing import Any
+
+
+class ConfigText(str):
+    """A string read from config. Templates must pass it through `literal` or `ident`: printing one
+    bare is refused at render time (see templating.finalize), so no config value becomes SQL text
+    by accident."""
+
+    __slots__ = ()
+
+
+class UnsafeValue(ValueError):
+    """A value that has no safe SQL literal (NaN, infinity, unknown type)."""
+
+
+def literal(value: Any) -> str:
+    """Render a Python value as a Snowflake literal, correct for Snowflake's lexer.
+
+    In a single-quoted Snowflake string a backslash starts an escape sequence and `''` is a quote,
+    so both are escaped; every other character stands for itself."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise UnsafeValue(f"{value} has no SQL literal; use a finite number")
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnsafeValue(f"{value} has no SQL literal; use a finite number")
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'::DATE"
+    if isinstance(value, str):
+        text = str(value).replace("\\", "\\\\").replace("'", "''")
+        return f"'{text}'"
+    raise UnsafeValue(f"cannot write a {type(value).__name__} as a SQL literal; use a string or a number")
+
+
+# --------------------------------------------------------------------------- statements
+
+# One alternation, tried left to right at each position: the token kinds that can hide a `;`.
+_TOKEN = re.compile(
+    "|".join((
+        r"(?P<string>'(?:[^'\\]|\\.|'')*(?:'|\Z))",  # 'it''s', 'a\'b': a backslash escapes any character
+        r"(?P<dollar>\$\$.*?(?:\$\$|\Z))",            # $$ ... $$: no escapes at all
+        r'(?P<ident>"(?:[^"]|"")*(?:"|\Z))',          # "Quoted ""name"""
+        r"(?P<line>(?:--|//)[^\n]*)",                 # -- comment, // comment
+        r"(?P<block>/\*.*?(?:\*/|\Z))",               # /* comment */ (not nested in Snowflake)
+        r"(?P<semi>;)",
+        r"(?P<other>[^'\"$;/\-]+|.)",                 # anything else, in runs
+    )),
+    re.DOTALL,
+)
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements in `text`, each without its `;`; comment-only or empty pieces are dropped.
+
+    Unterminated strings, identifiers and comments run to the end of the text, as in Snowflake,
+    so they can never make a `;` inside them count."""
+    statements: list[str] = []
+    start = 0
+    has_code = False
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "semi":
+            if has_code:
+                statements.append(text[start:m.start()].strip())
+            start, has_code = m.end(), False
+        elif kind not in ("line", "block") and (kind != "other" or m.group().strip()):
+            has_code = True
+    if has_code:
+        statements.append(text[start:].strip())
+    return statements
+
+
+def count_statements(text: str) -> int:
+    return len(split_statements(text))
