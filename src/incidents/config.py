@@ -18,10 +18,12 @@ import yaml
 from incidents import identifiers, sqltypes
 from incidents.errors import ConfigError
 from incidents.models import (
+    HISTORY_TABLE,
     ClusterKey,
     Column,
     Environment,
     ForeignKey,
+    Lifecycle,
     Project,
     ReferenceData,
     Table,
@@ -82,6 +84,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     result.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError(f"a key must be a plain name, got {_kind(key)}", line=key_node.start_mark.line + 1)
         if key in result:
             raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)
@@ -92,13 +96,28 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+MAX_CONFIG_BYTES = 10_000_000
+
+
 def _read_yaml(path: Path, rel: str) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=rel) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"file is larger than {MAX_CONFIG_BYTES:,} bytes; config files are small", file=rel)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError("file is UTF-16; save it as UTF-8", file=rel)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", file=rel,
+                          line=line) from None
     try:
         return yaml.load(text, Loader=_Loader)
+    except RecursionError:
+        raise ConfigError("nested too deeply to be config; flatten it", file=rel) from None
     except ConfigError as exc:
         raise ConfigError(str(exc).split(": ", 1)[-1], file=rel, line=exc.line) from None
     except yaml.YAMLError as exc:
@@ -201,7 +220,7 @@ def load_project(root: Path) -> Project:
     """Read config/project.yml, config/tables/*.yml and config/views.yml (optional) under root."""
     rel = "config/project.yml"
     node = _Node(_read_yaml(root / rel, rel), rel, "")
-    node.only("name", "database", "schema", "currency", "default_env", "environments", "variables")
+    node.only("name", "database", "schema", "currency", "default_env", "environments", "variables", "lifecycle")
     name = node.get("name", str, "incidents")
     database = node.ident("database")
     schema = node.ident("schema")
@@ -221,6 +240,7 @@ def load_project(root: Path) -> Project:
                                         f"declared: {', '.join(environments)}")
     variables = dict(node.get("variables", dict, {}))
     tables = _order_tables(_load_tables(root))
+    lifecycle = _lifecycle(node, tables)
     views = _load_views(root)
     clash = {t.name for t in tables} & {v.name for v in views}
     if clash:
@@ -228,7 +248,34 @@ def load_project(root: Path) -> Project:
                           file="config/views.yml")
     return Project(root=root, name=name, database=database, schema=schema, currency=currency,
                    default_env=default_env, environments=environments, tables=tables, views=views,
-                   variables=variables, templates_dir=templates_dir(root))
+                   variables=variables, templates_dir=templates_dir(root), lifecycle=lifecycle)
+
+
+def _lifecycle(parent: _Node, tables: tuple[Table, ...]) -> Lifecycle:
+    """The status phases; every status must be one of incidents.status's allowed_values (if declared)."""
+    if "lifecycle" not in parent.data:
+        return Lifecycle()
+    node = parent.child("lifecycle", parent.get("lifecycle", dict, required=True))
+    node.only("open", "resolved", "excluded")
+    phases: dict[str, tuple[str, ...]] = {}
+    for phase in ("open", "resolved", "excluded"):
+        values = node.get(phase, list, required=True)
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise node.error(phase, "expected a non-empty list of status names")
+        phases[phase] = tuple(values)
+    lifecycle = Lifecycle(**phases)
+    if len(set(lifecycle.statuses)) != len(lifecycle.statuses):
+        raise node.error("open", "a status is listed in more than one phase; list each once")
+    incidents = next((t for t in tables if t.name == "incidents"), None)
+    status = incidents.column("status") if incidents else None
+    if status is not None and status.allowed_values:
+        unknown = [s for s in lifecycle.statuses if s not in status.allowed_values]
+        missing = [s for s in status.allowed_values if s not in lifecycle.statuses]
+        if unknown or missing:
+            what = f"unknown status {unknown[0]!r}" if unknown else f"status {missing[0]!r} is in no phase"
+            raise node.error("open", f"{what}: the phases must list exactly the allowed_values of "
+                                     "incidents.status (config/tables/incidents.yml)")
+    return lifecycle
 
 
 def _environment(parent: _Node, name: str, value: Any, database: str, schema: str) -> Environment:
@@ -241,10 +288,13 @@ def _environment(parent: _Node, name: str, value: Any, database: str, schema: st
     retention = node.get("data_retention_days", int)
     if retention is not None and not 0 <= retention <= 90:
         raise node.error("data_retention_days", "expected 0-90 days")
+    schema_name = node.ident("schema", required=False) or schema
+    if schema_name.upper() == "INFORMATION_SCHEMA":
+        raise node.error("schema", "INFORMATION_SCHEMA is Snowflake's own read-only schema; choose another")
     return Environment(
         name=name, target=target,
         database=node.ident("database", required=False) or database,
-        schema=node.ident("schema", required=False) or schema,
+        schema=schema_name,
         connection=node.get("connection", str),
         data_retention_days=retention,
         warehouse=node.ident("warehouse", required=False),
@@ -278,6 +328,9 @@ def _load_tables(root: Path) -> list[Table]:
         if table.name in seen:
             raise ConfigError(f"table {table.name!r} is already declared in {seen[table.name]}", file=rel,
                               key="name")
+        if table.name.upper() == HISTORY_TABLE.upper():
+            raise ConfigError(f"{table.name!r} is the name of the tool's own deploy history table; choose another",
+                              file=rel, key="name")
         seen[table.name] = rel
         tables.append(table)
     _check_references(tables)
@@ -328,7 +381,8 @@ def _table(node: _Node) -> Table:
         cluster_by.append(ClusterKey(known(key, (column,))[0], to_date=m.group(1) is not None))
     reference_data = None
     if "reference_data" in node.data:
-        reference_data = _reference_data(node.child("reference_data", node.get("reference_data", dict)), names)
+        reference_data = _reference_data(node.child("reference_data", node.get("reference_data", dict)),
+                                         {c.name: c for c in columns})
     return Table(name=name, columns=tuple(columns), comment=_object_comment(node),
                  primary_key=primary_key, unique_keys=unique_keys, foreign_keys=tuple(foreign_keys),
                  cluster_by=tuple(cluster_by), reference_data=reference_data, source=node.file)
@@ -392,27 +446,62 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:60] + "...")
 
 
-def _reference_data(node: _Node, columns: set[str]) -> ReferenceData:
+def _reference_data(node: _Node, columns: dict[str, Column]) -> ReferenceData:
     node.only("key", "rows")
     key = node.idents("key", required=True)
-    rows = []
-    for item_key, value in node.items("rows", required=True):
-        row = node.child(item_key, value)
-        for col, cell in row.data.items():
-            if col not in columns:
-                raise row.error(str(col), "unknown column")
-            if cell is not None and not isinstance(cell, (str, int, float, bool)):
-                raise row.error(str(col), f"expected a string, number or boolean, got {_kind(cell)}")
-            if isinstance(cell, float) and not math.isfinite(cell):
-                raise row.error(str(col), f"expected a finite number, got {cell}")
-        for col in key:
-            if row.data.get(col) is None:
-                raise row.error(col, "key column is required in every row")
-        rows.append(tuple((col, _config_text(cell)) for col, cell in row.data.items()))
     for col in key:
         if col not in columns:
             raise node.error("key", f"unknown column {col!r}")
+    items = list(node.items("rows", required=True))
+    if not items:
+        raise node.error("rows", "declare at least one row, or remove reference_data")
+    rows = [_reference_row(node.child(item_key, value), columns, key) for item_key, value in items]
+    named = {col for row in rows for col, _ in row}
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, row in enumerate(rows):
+        cells = dict(row)
+        # Every row lists the same columns to the MERGE: a NOT NULL column one row leaves out gets NULL.
+        for col in named | {c.name for c in columns.values() if not c.nullable and c.default is None}:
+            if not columns[col].nullable and cells.get(col) is None:
+                raise node.error(f"rows[{i}].{col}", f"column {col!r} is NOT NULL: give it in every row")
+        values = tuple(cells[k] for k in key)
+        if values in seen:
+            raise node.error(f"rows[{i}]", f"duplicate key {values!r}: the same as rows[{seen[values]}]")
+        seen[values] = i
     return ReferenceData(key=key, rows=tuple(rows))
+
+
+def _reference_row(row: _Node, columns: dict[str, Column], key: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    for col, cell in row.data.items():
+        if col not in columns:
+            raise row.error(str(col), "unknown column")
+        problem = _cell_problem(cell, columns[col])
+        if problem:
+            raise row.error(str(col), problem)
+    for col in key:
+        if row.data.get(col) is None:
+            raise row.error(col, "key column is required in every row")
+    return tuple((col, _config_text(cell)) for col, cell in row.data.items())
+
+
+def _cell_problem(cell: Any, column: Column) -> str | None:
+    """Why a reference value cannot be stored in its column (None when it can)."""
+    if cell is None:
+        return None
+    if not isinstance(cell, (str, int, float, bool)):
+        return f"expected a string, number or boolean, got {_kind(cell)}"
+    if isinstance(cell, float) and not math.isfinite(cell):
+        return f"expected a finite number, got {cell}"
+    name = column.type.name
+    if name in ("NUMBER", "FLOAT") and (isinstance(cell, bool) or not isinstance(cell, (int, float))):
+        return f"column {column.name!r} is {column.type}: expected a number, got {_kind(cell)}"
+    if name == "BOOLEAN" and not isinstance(cell, bool):
+        return f"column {column.name!r} is BOOLEAN: expected true or false, got {_kind(cell)}"
+    if name == "VARCHAR" and len(str(cell)) > column.type.args[0]:
+        return f"value is {len(str(cell))} characters, longer than {column.name} {column.type}"
+    if name == "NUMBER" and isinstance(cell, float) and column.type.args[1] == 0 and not cell.is_integer():
+        return f"column {column.name!r} is {column.type}: expected a whole number, got {cell}"
+    return None
 
 
 def _check_references(tables: list[Table]) -> None:

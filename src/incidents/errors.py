@@ -33,6 +33,20 @@ class ConfigError(IncidentsError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class StateError(IncidentsError):
+    """The target is not in a state the command can work on; the input itself is fine (exit 2)."""
+
+    exit_code = 2
+
+
+class NotDeployedError(StateError):
+    """The tables a command needs do not exist yet: run `incidents deploy` first."""
+
+
+class TablesNotEmptyError(StateError):
+    """The command would overwrite rows that are already there (e.g. seed without --replace)."""
+
+
 class TargetError(IncidentsError):
     """The target failed: connection, lock, or a statement Snowflake/fakesnow rejected (exit 3)."""
 
@@ -51,3 +65,10 @@ class StatementCountError(IncidentsError):
     """SQL text holds more (or fewer) statements than the caller runs as one; nothing was sent (exit 2)."""
 
     exit_code = 2
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver's error (the connector puts the message in `msg`); drivers add
+    query ids and stack-like detail below it that a user does not need."""
+    text = str(getattr(exc, "msg", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

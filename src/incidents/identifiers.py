@@ -25,8 +25,20 @@ WHEN WHENEVER WHERE WINDOW WITH
 """.split()
 )
 
-# Words fakesnow's DuckDB backend cannot take unquoted although Snowflake can (probe report).
+# Words fakesnow's DuckDB backend cannot take unquoted in some places although Snowflake can: quoted
+# (upper case, so both engines still resolve the same name).
 DUCKDB_RESERVED = frozenset({"AT", "ASOF", "SEMI", "ANTI", "LAMBDA", "POSITIONAL", "SUMMARIZE"})
+
+# DuckDB's reserved keywords (`SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category =
+# 'reserved'`, DuckDB 1.x-2.0) that Snowflake allows: a column called `desc` or `end` deploys to Snowflake
+# but not to the local target, and hand-written view SQL would have to quote it everywhere. Refused.
+DUCKDB_ONLY_RESERVED = frozenset(
+    """
+ANALYSE ANALYZE ARRAY ASC ASYMMETRIC BOTH COLLATE DEFAULT DEFERRABLE DESC DESCRIBE DO END EXCEPT FETCH
+FOREIGN INITIALLY LEADING LIMIT OFFSET ONLY PIVOT PIVOT_LONGER PIVOT_WIDER PLACING PRIMARY REFERENCES
+RETURNING SHOW SYMMETRIC TRAILING UNPIVOT VARIADIC
+""".split()
+) - SNOWFLAKE_RESERVED
 
 
 def check(name: object) -> str:
@@ -40,6 +52,9 @@ def check(name: object) -> str:
         )
     if name.upper() in SNOWFLAKE_RESERVED:
         raise ValueError(f"invalid identifier {_shown(name)}: it is a reserved word in Snowflake; choose another")
+    if name.upper() in DUCKDB_ONLY_RESERVED:
+        raise ValueError(f"invalid identifier {_shown(name)}: it is a reserved word of the local target (DuckDB); "
+                         "choose another (e.g. add a prefix or suffix)")
     return name
 
 

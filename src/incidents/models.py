@@ -8,6 +8,9 @@ from typing import Any
 
 from incidents.sqltypes import SqlType
 
+# The tool's own deploy history table, in the project's schema beside the declared tables.
+HISTORY_TABLE = "incidents_deploy_history"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -84,6 +87,24 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """Incident statuses by phase, declared once in project.yml (`lifecycle:`) and read by the view
+    macros, the sample data, the docs and the tests. Terminal = resolved + excluded."""
+
+    open: tuple[str, ...] = ("new", "acknowledged", "investigating", "identified", "mitigated")
+    resolved: tuple[str, ...] = ("resolved", "closed")
+    excluded: tuple[str, ...] = ("cancelled", "duplicate")  # no durations, money or customers
+
+    @property
+    def terminal(self) -> tuple[str, ...]:
+        return self.resolved + self.excluded
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return self.open + self.terminal
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     name: str
@@ -96,6 +117,7 @@ class Project:
     views: tuple[View, ...] = ()
     variables: dict[str, Any] = field(default_factory=dict)
     templates_dir: Path = Path()
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)

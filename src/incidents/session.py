@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.errors import StatementCountError, TargetError
+from incidents.errors import StatementCountError, TargetError, first_line
 from incidents.sqltext import count_statements
 
 
@@ -57,7 +57,7 @@ class Session:
         except Exception as exc:
             if not self.is_target_error(exc):
                 raise
-            message = _first_line(exc)
+            message = first_line(exc)
             advice = self.hint(message)
             raise TargetError(f"{message} ({advice})" if advice else message, obj=obj or self.label,
                               statement=sql) from exc
@@ -79,11 +79,6 @@ class Session:
         finally:
             if self.on_close:
                 self.on_close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "msg", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def error_number(exc: BaseException) -> int | None:

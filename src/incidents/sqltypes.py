@@ -83,7 +83,10 @@ def canonical(base: str, a: int | None = None, b: int | None = None, *, original
                 raise ValueError(f"invalid fractional-seconds precision in {shown!r}: 0-9")
             return SqlType(canon, (precision,))
     if base == "TIME":
-        return SqlType("TIME", (9 if a is None else a,))
+        precision = 9 if a is None else a
+        if not 0 <= precision <= 9:
+            raise ValueError(f"invalid fractional-seconds precision in {shown!r}: 0-9")
+        return SqlType("TIME", (precision,))
     if base in _PLAIN and a is None:
         return SqlType(base)
     raise ValueError(

@@ -16,7 +16,7 @@ from typing import Any
 
 from incidents import __version__
 from incidents.config import PACKAGED_PROJECT
-from incidents.errors import ConfigError, TargetError
+from incidents.errors import ConfigError, TargetError, first_line
 from incidents.models import Environment, Project
 from incidents.session import Session
 
@@ -198,7 +198,7 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
                                            **params)
     except snowflake.connector.errors.Error as exc:
         # The connector's messages never contain the password; still, say only the first line.
-        message = (getattr(exc, "msg", None) or str(exc)).strip().splitlines()[0]
+        message = first_line(exc)
         raise TargetError(f"cannot connect to Snowflake with connection {name!r} "
                           f"(account {params.get('account')!r}): {message}") from None
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from incidents.errors import ConfigError
-from incidents.models import Environment, Project
+from incidents.errors import ConfigError, first_line
+from incidents.models import Environment, Project, View
 from incidents.render import desired_state, render_files
 
 
@@ -22,7 +22,7 @@ def parse_statements(sql: str, source: str) -> list[object]:
     try:
         parsed = [s for s in sqlglot.parse(text, read="snowflake") if s is not None]
     except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"does not parse as Snowflake SQL: {str(exc).splitlines()[0]}", file=source) from None
+        raise ConfigError(f"does not parse as Snowflake SQL: {first_line(exc)}", file=source) from None
     for statement in parsed:
         if isinstance(statement, exp.Command):
             raise ConfigError(f"statement not understood as Snowflake SQL: {statement.sql()[:120]}", file=source)
@@ -41,14 +41,26 @@ def validate_project(project: Project, env: Environment) -> int:
         if not view.columns:
             continue
         create = parse_statements(rendered.sql, f"view {view.name}")[0]
-        select = create.find(exp.Select) if isinstance(create, exp.Expression) else None
-        star = select is None or any(isinstance(e, exp.Star) for e in select.expressions)
-        if not star and select is not None and len(select.expressions) != len(view.columns):
-            raise ConfigError(
-                f"view {view.name} selects {len(select.expressions)} columns but documents "
-                f"{len(view.columns)}; keep columns: in the same order as the SELECT list",
-                file=view.source, key=f"views.{view.name}.columns")
+        query = create.expression if isinstance(create, exp.Create) else None
+        if not isinstance(query, exp.Query) or any(isinstance(e, exp.Star) for e in query.selects):
+            continue  # SELECT *: the names are the source's, nothing to compare offline
+        _check_view_columns(view, query.named_selects)  # a UNION is named by its first SELECT
     for rel, content in render_files(project, env).items():
         if rel.endswith(".sql"):
             parse_statements(content, rel)
     return count
+
+
+def _check_view_columns(view: View, selected: list[str]) -> None:
+    """The documented columns name the SELECT list, in order: a count match alone would let a
+    swapped pair silently mislabel a view's data (the column list renames by position)."""
+    documented = [name for name, _ in view.columns]
+    key = f"views.{view.name}.columns"
+    if len(selected) != len(documented):
+        raise ConfigError(f"view {view.name} selects {len(selected)} columns but documents {len(documented)}; "
+                          "keep columns: in the same order as the SELECT list", file=view.source, key=key)
+    for i, (doc, sel) in enumerate(zip(documented, selected, strict=True), start=1):
+        if doc.upper() != sel.upper():
+            raise ConfigError(f"view {view.name}: column {i} is documented as {doc!r} but the SELECT names it "
+                              f"{sel.lower()!r}; keep columns: in the same order and spelling as the SELECT list",
+                              file=view.source, key=f"{key}.{doc}")

@@ -6,16 +6,18 @@ committed file is current.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-from incidents.config import load_project
 from incidents.models import Project
 
 DOCS_FILE = "docs/views.md"
 
 
+def _words(values: tuple[str, ...], conjunction: str = "or") -> str:
+    """new, acknowledged or mitigated"""
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} {conjunction} {values[-1]}"
+
+
 def render_docs(project: Project) -> str:
+    life = project.lifecycle
     lines = [
         "# Analytics views",
         "",
@@ -23,10 +25,9 @@ def render_docs(project: Project) -> str:
         "",
         "Shared rules, applied by every view:",
         "",
-        "- **Open** incidents have status new, acknowledged, investigating, identified or mitigated; "
-        "**resolved** ones have status resolved or closed.",
-        "- Cancelled and duplicate incidents have no durations or SLA outcome and add no revenue or "
-        "customers (a duplicate's impact is counted on its original). Counts of incidents include them.",
+        f"- **Open** incidents have status {_words(life.open)}; **resolved** ones have status {_words(life.resolved)}.",
+        f"- {_words(life.excluded, 'and').capitalize()} incidents have no durations or SLA outcome and add no "
+        "revenue or customers (a duplicate's impact is counted on its original). Counts of incidents include them.",
         "- Durations are minutes (2 decimals) between UTC timestamps; a duration whose end precedes its start "
         "is NULL (and reported by `v_data_quality_issues`). MTTR = mean `minutes_to_resolve` of resolved incidents.",
         "- Percentages are 0-100 with 2 decimals, NULL when the denominator is 0.",
@@ -42,17 +43,3 @@ def render_docs(project: Project) -> str:
         lines += [f"| `{name}` | {text.replace('|', '&#124;')} |" for name, text in view.columns]
         lines.append("")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    root = Path(args[0]) if args else Path.cwd()
-    target = root / DOCS_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_docs(load_project(root)), encoding="utf-8", newline="\n")
-    print(f"wrote {target}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,296 @@
+"""The `incidents` command line: options -> one Workspace call -> a formatter -> an exit code.
+
+No SQL or YAML handling here. Heavy modules (the connector, fakesnow, pandas) are imported by the
+core only when a command needs a target, so `incidents --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from incidents import __version__
+from incidents.cli import formatters as fmt
+from incidents.errors import Found, IncidentsError
+
+if TYPE_CHECKING:
+    from incidents.apply import StepResult
+    from incidents.workspace import Workspace
+
+app = typer.Typer(
+    name="incidents",
+    help="Schema-as-code for an ecommerce incident-management warehouse on Snowflake.\n\n"
+    "Declare tables in config/, render DDL from templates/, deploy it in dependency order to the "
+    "embedded local target (default) or a Snowflake account, seed sample data and detect drift.\n\n"
+    "Exit codes: 0 ok, 1 something found (drift, stale files, refused changes), "
+    "2 usage or config error, 3 target error (connection, SQL).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class TextJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sql = "sql"
+
+
+class QueryFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+EnvOpt = Annotated[str | None, typer.Option(
+    "--env", "-e", envvar="INCIDENTS_ENV", show_envvar=True,
+    help="Environment from config/project.yml [default: the project's default_env, usually dev].")]
+ConnectionOpt = Annotated[str | None, typer.Option(
+    "--connection", "-c", help="Snowflake connection name from connections.toml (implies the Snowflake target).")]
+ProjectOpt = Annotated[Path | None, typer.Option(
+    "--project-dir", envvar="INCIDENTS_PROJECT_DIR", show_envvar=True,
+    help="Project folder [default: the current folder if it has config/project.yml, else the bundled example].")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Print every statement as it runs.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final result.")]
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Map the project's own exceptions to one line on stderr and an exit code; let bugs show a traceback."""
+    try:
+        yield
+    except IncidentsError as exc:
+        if not isinstance(exc, Found):
+            fmt.error_line({2: "error", 3: "target error"}.get(exc.exit_code, "error"), str(exc))
+        raise typer.Exit(exc.exit_code) from None
+
+
+@contextlib.contextmanager
+def _workspace(project_dir: Path | None, env: str | None, connection: str | None = None,
+               verbose: bool = False) -> Iterator[Workspace]:
+    from incidents.workspace import Workspace
+
+    ws = Workspace.open(project_dir, env=env, connection=connection)
+    try:
+        yield ws
+    finally:
+        ws.close()
+        if verbose:
+            fmt.trace(ws.trace)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"incidents {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Schema-as-code for an ecommerce incident-management warehouse on Snowflake."""
+
+
+# --------------------------------------------------------------------------- render / validate
+
+@app.command()
+def render(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 and name the files that are stale.")] = False,
+    env: EnvOpt = None,
+    project_dir: ProjectOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render sql/01_schema.sql, sql/02_analytics_views.sql, sql/03_sample_data.sql and setup.sql.
+
+    The files are committed so people with only SnowSQL or `snow sql` can run setup.sql as it is.
+    Output is deterministic byte for byte.
+    """
+    with _errors(), _workspace(project_dir, env) as ws:
+        result = ws.render()
+        if check:
+            stale = result.stale()
+            fmt.render_check(result, stale, quiet)
+            if stale:
+                raise Found("stale")
+            return
+        written = result.write()
+        if not quiet:
+            fmt.render_written(result, written)
+
+
+@app.command()
+def validate(
+    env: EnvOpt = None,
+    project_dir: ProjectOpt = None,
+) -> None:
+    """Check config, templates and every rendered statement offline (no connection).
+
+    Every statement must parse as Snowflake SQL (sqlglot) and every view's documented columns must
+    match its SELECT list.
+    """
+    with _errors(), _workspace(project_dir, env) as ws:
+        fmt.validation(ws.validate())
+
+
+# --------------------------------------------------------------------------- deploy / plan / diff
+
+@app.command()
+def deploy(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ordered statements; change nothing.")] = False,
+    allow_destructive: Annotated[bool, typer.Option(
+        "--allow-destructive", help="Also apply changes that can lose data (drop, narrow, rebuild).")] = False,
+    output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Bring the target to the declared state, in dependency order. Idempotent.
+
+    Creates the database and schema if missing, then tables (parents first), in-place column
+    changes, reference rows and views. Never drops or rewrites a table or column without
+    --allow-destructive; refused changes are listed and the exit code is 1.
+    """
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        text = output is TextJson.text
+
+        def on_step(result: StepResult) -> None:
+            if text and not quiet and not dry_run:
+                fmt.console().print(fmt.step_line(result))
+
+        report = ws.deploy(dry_run=dry_run, allow_destructive=allow_destructive, on_step=on_step)
+        if not text:
+            fmt.echo_json(report)
+        elif dry_run:
+            fmt.plan(report, ws.where)
+        else:
+            fmt.deploy_summary(report, ws.where)
+        if report.refused and not dry_run:  # a plan lists them; only a real deploy fails on them
+            fmt.refusals(report)
+            raise Found("refused")
+
+
+@app.command()
+def plan(
+    allow_destructive: Annotated[bool, typer.Option(
+        "--allow-destructive", help="Plan destructive changes as runnable instead of refused.")] = False,
+    output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Print the statements `deploy` would run now, in order, each marked safe or destructive.
+
+    Same as `deploy --dry-run`. Exit 0 even when there is something to do (use `diff` to gate CI).
+    """
+    deploy(dry_run=True, allow_destructive=allow_destructive, output=output, env=env, connection=connection,
+           project_dir=project_dir, verbose=verbose, quiet=False)
+
+
+@app.command()
+def diff(
+    output: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, json or sql.")] = DiffFormat.text,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Compare the declared schema with the live target. Exit 0 in sync, 1 drift.
+
+    text: a summary grouped by object; json: one entry per change (see README); sql: the statements
+    that bring the live schema back to the declared one (destructive ones included, marked).
+    """
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        result = ws.diff()
+        if output is DiffFormat.json:
+            fmt.echo_json(result)
+        elif output is DiffFormat.sql:
+            fmt.diff_sql(result)
+        else:
+            fmt.diff_text(result)
+        if not result.in_sync:
+            raise Found("drift")
+
+
+# --------------------------------------------------------------------------- seed / query
+
+@app.command()
+def seed(
+    incidents: Annotated[int, typer.Option("--incidents", "-n", min=1, help="How many incidents to generate.")] = 5000,
+    random_seed: Annotated[int, typer.Option("--random-seed", "-s", help="Seed of the generator.")] = 42,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace rows already in the tables.")] = False,
+    start: Annotated[dt.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First day of the generated history [default: END - 365 days].")] = None,
+    end: Annotated[dt.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="'Now' of the generated history [default: today, UTC].")] = None,
+    output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fill every table with realistic, deterministic sample data, bulk-loaded.
+
+    The same options give the same rows on every run and backend. Refuses (exit 2) when the tables
+    already hold rows, unless --replace.
+    """
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        result = ws.seed(incidents=incidents, random_seed=random_seed, replace=replace,
+                         start=start.date() if start else None, end=end.date() if end else None,
+                         progress=output is TextJson.text and not quiet and sys.stdout.isatty())
+        if output is TextJson.json:
+            fmt.echo_json(result)
+        else:
+            fmt.seed_summary(result, quiet)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run; `-` reads it from standard input.")],
+    output: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one SQL statement on the target and print the result.
+
+    json prints an array of objects keyed by column name; csv has a header row.
+    """
+    with _errors():
+        text = sys.stdin.read() if sql == "-" else sql
+        with _workspace(project_dir, env, connection, verbose) as ws:
+            result = ws.query(text)
+        if output is QueryFormat.json:
+            typer.echo(result.to_json())
+        elif output is QueryFormat.csv:
+            typer.echo(result.to_csv(), nl=False)
+        else:
+            fmt.query_table(result)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

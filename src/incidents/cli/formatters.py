@@ -1,0 +1,165 @@
+"""Every text and JSON rendering of a result for the terminal, in one place (as sqlfluff's
+cli/formatters.py). The commands in cli/__init__.py only choose which formatter to call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from incidents.apply import DeployReport, StepResult
+    from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
+    from incidents.session import Statement
+
+STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan"}
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def error_line(label: str, message: str) -> None:
+    console(stderr=True).print(f"[bold red]{label}:[/] {escape(message)}")
+
+
+def echo_json(result: object) -> None:
+    from incidents.output import dumps
+
+    to_json = getattr(result, "to_json", None)
+    typer.echo(to_json() if to_json else dumps(result.as_dict()))  # type: ignore[attr-defined]
+
+
+def trace(statements: list[Statement]) -> None:
+    """--verbose: every statement sent, with its time, on stderr."""
+    out = console(stderr=True)
+    for st in statements:
+        out.print(f"[dim]-- {st.seconds * 1000:.0f} ms[/]\n{escape(st.sql.strip())}")
+
+
+# --------------------------------------------------------------------------- render / validate
+
+def render_check(result: RenderResult, stale: list[str], quiet: bool) -> None:
+    if stale:
+        console(stderr=True).print(f"stale: {', '.join(stale)}; run `incidents render` and commit the result")
+    elif not quiet:
+        console().print(f"{len(result.files)} rendered files are up to date.")
+
+
+def render_written(result: RenderResult, written: list[str]) -> None:
+    out = console()
+    for rel in result.files:
+        out.print(f"{'wrote    ' if rel in written else 'unchanged'} {rel}")
+
+
+def validation(result: ValidationResult) -> None:
+    console().print(f"ok: {result.tables} tables, {result.views} views, "
+                    f"{result.statements} statements valid (env {result.env}).")
+
+
+# --------------------------------------------------------------------------- deploy / plan
+
+def step_line(result: StepResult) -> str:
+    step = result.step
+    colour = STATUS_COLOURS[str(result.status)]
+    action = step.action if result.status in ("ok", "planned") else result.status
+    mark = " [red](destructive)[/]" if step.destructive else ""
+    timing = f" [dim]{result.seconds:.2f}s[/]" if result.status == "ok" else ""
+    return f"  [{colour}]{action!s:<8}[/] {step.object_kind!s:<15} {escape(step.object)}{mark}{timing}"
+
+
+def plan(report: DeployReport, where: str) -> None:
+    out = console()
+    if not report.results:
+        out.print(f"Up to date: {escape(where)} matches the config; nothing to do.")
+        return
+    out.print(f"Plan for {escape(where)}:")
+    for result in report.results:
+        step = result.step
+        tag = "[red]DESTRUCTIVE[/]" if step.destructive else "[green]safe[/]"
+        if step.refused:
+            out.print(f"-- {tag} [yellow]refused[/] {step.object_kind} {escape(step.object)}: {escape(step.refused)}")
+            continue
+        out.print(f"-- {tag} {step.action} {step.object_kind} {escape(step.object)}")
+        for statement in step.statements:
+            out.print(escape(statement))
+
+
+def deploy_summary(report: DeployReport, where: str) -> None:
+    out = console()
+    if report.up_to_date:
+        out.print(f"Up to date: {escape(where)} matches the config; nothing to deploy.")
+        return
+    refused = len(report.refused)
+    out.print(f"[bold]Deployed[/] {len(report.applied)} change(s) to {escape(where)} in {report.seconds:.2f}s"
+              + (f"; [yellow]{refused} refused[/]." if refused else "."))
+
+
+def refusals(report: DeployReport) -> None:
+    errors = console(stderr=True)
+    for r in report.refused:
+        errors.print(f"refused: {r.step.object_kind} {r.step.object}: {escape(r.step.refused or '')}")
+
+
+# --------------------------------------------------------------------------- diff
+
+def diff_sql(result: DiffResult) -> None:
+    for step in (s for s in result.steps if s.statements):
+        tag = "DESTRUCTIVE" if step.destructive else "safe"
+        typer.echo(f"-- {tag}: {step.action} {step.object_kind} {step.object}")
+        for statement in step.statements:
+            typer.echo(statement)
+
+
+def diff_text(result: DiffResult) -> None:
+    out = console()
+    if result.in_sync:
+        out.print(f"In sync: {escape(result.where)} matches the config.")
+        return
+    out.print(f"[bold]Drift[/] in {escape(result.where)}: {len(result.changes)} change(s)")
+    current = None
+    for change in result.changes:
+        key = (change.object_kind if change.object_kind != "column" else "table", change.object)
+        if key != current:
+            current = key
+            out.print(f"[bold]{key[0]} {escape(change.object)}[/]")
+        mark = " [red](destructive)[/]" if change.destructive else ""
+        what = f"{change.column}: " if change.column else ""
+        shown = [f"{label} {value}" for label, value in (("declared", change.declared), ("live", change.live))
+                 if value is not None]
+        values = f" [dim]({escape(', '.join(shown))})[/]" if shown else ""
+        out.print(f"  [yellow]{change.kind}[/] {escape(what)}{escape(change.detail)}{values}{mark}")
+
+
+# --------------------------------------------------------------------------- seed / query
+
+def seed_summary(result: SeedResult, quiet: bool) -> None:
+    out = console()
+    if not quiet:
+        for table, count in result.rows.items():
+            out.print(f"  {table:<30} {count:>12,} rows")
+    out.print(f"[bold]Seeded[/] {result.total:,} rows into {escape(result.where)} in {result.seconds:.2f}s "
+              f"({result.total / max(result.seconds, 1e-9):,.0f} rows/s).")
+
+
+def query_table(result: QueryResult) -> None:
+    from rich.table import Table
+
+    from incidents.output import cell
+
+    table = Table(*(escape(c) for c in result.columns), show_lines=False)
+    for row in result.rows:
+        table.add_row(*(escape(cell(v)) for v in row))
+    out = console()
+    out.print(table)
+    out.print(f"[dim]{len(result.rows)} row(s)[/]")

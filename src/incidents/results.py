@@ -1,0 +1,137 @@
+"""Typed results of the Workspace calls; each turns itself into a dict and JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+from incidents import output
+
+
+class JsonResult:
+    """`to_json()` for every result: the tool's JSON rules (exact decimals, no NaN)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return output.dumps(self.to_dict(), indent=indent)
+
+
+@dataclass(frozen=True)
+class RenderResult(JsonResult):
+    """The committed files as config and templates say they should be, keyed by relative path."""
+
+    root: Path
+    files: dict[str, str]
+
+    def stale(self) -> list[str]:
+        from incidents.render import stale_files
+
+        return stale_files(self.root, self.files)
+
+    def write(self) -> list[str]:
+        """Write the files whose content changed; return their paths."""
+        from incidents.render import write_files
+
+        return write_files(self.root, self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"root": str(self.root), "files": sorted(self.files), "stale": self.stale()}
+
+
+@dataclass(frozen=True)
+class ValidationResult(JsonResult):
+    env: str
+    tables: int
+    views: int
+    statements: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "ok": True, "tables": self.tables, "views": self.views,
+                "statements": self.statements}
+
+
+@dataclass(frozen=True)
+class DiffResult(JsonResult):
+    """Declared vs live: the changes, and the steps that would apply them (destructive included)."""
+
+    env: str
+    where: str
+    changes: list[Any]  # diff.Change
+    steps: list[Any]    # plan.Step
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "in_sync": self.in_sync, "changes": [c.as_dict() for c in self.changes]}
+
+
+@dataclass(frozen=True)
+class SeedResult(JsonResult):
+    env: str
+    where: str
+    rows: dict[str, int]  # table -> rows loaded, in load order
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "rows": self.rows, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class QueryResult(JsonResult, Sequence[dict[str, Any]]):
+    """Rows of one statement. Indexing and iterating give dicts keyed by column name (a repeated
+    name gets _2, _3 ...); `.columns` and `.rows` hold the names and tuples as the target sent them."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    @property
+    def keys(self) -> list[str]:
+        return output.unique_names(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        keys = self.keys
+        if isinstance(index, slice):
+            return [dict(zip(keys, row, strict=True)) for row in self.rows[index]]
+        return dict(zip(keys, self.rows[index], strict=True))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        keys = self.keys
+        return (dict(zip(keys, row, strict=True)) for row in self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, QueryResult):
+            return (self.columns, self.rows) == (other.columns, other.rows)
+        return isinstance(other, list) and list(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "rows": list(self)}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """An array of objects keyed by column name (what `incidents query --format json` prints)."""
+        return output.dumps(self.to_records(), indent=indent)
+
+    def to_csv(self) -> str:
+        return output.rows_as_csv(self.columns, self.rows)

@@ -1,0 +1,159 @@
+"""The Python API: one project, one environment, one target, and what you can do with them.
+
+    import incidents
+
+    with incidents.Workspace.open("path/to/project", env="dev") as ws:
+        ws.deploy()
+        assert ws.diff().in_sync
+        rows = ws.query("SELECT COUNT(*) AS n FROM incidents")   # [{'N': 0}]
+
+The CLI is a thin layer over this class: options -> one Workspace call -> a formatter -> an exit
+code. A Workspace opens its connection on the first call that needs one and keeps it until
+`close()` (or the end of a `with` block); the local target allows one open connection at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from incidents.errors import ConfigError
+from incidents.models import Environment, Project
+from incidents.results import (
+    DiffResult,
+    QueryResult,
+    RenderResult,
+    SeedResult,
+    ValidationResult,
+)
+
+if TYPE_CHECKING:
+    from incidents.apply import DeployReport, StepResult
+    from incidents.session import Session, Statement
+
+
+@dataclass(eq=False)
+class Workspace:
+    """A project (config/ + templates/) in one environment, with a lazily opened target session.
+
+    Build one with `Workspace.open()`; every method returns a typed result with `to_dict()` and
+    `to_json()`. Errors are `incidents.IncidentsError` subclasses: `ConfigError` (the user's input,
+    exit code 2 in the CLI), `TargetError` (the database refused, 3)."""
+
+    project: Project
+    env: Environment
+    connection: str | None = None
+    _session: Session | None = field(default=None, repr=False)
+    _trace: list[Statement] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def open(cls, project_dir: str | os.PathLike[str] | None = None, env: str | None = None,
+             connection: str | None = None) -> Workspace:
+        """Load and validate the project's config (no connection yet).
+
+        project_dir: a folder with config/project.yml; default: the current folder if it has one,
+        else the example project shipped with the package. env: an environment of project.yml;
+        default: its default_env. connection: a Snowflake connection name (connections.toml);
+        giving one means the Snowflake target whatever the environment says."""
+        from incidents.config import environment, find_project_dir, load_project
+
+        project = load_project(find_project_dir(project_dir))
+        return cls(project, environment(project, env), connection)
+
+    # ----------------------------------------------------------------------- connection
+
+    @property
+    def session(self) -> Session:
+        """The open session to the target, opened on first use."""
+        if self._session is None:
+            from incidents.targets import open_session
+
+            self._session = open_session(self.project, self.env, connection=self.connection)
+        return self._session
+
+    @property
+    def where(self) -> str:
+        """The target in words, e.g. `local:/path/.incidents (env dev)`; needs the session."""
+        return f"{self.session.label} (env {self.env.name})"
+
+    @property
+    def trace(self) -> list[Statement]:
+        """Every statement sent so far, with its duration (also after close())."""
+        return self._trace + (self._session.trace if self._session else [])
+
+    def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            self._trace += session.trace
+            session.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------- offline
+
+    def render(self) -> RenderResult:
+        """The committed files (sql/, setup.sql, docs/views.md) as they should be; write nothing.
+        Call `.write()` on the result to write them, `.stale()` to list those that differ."""
+        from incidents.render import render_files
+
+        return RenderResult(self.project.root, render_files(self.project, self.env))
+
+    def validate(self) -> ValidationResult:
+        """Config, templates and every rendered statement, offline; raises ConfigError on a problem."""
+        from incidents.validate import validate_project
+
+        count = validate_project(self.project, self.env)
+        return ValidationResult(self.env.name, len(self.project.tables), len(self.project.views), count)
+
+    # ----------------------------------------------------------------------- against the target
+
+    def diff(self) -> DiffResult:
+        """Declared vs live schema; `.in_sync` is True when nothing differs."""
+        from incidents.apply import snapshot
+
+        snap = snapshot(self.session, self.project, self.env, allow_destructive=True)
+        return DiffResult(self.env.name, self.where, snap.changes, snap.steps)
+
+    def plan(self, *, allow_destructive: bool = False) -> DeployReport:
+        """The steps deploy would run now, in order; changes nothing."""
+        return self.deploy(dry_run=True, allow_destructive=allow_destructive)
+
+    def deploy(self, *, allow_destructive: bool = False, dry_run: bool = False,
+               on_step: Callable[[StepResult], None] | None = None) -> DeployReport:
+        """Bring the target to the declared state. Destructive changes are refused (listed in
+        `.refused`) unless allow_destructive; `on_step` sees every step as it ends."""
+        from incidents.apply import deploy
+
+        return deploy(self.session, self.project, self.env, dry_run=dry_run,
+                      allow_destructive=allow_destructive, on_step=on_step)
+
+    def seed(self, *, incidents: int = 5000, random_seed: int = 42, replace: bool = False,
+             start: dt.date | None = None, end: dt.date | None = None, progress: bool = False) -> SeedResult:
+        """Generate and bulk-load deterministic sample data (see README, "Sample data")."""
+        from incidents.seed import SeedOptions, seed
+
+        options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
+                              end=end, progress=progress)
+        report = seed(self.session, self.project, self.env, options)
+        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds)
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> QueryResult:
+        """Run exactly one statement; the result is a sequence of dicts keyed by column name.
+        Text holding several statements raises ConfigError before anything runs."""
+        from incidents.sqltext import count_statements
+
+        count = count_statements(sql)
+        if count == 0:
+            raise ConfigError("no SQL given (only blanks or comments); pass one statement", key="SQL")
+        if count > 1:
+            raise ConfigError(f"the SQL holds {count} statements; `incidents query` runs exactly one, "
+                              "so nothing was run: pass them one at a time", key="SQL")
+        columns, rows = self.session.execute(sql, params, obj="query")  # type: ignore[arg-type]
+        return QueryResult(columns, rows)
