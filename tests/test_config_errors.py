@@ -1,6 +1,10 @@
 """Broken configs as folder-per-case fixtures: tests/fixtures/config_errors/<case>/case.yml holds the
 edits applied to a copy of the repository's project and the fragments the one-line error must
-contain (file and key among them). A new case is a folder, not Python."""
+contain (file and key among them). A new case is a folder, not Python.
+
+case.yml keys: `edits` (each `{file, replace, with}`, `{file, append}`, `{file, write}` or
+`{file, write_yaml: {path, value}}`, optional `encoding`), `expect` (fragments of the one line),
+`command` (default `[validate]`), `env` (variables; `{project}` is the project copy's folder)."""
 
 from __future__ import annotations
 
@@ -18,9 +22,11 @@ CASES = Path(__file__).parent / "fixtures" / "config_errors"
 
 def apply_edit(root: Path, edit: dict[str, Any]) -> None:
     path = root / edit["file"]
+    if "write" in edit:  # a new or replaced file; {project} is the project copy's folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(edit["write"].replace("{project}", str(root)), encoding="utf-8")
+        return
     text = path.read_text(encoding="utf-8")
-    if "write" in edit:
-        text = edit["write"]
     if "replace" in edit:
         assert edit["replace"] in text, f"{edit['replace']!r} not in {edit['file']}"
         text = text.replace(edit["replace"], edit["with"], 1)
@@ -43,12 +49,15 @@ def test_broken_config_is_one_line_naming_file_and_key(case: str, project_copy: 
     for edit in spec["edits"]:
         apply_edit(project_copy, edit)
     command = spec.get("command", ["validate"])
-    result = runner.invoke(app, [*command, "--project-dir", str(project_copy)])
+    env = {k: v.replace("{project}", str(project_copy)) for k, v in spec.get("env", {}).items()}
+    env.setdefault("INCIDENTS_LOCAL_DIR", str(project_copy / ".local"))
+    result = runner.invoke(app, [*command, "--project-dir", str(project_copy)], env=env)
     assert result.exit_code == 2, result.output
     message = result.stderr
     assert "Traceback" not in message
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert message.startswith("error: "), message
     assert len(message.strip().splitlines()) == 1, message
+    assert "not-printed-secret" not in result.output, "a password from connections.toml was printed"
     for fragment in spec["expect"]:
         assert fragment in message, (fragment, message)

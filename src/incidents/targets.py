@@ -68,7 +68,11 @@ def open_local(path: Path, env: Environment) -> Session:
     import snowflake.connector.errors
     from fakesnow.instance import FakeSnow
 
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use {path} for the local database: {exc.strerror or exc}; point "
+                          "INCIDENTS_LOCAL_DIR at a folder you can write", key="INCIDENTS_LOCAL_DIR") from None
     exists = (path / f"{env.database.upper()}.db").is_file()
     try:
         # Attach an existing database file; a new one is created by deploy's CREATE DATABASE.
@@ -115,6 +119,14 @@ def snowflake_home(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("SNOWFLAKE_HOME") or Path.home() / ".snowflake").expanduser()
 
 
+# Parameters whose type the connector trusts: a wrong one would surface as a traceback deep inside it.
+_PARAM_TYPES: dict[str, tuple[type, ...]] = {
+    "port": (int,), "login_timeout": (int, float), "network_timeout": (int, float),
+    "session_parameters": (dict,), "client_session_keep_alive": (bool,), "ocsp_fail_open": (bool,),
+}
+_TEXT_PARAMS = _PASSTHROUGH - set(_PARAM_TYPES)
+
+
 def snowflake_params(env: Environment, connection: str | None,
                      environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Resolve connection parameters the way the Snowflake CLI does.
@@ -124,60 +136,89 @@ def snowflake_params(env: Environment, connection: str | None,
     connection; SNOWFLAKE_* environment variables override file values (CI sets only those).
     """
     home = snowflake_home(environ)
-    connections: dict[str, Any] = {}
-    default_name = environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
-    config_toml = home / "config.toml"
-    if config_toml.is_file():
-        data = _read_toml(config_toml)
-        connections.update(data.get("connections", {}))
-        default_name = default_name or data.get("default_connection_name")
-    connections_toml = home / "connections.toml"
-    if connections_toml.is_file():
-        data = _read_toml(connections_toml)
-        default_name = default_name or data.pop("default_connection_name", None)
-        connections.update({k: v for k, v in data.items() if isinstance(v, dict)})
-
+    connections, default_name = _read_connections(home, environ)
     name = connection or env.connection or default_name or "default"
-    base = connections.get(name)
     from_env = {key: environ[var] for var, key in _ENV_VARS.items() if environ.get(var)}
+    base = connections.get(name)
     if base is None:
-        if connection is not None:
-            known = ", ".join(sorted(connections)) or "none"
-            raise ConfigError(f"no connection named {name!r} in {home}/connections.toml (known: {known}); "
-                              "add it or use SNOWFLAKE_* environment variables", key="--connection")
-        if not from_env.get("account"):
-            raise ConfigError(
-                f"environment {env.name!r} targets Snowflake but no connection {name!r} was found in "
-                f"{home}/connections.toml and SNOWFLAKE_ACCOUNT is not set; add the connection or set "
-                "SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_FILE)",
-                key="--env")
+        _no_connection(env, name, connection, home, sorted(connections), from_env)
         base = {}
+    _check_types(base, name, home)
     params = {k: v for k, v in base.items() if k in _PASSTHROUGH}
     if "private_key_path" in base:
         params.setdefault("private_key_file", base["private_key_path"])
     params.update(from_env)
-    if env.warehouse:
-        params["warehouse"] = env.warehouse
-    if env.role:
-        params["role"] = env.role
-    for required in ("account", "user"):
-        if not params.get(required):
-            raise ConfigError(f"connection {name!r} has no {required}; set it in connections.toml or "
-                              f"SNOWFLAKE_{required.upper()}", key="--connection")
-    if not (params.get("password") or params.get("private_key_file") or params.get("authenticator")
-            or params.get("token")):
-        raise ConfigError(f"connection {name!r} has no credentials; set password or private_key_file in "
-                          "connections.toml, or SNOWFLAKE_PASSWORD / SNOWFLAKE_PRIVATE_KEY_FILE",
-                          key="--connection")
-    key_file = params.get("private_key_file")
-    if key_file and not Path(str(key_file)).expanduser().is_file():
-        raise ConfigError(f"private key file not found: {key_file}", key="private_key_file")
+    params.update({k: v for k, v in (("warehouse", env.warehouse), ("role", env.role)) if v})
+    _check_credentials(params, name)
     session_parameters = dict(params.get("session_parameters") or {})
     session_parameters.setdefault("QUERY_TAG", json.dumps(
         {"application": APPLICATION, "version": __version__, "env": env.name}, sort_keys=True))
     params["session_parameters"] = session_parameters
     params["_connection_name"] = name
     return params
+
+
+def _read_connections(home: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
+    connections: dict[str, Any] = {}
+    default_name = environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+    config_toml = home / "config.toml"
+    if config_toml.is_file():
+        data = _read_toml(config_toml)
+        sections = data.get("connections", {})
+        connections.update(sections if isinstance(sections, dict) else {})
+        default_name = default_name or data.get("default_connection_name")
+    connections_toml = home / "connections.toml"
+    if connections_toml.is_file():
+        data = _read_toml(connections_toml)
+        default_name = default_name or data.pop("default_connection_name", None)
+        connections.update({k: v for k, v in data.items() if isinstance(v, dict)})
+    return connections, default_name if isinstance(default_name, str) else None
+
+
+def _no_connection(env: Environment, name: str, connection: str | None, home: Path, known: list[str],
+                   from_env: dict[str, str]) -> None:
+    if connection is not None:
+        raise ConfigError(f"no connection named {name!r} in {home}/connections.toml (known: "
+                          f"{', '.join(known) or 'none'}); add it or use SNOWFLAKE_* environment variables",
+                          key="--connection")
+    if not from_env.get("account"):
+        raise ConfigError(
+            f"environment {env.name!r} targets Snowflake but no connection {name!r} was found in "
+            f"{home}/connections.toml and SNOWFLAKE_ACCOUNT is not set; add the connection or set "
+            "SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_FILE)",
+            key="--env")
+
+
+def _check_types(base: Mapping[str, Any], name: str, home: Path) -> None:
+    """Wrong types in connections.toml are the user's mistake: say which key (never its value)."""
+    for key, value in base.items():
+        kinds = _PARAM_TYPES.get(key, (str,) if key in _TEXT_PARAMS or key == "private_key_path" else None)
+        if kinds is None or (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)):
+            continue
+        wanted = " or ".join({int: "a whole number", float: "a number", dict: "a table", bool: "true or false",
+                              str: "a string"}[k] for k in kinds)
+        raise ConfigError(f"expected {wanted} in connection {name!r}, got a {type(value).__name__}",
+                          file=str(home / "connections.toml"), key=f"{name}.{key}")
+
+
+def _check_credentials(params: dict[str, Any], name: str) -> None:
+    for required in ("account", "user"):
+        if not params.get(required):
+            raise ConfigError(f"connection {name!r} has no {required}; set it in connections.toml or "
+                              f"SNOWFLAKE_{required.upper()}", key="--connection")
+    if not any(params.get(k) for k in ("password", "private_key_file", "authenticator", "token")):
+        raise ConfigError(f"connection {name!r} has no credentials; set password or private_key_file in "
+                          "connections.toml, or SNOWFLAKE_PASSWORD / SNOWFLAKE_PRIVATE_KEY_FILE",
+                          key="--connection")
+    key_file = params.get("private_key_file")
+    if key_file:
+        path = Path(str(key_file)).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"private key file not found: {key_file}", key="private_key_file")
+        head = path.read_bytes()[:4096]
+        if b"-----BEGIN" not in head or b"PRIVATE KEY" not in head:
+            raise ConfigError(f"{key_file} is not a PEM private key (expected '-----BEGIN ... PRIVATE KEY-----'); "
+                              "point private_key_file at the .p8 file", key="private_key_file")
 
 
 def redact(params: Mapping[str, Any]) -> dict[str, Any]:

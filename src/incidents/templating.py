@@ -6,6 +6,7 @@ that comes from config passes `ident` (validate + quote), every value passes `li
 
 from __future__ import annotations
 
+import traceback
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ def environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def render_template(templates_dir: Path, name: str, /, **context: Any) -> str:
+    """Render one template; every mistake in it becomes a ConfigError naming the template (and the
+    line, where Jinja knows it), never a traceback."""
     try:
         template = environment(templates_dir).get_template(name)
         return template.render(**context)
@@ -54,6 +57,19 @@ def render_template(templates_dir: Path, name: str, /, **context: Any) -> str:
         raise ConfigError(f"template syntax error: {exc.message}", file=f"templates/{exc.name or name}",
                           line=exc.lineno) from None
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"template uses an undefined value: {exc.message}", file=f"templates/{name}") from None
-    except ValueError as exc:  # identifier validation inside the template
-        raise ConfigError(str(exc), file=f"templates/{name}") from None
+        raise ConfigError(f"template uses an undefined value: {exc.message}", file=f"templates/{name}",
+                          line=_template_line(exc, templates_dir)) from None
+    except ValueError as exc:  # identifier or literal validation inside the template
+        raise ConfigError(str(exc), file=f"templates/{name}", line=_template_line(exc, templates_dir)) from None
+    except RecursionError:
+        raise ConfigError("the template includes or calls itself without end; remove the cycle",
+                          file=f"templates/{name}") from None
+    except (ArithmeticError, TypeError, LookupError, AttributeError, jinja2.TemplateError) as exc:
+        raise ConfigError(f"template fails to render: {type(exc).__name__}: {exc}", file=f"templates/{name}",
+                          line=_template_line(exc, templates_dir)) from None
+
+
+def _template_line(exc: BaseException, templates_dir: Path) -> int | None:
+    """The line of the innermost template frame (Jinja maps its frames to template lines)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(templates_dir))]
+    return frames[-1].lineno if frames else None

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from incidents.session import Session, Statement
 
 
+# Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
+MAX_SEED_INCIDENTS = 50_000_000
+MAX_RANDOM_SEED = 2**32 - 1  # numpy's seed range
+
+
 @dataclass(eq=False)
 class Workspace:
     """A project (config/ + templates/) in one environment, with a lazily opened target session.
@@ -139,6 +144,11 @@ class Workspace:
         """Generate and bulk-load deterministic sample data (see README, "Sample data")."""
         from incidents.seed import SeedOptions, seed
 
+        if not 1 <= incidents <= MAX_SEED_INCIDENTS:
+            raise ConfigError(f"expected 1 to {MAX_SEED_INCIDENTS:,} incidents, got {incidents:,}", key="--incidents")
+        if not 0 <= random_seed <= MAX_RANDOM_SEED:
+            raise ConfigError(f"expected a random seed from 0 to {MAX_RANDOM_SEED}, got {random_seed}",
+                              key="--random-seed")
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)

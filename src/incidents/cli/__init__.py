@@ -234,8 +234,10 @@ def diff(
 
 @app.command()
 def seed(
-    incidents: Annotated[int, typer.Option("--incidents", "-n", min=1, help="How many incidents to generate.")] = 5000,
-    random_seed: Annotated[int, typer.Option("--random-seed", "-s", help="Seed of the generator.")] = 42,
+    incidents: Annotated[int, typer.Option(
+        "--incidents", "-n", help="How many incidents to generate (1 to 50,000,000).")] = 5000,
+    random_seed: Annotated[int, typer.Option(
+        "--random-seed", "-s", help="Seed of the generator (0 to 4294967295).")] = 42,
     replace: Annotated[bool, typer.Option("--replace", help="Replace rows already in the tables.")] = False,
     start: Annotated[dt.datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="First day of the generated history [default: END - 365 days].")] = None,
