@@ -32,6 +32,7 @@ from incidents.results import (
 
 if TYPE_CHECKING:
     from incidents.apply import DeployReport, StepResult
+    from incidents.checks import CheckResult
     from incidents.session import Session, Statement
 
 
@@ -153,6 +154,13 @@ class Workspace:
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds)
+
+    def check(self) -> CheckResult:
+        """The declared data checks (keys unique, references resolve, allowed values, lifecycle
+        order) on live data; `.ok` is False with each failed check, its count and sample keys."""
+        from incidents.checks import run_checks
+
+        return run_checks(self.session, self.project, self.env, self.where)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> QueryResult:
         """Run exactly one statement; the result is a sequence of dicts keyed by column name.

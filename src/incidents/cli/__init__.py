@@ -230,6 +230,33 @@ def diff(
             raise Found("drift")
 
 
+# --------------------------------------------------------------------------- check
+
+@app.command()
+def check(
+    output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run the declared data checks on live data. Exit 0 clean, 1 when any check fails.
+
+    Primary and unique keys unique, foreign keys resolve, allowed_values respected, lifecycle
+    timestamps in order and status history consistent: the checks of the v_data_quality_issues view
+    (one query), each failure with its row count and up to five sample keys. Snowflake enforces none
+    of the key checks itself; use this as a CI gate after loads.
+    """
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        result = ws.check()
+        if output is TextJson.json:
+            fmt.echo_json(result)
+        else:
+            fmt.check_text(result)
+        if not result.ok:
+            raise Found("checks failed")
+
+
 # --------------------------------------------------------------------------- seed / query
 
 @app.command()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incidents.apply import DeployReport, StepResult
+    from incidents.checks import CheckResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
     from incidents.session import Statement
 
@@ -139,6 +140,21 @@ def diff_text(result: DiffResult) -> None:
                  if value is not None]
         values = f" [dim]({escape(', '.join(shown))})[/]" if shown else ""
         out.print(f"  [yellow]{change.kind}[/] {escape(what)}{escape(change.detail)}{values}{mark}")
+
+
+# --------------------------------------------------------------------------- check
+
+def check_text(result: CheckResult) -> None:
+    out = console()
+    if result.ok:
+        out.print(f"[green]ok[/]: every data check passed on {escape(result.where)}.")
+        return
+    out.print(f"[bold red]{len(result.failed)} check(s) failed[/] on {escape(result.where)}:")
+    for failed in result.failed:
+        where = f"{failed.table}.{failed.column}" if failed.column else failed.table
+        out.print(f"  [red]{failed.check}[/] {escape(where)}: {failed.failures:,} row(s)")
+        for key, detail in failed.samples:
+            out.print(f"    {escape(str(key))}: {escape(str(detail))}")
 
 
 # --------------------------------------------------------------------------- seed / query
