@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from incidents.config import environment, load_project
-from incidents.errors import ConfigError
+from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
 from incidents.models import Environment, Project
 from incidents.render import desired_state
 from incidents.seed import SeedOptions, render_sample_sql, seed, window
@@ -120,7 +120,7 @@ def test_refuses_non_empty_tables_and_changes_nothing(deployed: Deploy, project:
     session = deployed()
     run(session, project, env)
     before = content_hash(session)
-    with pytest.raises(ConfigError, match=r"incidents \(300 rows\).*--replace") as exc:
+    with pytest.raises(TablesNotEmptyError, match=r"incidents \(300 rows\).*--replace") as exc:
         run(session, project, env, random_seed=1)
     assert exc.value.exit_code == 2
     assert content_hash(session) == before
@@ -139,7 +139,7 @@ def test_replace_gives_exactly_a_fresh_seed(deployed: Deploy, project: Project, 
 def test_refuses_before_deploy(tmp_path: Path, project: Project, env: Environment) -> None:
     session = open_local(tmp_path, env)
     try:
-        with pytest.raises(ConfigError, match="incidents deploy"):
+        with pytest.raises(NotDeployedError, match="incidents deploy"):
             run(session, project, env)
     finally:
         session.close()
@@ -148,7 +148,7 @@ def test_refuses_before_deploy(tmp_path: Path, project: Project, env: Environmen
 def test_refuses_when_a_table_is_missing(deployed: Deploy, project: Project, env: Environment) -> None:
     session = deployed()
     session.execute("DROP TABLE INCIDENT_SOLUTIONS")
-    with pytest.raises(ConfigError, match=r"incident_solutions.*incidents deploy"):
+    with pytest.raises(NotDeployedError, match=r"incident_solutions.*incidents deploy"):
         run(session, project, env)
     assert counts_without(session, "incident_solutions") == 0
 

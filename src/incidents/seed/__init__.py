@@ -15,7 +15,7 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from incidents.errors import ConfigError
+from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
 from incidents.models import Environment, Project
 from incidents.session import Session
 
@@ -52,24 +52,29 @@ def window(options: SeedOptions, today: dt.date | None = None) -> tuple[dt.date,
 
 def seed(session: Session, project: Project, env: Environment, options: SeedOptions) -> SeedReport:
     """Generate and bulk-load the sample history; refuse (changing nothing) if tables hold rows."""
+    from incidents.seed.catalog import LIFECYCLE
     from incidents.seed.generate import Generator, Window
     from incidents.seed.load import Loader
     from incidents.seed.progress import Progress
 
     if options.incidents < 1:
         raise ConfigError(f"expected at least 1 incident, got {options.incidents}", key="--incidents")
+    if project.lifecycle != LIFECYCLE:
+        raise ConfigError("the sample-data generator models the default lifecycle "
+                          f"({', '.join(LIFECYCLE.statuses)}); this project declares another one, so seed "
+                          "cannot generate believable history for it", file="config/project.yml", key="lifecycle")
     start, end = window(options)
     began = time.perf_counter()
     loader = Loader(session, project, env)
     missing = loader.missing_tables()
     if missing:
-        raise ConfigError(f"table(s) {', '.join(missing)} do not exist in {env.database}.{env.schema}; "
-                          "run `incidents deploy` first")
+        raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {env.database}.{env.schema}; "
+                               "run `incidents deploy` first")
     filled = {name: n for name, n in loader.row_counts().items() if n}
     if filled and not options.replace:
         listed = ", ".join(f"{name} ({n:,} rows)" for name, n in filled.items())
-        raise ConfigError(f"tables already hold rows: {listed}; pass --replace to replace them "
-                          "(nothing was changed)")
+        raise TablesNotEmptyError(f"tables already hold rows: {listed}; pass --replace to replace them "
+                                  "(nothing was changed)")
     generator = Generator(options.incidents, options.random_seed, Window(start, end))
     if filled:
         loader.delete_all()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from incidents.models import Lifecycle
+
 PRIORITIES = ("critical", "high", "medium", "low")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")
 IMPACT_LEVELS = ("critical", "major", "moderate", "minor", "none")
@@ -17,9 +19,10 @@ ROOT_CAUSES = ("deployment", "configuration", "capacity", "third_party", "hardwa
                "security", "human_error", "data", "unknown")
 RESOLUTION_CODES = ("fixed", "workaround", "rolled_back", "config_change", "vendor_fix", "no_action_needed",
                     "duplicate", "cannot_reproduce")
-# Lifecycle order; open = anything before "resolved" (the views use the same definition).
-STATUSES = ("new", "acknowledged", "investigating", "identified", "mitigated", "resolved", "closed",
-            "cancelled", "duplicate")
+# The lifecycle the generator models, in order (open, then resolved, then excluded). It is the
+# default `lifecycle:` of project.yml; seed refuses a project that declares another one.
+LIFECYCLE = Lifecycle()
+STATUSES = LIFECYCLE.statuses
 
 # P(severity | priority) and P(impact level | priority): correlated, not identical.
 SEVERITY_BY_PRIORITY = ((0.70, 0.30, 0, 0, 0), (0.10, 0.60, 0.30, 0, 0), (0, 0.10, 0.60, 0.30, 0),
@@ -47,7 +50,6 @@ class Team:
     name: str
     speed: float  # multiplies every duration: < 1 is faster
     engineers: int  # at the reference scale (5,000 incidents); grows with the square root of scale
-    lead_first: str = ""
 
 
 TEAMS = (
@@ -64,39 +66,47 @@ TEAMS = (
 SUPPORT_TEAM = "Customer Support"
 SUPPORT_AGENTS = 8  # at the reference scale
 
-# (top code, name, owning team, P(source) as monitoring/customer_report/internal/partner/automated,
-#  P(root cause) over ROOT_CAUSES, description)
+@dataclass(frozen=True)
+class TopLevel:
+    code: str
+    name: str
+    team: str  # owning team
+    source_mix: tuple[float, ...]  # P(source) over SOURCES: monitoring/customer_report/internal/partner/automated
+    root_cause_mix: tuple[float, ...]  # P(root cause) over ROOT_CAUSES
+    description: str
+
+
 TOP_LEVEL = (
-    ("SYSTEM_OUTAGE", "System Outage", "Platform SRE", (0.80, 0.08, 0.05, 0.0, 0.07),
-     (0.25, 0.15, 0.15, 0.03, 0.10, 0.12, 0.12, 0.02, 0.04, 0.0, 0.02),
-     "The storefront, checkout or a core platform component is unavailable."),
-    ("PERFORMANCE", "Performance Issues", "Platform SRE", (0.70, 0.12, 0.08, 0.0, 0.10),
-     (0.20, 0.12, 0.30, 0.05, 0.04, 0.15, 0.08, 0.0, 0.02, 0.02, 0.02),
-     "Pages, search or APIs are slow or degraded but available."),
-    ("PAYMENT", "Payment Processing", "Payments", (0.55, 0.15, 0.05, 0.15, 0.10),
-     (0.12, 0.15, 0.05, 0.35, 0.0, 0.15, 0.05, 0.05, 0.03, 0.03, 0.02),
-     "Authorisations, captures, refunds or fraud screening fail."),
-    ("INVENTORY", "Inventory Management", "Catalog & Inventory", (0.35, 0.20, 0.25, 0.05, 0.15),
-     (0.10, 0.15, 0.05, 0.10, 0.0, 0.20, 0.02, 0.0, 0.13, 0.23, 0.02),
-     "Stock levels, prices or catalog content are wrong or stale."),
-    ("SHIPPING", "Shipping & Logistics", "Fulfillment", (0.30, 0.35, 0.10, 0.20, 0.05),
-     (0.05, 0.10, 0.08, 0.45, 0.05, 0.10, 0.05, 0.0, 0.07, 0.03, 0.02),
-     "Carrier integrations, labels, warehouse sync and delivery promises."),
-    ("ACCOUNT", "User Account Issues", "Identity & Access", (0.30, 0.50, 0.10, 0.0, 0.10),
-     (0.15, 0.15, 0.05, 0.10, 0.0, 0.25, 0.03, 0.12, 0.05, 0.08, 0.02),
-     "Customers cannot log in, reset passwords or manage their profile."),
-    ("MOBILE", "Mobile App Issues", "Mobile", (0.40, 0.45, 0.10, 0.0, 0.05),
-     (0.35, 0.10, 0.02, 0.08, 0.0, 0.35, 0.03, 0.0, 0.02, 0.02, 0.03),
-     "Crashes, broken screens and notification problems in the iOS and Android apps."),
-    ("DATA", "Data Integrity", "Data Engineering", (0.45, 0.05, 0.35, 0.0, 0.15),
-     (0.10, 0.10, 0.05, 0.05, 0.02, 0.25, 0.02, 0.0, 0.10, 0.29, 0.02),
-     "Orders, customers or reports disagree between systems."),
-    ("SECURITY", "Security", "Security Operations", (0.60, 0.05, 0.20, 0.05, 0.10),
-     (0.03, 0.15, 0.05, 0.05, 0.0, 0.07, 0.05, 0.55, 0.03, 0.0, 0.02),
-     "Attacks, abuse, exposed data and expiring credentials."),
-    ("THIRD_PARTY", "Third Party Integrations", "Integrations", (0.45, 0.10, 0.15, 0.20, 0.10),
-     (0.05, 0.12, 0.03, 0.60, 0.0, 0.08, 0.05, 0.0, 0.03, 0.02, 0.02),
-     "ERP, marketplaces, email, tax and analytics vendors misbehave."),
+    TopLevel("SYSTEM_OUTAGE", "System Outage", "Platform SRE", (0.80, 0.08, 0.05, 0.0, 0.07),
+             (0.25, 0.15, 0.15, 0.03, 0.10, 0.12, 0.12, 0.02, 0.04, 0.0, 0.02),
+             "The storefront, checkout or a core platform component is unavailable."),
+    TopLevel("PERFORMANCE", "Performance Issues", "Platform SRE", (0.70, 0.12, 0.08, 0.0, 0.10),
+             (0.20, 0.12, 0.30, 0.05, 0.04, 0.15, 0.08, 0.0, 0.02, 0.02, 0.02),
+             "Pages, search or APIs are slow or degraded but available."),
+    TopLevel("PAYMENT", "Payment Processing", "Payments", (0.55, 0.15, 0.05, 0.15, 0.10),
+             (0.12, 0.15, 0.05, 0.35, 0.0, 0.15, 0.05, 0.05, 0.03, 0.03, 0.02),
+             "Authorisations, captures, refunds or fraud screening fail."),
+    TopLevel("INVENTORY", "Inventory Management", "Catalog & Inventory", (0.35, 0.20, 0.25, 0.05, 0.15),
+             (0.10, 0.15, 0.05, 0.10, 0.0, 0.20, 0.02, 0.0, 0.13, 0.23, 0.02),
+             "Stock levels, prices or catalog content are wrong or stale."),
+    TopLevel("SHIPPING", "Shipping & Logistics", "Fulfillment", (0.30, 0.35, 0.10, 0.20, 0.05),
+             (0.05, 0.10, 0.08, 0.45, 0.05, 0.10, 0.05, 0.0, 0.07, 0.03, 0.02),
+             "Carrier integrations, labels, warehouse sync and delivery promises."),
+    TopLevel("ACCOUNT", "User Account Issues", "Identity & Access", (0.30, 0.50, 0.10, 0.0, 0.10),
+             (0.15, 0.15, 0.05, 0.10, 0.0, 0.25, 0.03, 0.12, 0.05, 0.08, 0.02),
+             "Customers cannot log in, reset passwords or manage their profile."),
+    TopLevel("MOBILE", "Mobile App Issues", "Mobile", (0.40, 0.45, 0.10, 0.0, 0.05),
+             (0.35, 0.10, 0.02, 0.08, 0.0, 0.35, 0.03, 0.0, 0.02, 0.02, 0.03),
+             "Crashes, broken screens and notification problems in the iOS and Android apps."),
+    TopLevel("DATA", "Data Integrity", "Data Engineering", (0.45, 0.05, 0.35, 0.0, 0.15),
+             (0.10, 0.10, 0.05, 0.05, 0.02, 0.25, 0.02, 0.0, 0.10, 0.29, 0.02),
+             "Orders, customers or reports disagree between systems."),
+    TopLevel("SECURITY", "Security", "Security Operations", (0.60, 0.05, 0.20, 0.05, 0.10),
+             (0.03, 0.15, 0.05, 0.05, 0.0, 0.07, 0.05, 0.55, 0.03, 0.0, 0.02),
+             "Attacks, abuse, exposed data and expiring credentials."),
+    TopLevel("THIRD_PARTY", "Third Party Integrations", "Integrations", (0.45, 0.10, 0.15, 0.20, 0.10),
+             (0.05, 0.12, 0.03, 0.60, 0.0, 0.08, 0.05, 0.0, 0.03, 0.02, 0.02),
+             "ERP, marketplaces, email, tax and analytics vendors misbehave."),
 )
 
 
@@ -370,11 +380,21 @@ RESOLUTION_BY_CAUSE = {
 }
 CANCEL_REASONS = ("False alarm: monitoring threshold too sensitive.", "Reporter confirmed it works now.",
                   "Planned maintenance, not an incident.")
+
+
+@dataclass(frozen=True)
+class AttachmentKind:
+    kind: str
+    extension: str
+    content_type: str
+    median_bytes: int
+    description: str
+
+
 ATTACHMENT_KINDS = (
-    # (kind, extension, content type, median bytes, description)
-    ("screenshot", "png", "image/png", 350_000, "Screenshot of the error as the customer saw it."),
-    ("app-log", "log.gz", "application/gzip", 4_000_000, "Application log excerpt around the incident."),
-    ("har", "har", "application/json", 900_000, "Browser network capture (HAR)."),
-    ("grafana", "png", "image/png", 250_000, "Dashboard snapshot of the affected metrics."),
-    ("postmortem", "pdf", "application/pdf", 600_000, "Post-incident review document."),
+    AttachmentKind("screenshot", "png", "image/png", 350_000, "Screenshot of the error as the customer saw it."),
+    AttachmentKind("app-log", "log.gz", "application/gzip", 4_000_000, "Application log excerpt around the incident."),
+    AttachmentKind("har", "har", "application/json", 900_000, "Browser network capture (HAR)."),
+    AttachmentKind("grafana", "png", "image/png", 250_000, "Dashboard snapshot of the affected metrics."),
+    AttachmentKind("postmortem", "pdf", "application/pdf", 600_000, "Post-incident review document."),
 )

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 NEVER = np.int64(2**62)  # "has not happened": compares after every real time
-STRING = pd.ArrowDtype(pa.string())
 
 
 def lookup(values: Sequence[str], index: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from incidents.errors import ConfigError, TargetError
+from incidents.errors import ConfigError, NotDeployedError, TargetError, first_line
 from incidents.models import Environment, Project, Table
 from incidents.render import context
 from incidents.session import Session
@@ -47,8 +47,8 @@ class Loader:
         try:
             _, rows = self.session.execute(self.sql("existing_tables.sql.j2"))
         except TargetError as exc:
-            raise ConfigError(f"cannot read the tables of {self.env.database}.{self.env.schema} ({exc}); "
-                              "run `incidents deploy` first") from None
+            raise NotDeployedError(f"cannot read the tables of {self.env.database}.{self.env.schema} ({exc}); "
+                                   "run `incidents deploy` first") from None
         present = {str(r[0]).lower() for r in rows}
         return [name for name in SEED_TABLES if name not in present]
 
@@ -102,7 +102,7 @@ class Loader:
         except Exception as exc:
             if not self.session.is_target_error(exc):
                 raise
-            message = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0]
+            message = first_line(exc)
             raise TargetError(f"bulk load failed: {message}", obj=table_name) from exc
         if not ok:
             raise TargetError(f"bulk load failed: {output}", obj=table_name)

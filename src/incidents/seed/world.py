@@ -1,8 +1,13 @@
-"""The small tables (users, categories, solution templates) and the lookup arrays incidents draw from."""
+"""The small tables (users, categories, solution templates) and the lookup arrays incidents draw from.
+
+Everything here is drawn from one random stream in a fixed order (users, user speeds, team workloads,
+template dates), so the world for given options never changes; keep that order when editing.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,44 +18,66 @@ from incidents.seed.calendar import DAY
 from incidents.seed.columns import cumulative, frame, nullable_int, strings, timestamps
 
 REFERENCE_INCIDENTS = 5000
+TEAM_NAMES = (*(t.name for t in cat.TEAMS), cat.SUPPORT_TEAM)  # engineering teams, customer support last
+_CATEGORIES_AGE = 730 * DAY  # the category tree predates the window by two years
+_ON_CALL_ROLES = ("engineer", "support_agent")
+_STAFF_ROLES = ("engineer", "support_agent", "manager")
 
 
-@dataclass
-class World:
-    users: pd.DataFrame
-    categories: list[pd.DataFrame]  # one frame per tree level: parents first (self-FK)
-    templates: pd.DataFrame
-    # teams: index 0..len(TEAMS)-1 = engineering teams, last = customer support
-    team_names: list[str]
-    team_speed: np.ndarray
-    team_members: np.ndarray  # (teams, max members) user ids, padded with the first member
-    team_cum: np.ndarray  # (teams, max members) cumulative workload share; padding = 1.0
-    team_size: np.ndarray
-    team_lead: np.ndarray
-    team_manager: np.ndarray
-    admin: int
-    user_speed: np.ndarray  # by user id
-    system: dict[str, int]
-    staff: np.ndarray
-    customers: np.ndarray
-    customer_cum: np.ndarray
-    # categories: index = row in `category_rows` (leaves and top levels)
-    category_ids: np.ndarray
-    category_top: np.ndarray  # index of the top-level category (0..9)
-    category_team: np.ndarray  # owning team index
-    category_names: list[str]
-    category_services: list[list[str]]
+@dataclass(frozen=True)
+class Teams:
+    """Arrays indexed by team: 0..len(TEAMS)-1 = engineering teams, last = customer support."""
+
+    names: tuple[str, ...]
+    speed: np.ndarray  # multiplies every duration of the team's incidents
+    members: np.ndarray  # (teams, max members) user ids, padded with the first member
+    cum: np.ndarray  # (teams, max members) cumulative workload share; padding = 1.0
+    size: np.ndarray
+    lead: np.ndarray  # user id of each team's lead (its first member)
+
+    @property
+    def support(self) -> int:
+        return len(self.names) - 1
+
+
+@dataclass(frozen=True)
+class Categories:
+    """The category tree; arrays are indexed by category row (top levels first, then leaves)."""
+
+    levels: tuple[pd.DataFrame, ...]  # one frame per tree level: parents first (self-FK)
+    ids: np.ndarray
+    top: np.ndarray  # row of the top-level category (0..9)
+    team: np.ndarray  # owning team index
+    names: tuple[str, ...]
+    services: tuple[tuple[str, ...], ...]
     revenue_share: np.ndarray
     priority_cum: np.ndarray  # (categories, 4)
     leaf_rows: np.ndarray  # category rows incidents are filed under
-    leaf_cum: np.ndarray  # (3 regimes: normal, peak, deploy, leaves)
-    top_rows: np.ndarray  # category row of each top-level category
-    # solution templates
-    template_ids: np.ndarray
-    template_effectiveness: np.ndarray
-    template_minutes: np.ndarray
-    template_candidates: np.ndarray  # (10 top-levels, max candidates) template index
-    template_count: np.ndarray
+    leaf_cum: np.ndarray  # (3 regimes: normal, peak, deploy; leaves)
+
+
+@dataclass(frozen=True)
+class Templates:
+    frame: pd.DataFrame
+    ids: np.ndarray
+    effectiveness: np.ndarray
+    minutes: np.ndarray
+    candidates: np.ndarray  # (10 top levels, max candidates) template index, padded with the first
+    count: np.ndarray  # candidates per top level
+
+
+@dataclass(frozen=True)
+class World:
+    users: pd.DataFrame
+    user_speed: np.ndarray  # by user id
+    system: Mapping[str, int]  # system account name -> user id
+    source_accounts: np.ndarray  # (sources, 4) system account that files alerts of each source system
+    staff: np.ndarray
+    customers: np.ndarray
+    customer_cum: np.ndarray
+    teams: Teams
+    categories: Categories
+    templates: Templates
 
 
 def _scale(incidents: int) -> float:
@@ -59,69 +86,129 @@ def _scale(incidents: int) -> float:
 
 def build_world(incidents: int, rng: np.random.Generator, start: int) -> World:
     """Users, categories and templates sized for `incidents`; all created before the window starts."""
-    scale = _scale(incidents)
-    users: list[dict[str, object]] = []
-    used_emails: set[str] = set()
+    roster = _Roster(rng, start)
+    system = {name: roster.add(_Identity("system", None, f"{name} (system)", f"{name}@system.shop.example",
+                                         {"kind": "integration", "source_system": name}))
+              for name in cat.SYSTEM_ACCOUNTS}
+    members = _hire_staff(roster, _scale(incidents))
+    customers = _add_customers(roster, incidents)
+    user_speed = np.ones(len(roster.users) + 1)
+    user_speed[1:] = np.exp(0.25 * rng.standard_normal(len(roster.users)))
+    teams = _teams(rng, members)
+    templates = _templates(rng, teams, start)
+    return World(
+        users=roster.frame(), user_speed=user_speed, system=system, source_accounts=_source_accounts(system),
+        staff=np.array([u.user_id for u in roster.users if u.role in _STAFF_ROLES]), customers=customers,
+        customer_cum=cumulative(1.0 / np.arange(1, len(customers) + 1) ** 0.8),  # some customers report a lot
+        teams=teams, categories=_categories(start), templates=templates)
 
-    def add(role: str, team: str | None, name: str, email: str, meta: dict[str, object], tz: str = "UTC",
-            active: bool = True) -> int:
-        user_id = len(users) + 1
-        assert email not in used_emails
-        used_emails.add(email)
-        created = start - int(rng.integers(30, 1100)) * DAY - int(rng.integers(0, DAY))
-        users.append({"user_id": user_id, "email": email, "full_name": name, "role": role, "team": team,
-                      "is_active": active, "timezone": tz, "created_at": created,
-                      "updated_at": created + int(rng.integers(0, 20)) * DAY if rng.random() < 0.6 else None,
-                      "metadata": json.dumps(meta, sort_keys=True, separators=(",", ":"))})
-        return user_id
 
-    system = {name: add("system", None, f"{name} (system)", f"{name}@system.shop.example",
-                        {"kind": "integration", "source_system": name}) for name in cat.SYSTEM_ACCOUNTS}
+# ---------------------------------------------------------------------- users
 
-    def person(role: str, team: str | None, n: int) -> tuple[str, str, dict[str, object], str]:
+
+@dataclass(frozen=True)
+class _Identity:
+    """Who a new user is; `_Roster.add` draws when they joined."""
+
+    role: str
+    team: str | None
+    full_name: str
+    email: str
+    meta: dict[str, object]
+    timezone: str = "UTC"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class _User:
+    user_id: int
+    who: _Identity
+    created_at: int
+    updated_at: int | None
+
+    @property
+    def role(self) -> str:
+        return self.who.role
+
+
+class _Roster:
+    """Users in id order; each addition draws its own random fields from the world's stream."""
+
+    def __init__(self, rng: np.random.Generator, start: int) -> None:
+        self.rng, self.start = rng, start
+        self.users: list[_User] = []
+        self._emails: set[str] = set()
+        self._staff_no = 0
+
+    def add(self, who: _Identity) -> int:
+        assert who.email not in self._emails
+        self._emails.add(who.email)
+        rng = self.rng
+        created = self.start - int(rng.integers(30, 1100)) * DAY - int(rng.integers(0, DAY))
+        updated = created + int(rng.integers(0, 20)) * DAY if rng.random() < 0.6 else None
+        self.users.append(_User(len(self.users) + 1, who, created, updated))
+        return len(self.users)
+
+    def add_staff(self, role: str, team: str | None, active: bool = True) -> int:
+        """The next employee; skills, on-call and timezone are drawn before the join date."""
+        self._staff_no += 1
+        n, rng = self._staff_no, self.rng
         first, last = cat.FIRST_NAMES[n % len(cat.FIRST_NAMES)], cat.LAST_NAMES[(n * 7 + n // 30) % len(cat.LAST_NAMES)]
-        email = f"{first}.{last}.{n}@shop.example".lower()
         skills = sorted(set(rng.choice(cat.SKILLS, size=3, replace=True).tolist()))
+        # `and` short-circuits: only on-call roles draw here.
         meta = {"employee_id": f"E{10000 + n}", "skills": skills,
-                "oncall": bool(role in ("engineer", "support_agent") and rng.random() < 0.7)}
-        return f"{first} {last}", email, meta, str(cat.TIMEZONES[int(rng.integers(0, len(cat.TIMEZONES)))])
+                "oncall": bool(role in _ON_CALL_ROLES and rng.random() < 0.7)}
+        timezone = str(cat.TIMEZONES[int(rng.integers(0, len(cat.TIMEZONES)))])
+        email = f"{first}.{last}.{n}@shop.example".lower()
+        return self.add(_Identity(role, team, f"{first} {last}", email, meta, timezone, active))
 
-    staff_no = 0
+    def frame(self) -> pd.DataFrame:
+        users = self.users
+        return frame({
+            "user_id": np.array([u.user_id for u in users], dtype=np.int64),
+            "email": strings([u.who.email for u in users]),
+            "full_name": strings([u.who.full_name for u in users]),
+            "role": strings([u.role for u in users]),
+            "team": strings([u.who.team for u in users]),
+            "is_active": np.array([u.who.active for u in users], dtype=bool),
+            "timezone": strings([u.who.timezone for u in users]),
+            "created_at": timestamps(np.array([u.created_at for u in users], dtype=np.int64)),
+            "updated_at": timestamps(np.array([u.updated_at or 0 for u in users], dtype=np.int64),
+                                     np.array([u.updated_at is not None for u in users])),
+            "metadata": strings([json.dumps(u.who.meta, sort_keys=True, separators=(",", ":")) for u in users]),
+        })
 
-    def staff_member(role: str, team: str | None, active: bool = True) -> int:
-        nonlocal staff_no
-        staff_no += 1
-        name, email, meta, tz = person(role, team, staff_no)
-        return add(role, team, name, email, meta, tz, active)
 
-    admin = staff_member("admin", "Incident Management")
-    staff_member("admin", "Incident Management")
-    team_names = [t.name for t in cat.TEAMS] + [cat.SUPPORT_TEAM]
+def _hire_staff(roster: _Roster, scale: float) -> list[list[int]]:
+    """Two admins, then each team's manager and members; returns the member ids per team."""
+    roster.add_staff("admin", "Incident Management")
+    roster.add_staff("admin", "Incident Management")
     sizes = [max(3, round(t.engineers * scale)) for t in cat.TEAMS] + [max(3, round(cat.SUPPORT_AGENTS * scale))]
     members: list[list[int]] = []
-    managers, leads = [], []
-    for name, size in zip(team_names, sizes, strict=True):
-        managers.append(staff_member("manager", name))
+    for name, size in zip(TEAM_NAMES, sizes, strict=True):
+        roster.add_staff("manager", name)
         role = "support_agent" if name == cat.SUPPORT_TEAM else "engineer"
-        # A few people have left; their past incidents stay with them.
-        ids = [staff_member(role, name, active=rng.random() > 0.06 or i == 0) for i in range(size)]
-        members.append(ids)
-        leads.append(ids[0])
-    n_customers = int(np.clip(incidents // 8, 50, 30_000))
-    first_customer = len(users) + 1
-    for i in range(n_customers):
-        first = cat.FIRST_NAMES[i % len(cat.FIRST_NAMES)]
-        segment = "vip" if i % 17 == 0 else "regular"
-        add("customer", None, f"{first} Customer {i + 1}", f"customer{i + 1}@mail.example",
-            {"segment": segment, "lifetime_orders": int(rng.integers(1, 60))},
-            str(cat.TIMEZONES[i % 3]))
-    customers = np.arange(first_customer, first_customer + n_customers)
+        # A few people have left; their past incidents stay with them. (The draw comes first: every
+        # member draws, the team's first member stays active regardless.)
+        members.append([roster.add_staff(role, name, active=roster.rng.random() > 0.06 or i == 0)
+                        for i in range(size)])
+    return members
 
-    user_speed = np.ones(len(users) + 1)
-    user_speed[1:] = np.exp(0.25 * rng.standard_normal(len(users)))
-    width = max(sizes)
-    team_members = np.zeros((len(sizes), width), dtype=np.int64)
-    team_cum = np.ones((len(sizes), width))
+
+def _add_customers(roster: _Roster, incidents: int) -> np.ndarray:
+    n_customers = int(np.clip(incidents // 8, 50, 30_000))
+    first_id = len(roster.users) + 1
+    for i in range(n_customers):
+        meta = {"segment": "vip" if i % 17 == 0 else "regular", "lifetime_orders": int(roster.rng.integers(1, 60))}
+        roster.add(_Identity("customer", None, f"{cat.FIRST_NAMES[i % len(cat.FIRST_NAMES)]} Customer {i + 1}",
+                             f"customer{i + 1}@mail.example", meta, str(cat.TIMEZONES[i % 3])))
+    return np.arange(first_id, first_id + n_customers)
+
+
+def _teams(rng: np.random.Generator, members: list[list[int]]) -> Teams:
+    width = max(len(ids) for ids in members)
+    team_members = np.zeros((len(members), width), dtype=np.int64)
+    team_cum = np.ones((len(members), width))
     for t, ids in enumerate(members):
         team_members[t, :] = ids[0]
         team_members[t, :len(ids)] = ids
@@ -129,129 +216,133 @@ def build_world(incidents: int, rng: np.random.Generator, start: int) -> World:
         workload = rng.permutation(workload)
         team_cum[t, :len(ids)] = np.cumsum(workload / workload.sum())
         team_cum[t, len(ids) - 1:] = 1.0
-    customer_weight = 1.0 / np.arange(1, n_customers + 1) ** 0.8  # some customers report a lot
+    return Teams(names=TEAM_NAMES, speed=np.array([t.speed for t in cat.TEAMS] + [1.0]), members=team_members,
+                 cum=team_cum, size=np.array([len(ids) for ids in members]), lead=np.array([ids[0] for ids in members]))
 
-    users_df = frame({
-        "user_id": np.array([u["user_id"] for u in users], dtype=np.int64),
-        "email": strings([str(u["email"]) for u in users]),
-        "full_name": strings([str(u["full_name"]) for u in users]),
-        "role": strings([str(u["role"]) for u in users]),
-        "team": strings([u["team"] for u in users]),  # type: ignore[misc]
-        "is_active": np.array([u["is_active"] for u in users], dtype=bool),
-        "timezone": strings([str(u["timezone"]) for u in users]),
-        "created_at": timestamps(np.array([u["created_at"] for u in users], dtype=np.int64)),
-        "updated_at": timestamps(np.array([u["updated_at"] or 0 for u in users], dtype=np.int64),
-                                 np.array([u["updated_at"] is not None for u in users])),
-        "metadata": strings([str(u["metadata"]) for u in users]),
+
+def _source_accounts(system: Mapping[str, int]) -> np.ndarray:
+    """Alerts of source systems without an account of their own come through the partner gateway."""
+    accounts = np.zeros((len(cat.SOURCES), 4), dtype=np.int64)
+    for s, source in enumerate(cat.SOURCES):
+        for k, name in enumerate(cat.SOURCE_SYSTEMS[source]):
+            accounts[s, k] = system.get(name, system["partner-gateway"])
+    return accounts
+
+
+# ---------------------------------------------------------------------- categories
+
+
+@dataclass(frozen=True)
+class _CategoryRow:
+    category_id: int
+    parent: int | None
+    code: str
+    name: str
+    description: str
+    priority: tuple[float, ...]  # P(critical, high, medium, low)
+    revenue_share: float
+    services: tuple[str, ...]
+    top: int  # row of its top-level category
+    active: bool
+    team: int
+
+
+def _top_level_rows() -> list[_CategoryRow]:
+    rows = []
+    for k, top in enumerate(cat.TOP_LEVEL, start=1):
+        leaves = cat.LEAVES[top.code]
+        priorities = np.mean([leaf.priority for leaf in leaves if leaf.active], axis=0)
+        rows.append(_CategoryRow(
+            category_id=k, parent=None, code=top.code, name=top.name, description=top.description,
+            priority=tuple(priorities), revenue_share=max(leaf.revenue_share for leaf in leaves),
+            services=tuple(sorted({s for leaf in leaves for s in leaf.services})[:3]), top=k - 1, active=True,
+            team=TEAM_NAMES.index(top.team)))
+    return rows
+
+
+def _leaf_rows() -> list[_CategoryRow]:
+    return [_CategoryRow(category_id=100 * k + j, parent=k, code=f"{top.code}.{leaf.code}", name=leaf.name,
+                         description=f"{leaf.name} ({top.name}); services: {', '.join(leaf.services)}.",
+                         priority=leaf.priority, revenue_share=leaf.revenue_share, services=leaf.services, top=k - 1,
+                         active=leaf.active, team=TEAM_NAMES.index(top.team))
+            for k, top in enumerate(cat.TOP_LEVEL, start=1) for j, leaf in enumerate(cat.LEAVES[top.code], start=1)]
+
+
+def _categories(start: int) -> Categories:
+    tops, leaves = _top_level_rows(), _leaf_rows()
+    rows = tops + leaves
+    # Regime weights per leaf (normal, peak, deploy): load-sensitive categories (the ones that block
+    # revenue) break more often at peak traffic.
+    leaf_weights = [(leaf.weight, leaf.weight * (1 + 2.5 * leaf.revenue_share), leaf.deploy_weight)
+                    for top in cat.TOP_LEVEL for leaf in cat.LEAVES[top.code]]
+    created = start - _CATEGORIES_AGE
+    return Categories(
+        levels=(_category_frame(tops, created), _category_frame(leaves, created)),
+        ids=np.array([r.category_id for r in rows], dtype=np.int64),
+        top=np.array([r.top for r in rows], dtype=np.int64),
+        team=np.array([r.team for r in rows], dtype=np.int64),
+        names=tuple(r.name for r in rows),
+        services=tuple(r.services for r in rows),
+        revenue_share=np.array([r.revenue_share for r in rows], dtype=float),
+        priority_cum=cumulative([r.priority for r in rows]),
+        leaf_rows=np.arange(len(tops), len(rows), dtype=np.int64),
+        leaf_cum=cumulative(np.array(leaf_weights).T))
+
+
+def _category_frame(rows: list[_CategoryRow], created: int) -> pd.DataFrame:
+    return frame({
+        "category_id": np.array([r.category_id for r in rows], dtype=np.int64),
+        "parent_category_id": nullable_int(np.array([r.parent or 0 for r in rows], dtype=np.int64),
+                                           np.array([r.parent is not None for r in rows])),
+        "code": strings([r.code for r in rows]),
+        "name": strings([r.name for r in rows]),
+        "description": strings([r.description for r in rows]),
+        "default_priority": strings([cat.PRIORITIES[int(np.argmax(r.priority))] for r in rows]),
+        "is_active": np.array([r.active for r in rows], dtype=bool),
+        "created_at": timestamps(np.full(len(rows), created, dtype=np.int64)),
     })
-    staff = np.array([u["user_id"] for u in users if u["role"] in ("engineer", "support_agent", "manager")])
-    world = World(
-        users=users_df, categories=[], templates=pd.DataFrame(), team_names=team_names,
-        team_speed=np.array([t.speed for t in cat.TEAMS] + [1.0]), team_members=team_members, team_cum=team_cum,
-        team_size=np.array(sizes), team_lead=np.array(leads), team_manager=np.array(managers), admin=admin,
-        user_speed=user_speed, system=system, staff=staff, customers=customers,
-        customer_cum=cumulative(customer_weight),
-        category_ids=np.empty(0, np.int64), category_top=np.empty(0, np.int64),
-        category_team=np.empty(0, np.int64), category_names=[],
-        category_services=[], revenue_share=np.empty(0), priority_cum=np.empty((0, 4)),
-        leaf_rows=np.empty(0, np.int64), leaf_cum=np.empty((3, 0)), top_rows=np.empty(0, np.int64),
-        template_ids=np.empty(0, np.int64), template_effectiveness=np.empty(0), template_minutes=np.empty(0),
-        template_candidates=np.empty((0, 0), np.int64), template_count=np.empty(0, np.int64))
-    _categories(world, start)
-    _templates(world, rng, start)
-    return world
 
 
-def _categories(world: World, start: int) -> None:
-    created = start - 730 * DAY
-    team_index = {name: i for i, name in enumerate(world.team_names)}
-    rows: list[dict[str, object]] = []
-    leaf_weights: list[tuple[float, float, float]] = []
-    leaf_rows: list[int] = []
-    for k, (code, name, team, _src, _rc, desc) in enumerate(cat.TOP_LEVEL, start=1):
-        priorities = np.mean([leaf.priority for leaf in cat.LEAVES[code] if leaf.active], axis=0)
-        rows.append({"category_id": k, "parent": None, "code": code, "name": name, "description": desc,
-                     "priority": tuple(priorities), "share": max(leaf.revenue_share for leaf in cat.LEAVES[code]),
-                     "services": sorted({s for leaf in cat.LEAVES[code] for s in leaf.services})[:3], "top": k - 1,
-                     "active": True, "team": team_index[team]})
-    for k, (code, _name, team, *_rest) in enumerate(cat.TOP_LEVEL, start=1):
-        for j, leaf in enumerate(cat.LEAVES[code], start=1):
-            leaf_rows.append(len(rows))
-            # Load-sensitive categories (the ones that block revenue) break more often at peak traffic.
-            leaf_weights.append((leaf.weight, leaf.weight * (1 + 2.5 * leaf.revenue_share), leaf.deploy_weight))
-            rows.append({"category_id": 100 * k + j, "parent": k, "code": f"{code}.{leaf.code}", "name": leaf.name,
-                         "description": f"{leaf.name} ({cat.TOP_LEVEL[k - 1][1]}); services: "
-                                        f"{', '.join(leaf.services)}.",
-                         "priority": leaf.priority, "share": leaf.revenue_share, "services": list(leaf.services),
-                         "top": k - 1, "active": leaf.active, "team": team_index[team]})
-    world.category_ids = np.array([r["category_id"] for r in rows], dtype=np.int64)
-    world.category_top = np.array([r["top"] for r in rows], dtype=np.int64)
-    world.category_team = np.array([r["team"] for r in rows], dtype=np.int64)
-    world.category_names = [str(r["name"]) for r in rows]
-    world.category_services = [list(r["services"]) for r in rows]  # type: ignore[call-overload]
-    world.revenue_share = np.array([r["share"] for r in rows], dtype=float)
-    world.priority_cum = cumulative([r["priority"] for r in rows])  # type: ignore[misc]
-    world.leaf_rows = np.array(leaf_rows, dtype=np.int64)
-    world.leaf_cum = cumulative(np.array(leaf_weights).T)
-    world.top_rows = np.arange(len(cat.TOP_LEVEL))
-
-    def level(selected: list[dict[str, object]]) -> pd.DataFrame:
-        return frame({
-            "category_id": np.array([r["category_id"] for r in selected], dtype=np.int64),
-            "parent_category_id": nullable_int(np.array([r["parent"] or 0 for r in selected], dtype=np.int64),
-                                               np.array([r["parent"] is not None for r in selected])),
-            "code": strings([str(r["code"]) for r in selected]),
-            "name": strings([str(r["name"]) for r in selected]),
-            "description": strings([str(r["description"]) for r in selected]),
-            "default_priority": strings([cat.PRIORITIES[int(np.argmax(r["priority"]))] for r in selected]),
-            "is_active": np.array([r["active"] for r in selected], dtype=bool),
-            "created_at": timestamps(np.full(len(selected), created, dtype=np.int64)),
-        })
-
-    world.categories = [level([r for r in rows if r["parent"] is None]),
-                        level([r for r in rows if r["parent"] is not None])]
+# ---------------------------------------------------------------------- solution templates
 
 
-def _templates(world: World, rng: np.random.Generator, start: int) -> None:
-    top_index = {code: i for i, (code, *_rest) in enumerate(cat.TOP_LEVEL)}
-    n = len(cat.TEMPLATES)
+def _json_list(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+def _templates(rng: np.random.Generator, teams: Teams, start: int) -> Templates:
+    templates = cat.TEMPLATES
+    n = len(templates)
+    top_index = {top.code: i for i, top in enumerate(cat.TOP_LEVEL)}
+    owner = {top.code: TEAM_NAMES.index(top.team) for top in cat.TOP_LEVEL}
     ids = np.arange(1, n + 1, dtype=np.int64)
-    authors = world.team_lead[[0 if t.category is None else _team_of(world, t.category) for t in cat.TEMPLATES]]
+    # Generic runbooks are written by the first team's lead, the others by the owning team's lead.
+    authors = teams.lead[[0 if t.category is None else owner[t.category] for t in templates]]
     created = start - rng.integers(60, 700, size=n) * DAY
     updated = created + rng.integers(1, 50, size=n) * DAY
-    retired = np.array([t.code == "RUNBOOK.LEGACY_MANUAL_FIX" for t in cat.TEMPLATES])
-
-    def json_list(values: tuple[str, ...]) -> str:
-        return json.dumps(list(values), separators=(",", ":"))
-
-    world.templates = frame({
+    retired = np.array([t.code == "RUNBOOK.LEGACY_MANUAL_FIX" for t in templates])
+    table = frame({
         "solution_id": ids,
-        "code": strings([t.code for t in cat.TEMPLATES]),
-        "title": strings([t.title for t in cat.TEMPLATES]),
-        "description": strings([f"{t.title}. Use when the symptoms match; {len(t.steps)} steps."
-                                for t in cat.TEMPLATES]),
-        "category_id": nullable_int(np.array([top_index.get(t.category or "", -1) + 1 for t in cat.TEMPLATES]),
-                                    np.array([t.category is not None for t in cat.TEMPLATES])),
-        "steps": strings([json_list(t.steps) for t in cat.TEMPLATES]),
+        "code": strings([t.code for t in templates]),
+        "title": strings([t.title for t in templates]),
+        "description": strings([f"{t.title}. Use when the symptoms match; {len(t.steps)} steps." for t in templates]),
+        "category_id": nullable_int(np.array([top_index.get(t.category or "", -1) + 1 for t in templates]),
+                                    np.array([t.category is not None for t in templates])),
+        "steps": strings([_json_list(t.steps) for t in templates]),
         # Usage figures are maintained from incident_solutions after the load (one UPDATE).
         "effectiveness_rating": pd.array([None] * n, dtype="Float64"),
         "usage_count": np.zeros(n, dtype=np.int64),
         "last_used_at": timestamps(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)),
-        "tags": strings([json_list(t.tags) for t in cat.TEMPLATES]),
+        "tags": strings([_json_list(t.tags) for t in templates]),
         "is_active": ~retired,
         "created_by": authors.astype(np.int64),
         "created_at": timestamps(created),
         "updated_at": timestamps(updated),
     })
-    world.template_ids = ids
-    world.template_effectiveness = np.array([t.effectiveness for t in cat.TEMPLATES])
-    world.template_minutes = np.array([t.minutes for t in cat.TEMPLATES])
-    candidates = [[i for i, t in enumerate(cat.TEMPLATES) if t.category in (code, None)] for code, *_ in cat.TOP_LEVEL]
+    candidates = [[i for i, t in enumerate(templates) if t.category in (top.code, None)] for top in cat.TOP_LEVEL]
     width = max(len(c) for c in candidates)
-    world.template_candidates = np.array([c + [c[0]] * (width - len(c)) for c in candidates], dtype=np.int64)
-    world.template_count = np.array([len(c) for c in candidates], dtype=np.int64)
-
-
-def _team_of(world: World, top_code: str) -> int:
-    team = next(t for code, _n, t, *_r in cat.TOP_LEVEL if code == top_code)
-    return world.team_names.index(team)
+    return Templates(
+        frame=table, ids=ids, effectiveness=np.array([t.effectiveness for t in templates]),
+        minutes=np.array([t.minutes for t in templates]),
+        candidates=np.array([c + [c[0]] * (width - len(c)) for c in candidates], dtype=np.int64),
+        count=np.array([len(c) for c in candidates], dtype=np.int64))
