@@ -1,15 +1,39 @@
-"""Shared fixtures: the repository's project, an isolated local target, a CLI runner."""
+"""Shared fixtures and helpers: the repository's project, project copies to mutate, an isolated
+local target, a schema-only local deploy, and a CLI runner. Test modules import nothing from each
+other; what two of them need lives here."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from incidents.models import Environment, Project
+from incidents.session import Session
+
 REPO = Path(__file__).resolve().parents[1]
+
+ProjectFactory = Callable[..., Path]
+SchemaDeployer = Callable[[Path, Project, Environment], Session]
+
+
+def copy_project(dest: Path, *, views: bool = True, extra_tables: int = 0) -> Path:
+    """A writable copy of the repository's config/ and templates/ (without views.yml if not views),
+    plus `extra_tables` small tables extra_00, extra_01, ..."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in ("config", "templates"):
+        shutil.copytree(REPO / part, dest / part)
+    if not views:
+        (dest / "config" / "views.yml").unlink()
+    for i in range(extra_tables):
+        (dest / "config" / "tables" / f"extra_{i:02d}.yml").write_text(
+            f"name: extra_{i:02d}\ncolumns:\n  - {{name: id, type: INT, nullable: false}}\n"
+            "  - {name: label, type: VARCHAR(50)}\n  - {name: amount, type: \"NUMBER(12,2)\"}\nprimary_key: [id]\n",
+            encoding="utf-8")
+    return dest
 
 
 @pytest.fixture
@@ -30,11 +54,29 @@ def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A writable copy of the repository's project (config/ and templates/) to mutate."""
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for part in ("config", "templates"):
-        shutil.copytree(REPO / part, dest / part)
-    return dest
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> ProjectFactory:
+    """copy_project(...) into this test's tmp_path: make_project(views=False, extra_tables=3)."""
+    def make(name: str = "project", **options: object) -> Path:
+        return copy_project(tmp_path / name, **options)  # type: ignore[arg-type]
+    return make
+
+
+@pytest.fixture(scope="session")
+def deploy_schema() -> SchemaDeployer:
+    """A fresh local target at a path with every declared object created (no deploy bookkeeping)."""
+    from incidents.render import desired_state
+    from incidents.targets import open_local
+
+    def deploy(path: Path, project: Project, env: Environment) -> Session:
+        session = open_local(path, env)
+        for obj in desired_state(project, env).objects():
+            session.execute(obj.sql)
+        return session
+    return deploy
 
 
 @pytest.fixture

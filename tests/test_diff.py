@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +36,8 @@ VIEW_TEMPLATES = {
 }
 
 
-def make_project(dest: Path) -> Path:
-    """A copy of the repository's tables and templates with our two views (and no others)."""
-    dest.mkdir(parents=True)
-    for part in ("config", "templates"):
-        shutil.copytree(REPO / part, dest / part)
+def with_two_views(dest: Path) -> Path:
+    """A project copy (conftest's make_project) reduced to our two views."""
     (dest / "config" / "views.yml").write_text(VIEWS_YML, encoding="utf-8")
     for name, body in VIEW_TEMPLATES.items():
         (dest / "templates" / "views" / f"{name}.sql.j2").write_text(body, encoding="utf-8")
@@ -52,9 +49,9 @@ def cli(runner: CliRunner, root: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def project(tmp_path: Path, local_dir: Path, runner: CliRunner) -> Path:
+def project(make_project: Callable[..., Path], local_dir: Path, runner: CliRunner) -> Path:
     """A deployed copy of the project on a fresh local target (local_dir sets INCIDENTS_LOCAL_DIR)."""
-    root = make_project(tmp_path / "project")
+    root = with_two_views(make_project())
     result = cli(runner, root, "deploy", "-q")
     assert result.exit_code == 0, result.output
     return root
@@ -192,9 +189,9 @@ def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runn
     assert json.loads(result.stdout)["in_sync"] is True
 
 
-def test_diff_of_an_empty_target_lists_everything_missing(tmp_path: Path, local_dir: Path,
+def test_diff_of_an_empty_target_lists_everything_missing(make_project: Callable[..., Path], local_dir: Path,
                                                           runner: CliRunner) -> None:
-    root = make_project(tmp_path / "project")
+    root = with_two_views(make_project())
     result = cli(runner, root, "diff", "--format", "json")
     assert result.exit_code == 1
     kinds = [c["kind"] for c in json.loads(result.stdout)["changes"]]

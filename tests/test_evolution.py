@@ -4,8 +4,7 @@ converges on the next run with the failure recorded in the history table."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +45,6 @@ ROWS = [
 COUNTED = ("USERS", "INCIDENTS", "INCIDENT_STATUS_HISTORY", "INCIDENT_SOLUTIONS")
 
 
-def make_project(dest: Path) -> Path:
-    """A writable copy of the project's tables and templates, without views (none are needed here)."""
-    dest.mkdir(parents=True)
-    for part in ("config", "templates"):
-        shutil.copytree(REPO / part, dest / part)
-    (dest / "config" / "views.yml").unlink(missing_ok=True)
-    return dest
-
-
 def edit(root: Path, table: str, old: str, new: str) -> None:
     path = root / "config" / "tables" / f"{table}.yml"
     text = path.read_text(encoding="utf-8")
@@ -67,9 +57,10 @@ def cli(runner: CliRunner, root: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def root(tmp_path: Path, local_dir: Path) -> Iterator[Path]:
-    """A deployed project copy whose tables hold ROWS, on a fresh local target (closed again)."""
-    root = make_project(tmp_path / "project")
+def root(make_project: Callable[..., Path], local_dir: Path) -> Iterator[Path]:
+    """A deployed project copy (no views: none are needed here) whose tables hold ROWS, on a fresh
+    local target (closed again)."""
+    root = make_project(views=False)
     project = load_project(root)
     env = environment(project, "dev")
     session = open_local(local_dir, env)

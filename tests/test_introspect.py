@@ -3,7 +3,7 @@ stay within 4 round trips; type canonicalisation and the local backend's allowan
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,26 +22,14 @@ FQ = "INCIDENTS.CORE."
 DDL = ("CREATE", "ALTER", "DROP", "COMMENT", "MERGE", "INSERT", "UPDATE", "DELETE")
 
 
-def make_project(dest: Path, extra_tables: int = 0) -> Path:
-    dest.mkdir(parents=True)
-    for part in ("config", "templates"):
-        shutil.copytree(REPO / part, dest / part)
-    (dest / "config" / "views.yml").unlink(missing_ok=True)
-    for i in range(extra_tables):
-        (dest / "config" / "tables" / f"extra_{i:02d}.yml").write_text(
-            f"name: extra_{i:02d}\ncolumns:\n  - {{name: id, type: INT, nullable: false}}\n"
-            "  - {name: label, type: VARCHAR(50)}\n  - {name: amount, type: \"NUMBER(12,2)\"}\nprimary_key: [id]\n",
-            encoding="utf-8")
-    return dest
-
-
 def sent(session: Session) -> list[str]:
     return [s.sql for s in session.trace]
 
 
 @pytest.mark.parametrize("extra_tables", [0, 50])
-def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, extra_tables: int) -> None:
-    project = load_project(make_project(tmp_path / "project", extra_tables))
+def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, make_project: Callable[..., Path],
+                                                   extra_tables: int) -> None:
+    project = load_project(make_project(views=False, extra_tables=extra_tables))
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
@@ -67,8 +55,9 @@ def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, extra_tables:
         session.close()
 
 
-def test_introspection_of_a_target_without_database_is_one_query(tmp_path: Path) -> None:
-    project = load_project(make_project(tmp_path / "project"))
+def test_introspection_of_a_target_without_database_is_one_query(tmp_path: Path,
+                                                                 make_project: Callable[..., Path]) -> None:
+    project = load_project(make_project(views=False))
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
@@ -79,9 +68,9 @@ def test_introspection_of_a_target_without_database_is_one_query(tmp_path: Path)
         session.close()
 
 
-def test_schema_with_only_a_stray_view_reports_it(tmp_path: Path) -> None:
+def test_schema_with_only_a_stray_view_reports_it(tmp_path: Path, make_project: Callable[..., Path]) -> None:
     """No tables left in the schema must not hide its views."""
-    project = load_project(make_project(tmp_path / "project"))
+    project = load_project(make_project(views=False))
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
@@ -96,10 +85,10 @@ def test_schema_with_only_a_stray_view_reports_it(tmp_path: Path) -> None:
         session.close()
 
 
-def test_reopened_local_database_has_no_false_drift(tmp_path: Path) -> None:
+def test_reopened_local_database_has_no_false_drift(tmp_path: Path, make_project: Callable[..., Path]) -> None:
     """fakesnow forgets VARCHAR lengths and comments on reopen: introspection then reports the maximum,
     which the local comparison accepts; within the first session the lengths are exact."""
-    project = load_project(make_project(tmp_path / "project"))
+    project = load_project(make_project(views=False))
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:

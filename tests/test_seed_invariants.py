@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,11 @@ from incidents.models import Project
 from incidents.seed import SeedOptions, seed
 from incidents.seed.load import SEED_TABLES
 from incidents.session import Session
-from test_seed import deploy_local
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2025, 12, 31)
 AS_OF = "'2026-01-01 00:00:00'::TIMESTAMP_NTZ"
-OPEN = ("new", "acknowledged", "investigating", "identified", "mitigated")
+OPEN = tuple(load_project(Path(__file__).resolve().parents[1]).lifecycle.open)  # project.yml `lifecycle:`
 LIFECYCLE = ("detected_at", "created_at", "acknowledged_at", "first_response_at", "mitigated_at", "resolved_at",
              "closed_at")
 
@@ -33,9 +32,10 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, project: Project) -> Iterator[Session]:
+def db(tmp_path_factory: pytest.TempPathFactory, project: Project,
+       deploy_schema: Callable[..., Session]) -> Iterator[Session]:
     env = environment(project, "dev")
-    session = deploy_local(tmp_path_factory.mktemp("seeded"), project, env)
+    session = deploy_schema(tmp_path_factory.mktemp("seeded"), project, env)
     seed(session, project, env, SeedOptions(incidents=3000, random_seed=11, end=END))
     yield session
     session.close()
@@ -53,20 +53,24 @@ def violations(db: Session, where: str, table: str = "incidents") -> int:
 # --------------------------------------------------------------------------- keys
 
 
-def key_checks(project: Project) -> list[tuple[str, str]]:
+def key_checks(project: Project, rename: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """One COUNT query per declared key; `rename` points a table at a copy (for the can-fail test)."""
+    def name_of(table: str) -> str:
+        return (rename or {}).get(table, table)
+
     checks = []
     for name in SEED_TABLES:
         table = project.table(name)
         assert table is not None
         for key in (table.primary_key, *table.unique_keys):
             cols = ", ".join(key)
-            checks.append((f"{name} unique ({cols})",
-                           f"SELECT COUNT(*) FROM (SELECT {cols} FROM {name} GROUP BY {cols} HAVING COUNT(*) > 1)"))
+            checks.append((f"{name} unique ({cols})", f"SELECT COUNT(*) FROM (SELECT {cols} FROM {name_of(name)} "
+                                                      f"GROUP BY {cols} HAVING COUNT(*) > 1)"))
         for fk in table.foreign_keys:
             join = " AND ".join(f"p.{r} = c.{col}" for col, r in zip(fk.columns, fk.ref_columns, strict=True))
             present = " AND ".join(f"c.{col} IS NOT NULL" for col in fk.columns)
             checks.append((f"{name}.{'/'.join(fk.columns)} -> {fk.ref_table}",
-                           f"SELECT COUNT(*) FROM {name} c LEFT JOIN {fk.ref_table} p ON {join} "
+                           f"SELECT COUNT(*) FROM {name_of(name)} c LEFT JOIN {name_of(fk.ref_table)} p ON {join} "
                            f"WHERE {present} AND p.{fk.ref_columns[0]} IS NULL"))
     return checks
 
@@ -78,14 +82,19 @@ def test_no_duplicate_keys_and_no_orphans(db: Session, project: Project) -> None
     assert bad == {}
 
 
-def test_key_checks_can_fail(db: Session, project: Project, tmp_path: Path) -> None:
-    """The orphan check notices a dangling reference (on a copy without enforced keys)."""
-    db.execute("CREATE TEMPORARY TABLE orphan_probe AS SELECT * FROM incident_comments LIMIT 1")
-    db.execute("UPDATE orphan_probe SET incident_id = -1")
-    n = scalar(db, "SELECT COUNT(*) FROM orphan_probe c LEFT JOIN incidents p ON p.incident_id = c.incident_id "
-                   "WHERE p.incident_id IS NULL")
-    db.execute("DROP TABLE orphan_probe")
-    assert n == 1
+def test_key_checks_can_fail(db: Session, project: Project) -> None:
+    """The same checks find a duplicate key and a dangling reference, on an unconstrained copy of
+    incident_comments (the local target enforces keys, as Snowflake does not)."""
+    db.execute("CREATE TEMPORARY TABLE probe_comments AS SELECT * FROM incident_comments")
+    try:
+        db.execute("INSERT INTO probe_comments SELECT * FROM incident_comments ORDER BY comment_id LIMIT 1")
+        db.execute("UPDATE probe_comments SET incident_id = -1 WHERE comment_id = "
+                   "(SELECT MAX(comment_id) FROM incident_comments)")
+        checks = key_checks(project, rename={"incident_comments": "probe_comments"})
+        bad = {label: n for label, sql in checks if (n := scalar(db, sql))}
+    finally:
+        db.execute("DROP TABLE probe_comments")
+    assert bad == {"incident_comments unique (comment_id)": 1, "incident_comments.incident_id -> incidents": 1}
 
 
 # --------------------------------------------------------------------------- lifecycle

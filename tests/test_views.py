@@ -8,7 +8,6 @@ import decimal
 import itertools
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,12 @@ from sqlglot import exp
 
 import views_dataset as vd
 from incidents.config import environment, load_project
-from incidents.models import Environment, Project
+from incidents.models import Environment
 from incidents.render import desired_state
 from incidents.session import Session
-from incidents.targets import open_local
 from incidents.viewdocs import DOCS_FILE, render_docs
+from views_dataset import REPO, deploy_target, fq, select, utcnow
 
-REPO = Path(__file__).resolve().parents[1]
 SPEC_VIEWS = ("v_incident_overview", "v_sla_performance", "v_team_performance", "v_monthly_incident_trends",
               "v_weekly_incident_trends", "v_high_impact_incidents", "v_revenue_impact_by_category",
               "v_incident_sources", "v_escalation_patterns", "v_solution_effectiveness",
@@ -31,36 +29,6 @@ SPEC_VIEWS = ("v_incident_overview", "v_sla_performance", "v_team_performance", 
 TOL = 0.011  # averages of per-incident minutes rounded to 2 decimals, then rounded again
 AGE_TOL = 2.0  # minutes between building the expectation and the query's SYSDATE()
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
-
-
-# --------------------------------------------------------------------------- deployment helpers
-
-def deploy_target(path: Path, project: Project | None = None) -> tuple[Session, Project, Environment]:
-    """A fresh local target with the schema, reference data and views deployed."""
-    project = project or load_project(REPO)
-    env = environment(project, "dev")
-    session = open_local(path, env)
-    from incidents.apply import deploy
-
-    deploy(session, project, env)
-    return session, project, env
-
-
-def fq(env: Environment, name: str) -> str:
-    return f"{env.database}.{env.schema}.{name}".upper()
-
-
-def select(session: Session, env: Environment, view: str, where: str = "") -> list[dict[str, Any]]:
-    rows = session.query(f"SELECT * FROM {fq(env, view)} {where}")
-    return [{k.lower(): _plain(v) for k, v in r.items()} for r in rows]
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if isinstance(value, decimal.Decimal) else value
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def assert_rows(actual: list[dict[str, Any]], expected: list[dict[str, Any]], key: tuple[str, ...],

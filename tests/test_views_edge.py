@@ -13,7 +13,7 @@ import views_dataset as vd
 from incidents.config import load_project
 from incidents.render import desired_state
 from incidents.session import Session
-from test_views import REPO, deploy_target, fq, select, utcnow
+from views_dataset import REPO, deploy_target, fq, select, utcnow
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
 
@@ -72,8 +72,14 @@ def test_only_open_incidents(only_open: tuple[Session, object, vd.Dataset]) -> N
     assert not [r for r in select(session, env, "v_duration_distribution") if r["metric"] == "resolve"]
     assert all(r["mttr_minutes"] is None and r["revenue_weighted_mttr_minutes"] is None
                for r in select(session, env, "v_revenue_weighted_mttr"))
-    assert select(session, env, "v_reopen_rate") == [] or all(
-        r["reopen_rate_pct"] is None for r in select(session, env, "v_reopen_rate"))
+    # Every incident is open now, so each one that was ever resolved has been reopened since.
+    reopen = select(session, env, "v_reopen_rate")
+    assert {r["priority"] for r in reopen} == {i["priority"] for i in data.incidents}
+    for r in reopen:
+        if r["ever_resolved_incidents"] == 0:
+            assert r["reopen_rate_pct"] is None, r
+        else:
+            assert r["reopen_rate_pct"] == 100 and r["reopened_still_open"] == r["reopened_incidents"], r
 
 
 # --------------------------------------------------------------------------- broken keys

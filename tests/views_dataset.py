@@ -10,6 +10,7 @@ from every bucket and SLA boundary, so a test that runs for minutes still sees t
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -19,10 +20,15 @@ from typing import Any
 
 import yaml
 
+from incidents.config import environment, load_project
+from incidents.models import Environment, Project
+from incidents.session import Session
+from incidents.targets import open_local
+
 REPO = Path(__file__).resolve().parents[1]
-OPEN = ("new", "acknowledged", "investigating", "identified", "mitigated")
-RESOLVED = ("resolved", "closed")
-EXCLUDED = ("cancelled", "duplicate")
+# The status phases, from project.yml's `lifecycle:` (declared once; the views read the same).
+LIFECYCLE = load_project(REPO).lifecycle
+OPEN, RESOLVED, EXCLUDED = tuple(LIFECYCLE.open), tuple(LIFECYCLE.resolved), tuple(LIFECYCLE.excluded)
 PRIORITIES = ("critical", "high", "medium", "low")
 STAFF_ROLES = ("support_agent", "engineer", "manager", "admin")
 
@@ -397,3 +403,35 @@ def overview(d: Dataset, now: dt.datetime, sla: list[Row] | None = None) -> dict
             "business_impact_score": round(score, 2),
         }
     return out
+
+
+# ------------------------------------------------- deploying and reading views (test_views, test_views_edge)
+
+def deploy_target(path: Path, project: Project | None = None) -> tuple[Session, Project, Environment]:
+    """A fresh local target with the schema, reference data and views deployed."""
+    project = project or load_project(REPO)
+    env = environment(project, "dev")
+    session = open_local(path, env)
+    from incidents.apply import deploy
+
+    deploy(session, project, env)
+    return session, project, env
+
+
+def fq(env: Environment, name: str) -> str:
+    return f"{env.database}.{env.schema}.{name}".upper()
+
+
+def select(session: Session, env: Environment, view: str, where: str = "") -> list[dict[str, Any]]:
+    rows = session.query(f"SELECT * FROM {fq(env, view)} {where}")
+    return [{k.lower(): _plain(v) for k, v in r.items()} for r in rows]
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, decimal.Decimal) else value
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+

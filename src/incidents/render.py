@@ -30,7 +30,6 @@ class Rendered:
     kind: str  # "database" | "schema" | "table" | "view" | "reference_data"
     name: str
     sql: str
-    depends_on: tuple[str, ...] = ()
 
     @property
     def checksum(self) -> str:
@@ -81,11 +80,11 @@ def desired_state(project: Project, env: Environment) -> DesiredState:
     ctx = context(project, env)
     tpl = project.templates_dir
 
-    def r(kind: str, name: str, template: str, deps: tuple[str, ...] = (), **extra: Any) -> Rendered:
-        return one_statement(Rendered(kind, name, render_template(tpl, template, **ctx, **extra), deps),
+    def r(kind: str, name: str, template: str, **extra: Any) -> Rendered:
+        return one_statement(Rendered(kind, name, render_template(tpl, template, **ctx, **extra)),
                              extra["table"].source if "table" in extra else "config/project.yml")
 
-    tables = tuple((t, r("table", t.name, "schema/table.sql.j2", t.parents, table=t)) for t in project.tables)
+    tables = tuple((t, r("table", t.name, "schema/table.sql.j2", table=t)) for t in project.tables)
     reference = tuple(_reference_data(project, env, t) for t in project.tables if t.reference_data)
     return DesiredState(
         env=env,
@@ -106,7 +105,7 @@ def _reference_data(project: Project, env: Environment, table: Table) -> Rendere
     sql = render_template(project.templates_dir, "schema/reference_data.sql.j2",
                           **context(project, env, table=table, columns=columns, rows=rows,
                                     key=table.reference_data.key))
-    return one_statement(Rendered("reference_data", table.name, sql, (table.name,)), table.source)
+    return one_statement(Rendered("reference_data", table.name, sql), table.source)
 
 
 def _views(project: Project, env: Environment, ctx: dict[str, Any]) -> tuple[tuple[View, Rendered], ...]:
@@ -140,7 +139,7 @@ def _views(project: Project, env: Environment, ctx: dict[str, Any]) -> tuple[tup
     for name in ordered:
         view = by_name[name]
         sql = render_template(project.templates_dir, "schema/view.sql.j2", **ctx, view=view, body=bodies[name])
-        result.append((view, one_statement(Rendered("view", name, sql, deps[name]), f"templates/{view.template}")))
+        result.append((view, one_statement(Rendered("view", name, sql), f"templates/{view.template}")))
     return tuple(result)
 
 

@@ -30,16 +30,6 @@ class SqlType:
     name: str
     args: tuple[int, ...] = ()
 
-    @property
-    def family(self) -> str:
-        if self.name in ("NUMBER", "FLOAT"):
-            return "numeric"
-        if self.name in ("VARCHAR", "BINARY"):
-            return self.name.lower()
-        if self.name.startswith("TIMESTAMP") or self.name in ("DATE", "TIME"):
-            return "datetime:" + self.name
-        return self.name.lower()
-
     def __str__(self) -> str:
         return f"{self.name}({','.join(map(str, self.args))})" if self.args else self.name
 
