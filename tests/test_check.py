@@ -10,13 +10,14 @@ from typer.testing import CliRunner
 from incidents.cli import app
 
 
-def test_check_gates_on_failed_checks(project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
-    args = ["--project-dir", str(project_copy)]
-    before = runner.invoke(app, ["check", *args])
+def test_check_before_deploy_says_so(project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
+    before = runner.invoke(app, ["check", "--project-dir", str(project_copy)])
     assert before.exit_code == 2, before.output
     assert "run `incidents deploy` first" in before.stderr
 
-    assert runner.invoke(app, ["deploy", "-q", *args]).exit_code == 0
+
+def test_check_gates_on_failed_checks(project_copy: Path, deployed_local: Path, runner: CliRunner) -> None:
+    args = ["--project-dir", str(project_copy)]
     clean = runner.invoke(app, ["check", *args])
     assert clean.exit_code == 0, clean.output
     assert "every data check passed" in clean.output

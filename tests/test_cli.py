@@ -54,8 +54,7 @@ def test_help_imports_neither_connector_nor_fakesnow_nor_pandas() -> None:
 
 
 @pytest.fixture
-def deployed(repo: Path, local_dir: Path, runner: CliRunner) -> Path:
-    assert runner.invoke(app, ["deploy", "-q", "--project-dir", str(repo)]).exit_code == 0
+def deployed(repo: Path, deployed_local: Path, runner: CliRunner) -> Path:
     sql = ("INSERT INTO INCIDENTS.CORE.USERS (USER_ID, EMAIL, FULL_NAME, ROLE, TEAM) VALUES "
            "(1, 'ana@example.com', 'Ana, Lead', 'manager', 'Payments'), (2, 'bo@example.com', 'Bo', 'customer', NULL)")
     assert runner.invoke(app, ["query", sql, "--project-dir", str(repo)]).exit_code == 0

@@ -162,8 +162,7 @@ def test_lock_held_by_another_process_is_a_clean_exit_3(repo: Path, tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
-def test_sql_error_names_statement_exit_3(repo: Path, local_dir: Path, runner: CliRunner) -> None:
-    assert runner.invoke(app, ["deploy", "-q", "--project-dir", str(repo)]).exit_code == 0
+def test_sql_error_names_statement_exit_3(repo: Path, deployed_local: Path, runner: CliRunner) -> None:
     result = runner.invoke(app, ["query", "SELECT * FROM NO_SUCH_TABLE", "--project-dir", str(repo)])
     assert result.exit_code == 3
     assert result.stderr.startswith("target error: query:")

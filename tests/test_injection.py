@@ -198,10 +198,9 @@ def test_deploy_of_every_accepted_payload_keeps_every_table(project_copy: Path, 
     assert payload in rows.output.replace("\\\\", "\\")
 
 
-def test_query_refuses_several_statements_before_running_any(project_copy: Path, local_dir: Path,
+def test_query_refuses_several_statements_before_running_any(project_copy: Path, deployed_local: Path,
                                                              runner: Any) -> None:
     args = ["--project-dir", str(project_copy)]
-    assert runner.invoke(app, ["deploy", "-q", *args]).exit_code == 0
     result = runner.invoke(app, ["query", "SELECT 1 AS a; DROP TABLE incident_attachments", *args])
     assert result.exit_code == 2, result.output
     assert "2 statements" in result.output and "nothing was run" in result.output
