@@ -93,3 +93,36 @@ def test_verbose_prints_statements(deployed: Path, runner: CliRunner) -> None:
     result = runner.invoke(app, ["diff", "-v", "--project-dir", str(deployed)])
     assert result.exit_code == 0, result.output
     assert "INFORMATION_SCHEMA" in result.stderr
+
+
+def test_query_file_runs_statements_in_order_and_stops_at_the_first_failure(
+        deployed: Path, runner: CliRunner, tmp_path: Path) -> None:
+    script = tmp_path / "script.sql"
+    script.write_text("SELECT COUNT(*) AS n FROM users;\n-- a comment; with a semicolon\n"
+                      "UPDATE users SET team = 'Core' WHERE user_id = 2;\nSELECT * FROM no_such_table;\n"
+                      "DELETE FROM users;\n", encoding="utf-8")
+    result = runner.invoke(app, ["query", "-F", str(script), "--project-dir", str(deployed)])
+    assert result.exit_code == 3, result.output
+    assert "-- [1] SELECT COUNT(*) AS n FROM users" in result.stdout and "-- [2]" in result.stdout
+    assert "NO_SUCH_TABLE" in result.stderr and "-- [4]" not in result.stdout
+    after = runner.invoke(app, ["query", "SELECT COUNT(*) AS n, MAX(team) AS t FROM users", "--format", "json",
+                                "--project-dir", str(deployed)])
+    assert json.loads(after.stdout) == [{"N": 2, "T": "Payments"}]  # the DELETE after the failure never ran
+    core = runner.invoke(app, ["query", "SELECT team FROM users WHERE user_id = 2", "--format", "csv",
+                               "--project-dir", str(deployed)])
+    assert core.stdout.splitlines()[1] == "Core"  # the UPDATE before it did
+    as_json = runner.invoke(app, ["query", "-F", str(script), "--format", "json", "--project-dir", str(deployed)])
+    assert as_json.exit_code == 3
+    assert [s["statement"].split()[0] for s in json.loads(as_json.stdout)] == ["SELECT", "--"]
+
+
+def test_query_limit_and_vertical(deployed: Path, runner: CliRunner) -> None:
+    limited = runner.invoke(app, ["query", SELECT, "--limit", "1", "--format", "csv", "--project-dir", str(deployed)])
+    assert limited.exit_code == 0
+    assert limited.stdout.splitlines() == ["USER_ID,FULL_NAME,TEAM", '1,"Ana, Lead",Payments']
+    vertical = runner.invoke(app, ["query", SELECT, "-x", "--project-dir", str(deployed)])
+    assert vertical.exit_code == 0
+    assert "-[ RECORD 2 ]" in vertical.stdout and "FULL_NAME | Bo" in vertical.stdout
+    wide = runner.invoke(app, ["query", "SELECT * FROM v_incident_overview", "--project-dir", str(deployed)],
+                         env={"COLUMNS": "60"})
+    assert wide.exit_code == 0 and "0 row(s)" in wide.stdout and "…" not in wide.stdout

@@ -37,10 +37,11 @@ class Session:
     on_close: Callable[[], None] | None = None
     hint: Callable[[str], str | None] = lambda message: None  # backend-specific advice for an error
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
-                ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None,
+                max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one statement; return (column names, rows). Backend errors become TargetError.
 
+        `max_rows` fetches at most that many rows (the rest is never transferred).
         Text that is not exactly one statement is refused before anything is sent: fakesnow would
         run every statement in it, and a second statement is never what a caller meant."""
         count = count_statements(sql)
@@ -53,7 +54,8 @@ class Session:
         try:
             cur.execute(sql, params) if params is not None else cur.execute(sql)
             columns = [d[0] for d in cur.description] if cur.description else []
-            rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+            fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if cur.description else []
+            rows = [tuple(r) for r in fetched]
         except Exception as exc:
             if not self.is_target_error(exc):
                 raise

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from incidents.results import (
     SeedResult,
     ValidationResult,
 )
+from incidents.sqltext import count_statements, split_statements
 
 if TYPE_CHECKING:
     from incidents.apply import DeployReport, StepResult
@@ -162,16 +163,28 @@ class Workspace:
 
         return run_checks(self.session, self.project, self.env, self.where)
 
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> QueryResult:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              limit: int | None = None) -> QueryResult:
         """Run exactly one statement; the result is a sequence of dicts keyed by column name.
-        Text holding several statements raises ConfigError before anything runs."""
-        from incidents.sqltext import count_statements
-
+        Text holding several statements raises ConfigError before anything runs; `limit` fetches
+        at most that many rows."""
         count = count_statements(sql)
         if count == 0:
             raise ConfigError("no SQL given (only blanks or comments); pass one statement", key="SQL")
         if count > 1:
             raise ConfigError(f"the SQL holds {count} statements; `incidents query` runs exactly one, "
-                              "so nothing was run: pass them one at a time", key="SQL")
-        columns, rows = self.session.execute(sql, params, obj="query")  # type: ignore[arg-type]
+                              "so nothing was run: pass them one at a time (or a file with --file)", key="SQL")
+        if limit is not None and limit < 0:
+            raise ConfigError(f"expected a limit of 0 or more rows, got {limit}", key="--limit")
+        columns, rows = self.session.execute(sql, params, obj="query", max_rows=limit)  # type: ignore[arg-type]
         return QueryResult(columns, rows)
+
+    def run_script(self, sql: str, *, limit: int | None = None) -> Iterator[tuple[str, QueryResult]]:
+        """Run the statements of a script one by one, yielding (statement, result) as each ends; the
+        first failure raises (TargetError names the statement) and later statements do not run."""
+        statements = split_statements(sql)
+        if not statements:
+            raise ConfigError("no SQL given (only blanks or comments)", key="--file")
+        for statement in statements:
+            columns, rows = self.session.execute(statement, obj="query", max_rows=limit)
+            yield statement, QueryResult(columns, rows)

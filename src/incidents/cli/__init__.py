@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,10 +18,11 @@ import typer
 
 from incidents import __version__
 from incidents.cli import formatters as fmt
-from incidents.errors import Found, IncidentsError
+from incidents.errors import ConfigError, Found, IncidentsError
 
 if TYPE_CHECKING:
     from incidents.apply import StepResult
+    from incidents.results import QueryResult
     from incidents.workspace import Workspace
 
 app = typer.Typer(
@@ -294,27 +295,66 @@ def seed(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run; `-` reads it from standard input.")],
+    sql: Annotated[str | None, typer.Argument(
+        help="One SQL statement; `-` reads it from standard input. Omit it with --file.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-F", help="Run the statements of this file one by one, stopping at the first failure.",
+        dir_okay=False)] = None,
     output: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
+    limit: Annotated[int | None, typer.Option("--limit", help="Fetch at most N rows.", min=0)] = None,
+    vertical: Annotated[bool | None, typer.Option(
+        "--vertical/--horizontal", "-x",
+        help="Print each row as a block of column: value lines [default: only when a table does not fit].",
+        show_default=False)] = None,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run one SQL statement on the target and print the result.
+    """Run one SQL statement on the target and print the result (or a file of them with --file).
 
-    json prints an array of objects keyed by column name; csv has a header row.
+    json prints an array of objects keyed by column name (NUMBER values keep every digit); csv has a
+    header row; table switches to one block per row when the table is wider than the terminal.
+    Unqualified names resolve in the environment's database and schema.
+
+    Examples:
+
+      incidents query "SELECT * FROM v_monthly_incident_trends ORDER BY month DESC" --limit 12
+
+      incidents query -F checks.sql
     """
     with _errors():
+        if file is not None:
+            if sql is not None:
+                raise ConfigError("give SQL or --file, not both", key="--file")
+            _query_file(file, output, limit, vertical,
+                        lambda: _workspace(project_dir, env, connection, verbose))
+            return
+        if sql is None:
+            raise ConfigError("no SQL given; pass a statement, `-` for standard input, or --file FILE", key="SQL")
         text = sys.stdin.read() if sql == "-" else sql
         with _workspace(project_dir, env, connection, verbose) as ws:
-            result = ws.query(text)
-        if output is QueryFormat.json:
-            typer.echo(result.to_json())
-        elif output is QueryFormat.csv:
-            typer.echo(result.to_csv(), nl=False)
-        else:
-            fmt.query_table(result)
+            result = ws.query(text, limit=limit)
+        fmt.query_result(result, output.value, vertical)
+
+
+def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bool | None,
+                open_workspace: Callable[[], contextlib.AbstractContextManager[Workspace]]) -> None:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the SQL file: {getattr(exc, 'strerror', None) or exc}",
+                          file=str(file)) from None
+    done: list[tuple[str, QueryResult]] = []
+    try:
+        with open_workspace() as ws:
+            for statement, result in ws.run_script(text, limit=limit):
+                done.append((statement, result))
+                if output is not QueryFormat.json:
+                    fmt.script_statement(len(done), statement, result, output.value, vertical)
+    finally:
+        if output is QueryFormat.json:  # one document, also when a statement failed
+            fmt.script_json(done)
 
 
 def main() -> None:

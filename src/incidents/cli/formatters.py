@@ -168,14 +168,55 @@ def seed_summary(result: SeedResult, quiet: bool) -> None:
               f"({result.total / max(result.seconds, 1e-9):,.0f} rows/s).")
 
 
-def query_table(result: QueryResult) -> None:
-    from rich.table import Table
+def query_result(result: QueryResult, output: str, vertical: bool | None) -> None:
+    if output == "json":
+        typer.echo(result.to_json())
+    elif output == "csv":
+        typer.echo(result.to_csv(), nl=False)
+    else:
+        query_table(result, vertical)
 
+
+def query_table(result: QueryResult, vertical: bool | None = None) -> None:
+    """A table, or (psql's `\\x auto`) one block per row when the table would not fit."""
     from incidents.output import cell
 
-    table = Table(*(escape(c) for c in result.columns), show_lines=False)
-    for row in result.rows:
-        table.add_row(*(escape(cell(v)) for v in row))
     out = console()
-    out.print(table)
+    cells = [[cell(v) for v in row] for row in result.rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(result.columns)]
+    if vertical is None:
+        vertical = bool(result.columns) and sum(widths) + 3 * len(widths) + 1 > out.width
+    if vertical:
+        _vertical(out, result.columns, cells)
+    else:
+        from rich.table import Table
+
+        table = Table(*(escape(c) for c in result.columns), show_lines=False)
+        for row in cells:
+            table.add_row(*(escape(c) for c in row))
+        out.print(table)
     out.print(f"[dim]{len(result.rows)} row(s)[/]")
+
+
+def _vertical(out: Console, columns: list[str], cells: list[list[str]]) -> None:
+    label = max((len(c) for c in columns), default=0)
+    for n, row in enumerate(cells, start=1):
+        out.print(f"[bold]-[ RECORD {n} ]{'-' * max(label - 8, 4)}[/]")
+        for name, value in zip(columns, row, strict=True):
+            out.print(f"{escape(name):<{label}} | {escape(value)}")
+
+
+def script_statement(n: int, statement: str, result: QueryResult, output: str, vertical: bool | None) -> None:
+    """--file: each statement as it ends, then its rows (text) or its CSV."""
+    first = " ".join(statement.split())
+    console(stderr=output == "csv").print(f"[dim]-- [{n}] {escape(first[:100])}{'...' if len(first) > 100 else ''}[/]")
+    if result.columns:
+        query_result(result, output, vertical)
+    elif output != "csv":
+        console().print("[dim]done[/]")
+
+
+def script_json(done: list[tuple[str, QueryResult]]) -> None:
+    from incidents.output import dumps
+
+    typer.echo(dumps([{"statement": st, "columns": r.columns, "rows": r.to_records()} for st, r in done]))
