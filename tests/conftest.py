@@ -105,6 +105,21 @@ def deployed_local(local_dir: Path, deployed_template: Path) -> Path:
     return local_dir
 
 
+@pytest.fixture(scope="session")
+def server() -> Iterator[dict]:
+    """One fakesnow server on loopback per test process (fakesnow can start only one: its
+    `fakesnow.server` function is shadowed by its own submodule once started). Every connection
+    shares its in-memory databases, so tests that use it deploy into distinct databases or envs."""
+    import logging
+
+    import fakesnow
+
+    # The server runs in this process: keep sqlglot's notes about ignored properties out of the output.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    with fakesnow.server() as kwargs:
+        yield kwargs
+
+
 @pytest.fixture
 def runner() -> Iterator[CliRunner]:
     yield CliRunner()

@@ -225,8 +225,8 @@ def test_failed_deploy_is_recorded_and_the_next_deploy_converges(root: Path, loc
     session, project, env = open_session(root, local_dir)
     try:
         history = session.query(f"SELECT OBJECT_NAME, ACTION, STATUS, CHECKSUM, ERROR FROM {FQ}{HISTORY_TABLE} "
-                                "WHERE DEPLOYED_AT = (SELECT MAX(DEPLOYED_AT) FROM "
-                                f"{FQ}{HISTORY_TABLE}) ORDER BY OBJECT_NAME")
+                                f"WHERE DEPLOY_ID = (SELECT DEPLOY_ID FROM {FQ}{HISTORY_TABLE} ORDER BY DEPLOYED_AT "
+                                "DESC LIMIT 1) ORDER BY OBJECT_NAME")
         assert [(r["OBJECT_NAME"], r["STATUS"]) for r in history] == [
             ("incident_comments", "ok"), ("incident_status_history", "failed")]
         failed_row = history[1]

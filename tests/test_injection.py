@@ -191,7 +191,7 @@ def test_deploy_of_every_accepted_payload_keeps_every_table(project_copy: Path, 
                                           "WHERE table_schema = 'CORE' AND table_type = 'BASE TABLE'",
                                  "--format", "csv", *args])
     assert tables.exit_code == 0, tables.output
-    assert int(tables.output.splitlines()[1]) == len(project.tables) + 1  # + the deploy history
+    assert int(tables.output.splitlines()[1]) == len(project.tables) + 2  # + deploy history and lock
     rows = runner.invoke(app, ["query", "SELECT description FROM sla_policies WHERE priority = 'critical'",
                                "--format", "json", *args])
     assert rows.exit_code == 0, rows.output

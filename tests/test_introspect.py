@@ -38,7 +38,7 @@ def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, make_project:
             session.execute(f"CREATE TABLE {FQ}STRAY_{i:02d} (X INT)")
         session.trace.clear()
         live = introspect(session, project, env)
-        assert len(live.tables) == len(project.tables) + 1 + extra_tables  # + history table
+        assert len(live.tables) == len(project.tables) + 2 + extra_tables  # + history and lock tables
         assert len(sent(session)) == 4, sent(session)
         for i in range(extra_tables):
             session.execute(f"DROP TABLE {FQ}STRAY_{i:02d}")

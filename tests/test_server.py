@@ -4,7 +4,6 @@ configured through connections.toml exactly as a user configures a Snowflake acc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,6 @@ from typer.testing import CliRunner
 from incidents.cli import app
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[dict]:
-    import logging
-
-    import fakesnow
-
-    # The server runs in this process: keep sqlglot's notes about ignored properties out of the output.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    # Without FAKESNOW_DB_PATH every connection shares one in-memory database for the server's life.
-    with fakesnow.server() as kwargs:
-        yield kwargs
 
 
 def _toml(home: Path, server: dict, password: str = "snow", port: int | None = None) -> None:

@@ -17,7 +17,8 @@ from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
 from incidents.introspect import fingerprint, introspect
-from incidents.models import Environment, Project
+from incidents.lock import DeployLock
+from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
 from incidents.render import context, desired_state
 from incidents.session import Session
@@ -78,70 +79,154 @@ def snapshot(session: Session, project: Project, env: Environment, *, allow_dest
     return Snapshot(changes, plan(project, desired, live, changes, allow_destructive=allow_destructive))
 
 
+LOCK_TIMEOUT = 300.0  # seconds a deploy waits for another one to finish
+
+
+class DeployFailed(TargetError):
+    """A step failed; `.report` holds every step up to it (the failed one included)."""
+
+    def __init__(self, cause: TargetError, report: DeployReport) -> None:
+        super().__init__(str(cause))
+        self.obj, self.statement, self.report = cause.obj, cause.statement, report
+        self.__cause__ = cause.__cause__
+
+
 def deploy(session: Session, project: Project, env: Environment, *, dry_run: bool = False,
-           allow_destructive: bool = False, on_step: Callable[[StepResult], None] | None = None) -> DeployReport:
+           allow_destructive: bool = False, on_step: Callable[[StepResult], None] | None = None,
+           lock_timeout: float = LOCK_TIMEOUT) -> DeployReport:
+    """Plan and apply. A deploy with nothing to run sends only the introspection queries; one that
+    runs steps takes the deploy lock first (waiting up to lock_timeout seconds) and plans again under
+    it, so two deploys started together never apply the same change twice."""
     start = time.perf_counter()
     snap = snapshot(session, project, env, allow_destructive=allow_destructive)
     report = DeployReport(env.name, session.backend, dry_run, snap.changes)
     notify = on_step or (lambda result: None)
-    if dry_run:
+    if dry_run or not any(step.runs for step in snap.steps):
         for step in snap.steps:
-            report.results.append(StepResult(step, "planned" if step.runs else "refused"))
+            report.results.append(StepResult(step, "refused" if not step.runs else "planned"))
             notify(report.results[-1])
         report.seconds = time.perf_counter() - start
         return report
 
-    deploy_id = str(uuid.uuid4())
-    failure: TargetError | None = None
-    for step in snap.steps:
-        if not step.runs:
-            report.results.append(StepResult(step, "refused"))
-            notify(report.results[-1])
-            continue
-        t0 = time.perf_counter()
+    history = History(session, project, env, str(uuid.uuid4()))
+    steps = snap.steps
+    try:
+        # The lock lives in the schema: a cold deploy creates database and schema first (IF NOT
+        # EXISTS, harmless when a concurrent deploy does the same), then waits for the lock.
+        bootstrap = [s for s in steps if s.object_kind in ("database", "schema") and s.runs]
+        for step in bootstrap:
+            _run_step(session, step, report, history, notify)
+        lock = DeployLock(session, project, env, history.deploy_id)
+        lock.prepare()
+        lock.acquire(lock_timeout)
         try:
-            for statement in step.statements:
-                session.execute(statement, obj=f"{step.object_kind} {step.object}")
-        except TargetError as exc:
-            report.results.append(StepResult(step, "failed", time.perf_counter() - t0, str(exc)))
-            notify(report.results[-1])
-            failure = exc
-            break
-        report.results.append(StepResult(step, "ok", time.perf_counter() - t0))
-        notify(report.results[-1])
-    _record(session, project, env, deploy_id, report.results)
+            snap = snapshot(session, project, env, allow_destructive=allow_destructive)
+            report.changes = snap.changes
+            for step in snap.steps:
+                if not step.runs:
+                    report.results.append(StepResult(step, "refused"))
+                    notify(report.results[-1])
+                    continue
+                lock.renew()
+                _run_step(session, step, report, history, notify)
+            history.finish()
+        finally:
+            lock.release()
+    except TargetError as exc:
+        report.seconds = time.perf_counter() - start
+        if isinstance(exc, _StepFailed):
+            raise DeployFailed(exc.cause, report) from exc.cause.__cause__
+        raise
     report.seconds = time.perf_counter() - start
-    if failure is not None:
-        raise failure
     return report
 
 
-def _record(session: Session, project: Project, env: Environment, deploy_id: str, results: list[StepResult]) -> None:
-    """One INSERT for the whole deploy, with view fingerprints read back in one query."""
-    ran = [r for r in results if r.status in ("ok", "failed")]
-    if not ran:
-        return
-    ctx = context(project, env)
-    fingerprints: dict[str, str] = {}
-    if any(r.step.object_kind == "view" and r.status == "ok" for r in ran):
-        rows = session.query(render_template(project.templates_dir, "introspect/views.sql.j2", **ctx))
-        fingerprints = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    records = [{
-        "deploy_id": deploy_id, "kind": r.step.object_kind, "name": r.step.object, "action": r.step.action,
-        "checksum": r.step.checksum if r.status == "ok" else None,
-        "fingerprint": fingerprints.get(r.step.object.upper()) if r.step.object_kind == "view" else None,
-        "status": r.status, "statements": len(r.step.statements), "duration_ms": round(r.seconds * 1000),
-        "error": (r.error or "")[:4000] or None, "tool_version": __version__, "env": env.name,
-        "deployed_by": _user(), "deployed_at": now,
-    } for r in ran]
+class _StepFailed(TargetError):
+    def __init__(self, cause: TargetError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _run_step(session: Session, step: Step, report: DeployReport, history: History,
+              notify: Callable[[StepResult], None]) -> None:
+    """Run one step's statements and record it at once (ok or failed), so a deploy killed at any
+    point leaves history for every step it completed."""
+    t0 = time.perf_counter()
     try:
-        session.execute(render_template(project.templates_dir, "history/insert.sql.j2", **ctx, records=records),
-                        obj="deploy history")
-    except TargetError:
-        if all(r.status == "ok" for r in ran):
-            raise
-        # The deploy already failed and the original error matters more than its history row.
+        for statement in step.statements:
+            session.execute(statement, obj=f"{step.object_kind} {step.object}")
+    except TargetError as exc:
+        result = StepResult(step, "failed", time.perf_counter() - t0, str(exc))
+        report.results.append(result)
+        notify(result)
+        history.record(result)
+        raise _StepFailed(exc) from exc
+    result = StepResult(step, "ok", time.perf_counter() - t0)
+    report.results.append(result)
+    history.record(result)
+    notify(result)
+
+
+class History:
+    """Writes one INSERT into INCIDENTS_DEPLOY_HISTORY row per step as it ends. Rows of steps that ran before
+    the history table existed (a cold deploy's database and schema) are written right after it is
+    created. View fingerprints (the view text the backend stored) are filled in by `finish()` with
+    one read and one MERGE."""
+
+    def __init__(self, session: Session, project: Project, env: Environment, deploy_id: str) -> None:
+        self.session, self.project, self.env, self.deploy_id = session, project, env, deploy_id
+        self.pending: list[StepResult] = []
+        self.table_exists: bool | None = None
+        self.views: list[str] = []
+
+    def _sql(self, template: str, **extra: object) -> str:
+        return render_template(self.project.templates_dir, f"history/{template}.sql.j2",
+                               **context(self.project, self.env), **extra)
+
+    def record(self, result: StepResult) -> None:
+        self.pending.append(result)
+        step = result.step
+        if step.object_kind == "table" and step.object == HISTORY_TABLE and result.status == "ok":
+            self.table_exists = True
+        if self.table_exists is None:
+            self.table_exists = step.object_kind not in ("database", "schema") and self._exists()
+        if not self.table_exists:
+            return
+        if step.object_kind == "view" and result.status == "ok":
+            self.views.append(step.object)
+        rows, self.pending = self.pending, []
+        try:
+            self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
+        except TargetError:
+            if result.status == "ok":
+                raise
+            # The step already failed and its error matters more than its history row.
+
+    def _exists(self) -> bool:
+        rows = self.session.query(render_template(self.project.templates_dir, "introspect/tables.sql.j2",
+                                                  **context(self.project, self.env)), obj="deploy history")
+        return any(str(r["TABLE_NAME"]).upper() == HISTORY_TABLE.upper() for r in rows)
+
+    def _row(self, r: StepResult) -> dict[str, object]:
+        return {
+            "deploy_id": self.deploy_id, "kind": r.step.object_kind, "name": r.step.object, "action": r.step.action,
+            "checksum": r.step.checksum if r.status == "ok" else None, "fingerprint": None,
+            "status": r.status, "statements": len(r.step.statements), "duration_ms": round(r.seconds * 1000),
+            "error": (r.error or "")[:4000] or None, "tool_version": __version__, "env": self.env.name,
+            "deployed_by": _user(), "deployed_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        }
+
+    def finish(self) -> None:
+        """Fingerprints of the views this deploy replaced, read back in one query."""
+        if not self.views:
+            return
+        ctx = context(self.project, self.env)
+        rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
+        found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
+        prints = [(name, found[name.upper()]) for name in self.views if name.upper() in found]
+        if prints:
+            self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
+                                 obj="deploy history")
 
 
 def _user() -> str | None:

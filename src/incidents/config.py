@@ -19,6 +19,7 @@ from incidents import identifiers, sqltypes
 from incidents.errors import ConfigError
 from incidents.models import (
     HISTORY_TABLE,
+    LOCK_TABLE,
     ClusterKey,
     Column,
     Environment,
@@ -328,9 +329,9 @@ def _load_tables(root: Path) -> list[Table]:
         if table.name in seen:
             raise ConfigError(f"table {table.name!r} is already declared in {seen[table.name]}", file=rel,
                               key="name")
-        if table.name.upper() == HISTORY_TABLE.upper():
-            raise ConfigError(f"{table.name!r} is the name of the tool's own deploy history table; choose another",
-                              file=rel, key="name")
+        if table.name.upper() in (HISTORY_TABLE.upper(), LOCK_TABLE.upper()):
+            raise ConfigError(f"{table.name!r} is the name of one of the tool's own tables (deploy history and "
+                              "lock); choose another", file=rel, key="name")
         seen[table.name] = rel
         tables.append(table)
     _check_references(tables)

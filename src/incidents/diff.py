@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from incidents import sqltypes
 from incidents.introspect import LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
-from incidents.models import Column, Table
+from incidents.models import LOCK_TABLE, Column, Table
 from incidents.render import HISTORY_TABLE, DesiredState
 
 # A column rebuild (plan._rebuild) copies values into `<column>__INCIDENTS_REBUILD` and renames it back;
@@ -65,7 +65,7 @@ def diff(desired: DesiredState, live: LiveState, backend: str) -> list[Change]:
         changes += [Change("missing_view", "view", v.name, detail="view does not exist") for v, _ in desired.views]
         return changes
 
-    declared_tables = {_upper(t.name) for t, _ in desired.tables} | {_upper(HISTORY_TABLE)}
+    declared_tables = {_upper(t.name) for t, _ in desired.tables} | {_upper(HISTORY_TABLE), _upper(LOCK_TABLE)}
     for table, rendered in desired.tables:
         live_table = live.tables.get(_upper(table.name))
         if live_table is None:

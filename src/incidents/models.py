@@ -10,6 +10,7 @@ from incidents.sqltypes import SqlType
 
 # The tool's own deploy history table, in the project's schema beside the declared tables.
 HISTORY_TABLE = "incidents_deploy_history"
+LOCK_TABLE = "incidents_deploy_lock"  # one row: the deploy lock (incidents.lock)
 
 
 @dataclass(frozen=True)

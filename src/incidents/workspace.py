@@ -133,13 +133,24 @@ class Workspace:
         return self.deploy(dry_run=True, allow_destructive=allow_destructive)
 
     def deploy(self, *, allow_destructive: bool = False, dry_run: bool = False,
-               on_step: Callable[[StepResult], None] | None = None) -> DeployReport:
+               on_step: Callable[[StepResult], None] | None = None, lock_timeout: float | None = None) -> DeployReport:
         """Bring the target to the declared state. Destructive changes are refused (listed in
-        `.refused`) unless allow_destructive; `on_step` sees every step as it ends."""
-        from incidents.apply import deploy
+        `.refused`) unless allow_destructive; `on_step` sees every step as it ends. A deploy that
+        changes anything holds the deploy lock, waiting up to lock_timeout seconds (default 300)
+        for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`."""
+        from incidents.apply import LOCK_TIMEOUT, deploy
 
-        return deploy(self.session, self.project, self.env, dry_run=dry_run,
-                      allow_destructive=allow_destructive, on_step=on_step)
+        if lock_timeout is not None and lock_timeout < 0:
+            raise ConfigError(f"expected 0 or more seconds, got {lock_timeout}", key="--lock-timeout")
+        return deploy(self.session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
+                      on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+
+    def unlock(self) -> str | None:
+        """Free the deploy lock whoever holds it (a deploy that died); return who held it, or None."""
+        from incidents.lock import unlock
+
+        holder = unlock(self.session, self.project, self.env)
+        return str(holder) if holder else None
 
     def seed(self, *, incidents: int = 5000, random_seed: int = 42, replace: bool = False,
              start: dt.date | None = None, end: dt.date | None = None, progress: bool = False) -> SeedResult:

@@ -157,6 +157,8 @@ def deploy(
     allow_destructive: Annotated[bool, typer.Option(
         "--allow-destructive", help="Also apply changes that can lose data (drop, narrow, rebuild).")] = False,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
+    lock_timeout: Annotated[float, typer.Option(
+        "--lock-timeout", help="Seconds to wait while another deploy holds the lock.")] = 300.0,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
@@ -176,7 +178,15 @@ def deploy(
             if text and not quiet and not dry_run:
                 fmt.console().print(fmt.step_line(result))
 
-        report = ws.deploy(dry_run=dry_run, allow_destructive=allow_destructive, on_step=on_step)
+        from incidents.apply import DeployFailed
+
+        try:
+            report = ws.deploy(dry_run=dry_run, allow_destructive=allow_destructive, on_step=on_step,
+                               lock_timeout=lock_timeout)
+        except DeployFailed as exc:
+            if not text:  # the report of the steps that ran, also when one failed
+                fmt.echo_json(exc.report)
+            raise
         if not text:
             fmt.echo_json(report)
         elif dry_run:
@@ -202,8 +212,8 @@ def plan(
 
     Same as `deploy --dry-run`. Exit 0 even when there is something to do (use `diff` to gate CI).
     """
-    deploy(dry_run=True, allow_destructive=allow_destructive, output=output, env=env, connection=connection,
-           project_dir=project_dir, verbose=verbose, quiet=False)
+    deploy(dry_run=True, allow_destructive=allow_destructive, output=output, lock_timeout=0, env=env,
+           connection=connection, project_dir=project_dir, verbose=verbose, quiet=False)
 
 
 @app.command()
@@ -229,6 +239,23 @@ def diff(
             fmt.diff_text(result)
         if not result.in_sync:
             raise Found("drift")
+
+
+@app.command()
+def unlock(
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Free the deploy lock of a deploy that died (a crashed holder's lock also expires by itself).
+
+    Only run it when no deploy is running: the next deploy could then apply alongside it.
+    """
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        holder = ws.unlock()
+        fmt.console().print(f"unlocked: the lock was held by {fmt.escape(holder)}." if holder
+                            else "the deploy lock was not held; nothing to do.")
 
 
 # --------------------------------------------------------------------------- check

@@ -1,0 +1,136 @@
+"""Deploys that are killed or run twice: history is written step by step, the next deploy
+converges, and a deploy lock keeps two deploys from applying at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents.cli import app
+from incidents.session import Session
+from incidents.workspace import Workspace
+
+
+class Killed(BaseException):
+    """Stands in for kill -9 / Ctrl-C: not an error the tool handles, it just stops."""
+
+
+def kill_after(monkeypatch: pytest.MonkeyPatch, statements: int) -> None:
+    sent = {"n": 0}
+    real = Session.execute
+
+    def execute(self: Session, sql: str, *args: object, **kwargs: object) -> object:
+        if sql.lstrip().upper().startswith(("CREATE", "ALTER", "MERGE", "COMMENT")):
+            sent["n"] += 1
+            if sent["n"] > statements:
+                raise Killed
+        return real(self, sql, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Session, "execute", execute)
+
+
+def history(ws: Workspace) -> list[dict[str, object]]:
+    sql = "SELECT OBJECT_KIND, OBJECT_NAME, STATUS FROM incidents_deploy_history ORDER BY DEPLOYED_AT"
+    return ws.query(sql).to_records()
+
+
+@pytest.mark.parametrize("statements", [3, 20, 40])
+def test_a_killed_deploy_leaves_history_for_every_completed_step(
+        statements: int, project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        runner: CliRunner) -> None:
+    with monkeypatch.context() as patch:
+        kill_after(patch, statements)
+        with Workspace.open(project_copy) as ws, pytest.raises(Killed):
+            ws.deploy()
+    with Workspace.open(project_copy) as ws:
+        recorded = {(r["OBJECT_KIND"], r["OBJECT_NAME"]) for r in history(ws)} if statements > 3 else set()
+        live = {r["TABLE_NAME"].lower() for r in ws.query(
+            "SELECT TABLE_NAME FROM information_schema.tables WHERE table_schema = 'CORE'")}
+        # Every object the killed deploy created (bar the lock) has its history row.
+        created = {name for name in live if name != "incidents_deploy_lock"}
+        assert created <= {name for _, name in recorded} | ({"incidents_deploy_history"} if statements <= 3 else set())
+        again = ws.deploy()
+        assert again.applied and not again.refused
+        assert ws.diff().in_sync
+    # A config change to a table the killed deploy created is drift afterwards.
+    users = project_copy / "config" / "tables" / "users.yml"
+    users.write_text(users.read_text(encoding="utf-8").replace("comment: Everyone who", "comment: All who", 1),
+                     encoding="utf-8")
+    drift = runner.invoke(app, ["diff", "--format", "json", "--project-dir", str(project_copy)])
+    assert drift.exit_code == 1, drift.output
+    changes = {(c["kind"], c["object"]) for c in json.loads(drift.stdout)["changes"]}
+    # fakesnow does not report table comments back, so the history checksum is what sees it here.
+    assert changes in ({("table_comment_changed", "users")}, {("config_changed", "users")})
+
+
+def test_a_deploy_interrupted_holding_the_lock_does_not_block_the_next_one(
+        project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        kill_after(patch, 12)
+        patch.setattr("incidents.lock.DeployLock.release", lambda self: None)  # as if killed -9
+        with Workspace.open(project_copy) as ws, pytest.raises(Killed):
+            ws.deploy()
+    with Workspace.open(project_copy) as ws:
+        held = ws.query("SELECT DEPLOY_ID FROM incidents_deploy_lock")
+        assert held[0]["DEPLOY_ID"] is not None  # the dead deploy still "holds" it
+        ws.deploy(lock_timeout=0)  # local target: one process at a time, so a held lock is stale
+        assert ws.diff().in_sync
+        assert ws.query("SELECT DEPLOY_ID FROM incidents_deploy_lock")[0]["DEPLOY_ID"] is None
+
+
+# --------------------------------------------------------------------------- two deploys at once
+
+def _deploy_process(home: Path, repo: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SNOWFLAKE_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "incidents", "deploy", "-q", "--connection", "fake",
+                             "--project-dir", str(repo), "--env", "staging", *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _home(tmp_path: Path, server: dict) -> Path:
+    home = tmp_path / "snowflake"
+    home.mkdir()
+    (home / "connections.toml").write_text(
+        f'[fake]\naccount = "fakesnow"\nuser = "fake"\npassword = "snow"\nhost = "{server["host"]}"\n'
+        f'port = {server["port"]}\nprotocol = "http"\nnetwork_timeout = 30\nlogin_timeout = 30\n'
+        "[fake.session_parameters]\nCLIENT_OUT_OF_BAND_TELEMETRY_ENABLED = false\n", encoding="utf-8")
+    os.chmod(home / "connections.toml", 0o600)
+    return home
+
+
+@pytest.mark.server
+def test_two_deploys_at_once_one_waits_or_gives_up(server: dict, repo: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _home(tmp_path, server)
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(home))
+    first = _deploy_process(home, repo)
+    with Workspace.open(repo, env="staging", connection="fake") as ws:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the first deploy holds the lock
+            try:
+                if ws.query("SELECT DEPLOY_ID FROM INCIDENTS_STAGING.CORE.INCIDENTS_DEPLOY_LOCK")[0]["DEPLOY_ID"]:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.05)
+        impatient = _deploy_process(home, repo, "--lock-timeout", "0")
+        _, err = impatient.communicate(timeout=120)
+        assert impatient.returncode == 3, err
+        assert "deploy in progress by" in err and "since" in err and "Traceback" not in err
+        patient = _deploy_process(home, repo, "--lock-timeout", "120")
+        _, err1 = first.communicate(timeout=180)
+        out2, err2 = patient.communicate(timeout=180)
+        assert first.returncode == 0, err1
+        assert patient.returncode == 0, err2
+        assert "Deployed 0 change(s)" in out2 or "Up to date" in out2, out2  # the first one did it all
+        created = ws.query("SELECT OBJECT_NAME, COUNT(*) AS n FROM INCIDENTS_STAGING.CORE.INCIDENTS_DEPLOY_HISTORY "
+                           "WHERE ACTION = 'create' GROUP BY OBJECT_NAME HAVING COUNT(*) > 1")
+        assert created.to_records() == [], "an object was created by both deploys"
+        assert ws.diff().in_sync
