@@ -134,3 +134,23 @@ def test_two_deploys_at_once_one_waits_or_gives_up(server: dict, repo: Path, tmp
                            "WHERE ACTION = 'create' GROUP BY OBJECT_NAME HAVING COUNT(*) > 1")
         assert created.to_records() == [], "an object was created by both deploys"
         assert ws.diff().in_sync
+
+
+def test_deploy_json_is_printed_also_when_a_step_fails(project_copy: Path, local_dir: Path,
+                                                       runner: CliRunner) -> None:
+    view = project_copy / "templates" / "views" / "v_category_tree.sql.j2"
+    view.write_text("SELECT 1 AS category_id FROM no_such_table", encoding="utf-8")
+    views = project_copy / "config" / "views.yml"
+    text = views.read_text(encoding="utf-8")
+    start = text.index("  - name: v_category_tree")
+    end = text.index("  - name:", start + 1)
+    views.write_text(text[:start] + "  - name: v_category_tree\n    comment: Broken on purpose.\n"
+                     "    columns: {category_id: The id.}\n" + text[end:], encoding="utf-8")
+    result = runner.invoke(app, ["deploy", "--format", "json", "--project-dir", str(project_copy)])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    failed = [s for s in report["steps"] if s["status"] == "failed"]
+    assert [(s["object_kind"], s["object"]) for s in failed] == [("view", "v_category_tree")]
+    assert "NO_SUCH_TABLE" in failed[0]["error"].upper()
+    assert any(s["status"] == "ok" for s in report["steps"])
+    assert result.stderr.startswith("target error:")
