@@ -126,3 +126,24 @@ def test_query_limit_and_vertical(deployed: Path, runner: CliRunner) -> None:
     wide = runner.invoke(app, ["query", "SELECT * FROM v_incident_overview", "--project-dir", str(deployed)],
                          env={"COLUMNS": "60"})
     assert wide.exit_code == 0 and "0 row(s)" in wide.stdout and "…" not in wide.stdout
+
+
+def test_init_copies_the_example_into_a_folder_you_own(tmp_path: Path, runner: CliRunner,
+                                                       local_dir: Path) -> None:
+    dest = tmp_path / "warehouse"
+    result = runner.invoke(app, ["init", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert (dest / "config" / "project.yml").is_file() and (dest / "templates" / "views").is_dir()
+    assert ".incidents/" in (dest / ".gitignore").read_text(encoding="utf-8")
+    rendered = runner.invoke(app, ["render", "--project-dir", str(dest)])
+    assert rendered.exit_code == 0 and (dest / "setup.sql").is_file()
+    again = runner.invoke(app, ["init", str(dest)])
+    assert again.exit_code == 2 and "already holds a project" in again.stderr
+
+
+def test_render_refuses_to_write_into_the_installed_package(project_copy: Path, runner: CliRunner,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("incidents.config.PACKAGED_PROJECT", project_copy)
+    result = runner.invoke(app, ["render", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "incidents init" in result.stderr and not (project_copy / "setup.sql").exists()

@@ -33,8 +33,15 @@ class RenderResult(JsonResult):
         return stale_files(self.root, self.files)
 
     def write(self) -> list[str]:
-        """Write the files whose content changed; return their paths."""
+        """Write the files whose content changed; return their paths. The example project inside
+        the installed package is not a place to write: `incidents init DIR` makes one you own."""
+        from incidents.config import PACKAGED_PROJECT
+        from incidents.errors import ConfigError
         from incidents.render import write_files
+
+        if self.root.resolve() == PACKAGED_PROJECT.resolve():
+            raise ConfigError("this is the example project inside the installed package; run `incidents init "
+                              "DIR` to copy it into a folder you own, then run commands there", key="--project-dir")
 
         return write_files(self.root, self.files)
 

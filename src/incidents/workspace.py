@@ -18,6 +18,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidents.errors import ConfigError
@@ -40,6 +41,46 @@ if TYPE_CHECKING:
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
 MAX_SEED_INCIDENTS = 50_000_000
 MAX_RANDOM_SEED = 2**32 - 1  # numpy's seed range
+
+
+def init_project(dest: str | os.PathLike[str]) -> list[str]:
+    """Copy the bundled example project (config/, templates/) into `dest`, with a .gitignore and a
+    README stub; refuse to overwrite an existing project. Returns the paths written."""
+    import shutil
+
+    from incidents.config import PACKAGED_PROJECT, SOURCE_PROJECT
+
+    root = Path(dest).expanduser()
+    if (root / "config" / "project.yml").exists():
+        raise ConfigError(f"{root} already holds a project (config/project.yml); choose an empty folder",
+                          key="DIR")
+    source = next((p for p in (PACKAGED_PROJECT, SOURCE_PROJECT) if (p / "config" / "project.yml").is_file()), None)
+    if source is None:
+        raise ConfigError("the bundled example project is missing from this installation; reinstall incidents")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for part in ("config", "templates"):
+            shutil.copytree(source / part, root / part, dirs_exist_ok=True)
+        written = ["config/", "templates/"]
+        for name, text in (_STUBS.items()):
+            if not (root / name).exists():
+                (root / name).write_text(text, encoding="utf-8")
+                written.append(name)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the project: {exc.strerror or exc}", key=str(root)) from None
+    return written
+
+
+_STUBS = {
+    ".gitignore": "# The embedded local target (fakesnow/DuckDB files): never commit it.\n.incidents/\n",
+    "README.md": (
+        "# Incident warehouse\n\nSchema-as-code for our incident-management warehouse, managed with "
+        "the `incidents` tool.\n\n```bash\nincidents deploy && incidents seed   "
+        "# local target\nincidents render                      # refresh sql/ and setup.sql, then commit\n"
+        "incidents diff --env prod             # drift check against Snowflake\n```\n\n"
+        "Edit `config/` (tables, views, environments) and `templates/` (SQL).\n"
+    ),
+}
 
 
 @dataclass(eq=False)

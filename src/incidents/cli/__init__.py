@@ -107,7 +107,26 @@ def _root(
     """Schema-as-code for an ecommerce incident-management warehouse on Snowflake."""
 
 
-# --------------------------------------------------------------------------- render / validate
+# --------------------------------------------------------------------------- init / render / validate
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
+) -> None:
+    """Copy the bundled example project (config/, templates/, .gitignore, README) into DIR.
+
+    Use it after installing the wheel: commands then run on your own copy, which you commit.
+
+    Example: incidents init warehouse && cd warehouse && incidents deploy && incidents render
+    """
+    with _errors():
+        from incidents.workspace import init_project
+
+        written = init_project(directory)
+        fmt.console().print(f"created {fmt.escape(', '.join(written))} in {fmt.escape(str(directory))}; "
+                            "next: cd there, `incidents deploy`, `incidents render`, and commit")
+
+
 
 @app.command()
 def render(
