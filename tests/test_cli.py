@@ -147,3 +147,13 @@ def test_render_refuses_to_write_into_the_installed_package(project_copy: Path, 
     result = runner.invoke(app, ["render", "--project-dir", str(project_copy)])
     assert result.exit_code == 2
     assert "incidents init" in result.stderr and not (project_copy / "setup.sql").exists()
+
+
+def test_json_commands_print_an_error_document_on_failure(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["diff", "--format", "json", "--project-dir", str(repo), "--env", "qa"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_code"] == 2 and error["kind"] == "ConfigError" and error["key"] == "--env"
+    assert "unknown environment 'qa'" in error["message"] and "unknown environment" in result.stderr
+    query = runner.invoke(app, ["query", "SELECT * FROM nowhere", "--format", "json", "--project-dir", str(repo)])
+    assert query.exit_code == 3 and json.loads(query.stdout)["error"]["kind"] == "TargetError"

@@ -69,13 +69,17 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors
 
 
 @contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """Map the project's own exceptions to one line on stderr and an exit code; let bugs show a traceback."""
+def _errors(json_output: object = None) -> Iterator[None]:
+    """Map the project's own exceptions to one line on stderr and an exit code; let bugs show a
+    traceback. With json_output true, a failure also prints {"error": {...}} on stdout, so a CI
+    parser reading stdout gets a document, never nothing or half of one."""
     try:
         yield
     except IncidentsError as exc:
         if not isinstance(exc, Found):
             fmt.error_line({2: "error", 3: "target error"}.get(exc.exit_code, "error"), str(exc))
+            if json_output and not getattr(exc, "reported", False):
+                fmt.error_json(exc)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -190,7 +194,7 @@ def deploy(
     changes, reference rows and views. Never drops or rewrites a table or column without
     --allow-destructive; refused changes are listed and the exit code is 1.
     """
-    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+    with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         text = output is TextJson.text
 
         def on_step(result: StepResult) -> None:
@@ -205,6 +209,7 @@ def deploy(
         except DeployFailed as exc:
             if not text:  # the report of the steps that ran, also when one failed
                 fmt.echo_json(exc.report)
+                exc.reported = True  # type: ignore[attr-defined]
             raise
         if not text:
             fmt.echo_json(report)
@@ -248,7 +253,7 @@ def diff(
     text: a summary grouped by object; json: one entry per change (see README); sql: the statements
     that bring the live schema back to the declared one (destructive ones included, marked).
     """
-    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+    with _errors(output is DiffFormat.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.diff()
         if output is DiffFormat.json:
             fmt.echo_json(result)
@@ -294,7 +299,7 @@ def check(
     (one query), each failure with its row count and up to five sample keys. Snowflake enforces none
     of the key checks itself; use this as a CI gate after loads.
     """
-    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+    with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.check()
         if output is TextJson.json:
             fmt.echo_json(result)
@@ -329,7 +334,7 @@ def seed(
     The same options give the same rows on every run and backend. Refuses (exit 2) when the tables
     already hold rows, unless --replace.
     """
-    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+    with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.seed(incidents=incidents, random_seed=random_seed, replace=replace,
                          start=start.date() if start else None, end=end.date() if end else None,
                          progress=output is TextJson.text and not quiet and sys.stdout.isatty())
@@ -369,7 +374,7 @@ def query(
 
       incidents query -F checks.sql
     """
-    with _errors():
+    with _errors(output is QueryFormat.json and file is None):  # --file prints its own array
         if file is not None:
             if sql is not None:
                 raise ConfigError("give SQL or --file, not both", key="--file")

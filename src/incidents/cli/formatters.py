@@ -34,6 +34,15 @@ def error_line(label: str, message: str) -> None:
     console(stderr=True).print(f"[bold red]{label}:[/] {escape(message)}")
 
 
+def error_json(exc: Exception) -> None:
+    """{"error": {exit_code, kind, message, file, key}} on stdout, for --format json."""
+    from incidents.output import dumps
+
+    error = {"exit_code": getattr(exc, "exit_code", 1), "kind": type(exc).__name__, "message": str(exc),
+             "file": getattr(exc, "file", None), "key": getattr(exc, "key", None)}
+    typer.echo(dumps({"error": error}))
+
+
 def echo_json(result: object) -> None:
     from incidents.output import dumps
 
