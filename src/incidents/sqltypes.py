@@ -45,6 +45,11 @@ def parse(text: str) -> SqlType:
     return canonical(base, a, b, original=text)
 
 
+# Types with fractional seconds (0-9 digits, default 9), by the spellings that mean each.
+_TEMPORAL = {**{n: "TIMESTAMP_NTZ" for n in _TIMESTAMP}, **{n: "TIMESTAMP_LTZ" for n in _TIMESTAMP_LTZ},
+             **{n: "TIMESTAMP_TZ" for n in _TIMESTAMP_TZ}, "TIME": "TIME"}
+
+
 def canonical(base: str, a: int | None = None, b: int | None = None, *, original: str = "") -> SqlType:
     shown = original or base
     if base in _NUMBER:
@@ -54,35 +59,32 @@ def canonical(base: str, a: int | None = None, b: int | None = None, *, original
         return SqlType("NUMBER", (precision, scale))
     if b is not None:
         raise ValueError(f"type {shown!r} takes at most one parameter")
-    if base in _INTEGER and a is None:
-        return SqlType("NUMBER", (38, 0))
-    if base in _FLOAT and a is None:
-        return SqlType("FLOAT")
     if base in _TEXT or base in _CHAR:
         length = a if a is not None else (1 if base in _CHAR else MAX_VARCHAR)
         if not 1 <= length <= MAX_VARCHAR:
             raise ValueError(f"invalid length in {shown!r}: 1-{MAX_VARCHAR}")
         return SqlType("VARCHAR", (length,))
-    if base in _BINARY:
-        return SqlType("BINARY", (a if a is not None else MAX_BINARY,))
-    for names, canon in ((_TIMESTAMP, "TIMESTAMP_NTZ"), (_TIMESTAMP_LTZ, "TIMESTAMP_LTZ"),
-                         (_TIMESTAMP_TZ, "TIMESTAMP_TZ")):
-        if base in names:
-            precision = 9 if a is None else a
-            if not 0 <= precision <= 9:
-                raise ValueError(f"invalid fractional-seconds precision in {shown!r}: 0-9")
-            return SqlType(canon, (precision,))
-    if base == "TIME":
+    if base in _TEMPORAL:
         precision = 9 if a is None else a
         if not 0 <= precision <= 9:
             raise ValueError(f"invalid fractional-seconds precision in {shown!r}: 0-9")
-        return SqlType("TIME", (precision,))
-    if base in _PLAIN and a is None:
-        return SqlType(base)
-    raise ValueError(
-        f"unsupported type {shown!r}: use NUMBER(p,s), INT, FLOAT, VARCHAR(n), BOOLEAN, DATE, TIME, "
-        "TIMESTAMP_NTZ/LTZ/TZ, VARIANT, OBJECT, ARRAY or BINARY"
-    )
+        return SqlType(_TEMPORAL[base], (precision,))
+    if base in _BINARY:
+        return SqlType("BINARY", (a if a is not None else MAX_BINARY,))
+    plain = _plain(base) if a is None else None
+    if plain is None:
+        raise ValueError(f"unsupported type {shown!r}: use NUMBER(p,s), INT, FLOAT, VARCHAR(n), BOOLEAN, DATE, "
+                         "TIME, TIMESTAMP_NTZ/LTZ/TZ, VARIANT, OBJECT, ARRAY or BINARY")
+    return plain
+
+
+def _plain(base: str) -> SqlType | None:
+    """Types without parameters: integers are NUMBER(38,0), floats FLOAT."""
+    if base in _INTEGER:
+        return SqlType("NUMBER", (38, 0))
+    if base in _FLOAT:
+        return SqlType("FLOAT")
+    return SqlType(base) if base in _PLAIN else None
 
 
 def from_information_schema(data_type: str, char_len: int | None, num_precision: int | None,
