@@ -41,7 +41,8 @@ def history(ws: Workspace) -> list[dict[str, object]]:
     return ws.query(sql).to_records()
 
 
-@pytest.mark.parametrize("statements", [3, 20, 40])
+@pytest.mark.parametrize("statements", [pytest.param(3, marks=pytest.mark.slow), 20,
+                                        pytest.param(40, marks=pytest.mark.slow)])
 def test_a_killed_deploy_leaves_history_for_every_completed_step(
         statements: int, project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch,
         runner: CliRunner) -> None:

@@ -166,6 +166,7 @@ def test_rejects_bad_options(deployed: Deploy, project: Project, env: Environmen
 # --------------------------------------------------------------------------- sample SQL
 
 
+@pytest.mark.slow  # runs the 400 kB sql/03_sample_data.sql twice on fakesnow
 def test_sample_sql_is_deterministic_runs_on_fakesnow_and_is_rerunnable(deployed: Deploy, project: Project,
                                                                          env: Environment) -> None:
     sql = render_sample_sql(project, env)

@@ -17,6 +17,7 @@ from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
 from incidents.introspect import fingerprint, introspect
+from incidents.kinds import Backend, Capabilities, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
@@ -28,7 +29,7 @@ from incidents.templating import render_template
 @dataclass
 class StepResult:
     step: Step
-    status: str  # ok | failed | refused | planned
+    status: StepStatus
     seconds: float = 0.0
     error: str | None = None
 
@@ -36,7 +37,7 @@ class StepResult:
 @dataclass
 class DeployReport:
     env: str
-    backend: str
+    backend: Backend
     dry_run: bool
     changes: list[Change]
     results: list[StepResult] = field(default_factory=list)
@@ -44,11 +45,11 @@ class DeployReport:
 
     @property
     def applied(self) -> list[StepResult]:
-        return [r for r in self.results if r.status == "ok"]
+        return [r for r in self.results if r.status == StepStatus.OK]
 
     @property
     def refused(self) -> list[StepResult]:
-        return [r for r in self.results if r.status == "refused"]
+        return [r for r in self.results if r.status == StepStatus.REFUSED]
 
     @property
     def up_to_date(self) -> bool:
@@ -75,11 +76,12 @@ class Snapshot:
 def snapshot(session: Session, project: Project, env: Environment, *, allow_destructive: bool = False) -> Snapshot:
     desired = desired_state(project, env)
     live = introspect(session, project, env)
-    changes = diff(desired, live, "local" if session.emulated else session.backend)
+    changes = diff(desired, live, Capabilities.for_target(session.backend, emulated=session.emulated))
     return Snapshot(changes, plan(project, desired, live, changes, allow_destructive=allow_destructive))
 
 
 LOCK_TIMEOUT = 300.0  # seconds a deploy waits for another one to finish
+_CONTAINERS = (ObjectKind.DATABASE, ObjectKind.SCHEMA)  # created before the deploy lock, which lives in the schema
 
 
 class DeployFailed(TargetError):
@@ -99,11 +101,11 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
     it, so two deploys started together never apply the same change twice."""
     start = time.perf_counter()
     snap = snapshot(session, project, env, allow_destructive=allow_destructive)
-    report = DeployReport(env.name, session.backend, dry_run, snap.changes)
+    report = DeployReport(env.name, Backend(session.backend), dry_run, snap.changes)
     notify = on_step or (lambda result: None)
     if dry_run or not any(step.runs for step in snap.steps):
         for step in snap.steps:
-            report.results.append(StepResult(step, "refused" if not step.runs else "planned"))
+            report.results.append(StepResult(step, StepStatus.REFUSED if not step.runs else StepStatus.PLANNED))
             notify(report.results[-1])
         report.seconds = time.perf_counter() - start
         return report
@@ -113,7 +115,7 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
     try:
         # The lock lives in the schema: a cold deploy creates database and schema first (IF NOT
         # EXISTS, harmless when a concurrent deploy does the same), then waits for the lock.
-        bootstrap = [s for s in steps if s.object_kind in ("database", "schema") and s.runs]
+        bootstrap = [s for s in steps if s.object_kind in _CONTAINERS and s.runs]
         for step in bootstrap:
             _run_step(session, step, report, history, notify)
         lock = DeployLock(session, project, env, history.deploy_id)
@@ -124,7 +126,7 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
             report.changes = snap.changes
             for step in snap.steps:
                 if not step.runs:
-                    report.results.append(StepResult(step, "refused"))
+                    report.results.append(StepResult(step, StepStatus.REFUSED))
                     notify(report.results[-1])
                     continue
                 lock.renew()
@@ -156,12 +158,12 @@ def _run_step(session: Session, step: Step, report: DeployReport, history: Histo
         for statement in step.statements:
             session.execute(statement, obj=f"{step.object_kind} {step.object}")
     except TargetError as exc:
-        result = StepResult(step, "failed", time.perf_counter() - t0, str(exc))
+        result = StepResult(step, StepStatus.FAILED, time.perf_counter() - t0, str(exc))
         report.results.append(result)
         notify(result)
         history.record(result)
         raise _StepFailed(exc) from exc
-    result = StepResult(step, "ok", time.perf_counter() - t0)
+    result = StepResult(step, StepStatus.OK, time.perf_counter() - t0)
     report.results.append(result)
     history.record(result)
     notify(result)
@@ -186,19 +188,19 @@ class History:
     def record(self, result: StepResult) -> None:
         self.pending.append(result)
         step = result.step
-        if step.object_kind == "table" and step.object == HISTORY_TABLE and result.status == "ok":
+        if step.object_kind == ObjectKind.TABLE and step.object == HISTORY_TABLE and result.status == StepStatus.OK:
             self.table_exists = True
         if self.table_exists is None:
-            self.table_exists = step.object_kind not in ("database", "schema") and self._exists()
+            self.table_exists = step.object_kind not in _CONTAINERS and self._exists()
         if not self.table_exists:
             return
-        if step.object_kind == "view" and result.status == "ok":
+        if step.object_kind == ObjectKind.VIEW and result.status == StepStatus.OK:
             self.views.append(step.object)
         rows, self.pending = self.pending, []
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
         except TargetError:
-            if result.status == "ok":
+            if result.status == StepStatus.OK:
                 raise
             # The step already failed and its error matters more than its history row.
 
@@ -210,7 +212,7 @@ class History:
     def _row(self, r: StepResult) -> dict[str, object]:
         return {
             "deploy_id": self.deploy_id, "kind": r.step.object_kind, "name": r.step.object, "action": r.step.action,
-            "checksum": r.step.checksum if r.status == "ok" else None, "fingerprint": None,
+            "checksum": r.step.checksum if r.status == StepStatus.OK else None, "fingerprint": None,
             "status": r.status, "statements": len(r.step.statements), "duration_ms": round(r.seconds * 1000),
             "error": (r.error or "")[:4000] or None, "tool_version": __version__, "env": self.env.name,
             "deployed_by": _user(), "deployed_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),

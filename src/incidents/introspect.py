@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from incidents import sqltypes
 from incidents.errors import TargetError
+from incidents.kinds import ObjectKind
 from incidents.models import Environment, Project
 from incidents.render import HISTORY_TABLE, context
 from incidents.session import Session, error_number
@@ -50,6 +51,10 @@ class LiveState:
     tables: dict[str, LiveTable] = field(default_factory=dict)
     views: dict[str, str] = field(default_factory=dict)  # name -> definition as reported
     history: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)  # (kind, NAME) -> last ok
+
+    def recorded(self, kind: ObjectKind, name: str) -> HistoryEntry | None:
+        """The last successful deploy of an object, looked up by its name in any case."""
+        return self.history.get((kind, name.upper()))
 
 
 def fingerprint(view_text: str) -> str:

@@ -3,6 +3,9 @@
 Order: database and schema, the history table, new tables (parents first), in-place column changes,
 reference rows, views (dependencies first), then destructive drops last. A destructive change is
 planned but refused unless the user passed --allow-destructive.
+
+One small planner per object kind reads a PlanContext and returns its steps; `plan` only puts
+them in that order.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any
 from incidents import identifiers
 from incidents.diff import REBUILD_SUFFIX, Change
 from incidents.introspect import LiveState
+from incidents.kinds import Action, ChangeKind, ObjectKind
 from incidents.models import Column, Project, Table
-from incidents.render import HISTORY_TABLE, DesiredState, context
+from incidents.render import HISTORY_TABLE, DesiredState, Rendered, context
 from incidents.templating import render_template
 
 
@@ -30,9 +34,9 @@ def live_ident(name: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    object_kind: str
+    object_kind: ObjectKind
     object: str
-    action: str  # create | alter | replace | merge | drop | record
+    action: Action | ChangeKind  # a refused column change is named by its change kind
     statements: tuple[str, ...]
     destructive: bool = False
     refused: str | None = None
@@ -44,166 +48,266 @@ class Step:
         return self.refused is None
 
 
-def plan(project: Project, desired: DesiredState, live: LiveState, changes: list[Change],
-         *, allow_destructive: bool = False) -> list[Step]:
-    env = desired.env
-    ctx = context(project, env, live_ident=live_ident,
-                  fq_live=lambda name: f"{identifiers.qualify(env.database, env.schema)}.{live_ident(name)}")
+@dataclass(frozen=True)
+class PlanContext:
+    """What every planner reads: declared and live state, the changes, and whether the user allowed
+    destructive ones."""
 
-    def sql(template: str, **extra: Any) -> str:
-        return render_template(project.templates_dir, f"{template}.sql.j2", **ctx, **extra).strip()
+    project: Project
+    desired: DesiredState
+    live: LiveState
+    changes: tuple[Change, ...]
+    allow_destructive: bool = False
 
-    by_kind: dict[str, list[Change]] = defaultdict(list)
-    for change in changes:
-        by_kind[change.kind].append(change)
-    steps: list[Step] = []
+    def sql(self, template: str, **extra: Any) -> str:
+        env = self.desired.env
+        ctx = context(self.project, env, live_ident=live_ident,
+                      fq_live=lambda name: f"{identifiers.qualify(env.database, env.schema)}.{live_ident(name)}")
+        return render_template(self.project.templates_dir, f"{template}.sql.j2", **ctx, **extra).strip()
 
-    def refuse(change: Change) -> str | None:
-        if change.kind == "missing_column" and change.destructive:
+    def of_kind(self, kind: ChangeKind) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    def names(self, *kinds: ChangeKind) -> set[str]:
+        return {c.object for c in self.changes if c.kind in kinds}
+
+    def table(self, name: str) -> tuple[Table, Rendered]:
+        return {t.name: (t, r) for t, r in self.desired.tables}[name]
+
+    def refusal(self, change: Change) -> str | None:
+        """Why a change must not run now, or None."""
+        if change.kind == ChangeKind.MISSING_COLUMN and change.destructive:
             return change.detail  # impossible on either backend: --allow-destructive would not help
-        if change.destructive and not allow_destructive:
+        if change.destructive and not self.allow_destructive:
             return f"{change.detail}; rerun with --allow-destructive to apply it"
         return None
 
-    # A stray object of the other kind holding the name of a missing table or view: CREATE TABLE IF NOT
-    # EXISTS would silently do nothing (fakesnow) and CREATE OR REPLACE VIEW fails, so drop it first.
-    in_the_way: dict[str, Step] = {}
-    for change in by_kind["unexpected_view"] + by_kind["unexpected_table"]:
-        reason = refuse(change)
-        in_the_way[change.object.upper()] = Step(
-            change.object_kind, change.object, "drop",
-            () if reason else (sql(f"deploy/drop_{change.object_kind}", name=change.object),),
-            destructive=True, refused=reason, changes=(change,))
 
-    def make_room(name: str, kind: str) -> tuple[list[Step], str | None]:
-        """Steps that clear the name for a new object, and why the create is refused if they are."""
-        blocker = in_the_way.get(name.upper())
-        if blocker is None or blocker.object_kind == kind:
-            return [], None
-        del in_the_way[name.upper()]
-        why = (f"a {blocker.object_kind} named {blocker.object} is in the way; rerun with --allow-destructive "
-               "to drop it") if blocker.refused else None
-        return [blocker], why
+def plan(project: Project, desired: DesiredState, live: LiveState, changes: list[Change],
+         *, allow_destructive: bool = False) -> list[Step]:
+    pc = PlanContext(project, desired, live, tuple(changes), allow_destructive)
+    strays = _stray_drops(pc)
+    claims = _claims(pc, strays)
+    tables = [_in_place_plan(pc, name, table_changes) for name, table_changes in _in_place_changes(pc).items()]
+    return [
+        *_container_steps(pc),
+        *_history_table_steps(pc),
+        *_table_create_steps(pc, claims),
+        *(step for t in tables for step in t.now),
+        *_reference_data_steps(pc),
+        *_view_steps(pc, claims),
+        # The destructive tail: column drops, then stray views before stray tables (a view may select from one).
+        *(step for t in tables for step in t.drops),
+        *_unclaimed(strays, claims, ObjectKind.VIEW),
+        *_unclaimed(strays, claims, ObjectKind.TABLE),
+        *(step for t in tables for step in t.records),
+    ]
 
-    if by_kind["missing_database"]:
-        steps.append(Step("database", desired.env.database, "create", (desired.database.sql.strip(),),
+
+# --------------------------------------------------------------------------- database, schema, history table
+
+def _container_steps(pc: PlanContext) -> list[Step]:
+    desired, steps = pc.desired, []
+    if pc.of_kind(ChangeKind.MISSING_DATABASE):
+        steps.append(Step(ObjectKind.DATABASE, desired.env.database, Action.CREATE, (desired.database.sql.strip(),),
                           checksum=desired.database.checksum))
-    if by_kind["missing_schema"]:
-        steps.append(Step("schema", desired.env.schema, "create", (desired.schema.sql.strip(),),
+    if pc.of_kind(ChangeKind.MISSING_SCHEMA):
+        steps.append(Step(ObjectKind.SCHEMA, desired.env.schema, Action.CREATE, (desired.schema.sql.strip(),),
                           checksum=desired.schema.checksum))
-    missing_tables = {c.object for c in by_kind["missing_table"]}
-    if HISTORY_TABLE in missing_tables:
-        steps.append(Step("table", HISTORY_TABLE, "create", (desired.history_table.sql.strip(),),
-                          checksum=desired.history_table.checksum))
-    for table, rendered in desired.tables:
-        if table.name in missing_tables:
-            room, blocked = make_room(table.name, "table")
-            steps += room
-            steps.append(Step("table", table.name, "create", () if blocked else (rendered.sql.strip(),),
-                              checksum=rendered.checksum, refused=blocked))
+    return steps
 
-    # In-place changes, one step per table so its checksum is recorded only when all of them ran.
+
+def _history_table_steps(pc: PlanContext) -> list[Step]:
+    if HISTORY_TABLE not in pc.names(ChangeKind.MISSING_TABLE):
+        return []
+    rendered = pc.desired.history_table
+    return [Step(ObjectKind.TABLE, HISTORY_TABLE, Action.CREATE, (rendered.sql.strip(),), checksum=rendered.checksum)]
+
+
+# --------------------------------------------------------------------------- stray objects in the way
+
+def _stray_drops(pc: PlanContext) -> dict[str, Step]:
+    """The drop of every undeclared view and table, by upper-case name (refused unless allowed)."""
+    strays = {}
+    for change in pc.of_kind(ChangeKind.UNEXPECTED_VIEW) + pc.of_kind(ChangeKind.UNEXPECTED_TABLE):
+        reason = pc.refusal(change)
+        statements = () if reason else (pc.sql(f"deploy/drop_{change.object_kind}", name=change.object),)
+        strays[change.object.upper()] = Step(change.object_kind, change.object, Action.DROP, statements,
+                                             destructive=True, refused=reason, changes=(change,))
+    return strays
+
+
+def _new_objects(pc: PlanContext) -> list[tuple[ObjectKind, str]]:
+    """The tables and views plan creates (or replaces), in the order it creates them."""
+    tables, views = pc.names(ChangeKind.MISSING_TABLE), pc.names(ChangeKind.MISSING_VIEW, ChangeKind.CHANGED_VIEW)
+    return ([(ObjectKind.TABLE, t.name) for t, _ in pc.desired.tables if t.name in tables]
+            + [(ObjectKind.VIEW, v.name) for v, _ in pc.desired.views if v.name in views])
+
+
+def _claims(pc: PlanContext, strays: dict[str, Step]) -> dict[tuple[ObjectKind, str], Step]:
+    """The stray each new object must drop first: one of the other kind holding its name. CREATE
+    TABLE IF NOT EXISTS would silently do nothing (fakesnow) and CREATE OR REPLACE VIEW fails.
+    The first object to want a stray claims it, so it is dropped once."""
+    claims: dict[tuple[ObjectKind, str], Step] = {}
+    for kind, name in _new_objects(pc):
+        stray = strays.get(name.upper())
+        if stray is not None and stray.object_kind != kind and stray not in claims.values():
+            claims[(kind, name)] = stray
+    return claims
+
+
+def _room(claims: dict[tuple[ObjectKind, str], Step], kind: ObjectKind, name: str) -> tuple[list[Step], str | None]:
+    """The drop that clears the name for a new object, and why the create is refused if that drop is."""
+    stray = claims.get((kind, name))
+    if stray is None:
+        return [], None
+    why = (f"a {stray.object_kind} named {stray.object} is in the way; rerun with --allow-destructive "
+           "to drop it") if stray.refused else None
+    return [stray], why
+
+
+def _unclaimed(strays: dict[str, Step], claims: dict[tuple[ObjectKind, str], Step], kind: ObjectKind) -> list[Step]:
+    claimed = list(claims.values())
+    return [s for s in strays.values() if s.object_kind == kind and s not in claimed]
+
+
+# --------------------------------------------------------------------------- new tables and views
+
+def _table_create_steps(pc: PlanContext, claims: dict[tuple[ObjectKind, str], Step]) -> list[Step]:
+    missing = pc.names(ChangeKind.MISSING_TABLE)
+    return [step for table, rendered in pc.desired.tables if table.name in missing
+            for step in _create_table(claims, table, rendered)]
+
+
+def _create_table(claims: dict[tuple[ObjectKind, str], Step], table: Table, rendered: Rendered) -> list[Step]:
+    room, blocked = _room(claims, ObjectKind.TABLE, table.name)
+    return [*room, Step(ObjectKind.TABLE, table.name, Action.CREATE, () if blocked else (rendered.sql.strip(),),
+                        checksum=rendered.checksum, refused=blocked)]
+
+
+def _view_steps(pc: PlanContext, claims: dict[tuple[ObjectKind, str], Step]) -> list[Step]:
+    wanted = {c.object: c for c in pc.changes if c.kind in (ChangeKind.MISSING_VIEW, ChangeKind.CHANGED_VIEW)}
+    return [step for view, rendered in pc.desired.views if view.name in wanted
+            for step in _create_view(claims, wanted[view.name], rendered)]
+
+
+def _create_view(claims: dict[tuple[ObjectKind, str], Step], change: Change, rendered: Rendered) -> list[Step]:
+    room, blocked = _room(claims, ObjectKind.VIEW, change.object)
+    action = Action.CREATE if change.kind == ChangeKind.MISSING_VIEW else Action.REPLACE
+    return [*room, Step(ObjectKind.VIEW, change.object, action, () if blocked else (rendered.sql.strip(),),
+                        checksum=rendered.checksum, refused=blocked, changes=(change,))]
+
+
+# --------------------------------------------------------------------------- reference rows
+
+def _reference_data_steps(pc: PlanContext) -> list[Step]:
+    """After the table is created, when the declared rows changed, or when they were never merged."""
+    missing_tables = pc.names(ChangeKind.MISSING_TABLE)
+    changed = {c.object for c in pc.of_kind(ChangeKind.CONFIG_CHANGED) if c.object_kind == ObjectKind.REFERENCE_DATA}
+    live = pc.live
+    return [Step(ObjectKind.REFERENCE_DATA, r.name, Action.MERGE, (r.sql.strip(),), checksum=r.checksum)
+            for r in pc.desired.reference_data
+            if r.name in missing_tables or r.name in changed
+            or (live.recorded(ObjectKind.REFERENCE_DATA, r.name) is None and r.name.upper() in live.tables)]
+
+
+# --------------------------------------------------------------------------- in-place table changes
+
+@dataclass(frozen=True)
+class _TablePlan:
+    """One table's in-place changes: `now` runs with the other in-place changes, `drops` in the
+    destructive tail, `records` last of all (after the drops)."""
+
+    now: tuple[Step, ...] = ()
+    drops: tuple[Step, ...] = ()
+    records: tuple[Step, ...] = ()
+
+
+_ORDER = {ChangeKind.RENAMED_COLUMN: 0, ChangeKind.MISSING_COLUMN: 1, ChangeKind.TYPE_CHANGED: 2,
+          ChangeKind.DEFAULT_CHANGED: 3, ChangeKind.NULLABILITY_CHANGED: 4, ChangeKind.COMMENT_CHANGED: 5,
+          ChangeKind.TABLE_COMMENT_CHANGED: 6, ChangeKind.CONFIG_CHANGED: 7, ChangeKind.UNEXPECTED_COLUMN: 8}
+
+
+def _in_place_changes(pc: PlanContext) -> dict[str, list[Change]]:
+    """Changes applied to an existing table, per table, tables in the order diff reported them."""
     per_table: dict[str, list[Change]] = defaultdict(list)
-    for change in changes:
-        if change.object_kind == "column" or change.kind in ("table_comment_changed",) or (
-                change.kind == "config_changed" and change.object_kind == "table"):
+    for change in pc.changes:
+        if change.object_kind == ObjectKind.COLUMN or change.kind == ChangeKind.TABLE_COMMENT_CHANGED or (
+                change.kind == ChangeKind.CONFIG_CHANGED and change.object_kind == ObjectKind.TABLE):
             per_table[change.object].append(change)
-    tables = {t.name: (t, r) for t, r in desired.tables}
-    drops: list[Step] = []
-    record_after_drops: list[Step] = []
-    for name, table_changes in per_table.items():
-        table, rendered = tables[name]
-        statements: list[str] = []
-        destructive_refusals = []
-        for change in sorted(table_changes, key=lambda c: _ORDER.get(c.kind, 99)):
-            reason = refuse(change)
-            if reason:
-                destructive_refusals.append(Step("column", f"{name}.{change.column}", change.kind, (),
-                                                 destructive=True, refused=reason, changes=(change,)))
-                continue
-            if change.kind == "unexpected_column":
-                drops.append(Step("column", f"{name}.{change.column}", "drop",
-                                  (sql("deploy/drop_column", table=table, column=change.column),),
-                                  destructive=change.destructive, changes=(change,)))
-                continue
-            statements += _column_statements(sql, table, change)
-        steps += destructive_refusals
-        in_place = tuple(c for c in table_changes if c.kind != "unexpected_column")
-        if statements:
-            # The table's checksum is recorded only when every change to it is applied.
-            steps.append(Step("table", name, "alter", tuple(statements),
-                              destructive=any(c.destructive for c in in_place),
-                              checksum=None if destructive_refusals else rendered.checksum, changes=in_place))
-        elif not destructive_refusals and len(in_place) < len(table_changes):
-            # Only column drops: record the new checksum after them, or the next diff would call the
-            # (already applied) removal of a column from the config "config_changed".
-            record_after_drops.append(Step("table", name, "record", (), checksum=rendered.checksum,
-                                           changes=tuple(table_changes)))
-
-    # Reference rows: after the table is created, or when the declared rows changed.
-    changed_reference = {c.object for c in changes if c.kind == "config_changed" and c.object_kind == "reference_data"}
-    for rendered in desired.reference_data:
-        if rendered.name in missing_tables or rendered.name in changed_reference or (
-                ("reference_data", rendered.name.upper()) not in live.history and rendered.name.upper() in live.tables):
-            steps.append(Step("reference_data", rendered.name, "merge", (rendered.sql.strip(),),
-                              checksum=rendered.checksum))
-
-    view_changes = {c.object: c for c in changes if c.kind in ("missing_view", "changed_view")}
-    for view, rendered in desired.views:
-        change = view_changes.get(view.name)
-        if change is not None:
-            room, blocked = make_room(view.name, "view")
-            steps += room
-            steps.append(Step("view", view.name, "create" if change.kind == "missing_view" else "replace",
-                              () if blocked else (rendered.sql.strip(),), checksum=rendered.checksum,
-                              refused=blocked, changes=(change,)))
-
-    # Stray views before stray tables: a view may select from the table.
-    drops += [s for s in in_the_way.values() if s.object_kind == "view"]
-    drops += [s for s in in_the_way.values() if s.object_kind == "table"]
-    return steps + drops + record_after_drops
+    return per_table
 
 
-_ORDER = {"renamed_column": 0, "missing_column": 1, "type_changed": 2, "default_changed": 3,
-          "nullability_changed": 4, "comment_changed": 5, "table_comment_changed": 6, "config_changed": 7,
-          "unexpected_column": 8}
+def _in_place_plan(pc: PlanContext, name: str, table_changes: list[Change]) -> _TablePlan:
+    """One ALTER step per table, so its checksum is recorded only when all of its changes ran."""
+    table, rendered = pc.table(name)
+    judged = [(c, pc.refusal(c)) for c in sorted(table_changes, key=lambda c: _ORDER.get(c.kind, 99))]
+    refusals = tuple(_refused_column_step(name, c, reason) for c, reason in judged if reason)
+    runnable = [c for c, reason in judged if not reason]
+    drops = tuple(_drop_column_step(pc, table, c) for c in runnable if c.kind == ChangeKind.UNEXPECTED_COLUMN)
+    statements = tuple(s for c in runnable if c.kind != ChangeKind.UNEXPECTED_COLUMN
+                       for s in _column_statements(pc, table, c))
+    in_place = tuple(c for c in table_changes if c.kind != ChangeKind.UNEXPECTED_COLUMN)
+    if statements:
+        alter = Step(ObjectKind.TABLE, name, Action.ALTER, statements, destructive=any(c.destructive for c in in_place),
+                     checksum=None if refusals else rendered.checksum, changes=in_place)
+        return _TablePlan(now=(*refusals, alter), drops=drops)
+    if not refusals and len(in_place) < len(table_changes):
+        # Only column drops: record the new checksum after them, or the next diff would call the
+        # (already applied) removal of a column from the config "config_changed".
+        record = Step(ObjectKind.TABLE, name, Action.RECORD, (), checksum=rendered.checksum,
+                      changes=tuple(table_changes))
+        return _TablePlan(drops=drops, records=(record,))
+    return _TablePlan(now=refusals, drops=drops)
 
 
-def _column_statements(sql: Any, table: Table, change: Change) -> list[str]:
+def _refused_column_step(table: str, change: Change, reason: str) -> Step:
+    return Step(ObjectKind.COLUMN, f"{table}.{change.column}", change.kind, (), destructive=True, refused=reason,
+                changes=(change,))
+
+
+def _drop_column_step(pc: PlanContext, table: Table, change: Change) -> Step:
+    return Step(ObjectKind.COLUMN, f"{table.name}.{change.column}", Action.DROP,
+                (pc.sql("deploy/drop_column", table=table, column=change.column),),
+                destructive=change.destructive, changes=(change,))
+
+
+def _column_statements(pc: PlanContext, table: Table, change: Change) -> list[str]:
     column = table.column(change.column) if change.column else None
     kind = change.kind
-    if kind == "renamed_column":
-        return [sql("deploy/rename_column", table=table, old=change.live, new=change.declared)]
-    if kind == "config_changed" or kind == "table_comment_changed":
-        return [sql("deploy/table_comment", table=table)]
+    if kind == ChangeKind.RENAMED_COLUMN:
+        return [pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)]
+    if kind in (ChangeKind.CONFIG_CHANGED, ChangeKind.TABLE_COMMENT_CHANGED):
+        return [pc.sql("deploy/table_comment", table=table)]
     assert column is not None
-    if kind == "missing_column":
-        return [sql("deploy/add_column", table=table, column=column)]
-    if kind == "comment_changed":
-        return [sql("deploy/column_comment", table=table, column=column)]
-    if kind == "nullability_changed":
-        return [sql("deploy/drop_not_null" if column.nullable else "deploy/set_not_null", table=table, column=column)]
-    if kind == "default_changed" and column.default is None:
-        return [sql("deploy/drop_default", table=table, column=column)]
-    if kind == "type_changed" and not change.destructive:
-        return [sql("deploy/set_type", table=table, column=column)]
-    return _rebuild(sql, table, column)
+    if kind == ChangeKind.MISSING_COLUMN:
+        return [pc.sql("deploy/add_column", table=table, column=column)]
+    if kind == ChangeKind.COMMENT_CHANGED:
+        return [pc.sql("deploy/column_comment", table=table, column=column)]
+    if kind == ChangeKind.NULLABILITY_CHANGED:
+        return [pc.sql("deploy/drop_not_null" if column.nullable else "deploy/set_not_null", table=table,
+                       column=column)]
+    if kind == ChangeKind.DEFAULT_CHANGED and column.default is None:
+        return [pc.sql("deploy/drop_default", table=table, column=column)]
+    if kind == ChangeKind.TYPE_CHANGED and not change.destructive:
+        return [pc.sql("deploy/set_type", table=table, column=column)]
+    return _rebuild(pc, table, column)
 
 
-def _rebuild(sql: Any, table: Table, column: Column) -> list[str]:
+def _rebuild(pc: PlanContext, table: Table, column: Column) -> list[str]:
     """Replace a column by a new one of the declared type and default, values cast across.
     Snowflake cannot change type family, scale or default in place. Starts by dropping the scratch
     column a previous, failed rebuild may have left, so a rerun converges."""
     temp = column.name + REBUILD_SUFFIX
     statements = [
-        sql("deploy/drop_column", table=table, column=temp.upper()),
-        sql("deploy/add_rebuild_column", table=table, column=column, target=temp),
-        sql("deploy/copy_column", table=table, column=column, source=column.name, target=temp),
-        sql("deploy/drop_column", table=table, column=column.name.upper()),
-        sql("deploy/rename_column", table=table, old=temp, new=column.name),
+        pc.sql("deploy/drop_column", table=table, column=temp.upper()),
+        pc.sql("deploy/add_rebuild_column", table=table, column=column, target=temp),
+        pc.sql("deploy/copy_column", table=table, column=column, source=column.name, target=temp),
+        pc.sql("deploy/drop_column", table=table, column=column.name.upper()),
+        pc.sql("deploy/rename_column", table=table, old=temp, new=column.name),
     ]
     if not column.nullable:
-        statements.append(sql("deploy/set_not_null", table=table, column=column))
+        statements.append(pc.sql("deploy/set_not_null", table=table, column=column))
     if column.comment:
-        statements.append(sql("deploy/column_comment", table=table, column=column))
+        statements.append(pc.sql("deploy/column_comment", table=table, column=column))
     return statements
