@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -57,52 +56,14 @@ def project(make_project: Callable[..., Path], local_dir: Path, runner: CliRunne
     return root
 
 
-@dataclass(frozen=True)
-class Drift:
-    sql: str              # what a person ran by hand
-    kind: str
-    object_kind: str
-    object: str
-    column: str | None
-    repair_sql: str       # a statement `diff --format sql` must print
-    destructive: bool
+DRIFT = Path(__file__).parent / "fixtures" / "drift"  # one folder per case: setup.sql + expected.json
 
 
-SCENARIOS = {
-    "add_column": Drift(f"ALTER TABLE {FQ}INCIDENT_ATTACHMENTS ADD COLUMN EXTRA VARCHAR(10)",
-                        "unexpected_column", "column", "incident_attachments", "EXTRA",
-                        f"ALTER TABLE {FQ}INCIDENT_ATTACHMENTS DROP COLUMN IF EXISTS EXTRA;", True),
-    "drop_column": Drift(f"ALTER TABLE {FQ}INCIDENT_ATTACHMENTS DROP COLUMN DESCRIPTION",
-                         "missing_column", "column", "incident_attachments", "description",
-                         f"ALTER TABLE {FQ}INCIDENT_ATTACHMENTS ADD COLUMN DESCRIPTION VARCHAR(1000)", False),
-    "retype_column": Drift(f"ALTER TABLE {FQ}INCIDENT_ATTACHMENTS ALTER COLUMN FILE_SIZE_BYTES SET DATA TYPE VARCHAR",
-                           "type_changed", "column", "incident_attachments", "file_size_bytes",
-                           "ADD COLUMN FILE_SIZE_BYTES__INCIDENTS_REBUILD NUMBER(38,0);", True),
-    "drop_not_null": Drift(f"ALTER TABLE {FQ}INCIDENT_COMMENTS ALTER COLUMN BODY DROP NOT NULL",
-                           "nullability_changed", "column", "incident_comments", "body",
-                           f"ALTER TABLE {FQ}INCIDENT_COMMENTS ALTER COLUMN BODY SET NOT NULL;", False),
-    "replace_view": Drift(f"CREATE OR REPLACE VIEW {FQ}V_PUBLIC_COMMENTS AS "
-                          f"SELECT comment_id, incident_id FROM {FQ}INCIDENT_COMMENTS",
-                          "changed_view", "view", "v_public_comments", None,
-                          f"CREATE OR REPLACE VIEW {FQ}V_PUBLIC_COMMENTS", False),
-    "drop_view": Drift(f"DROP VIEW {FQ}V_PUBLIC_COMMENTS", "missing_view", "view", "v_public_comments", None,
-                       f"CREATE OR REPLACE VIEW {FQ}V_PUBLIC_COMMENTS", False),
-    "stray_view": Drift(f"CREATE VIEW {FQ}V_STRAY AS SELECT 1 AS X", "unexpected_view", "view", "V_STRAY", None,
-                        f"DROP VIEW IF EXISTS {FQ}V_STRAY;", True),
-    "stray_table": Drift(f"CREATE TABLE {FQ}STRAY (X INT)", "unexpected_table", "table", "STRAY", None,
-                         f"DROP TABLE IF EXISTS {FQ}STRAY;", True),
-    "stray_table_odd_name": Drift(f'CREATE TABLE {FQ}"my-stray" (X INT)', "unexpected_table", "table",
-                                  "my-stray", None, f'DROP TABLE IF EXISTS {FQ}"my-stray";', True),
-    "drop_table": Drift(f"DROP TABLE {FQ}INCIDENT_ATTACHMENTS", "missing_table", "table", "incident_attachments",
-                        None, f"CREATE TABLE IF NOT EXISTS {FQ}INCIDENT_ATTACHMENTS (", False),
-}
-
-
-@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(p.name for p in DRIFT.iterdir() if (p / "setup.sql").is_file()))
 def test_hand_made_drift_is_reported_exactly_and_deploy_repairs_it(name: str, project: Path,
                                                                    runner: CliRunner) -> None:
-    drift = SCENARIOS[name]
-    made = cli(runner, project, "query", drift.sql)
+    drift = json.loads((DRIFT / name / "expected.json").read_text(encoding="utf-8"))
+    made = cli(runner, project, "query", "--file", str(DRIFT / name / "setup.sql"))
     assert made.exit_code == 0, made.output
 
     as_json = cli(runner, project, "diff", "--format", "json")
@@ -110,26 +71,26 @@ def test_hand_made_drift_is_reported_exactly_and_deploy_repairs_it(name: str, pr
     payload = json.loads(as_json.stdout)
     assert payload["in_sync"] is False
     assert [(c["kind"], c["object_kind"], c["object"], c["column"], c["destructive"]) for c in payload["changes"]] \
-        == [(drift.kind, drift.object_kind, drift.object, drift.column, drift.destructive)]
+        == [(drift["kind"], drift["object_kind"], drift["object"], drift["column"], drift["destructive"])]
 
     text = cli(runner, project, "diff")
     assert text.exit_code == 1
-    assert "Drift" in text.stdout and drift.kind in text.stdout
-    shown = f"{drift.column}: " if drift.column else drift.object
+    assert "Drift" in text.stdout and drift["kind"] in text.stdout
+    shown = f"{drift['column']}: " if drift["column"] else drift["object"]
     assert shown in text.stdout
-    assert ("(destructive)" in text.stdout) == drift.destructive
+    assert ("(destructive)" in text.stdout) == drift["destructive"]
 
     as_sql = cli(runner, project, "diff", "--format", "sql")
     assert as_sql.exit_code == 1
-    assert drift.repair_sql in as_sql.stdout, as_sql.stdout
-    assert as_sql.stdout.startswith("-- DESTRUCTIVE" if drift.destructive else "-- safe")
+    assert drift["repair_sql"] in as_sql.stdout, as_sql.stdout
+    assert as_sql.stdout.startswith("-- DESTRUCTIVE" if drift["destructive"] else "-- safe")
 
-    if drift.destructive:
+    if drift["destructive"]:
         refused = cli(runner, project, "deploy")
         assert refused.exit_code == 1, refused.output
         assert "--allow-destructive" in refused.stderr
         assert cli(runner, project, "diff").exit_code == 1  # nothing was dropped
-    repaired = cli(runner, project, "deploy", *(["--allow-destructive"] if drift.destructive else []))
+    repaired = cli(runner, project, "deploy", *(["--allow-destructive"] if drift["destructive"] else []))
     assert repaired.exit_code == 0, repaired.output
     clean = cli(runner, project, "diff")
     assert clean.exit_code == 0, clean.output
