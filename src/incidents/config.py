@@ -408,6 +408,9 @@ def _column(node: _Node) -> Column:
     except ValueError as exc:
         raise node.error("type", str(exc)) from None
     default = _default(node)
+    problem = _default_problem(default, sql_type)
+    if problem:
+        raise node.error("default", problem)
     allowed = node.get("allowed_values", list, [])
     if not all(isinstance(v, str) for v in allowed):
         raise node.error("allowed_values", "expected a list of strings")
@@ -441,6 +444,34 @@ def _default(node: _Node) -> str | None:
         return _DEFAULT_FUNCTIONS[word]
     raise node.error("default", f"unsupported default {_shown(text)}: use a number, a 'quoted string' "
                                 "(with '' for a quote), TRUE, FALSE, NULL, CURRENT_TIMESTAMP() or CURRENT_DATE()")
+
+
+def _default_problem(default: str | None, sql_type: sqltypes.SqlType) -> str | None:
+    """Why a default (as rendered SQL) cannot be stored in its column; None when it can. The
+    target would reject it only at deploy, after earlier steps ran."""
+    if default is None or default == "NULL":
+        return None
+    name = sql_type.name
+    if default.startswith("'"):
+        text = default[1:-1].replace("''", "'").replace("\\\\", "\\")
+        if name == "VARCHAR" and len(text) > sql_type.args[0]:
+            return f"the default is {len(text)} characters, longer than the column's {sql_type}"
+        if name in ("NUMBER", "FLOAT", "BOOLEAN"):
+            return f"a string default does not fit a {sql_type} column; write the value unquoted"
+        return None
+    if default in ("TRUE", "FALSE"):
+        return None if name in ("BOOLEAN", "VARCHAR") else f"TRUE/FALSE does not fit a {sql_type} column"
+    if default.endswith("()"):
+        temporal = name.startswith("TIMESTAMP") or name in ("DATE", "TIME")
+        return None if temporal else f"{default} does not fit a {sql_type} column; use it on a date or timestamp"
+    if name not in ("NUMBER", "FLOAT", "VARCHAR"):
+        return f"a number does not fit a {sql_type} column"
+    if name == "NUMBER":
+        digits = decimal.Decimal(default)
+        precision, scale = sql_type.args
+        if digits.as_tuple().exponent < -scale or abs(digits) >= decimal.Decimal(10) ** (precision - scale):
+            return f"{default} does not fit {sql_type} ({precision - scale} digits before the point, {scale} after)"
+    return None
 
 
 def _shown(text: str) -> str:
