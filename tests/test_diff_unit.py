@@ -12,10 +12,11 @@ import pytest
 from incidents import sqltypes
 from incidents.config import environment, load_project
 from incidents.diff import Change, diff
-from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
+from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint
 from incidents.kinds import FAKESNOW, SNOWFLAKE, Backend, Capabilities, ChangeKind, ObjectKind
-from incidents.models import HISTORY_TABLE, LOCK_TABLE, Column, Table
+from incidents.models import HISTORY_TABLE, Table
 from incidents.render import DesiredState, desired_state
+from live_states import in_sync
 
 REPO = Path(__file__).resolve().parents[1]
 BOTH = pytest.mark.parametrize("caps", [FAKESNOW, SNOWFLAKE], ids=["fakesnow", "snowflake"])
@@ -25,24 +26,6 @@ BOTH = pytest.mark.parametrize("caps", [FAKESNOW, SNOWFLAKE], ids=["fakesnow", "
 def desired() -> DesiredState:
     project = load_project(REPO)
     return desired_state(project, environment(project, "dev"))
-
-
-def live_column(column: Column) -> LiveColumn:
-    return LiveColumn(column.name.upper(), column.type, column.nullable, normalise_default(column.default),
-                      column.comment or None)
-
-
-def in_sync(desired: DesiredState) -> LiveState:
-    """What a complete deploy of `desired` leaves: every object, and a history row for each (a fresh
-    copy every call, so a test may change it)."""
-    tables = {t.name.upper(): LiveTable(t.name.upper(), {c.name.upper(): live_column(c) for c in t.columns}, 0,
-                                        t.comment or None) for t, _ in desired.tables}
-    for own in (HISTORY_TABLE, LOCK_TABLE):
-        tables[own.upper()] = LiveTable(own.upper(), {}, 0, None)
-    history = {("table", t.name.upper()): HistoryEntry(r.checksum, None) for t, r in desired.tables}
-    history |= {("reference_data", r.name.upper()): HistoryEntry(r.checksum, None) for r in desired.reference_data}
-    history |= {("view", v.name.upper()): HistoryEntry(r.checksum, fingerprint(r.sql)) for v, r in desired.views}
-    return LiveState(True, True, tables, {v.name.upper(): r.sql for v, r in desired.views}, history)
 
 
 def set_column(live: LiveState, table: str, column: str, **fields: object) -> None:

@@ -12,11 +12,12 @@ import pytest
 from incidents import sqltypes
 from incidents.config import environment, load_project
 from incidents.diff import diff
-from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
+from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable
 from incidents.kinds import SNOWFLAKE, Action, ChangeKind, ObjectKind
-from incidents.models import HISTORY_TABLE, LOCK_TABLE, Column, Project
+from incidents.models import HISTORY_TABLE, Project
 from incidents.plan import Step, plan
 from incidents.render import DesiredState, desired_state
+from live_states import in_sync
 
 REPO = Path(__file__).resolve().parents[1]
 FQ = "INCIDENTS.CORE."
@@ -31,24 +32,6 @@ def project() -> Project:
 @pytest.fixture(scope="module")
 def desired(project: Project) -> DesiredState:
     return desired_state(project, environment(project, "dev"))
-
-
-def live_column(column: Column) -> LiveColumn:
-    return LiveColumn(column.name.upper(), column.type, column.nullable, normalise_default(column.default),
-                      column.comment or None)
-
-
-def in_sync(desired: DesiredState) -> LiveState:
-    """What a complete deploy of `desired` leaves: every object, and a history row for each (a fresh
-    copy every call, so a test may change it)."""
-    tables = {t.name.upper(): LiveTable(t.name.upper(), {c.name.upper(): live_column(c) for c in t.columns}, 0,
-                                        t.comment or None) for t, _ in desired.tables}
-    for own in (HISTORY_TABLE, LOCK_TABLE):
-        tables[own.upper()] = LiveTable(own.upper(), {}, 0, None)
-    history = {("table", t.name.upper()): HistoryEntry(r.checksum, None) for t, r in desired.tables}
-    history |= {("reference_data", r.name.upper()): HistoryEntry(r.checksum, None) for r in desired.reference_data}
-    history |= {("view", v.name.upper()): HistoryEntry(r.checksum, fingerprint(r.sql)) for v, r in desired.views}
-    return LiveState(True, True, tables, {v.name.upper(): r.sql for v, r in desired.views}, history)
 
 
 def steps_for(project: Project, desired: DesiredState, live: LiveState, *, allow_destructive: bool = False,
