@@ -157,3 +157,11 @@ def test_json_commands_print_an_error_document_on_failure(repo: Path, local_dir:
     assert "unknown environment 'qa'" in error["message"] and "unknown environment" in result.stderr
     query = runner.invoke(app, ["query", "SELECT * FROM nowhere", "--format", "json", "--project-dir", str(repo)])
     assert query.exit_code == 3 and json.loads(query.stdout)["error"]["kind"] == "TargetError"
+
+
+def test_help_shows_the_defaults_rich_markup_used_to_eat(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["deploy", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "[default: the project's default_env, usually dev]" in text
+    assert "[default: the current folder if it has config/project.yml" in text

@@ -58,12 +58,12 @@ class QueryFormat(str, Enum):
 
 EnvOpt = Annotated[str | None, typer.Option(
     "--env", "-e", envvar="INCIDENTS_ENV", show_envvar=True,
-    help="Environment from config/project.yml [default: the project's default_env, usually dev].")]
+    help="Environment from config/project.yml \\[default: the project's default_env, usually dev].")]
 ConnectionOpt = Annotated[str | None, typer.Option(
     "--connection", "-c", help="Snowflake connection name from connections.toml (implies the Snowflake target).")]
 ProjectOpt = Annotated[Path | None, typer.Option(
     "--project-dir", envvar="INCIDENTS_PROJECT_DIR", show_envvar=True,
-    help="Project folder [default: the current folder if it has config/project.yml, else the bundled example].")]
+    help="Project folder \\[default: the current folder if it has config/project.yml, else the bundled example].")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Print every statement as it runs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final result.")]
 
@@ -319,9 +319,9 @@ def seed(
         "--random-seed", "-s", help="Seed of the generator (0 to 4294967295).")] = 42,
     replace: Annotated[bool, typer.Option("--replace", help="Replace rows already in the tables.")] = False,
     start: Annotated[dt.datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="First day of the generated history [default: END - 365 days].")] = None,
+        formats=["%Y-%m-%d"], help="First day of the generated history \\[default: END - 365 days].")] = None,
     end: Annotated[dt.datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="'Now' of the generated history [default: today, UTC].")] = None,
+        formats=["%Y-%m-%d"], help="'Now' of the generated history \\[default: today, UTC].")] = None,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
@@ -355,7 +355,7 @@ def query(
     limit: Annotated[int | None, typer.Option("--limit", help="Fetch at most N rows.", min=0)] = None,
     vertical: Annotated[bool | None, typer.Option(
         "--vertical/--horizontal", "-x",
-        help="Print each row as a block of column: value lines [default: only when a table does not fit].",
+        help="Print each row as a block of column: value lines \\[default: only when a table does not fit].",
         show_default=False)] = None,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
