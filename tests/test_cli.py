@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from incidents import __version__
 from incidents.cli import app
 
-COMMANDS = ["render", "validate", "deploy", "plan", "diff", "seed", "query"]
+COMMANDS = ["init", "render", "validate", "deploy", "plan", "diff", "check", "unlock", "seed", "query"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -163,5 +163,5 @@ def test_help_shows_the_defaults_rich_markup_used_to_eat(runner: CliRunner) -> N
     result = runner.invoke(app, ["deploy", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    assert "[default: the project's default_env, usually dev]" in text
-    assert "[default: the current folder if it has config/project.yml" in text
+    assert "[default: its default_env]" in text
+    assert "[default: here if ./config/project.yml exists, else the bundled example]" in text

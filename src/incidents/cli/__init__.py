@@ -58,12 +58,12 @@ class QueryFormat(str, Enum):
 
 EnvOpt = Annotated[str | None, typer.Option(
     "--env", "-e", envvar="INCIDENTS_ENV", show_envvar=True,
-    help="Environment from config/project.yml \\[default: the project's default_env, usually dev].")]
+    help="Environment of config/project.yml \\[default: its default_env].")]
 ConnectionOpt = Annotated[str | None, typer.Option(
     "--connection", "-c", help="Snowflake connection name from connections.toml (implies the Snowflake target).")]
 ProjectOpt = Annotated[Path | None, typer.Option(
     "--project-dir", envvar="INCIDENTS_PROJECT_DIR", show_envvar=True,
-    help="Project folder \\[default: the current folder if it has config/project.yml, else the bundled example].")]
+    help="Project folder \\[default: here if ./config/project.yml exists, else the bundled example].")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Print every statement as it runs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final result.")]
 
@@ -353,10 +353,8 @@ def query(
         dir_okay=False)] = None,
     output: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
     limit: Annotated[int | None, typer.Option("--limit", help="Fetch at most N rows.", min=0)] = None,
-    vertical: Annotated[bool | None, typer.Option(
-        "--vertical/--horizontal", "-x",
-        help="Print each row as a block of column: value lines \\[default: only when a table does not fit].",
-        show_default=False)] = None,
+    vertical: Annotated[bool, typer.Option(
+        "--vertical", "-x", help="One block of column | value lines per row (automatic when too wide).")] = False,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
@@ -364,21 +362,17 @@ def query(
 ) -> None:
     """Run one SQL statement on the target and print the result (or a file of them with --file).
 
-    json prints an array of objects keyed by column name (NUMBER values keep every digit); csv has a
-    header row; table switches to one block per row when the table is wider than the terminal.
-    Unqualified names resolve in the environment's database and schema.
+    json: an array of objects keyed by column name (NUMBER values keep every digit); csv: a header
+    row; table: one block per row when the table is wider than the terminal.
 
-    Examples:
-
-      incidents query "SELECT * FROM v_monthly_incident_trends ORDER BY month DESC" --limit 12
-
-      incidents query -F checks.sql
+    Examples: incidents query "SELECT * FROM v_monthly_incident_trends" --limit 12;
+    incidents query -F checks.sql
     """
     with _errors(output is QueryFormat.json and file is None):  # --file prints its own array
         if file is not None:
             if sql is not None:
                 raise ConfigError("give SQL or --file, not both", key="--file")
-            _query_file(file, output, limit, vertical,
+            _query_file(file, output, limit, vertical or None,
                         lambda: _workspace(project_dir, env, connection, verbose))
             return
         if sql is None:
@@ -386,7 +380,7 @@ def query(
         text = sys.stdin.read() if sql == "-" else sql
         with _workspace(project_dir, env, connection, verbose) as ws:
             result = ws.query(text, limit=limit)
-        fmt.query_result(result, output.value, vertical)
+        fmt.query_result(result, output.value, vertical or None)
 
 
 def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bool | None,
