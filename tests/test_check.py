@@ -13,7 +13,8 @@ from incidents.cli import app
 def test_check_before_deploy_says_so(project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
     before = runner.invoke(app, ["check", "--project-dir", str(project_copy)])
     assert before.exit_code == 2, before.output
-    assert "run `incidents deploy` first" in before.stderr
+    assert "nothing deployed on the local target yet: run `incidents deploy`" in before.stderr
+    assert not local_dir.exists()  # reading creates nothing
 
 
 def test_check_gates_on_failed_checks(project_copy: Path, deployed_local: Path, runner: CliRunner) -> None:

@@ -165,3 +165,10 @@ def test_help_shows_the_defaults_rich_markup_used_to_eat(runner: CliRunner) -> N
     text = " ".join(result.output.split())
     assert "[default: its default_env]" in text
     assert "[default: here if ./config/project.yml exists, else the bundled example]" in text
+
+
+def test_count_star_gets_snowflakes_header(project_copy: Path, deployed_local: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["query", "SELECT COUNT(*) FROM sla_policies", "--format", "json",
+                                 "--project-dir", str(project_copy)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"COUNT(*)": 4}]  # DuckDB alone would say count_star()

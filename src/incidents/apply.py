@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
-from incidents.introspect import fingerprint, introspect
+from incidents.introspect import LiveState, fingerprint, introspect
 from incidents.kinds import Backend, Capabilities, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
@@ -71,13 +71,14 @@ class Snapshot:
 
     changes: list[Change]
     steps: list[Step]
+    live: LiveState
 
 
 def snapshot(session: Session, project: Project, env: Environment, *, allow_destructive: bool = False) -> Snapshot:
     desired = desired_state(project, env)
     live = introspect(session, project, env)
     changes = diff(desired, live, Capabilities.for_target(session.backend, emulated=session.emulated))
-    return Snapshot(changes, plan(project, desired, live, changes, allow_destructive=allow_destructive))
+    return Snapshot(changes, plan(project, desired, live, changes, allow_destructive=allow_destructive), live)
 
 
 LOCK_TIMEOUT = 300.0  # seconds a deploy waits for another one to finish
@@ -127,6 +128,7 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
             for step in snap.steps:
                 if not step.runs:
                     report.results.append(StepResult(step, StepStatus.REFUSED))
+                    history.record(report.results[-1])
                     notify(report.results[-1])
                     continue
                 lock.renew()

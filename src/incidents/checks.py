@@ -16,11 +16,10 @@ from incidents.errors import NotDeployedError, TargetError
 from incidents.models import Environment, Project
 from incidents.render import context
 from incidents.results import JsonResult
-from incidents.session import Session, error_number
+from incidents.session import Session, is_missing_object
 from incidents.templating import render_template
 
 SAMPLES = 5
-DOES_NOT_EXIST = 2003  # Snowflake: object does not exist or not authorized
 VIEW = "v_data_quality_issues"
 
 
@@ -58,7 +57,7 @@ def run_checks(session: Session, project: Project, env: Environment, where: str)
     try:
         rows = session.query(sql, obj=VIEW)
     except TargetError as exc:
-        if _missing(exc):
+        if is_missing_object(exc):
             raise NotDeployedError(f"{VIEW} does not exist in {env.database}.{env.schema}: "
                                    "run `incidents deploy` first") from None
         raise
@@ -71,9 +70,3 @@ def run_checks(session: Session, project: Project, env: Environment, where: str)
         for (check, table, column), members in groups.items()
     )
     return CheckResult(env.name, where, failed)
-
-
-def _missing(exc: TargetError) -> bool:
-    # Snowflake reports 002003; fakesnow raises a catalog error that says the same in words.
-    text = str(exc).lower()
-    return error_number(exc) == DOES_NOT_EXIST or "does not exist" in text or "catalog error" in text

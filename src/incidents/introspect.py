@@ -12,11 +12,9 @@ from incidents.errors import TargetError
 from incidents.kinds import ObjectKind
 from incidents.models import Environment, Project
 from incidents.render import HISTORY_TABLE, context
-from incidents.session import Session, error_number
+from incidents.session import DOES_NOT_EXIST, Session, error_number
 from incidents.sqltypes import SqlType
 from incidents.templating import render_template
-
-DOES_NOT_EXIST = 2003  # Snowflake (and fakesnow): object does not exist or not authorized
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class Session:
         cur = self.conn.cursor()
         try:
             cur.execute(sql, params) if params is not None else cur.execute(sql)
-            columns = [d[0] for d in cur.description] if cur.description else []
+            columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
             fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if cur.description else []
             rows = [tuple(r) for r in fetched]
         except Exception as exc:
@@ -67,6 +67,10 @@ class Session:
             self.trace.append(Statement(sql, obj, time.perf_counter() - start))
             cur.close()
         return columns, rows
+
+    def _column_name(self, name: str) -> str:
+        # DuckDB names an unaliased COUNT(*) `count_star()`; Snowflake names it `COUNT(*)`.
+        return "COUNT(*)" if self.emulated and name == "count_star()" else name
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None
               ) -> list[dict[str, Any]]:
@@ -91,3 +95,13 @@ def error_number(exc: BaseException) -> int | None:
         return int(errno) if errno is not None else None
     except (TypeError, ValueError):
         return None
+
+
+DOES_NOT_EXIST = 2003  # Snowflake (and fakesnow): object does not exist or not authorized
+
+
+def is_missing_object(exc: TargetError) -> bool:
+    """The statement failed because a table, view or schema does not exist. Snowflake reports
+    002003; fakesnow raises a catalog error that says the same in words."""
+    text = str(exc).lower()
+    return error_number(exc) == DOES_NOT_EXIST or "does not exist" in text or "catalog error" in text

@@ -46,11 +46,21 @@ def local_dir(project: Project, environ: Mapping[str, str] = os.environ) -> Path
     return base / ".incidents"
 
 
+def local_database_file(project: Project, env: Environment, environ: Mapping[str, str] = os.environ) -> Path:
+    """The DuckDB file of the environment's database on the local target (there once deployed)."""
+    return local_dir(project, environ) / f"{env.database.upper()}.db"
+
+
 def open_session(project: Project, env: Environment, *, connection: str | None = None,
-                 environ: Mapping[str, str] = os.environ) -> Session:
-    """Connect to the environment's target; `--connection` always means Snowflake."""
+                 environ: Mapping[str, str] = os.environ, read_only: bool = False) -> Session:
+    """Connect to the environment's target; `--connection` always means Snowflake. A read-only
+    session on a local target never deployed is an empty in-memory one: reading must not create
+    the .incidents/ folder."""
     if connection is None and env.target == "local":
-        return open_local(local_dir(project, environ), env)
+        path = local_dir(project, environ)
+        if read_only and not local_database_file(project, env, environ).is_file():
+            return open_local(path, env, in_memory=True)
+        return open_local(path, env)
     return open_snowflake(snowflake_params(env, connection, environ), env)
 
 
@@ -62,21 +72,23 @@ def _quiet_fakesnow() -> None:
     warnings.filterwarnings("ignore", message=".*Arrow output.*")
 
 
-def open_local(path: Path, env: Environment) -> Session:
+def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Session:
     _quiet_fakesnow()
     import duckdb
     import snowflake.connector.errors
     from fakesnow.instance import FakeSnow
 
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot use {path} for the local database: {exc.strerror or exc}; point "
-                          "INCIDENTS_LOCAL_DIR at a folder you can write", key="INCIDENTS_LOCAL_DIR") from None
-    exists = (path / f"{env.database.upper()}.db").is_file()
+    if not in_memory:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot use {path} for the local database: {exc.strerror or exc}; point "
+                              "INCIDENTS_LOCAL_DIR at a folder you can write", key="INCIDENTS_LOCAL_DIR") from None
+    exists = not in_memory and (path / f"{env.database.upper()}.db").is_file()
     try:
         # Attach an existing database file; a new one is created by deploy's CREATE DATABASE.
-        fake = FakeSnow(db_path=path, create_database_on_connect=exists, create_schema_on_connect=False)
+        fake = FakeSnow(db_path=None if in_memory else path, create_database_on_connect=exists,
+                        create_schema_on_connect=False)
         conn = fake.connect(database=env.database, schema=env.schema)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incidents.errors import ConfigError
+from incidents.errors import ConfigError, NotDeployedError
 from incidents.models import Environment, Project
 from incidents.results import (
     DiffResult,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
     from incidents.session import Session, Statement
+    from incidents.status import HistoryResult, StatusResult
 
 
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
@@ -95,6 +96,7 @@ class Workspace:
     env: Environment
     connection: str | None = None
     _session: Session | None = field(default=None, repr=False)
+    _read_only: bool = field(default=False, repr=False)  # the open session is an empty stand-in
     _trace: list[Statement] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -115,7 +117,9 @@ class Workspace:
 
     @property
     def session(self) -> Session:
-        """The open session to the target, opened on first use."""
+        """The open session to the target, opened on first use (creating the local database folder)."""
+        if self._session is not None and self._read_only:
+            self.close()  # an empty stand-in for reading; writing needs the real target
         if self._session is None:
             from incidents.targets import open_session
 
@@ -123,9 +127,32 @@ class Workspace:
         return self._session
 
     @property
+    def _reader(self) -> Session:
+        """A session for reading: on a local target never deployed, an empty in-memory one, so
+        reading creates no files (diff then reports every object missing)."""
+        if self._session is None:
+            from incidents.targets import open_session
+
+            self._session = open_session(self.project, self.env, connection=self.connection, read_only=True)
+            self._read_only = self.never_deployed_locally
+        return self._session
+
+    @property
+    def never_deployed_locally(self) -> bool:
+        """True on a local target whose database file does not exist yet (no connection needed)."""
+        from incidents.targets import local_database_file
+
+        return (self.connection is None and self.env.target == "local"
+                and not local_database_file(self.project, self.env).is_file())
+
+    def _require_deployed(self) -> None:
+        if self.never_deployed_locally:
+            raise NotDeployedError("nothing deployed on the local target yet: run `incidents deploy`")
+
+    @property
     def where(self) -> str:
         """The target in words, e.g. `local:/path/.incidents (env dev)`; needs the session."""
-        return f"{self.session.label} (env {self.env.name})"
+        return f"{self._reader.label} (env {self.env.name})"
 
     @property
     def trace(self) -> list[Statement]:
@@ -136,6 +163,7 @@ class Workspace:
         if self._session is not None:
             session, self._session = self._session, None
             self._trace += session.trace
+            self._read_only = False
             session.close()
 
     def __enter__(self) -> Workspace:
@@ -166,7 +194,7 @@ class Workspace:
         """Declared vs live schema; `.in_sync` is True when nothing differs."""
         from incidents.apply import snapshot
 
-        snap = snapshot(self.session, self.project, self.env, allow_destructive=True)
+        snap = snapshot(self._reader, self.project, self.env, allow_destructive=True)
         return DiffResult(self.env.name, self.where, snap.changes, snap.steps)
 
     def plan(self, *, allow_destructive: bool = False) -> DeployReport:
@@ -183,14 +211,54 @@ class Workspace:
 
         if lock_timeout is not None and lock_timeout < 0:
             raise ConfigError(f"expected 0 or more seconds, got {lock_timeout}", key="--lock-timeout")
-        return deploy(self.session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
+        session = self._reader if dry_run else self.session
+        return deploy(session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
                       on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+
+    def status(self) -> StatusResult:
+        """Where this workspace points, whether the target is in sync (and how many changes it
+        lacks), the last deploy and the row counts of the declared tables. Reads only."""
+        from incidents.apply import snapshot
+        from incidents.status import StatusResult, read_history, row_counts, session_identity
+        from incidents.targets import local_dir
+
+        session = self._reader
+        snap = snapshot(session, self.project, self.env, allow_destructive=True)
+        deployed = snap.live.schema_exists and not self.never_deployed_locally
+        if session.backend == "local":
+            target: dict[str, object] = {"backend": "local", "path": str(local_dir(self.project))}
+        else:
+            target = {"backend": "snowflake", **session_identity(session, self.project, self.env)}
+        history = read_history(session, self.project, self.env, 1, snap.live) if deployed else ()
+        return StatusResult(
+            project=str(self.project.root), env=self.env.name, target=target, database=self.env.database,
+            schema=self.env.schema, deployed=deployed, changes=len(snap.changes),
+            destructive=sum(1 for s in snap.steps if s.destructive), last_deploy=history[0] if history else None,
+            row_counts=row_counts(session, self.project, self.env, snap.live) if deployed else {},
+        )
+
+    def history(self, *, limit: int = 10) -> HistoryResult:
+        """The last `limit` deploys, newest first, each with its steps (ok, failed, refused)."""
+        from incidents.errors import TargetError
+        from incidents.session import is_missing_object
+        from incidents.status import HistoryResult, read_history
+
+        if limit < 1:
+            raise ConfigError(f"expected a limit of 1 or more deploys, got {limit}", key="--limit")
+        self._require_deployed()
+        try:
+            deploys = read_history(self._reader, self.project, self.env, limit)
+        except TargetError as exc:
+            if not is_missing_object(exc):
+                raise
+            deploys = ()  # the schema or its history table was never created
+        return HistoryResult(self.env.name, self.where, deploys)
 
     def unlock(self) -> str | None:
         """Free the deploy lock whoever holds it (a deploy that died); return who held it, or None."""
         from incidents.lock import unlock
 
-        holder = unlock(self.session, self.project, self.env)
+        holder = unlock(self._reader, self.project, self.env)
         return str(holder) if holder else None
 
     def seed(self, *, incidents: int = 5000, random_seed: int = 42, replace: bool = False,
@@ -203,6 +271,7 @@ class Workspace:
         if not 0 <= random_seed <= MAX_RANDOM_SEED:
             raise ConfigError(f"expected a random seed from 0 to {MAX_RANDOM_SEED}, got {random_seed}",
                               key="--random-seed")
+        self._require_deployed()
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)
@@ -213,6 +282,7 @@ class Workspace:
         order) on live data; `.ok` is False with each failed check, its count and sample keys."""
         from incidents.checks import run_checks
 
+        self._require_deployed()
         return run_checks(self.session, self.project, self.env, self.where)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
@@ -228,6 +298,7 @@ class Workspace:
                               "so nothing was run: pass them one at a time (or a file with --file)", key="SQL")
         if limit is not None and limit < 0:
             raise ConfigError(f"expected a limit of 0 or more rows, got {limit}", key="--limit")
+        self._require_deployed()
         columns, rows = self.session.execute(sql, params, obj="query", max_rows=limit)  # type: ignore[arg-type]
         return QueryResult(columns, rows)
 
@@ -237,6 +308,7 @@ class Workspace:
         statements = split_statements(sql)
         if not statements:
             raise ConfigError("no SQL given (only blanks or comments)", key="--file")
+        self._require_deployed()
         for statement in statements:
             columns, rows = self.session.execute(statement, obj="query", max_rows=limit)
             yield statement, QueryResult(columns, rows)

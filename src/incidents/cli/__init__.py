@@ -357,6 +357,10 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import status as _status  # noqa: E402
+
+app.command()(_status.status)
+app.command()(_status.history)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from incidents.checks import CheckResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
     from incidents.session import Statement
+    from incidents.status import DeployRecord, HistoryResult, StatusResult
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan"}
 
@@ -229,3 +230,59 @@ def script_json(done: list[tuple[str, QueryResult]]) -> None:
     from incidents.output import dumps
 
     typer.echo(dumps([{"statement": st, "columns": r.columns, "rows": r.to_records()} for st, r in done]))
+
+
+# --------------------------------------------------------------------------- status / history
+
+def _when(at: object) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if hasattr(at, "strftime") else str(at)
+
+
+def _deploy_line(record: DeployRecord) -> str:
+    counts = f"{record.count('ok')} ok, {record.count('failed')} failed, {record.count('refused')} refused"
+    colour = STATUS_COLOURS[record.outcome]
+    return (f"{_when(record.finished_at)} [{colour}]{record.outcome}[/] ({counts}) by "
+            f"{escape(record.deployed_by or '?')}, incidents {escape(record.tool_version)}, "
+            f"env {escape(record.env)}, deploy {record.deploy_id[:8]}")
+
+
+def status_text(result: StatusResult) -> None:
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    target = result.target
+    where = (f"local {target['path']}" if target["backend"] == "local" else
+             f"snowflake account {target['account']}, user {target['user']}, role {target['role']}, "
+             f"warehouse {target['warehouse']}")
+    if not result.deployed:
+        state = "[yellow]nothing deployed yet[/]: run `incidents deploy`"
+    elif result.in_sync:
+        state = "[green]in sync[/] with config"
+    else:
+        destructive = f", {result.destructive} destructive" if result.destructive else ""
+        state = f"[yellow]{result.changes} change(s) to apply{destructive}[/]: see `incidents diff`"
+    rows = [("project", escape(result.project)), ("env", escape(result.env)), ("target", escape(where)),
+            ("schema", escape(f"{result.database}.{result.schema}")), ("state", state),
+            ("last deploy", _deploy_line(result.last_deploy) if result.last_deploy else "none recorded")]
+    width = max((len(name) for name in result.row_counts), default=0)
+    rows += [("rows" if i == 0 else "", f"{escape(name):<{width}}  {n:>12,}")
+             for i, (name, n) in enumerate(result.row_counts.items())]
+    for key, value in rows:
+        grid.add_row(key, value)
+    console().print(grid)
+
+
+def history_text(result: HistoryResult) -> None:
+    out = console()
+    if not result.deploys:
+        out.print(f"no deploys recorded on {escape(result.where)}.")
+        return
+    for record in result.deploys:
+        out.print(_deploy_line(record))
+        for step in record.steps:
+            colour = STATUS_COLOURS.get(step.status, "white")
+            error = f"  {escape(step.error)}" if step.error else ""
+            out.print(f"    [{colour}]{step.status:<8}[/] {escape(step.object_kind):<15} {escape(step.object):<34} "
+                      f"{escape(step.action):<10} {step.duration_ms:>6} ms{error}")
