@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from incidents import __version__
 from incidents.cli import app
 
-COMMANDS = ["init", "render", "validate", "deploy", "plan", "diff", "check", "unlock", "seed", "query"]
+COMMANDS = [c.name or c.callback.__name__ for c in app.registered_commands]  # every command, new ones too
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -23,6 +23,7 @@ def test_every_command_has_help(command: str, runner: CliRunner) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
+    assert "Example" in result.output, "1-3 examples in every command's help"
     assert len(result.output.splitlines()) < 60, "one screen"
 
 
@@ -172,3 +173,24 @@ def test_count_star_gets_snowflakes_header(project_copy: Path, deployed_local: P
                                  "--project-dir", str(project_copy)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"COUNT(*)": 4}]  # DuckDB alone would say count_star()
+
+
+def _complete(words: str, cwd: Path) -> list[str]:
+    import os
+
+    script = Path(sys.executable).parent / "incidents"
+    env = {**os.environ, "_INCIDENTS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split(" ")) - 1)}
+    done = subprocess.run([str(script)], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_shell_completion_offers_environments_and_views_from_config(project_copy: Path) -> None:
+    assert _complete("incidents deploy --env ", project_copy) == ["dev", "prod", "staging"]
+    assert _complete("incidents diff -e st", project_copy) == ["staging"]
+    views = sorted(_complete("incidents query v_sla", project_copy))
+    assert views == ["v_sla_breach_risk", "v_sla_performance"]
+    show = subprocess.run([str(Path(sys.executable).parent / "incidents"), "--show-completion", "bash"],
+                          capture_output=True, text=True, timeout=60)
+    assert show.returncode == 0 and "_INCIDENTS_COMPLETE" in show.stdout

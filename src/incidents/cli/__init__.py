@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from incidents import __version__
+from incidents.cli import completion
 from incidents.cli import formatters as fmt
 from incidents.cli.common import (
     ConnectionOpt,
@@ -45,7 +46,7 @@ app = typer.Typer(
     "2 usage or config error, 3 target error (connection, SQL).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -97,6 +98,8 @@ def render(
 
     The files are committed so people with only SnowSQL or `snow sql` can run setup.sql as it is.
     Output is deterministic byte for byte.
+
+    Examples: incidents render; incidents render --check (in CI or a pre-commit hook)
     """
     with _errors(), _workspace(project_dir, env) as ws:
         result = ws.render()
@@ -120,6 +123,8 @@ def validate(
 
     Every statement must parse as Snowflake SQL (sqlglot) and every view's documented columns must
     match its SELECT list.
+
+    Examples: incidents validate; incidents validate --env prod
     """
     with _errors(), _workspace(project_dir, env) as ws:
         fmt.validation(ws.validate())
@@ -146,6 +151,8 @@ def deploy(
     Creates the database and schema if missing, then tables (parents first), in-place column
     changes, reference rows and views. Never drops or rewrites a table or column without
     --allow-destructive; refused changes are listed and the exit code is 1.
+
+    Examples: incidents deploy; incidents deploy --env prod --format json; incidents deploy --dry-run
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         text = output is TextJson.text
@@ -188,6 +195,8 @@ def plan(
     """Print the statements `deploy` would run now, in order, each marked safe or destructive.
 
     Same as `deploy --dry-run`. Exit 0 even when there is something to do (use `diff` to gate CI).
+
+    Examples: incidents plan; incidents plan --env prod --allow-destructive
     """
     deploy(dry_run=True, allow_destructive=allow_destructive, output=output, lock_timeout=0, env=env,
            connection=connection, project_dir=project_dir, verbose=verbose, quiet=False)
@@ -205,6 +214,8 @@ def diff(
 
     text: a summary grouped by object; json: one entry per change (see README); sql: the statements
     that bring the live schema back to the declared one (destructive ones included, marked).
+
+    Examples: incidents diff; incidents diff --env prod --format json > drift.json
     """
     with _errors(output is DiffFormat.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.diff()
@@ -228,6 +239,8 @@ def unlock(
     """Free the deploy lock of a deploy that died (a crashed holder's lock also expires by itself).
 
     Only run it when no deploy is running: the next deploy could then apply alongside it.
+
+    Example: incidents unlock --env prod
     """
     with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
         holder = ws.unlock()
@@ -251,6 +264,8 @@ def check(
     timestamps in order and status history consistent: the checks of the v_data_quality_issues view
     (one query), each failure with its row count and up to five sample keys. Snowflake enforces none
     of the key checks itself; use this as a CI gate after loads.
+
+    Examples: incidents check; incidents check --env prod --format json
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.check()
@@ -286,6 +301,8 @@ def seed(
 
     The same options give the same rows on every run and backend. Refuses (exit 2) when the tables
     already hold rows, unless --replace.
+
+    Examples: incidents seed; incidents seed -n 100000 --replace; incidents seed --end 2026-11-30
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.seed(incidents=incidents, random_seed=random_seed, replace=replace,
@@ -300,7 +317,8 @@ def seed(
 @app.command()
 def query(
     sql: Annotated[str | None, typer.Argument(
-        help="One SQL statement; `-` reads it from standard input. Omit it with --file.")] = None,
+        help="One SQL statement; `-` reads it from standard input. Omit it with --file.",
+        autocompletion=completion.view_queries)] = None,
     file: Annotated[Path | None, typer.Option(
         "--file", "-F", help="Run the statements of this file one by one, stopping at the first failure.",
         dir_okay=False)] = None,

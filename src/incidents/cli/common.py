@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from incidents.cli import completion
 from incidents.cli import formatters as fmt
 from incidents.errors import Found, IncidentsError
 
@@ -36,10 +37,11 @@ class QueryFormat(str, Enum):
 
 
 EnvOpt = Annotated[str | None, typer.Option(
-    "--env", "-e", envvar="INCIDENTS_ENV", show_envvar=True,
+    "--env", "-e", envvar="INCIDENTS_ENV", show_envvar=True, autocompletion=completion.environments,
     help="Environment of config/project.yml \\[default: its default_env].")]
 ConnectionOpt = Annotated[str | None, typer.Option(
-    "--connection", "-c", help="Snowflake connection name from connections.toml (implies the Snowflake target).")]
+    "--connection", "-c", autocompletion=completion.connections,
+    help="Snowflake connection name from connections.toml (implies the Snowflake target).")]
 ProjectOpt = Annotated[Path | None, typer.Option(
     "--project-dir", envvar="INCIDENTS_PROJECT_DIR", show_envvar=True,
     help="Project folder \\[default: here if ./config/project.yml exists, else the bundled example].")]
