@@ -136,6 +136,8 @@ def test_init_copies_the_example_into_a_folder_you_own(tmp_path: Path, runner: C
     assert result.exit_code == 0, result.output
     assert (dest / "config" / "project.yml").is_file() and (dest / "templates" / "views").is_dir()
     assert ".incidents/" in (dest / ".gitignore").read_text(encoding="utf-8")
+    workflows = sorted(p.name for p in (dest / ".github" / "workflows").iterdir())
+    assert workflows == ["incidents-deploy.yml", "incidents-drift.yml"]
     rendered = runner.invoke(app, ["render", "--project-dir", str(dest)])
     assert rendered.exit_code == 0 and (dest / "setup.sql").is_file()
     again = runner.invoke(app, ["init", str(dest)])

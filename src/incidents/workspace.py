@@ -45,8 +45,10 @@ MAX_RANDOM_SEED = 2**32 - 1  # numpy's seed range
 
 
 def init_project(dest: str | os.PathLike[str]) -> list[str]:
-    """Copy the bundled example project (config/, templates/) into `dest`, with a .gitignore and a
-    README stub; refuse to overwrite an existing project. Returns the paths written."""
+    """Copy the bundled example project (config/, templates/) into `dest`, with a .gitignore, a
+    README stub and the GitHub Actions workflows of examples/github-actions/ (deploy on merge,
+    nightly drift check) in .github/workflows/; refuse to overwrite an existing project. Returns the
+    paths written."""
     import shutil
 
     from incidents.config import PACKAGED_PROJECT, SOURCE_PROJECT
@@ -63,6 +65,12 @@ def init_project(dest: str | os.PathLike[str]) -> list[str]:
         for part in ("config", "templates"):
             shutil.copytree(source / part, root / part, dirs_exist_ok=True)
         written = ["config/", "templates/"]
+        workflows = root / ".github" / "workflows"
+        for example in sorted((source / "examples" / "github-actions").glob("*.yml")):
+            if not (workflows / example.name).exists():
+                workflows.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(example, workflows / example.name)
+                written.append(f".github/workflows/{example.name}")
         for name, text in (_STUBS.items()):
             if not (root / name).exists():
                 (root / name).write_text(text, encoding="utf-8")
