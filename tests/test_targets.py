@@ -16,6 +16,7 @@ PROD = Environment(name="prod", target="snowflake", database="INCIDENTS_PROD", s
 
 def _home(tmp_path: Path, text: str) -> dict[str, str]:
     (tmp_path / "connections.toml").write_text(text)
+    (tmp_path / "connections.toml").chmod(0o600)
     return {"SNOWFLAKE_HOME": str(tmp_path)}
 
 
@@ -76,3 +77,25 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         snowflake_params(PROD, None, environ)
     assert "connections.toml" in str(info.value) and "invalid TOML" in str(info.value)
+
+
+def test_a_connections_file_others_can_read_gets_one_warning_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from incidents.errors import IncidentsWarning
+
+    environ = _home(tmp_path, '[prod]\naccount = "acme-prod"\npassword = "s3cret"\n')  # no user
+    (tmp_path / "connections.toml").chmod(0o644)
+    warned = pytest.warns(IncidentsWarning, match=r"other users can read it \(mode 644\); run `chmod 0600 ")
+    with warned, pytest.raises(ConfigError):
+        snowflake_params(PROD, None, environ)
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "incidents", "diff", "--env", "prod", "--project-dir", str(repo)],
+                          env={**os.environ, **environ}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("warning: ") and "chmod 0600" in lines[0]
+    assert "has no user" in lines[1] and "s3cret" not in done.stderr

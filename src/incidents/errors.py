@@ -67,6 +67,10 @@ class StatementCountError(IncidentsError):
     exit_code = 2
 
 
+class IncidentsWarning(UserWarning):
+    """Something the user should fix that does not stop the command (the CLI prints one line)."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of a driver's error (the connector puts the message in `msg`); drivers add
     query ids and stack-like detail below it that a user does not need."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from incidents import __version__
 from incidents.config import PACKAGED_PROJECT
-from incidents.errors import ConfigError, TargetError, first_line
+from incidents.errors import ConfigError, IncidentsWarning, TargetError, first_line
 from incidents.models import Environment, Project
 from incidents.session import Session
 
@@ -181,10 +181,22 @@ def _read_connections(home: Path, environ: Mapping[str, str]) -> tuple[dict[str,
         default_name = default_name or data.get("default_connection_name")
     connections_toml = home / "connections.toml"
     if connections_toml.is_file():
+        _warn_if_others_can_read(connections_toml)
         data = _read_toml(connections_toml)
         default_name = default_name or data.pop("default_connection_name", None)
         connections.update({k: v for k, v in data.items() if isinstance(v, dict)})
     return connections, default_name if isinstance(default_name, str) else None
+
+
+def _warn_if_others_can_read(path: Path) -> None:
+    """The file holds credentials: say so in one line, with the fix (the connector would print six)."""
+    if os.name != "posix":
+        return
+    info = path.stat()
+    if info.st_mode & 0o077 or info.st_uid != os.getuid():
+        fix = f"chmod 0600 {path}" + (" and chown it to yourself" if info.st_uid != os.getuid() else "")
+        warnings.warn(IncidentsWarning(f"{path} holds credentials but other users can read it "
+                                       f"(mode {info.st_mode & 0o777:o}); run `{fix}`"), stacklevel=2)
 
 
 def _no_connection(env: Environment, name: str, connection: str | None, home: Path, known: list[str],
@@ -244,6 +256,7 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
 
     params = dict(params)
     name = params.pop("_connection_name", "?")
+    warnings.filterwarnings("ignore", message="Bad owner or permissions")  # said once, by us, above
     if params.get("private_key_file"):
         params["private_key_file"] = str(Path(str(params["private_key_file"])).expanduser())
     try:

@@ -381,7 +381,25 @@ app.command()(_status.status)
 app.command()(_status.history)
 
 
+def _one_line_warnings() -> None:
+    """Our own warnings print as one `warning:` line on stderr, not Python's two-line form."""
+    import warnings
+
+    from incidents.errors import IncidentsWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if issubclass(category, IncidentsWarning):
+            fmt.error_line("warning", str(message))
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
+    _one_line_warnings()
     app()
 
 
