@@ -25,6 +25,7 @@ def apply_edit(root: Path, edit: dict[str, Any]) -> None:
     if "write" in edit:  # a new or replaced file; {project} is the project copy's folder
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(edit["write"].replace("{project}", str(root)), encoding="utf-8")
+        path.chmod(0o600)  # as a credentials file should be (a readable one gets a warning line)
         return
     text = path.read_text(encoding="utf-8")
     if "replace" in edit:

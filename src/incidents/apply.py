@@ -24,6 +24,7 @@ from incidents.plan import Step, plan
 from incidents.render import context, desired_state
 from incidents.session import Session
 from incidents.templating import render_template
+from incidents.validate import check_steps
 
 
 @dataclass
@@ -111,6 +112,7 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
         report.seconds = time.perf_counter() - start
         return report
 
+    check_steps(project, snap.steps)  # what validate would reject is never sent (ConfigError, exit 2)
     history = History(session, project, env, str(uuid.uuid4()))
     steps = snap.steps
     try:

@@ -182,12 +182,18 @@ class Workspace:
 
     # ----------------------------------------------------------------------- offline
 
-    def render(self) -> RenderResult:
+    def render(self, *, validate: bool = True) -> RenderResult:
         """The committed files (sql/, setup.sql, docs/views.md) as they should be; write nothing.
-        Call `.write()` on the result to write them, `.stale()` to list those that differ."""
+        Call `.write()` on the result to write them, `.stale()` to list those that differ. First
+        the checks of `validate()` (ConfigError on a problem), so no file that Snowflake would
+        reject, or a view that mislabels its columns, is ever written."""
         from incidents.render import render_files
+        from incidents.validate import validate_project
 
-        return RenderResult(self.project.root, render_files(self.project, self.env))
+        files = render_files(self.project, self.env)
+        if validate:
+            validate_project(self.project, self.env, files)
+        return RenderResult(self.project.root, files)
 
     def validate(self) -> ValidationResult:
         """Config, templates and every rendered statement, offline; raises ConfigError on a problem."""
