@@ -155,3 +155,23 @@ def test_deploy_json_is_printed_also_when_a_step_fails(project_copy: Path, local
     assert "NO_SUCH_TABLE" in failed[0]["error"].upper()
     assert any(s["status"] == "ok" for s in report["steps"])
     assert result.stderr.startswith("target error:")
+
+
+def test_a_statement_validate_would_reject_is_never_sent(project_copy: Path, local_dir: Path,
+                                                         runner: CliRunner) -> None:
+    args = ["--project-dir", str(project_copy)]
+    assert runner.invoke(app, ["deploy", "-q", *args]).exit_code == 0
+    view = project_copy / "templates" / "views" / "v_reopen_rate.sql.j2"
+    view.write_text(view.read_text(encoding="utf-8").replace("    GROUP BY h.incident_id\n)",
+                                                             "    GROUP BY h.incident_id\n) ) (", 1), encoding="utf-8")
+    sla = project_copy / "config" / "tables" / "sla_policies.yml"  # a safe change in the same deploy
+    text = sla.read_text(encoding="utf-8")
+    sla.write_text(text.replace("columns:\n", "columns:\n  - {name: notes, type: TEXT}\n", 1), encoding="utf-8")
+    refused = runner.invoke(app, ["deploy", *args])
+    assert refused.exit_code == 2 and "view v_reopen_rate" in refused.stderr
+    # Nothing of that deploy ran: the column is not there, the old view still answers, no history row.
+    with Workspace.open(project_copy) as ws:
+        assert [r["NAME"] for r in ws.query("SELECT column_name AS name FROM information_schema.columns "
+                                            "WHERE table_name = 'SLA_POLICIES' AND column_name = 'NOTES'")] == []
+        assert ws.query("SELECT COUNT(*) AS n FROM v_reopen_rate")[0]["N"] >= 0
+        assert len(ws.history().deploys) == 1
