@@ -224,12 +224,12 @@ COMMENT = 'SLA targets per priority, in minutes from incident creation. Deploy i
 
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENTS_DEPLOY_HISTORY (
     DEPLOY_ID VARCHAR(36) NOT NULL COMMENT 'One id per deploy run (UUID).',
-    OBJECT_KIND VARCHAR(20) NOT NULL COMMENT 'table, view, reference_data or schema.',
+    OBJECT_KIND VARCHAR(20) NOT NULL COMMENT 'database, schema, table, reference_data, view; deploy for the row that ends a deploy.',
     OBJECT_NAME VARCHAR(255) NOT NULL COMMENT 'Object the row is about.',
     ACTION VARCHAR(30) NOT NULL COMMENT 'create, alter, replace, merge, drop ...',
     CHECKSUM VARCHAR(64) COMMENT 'SHA-256 of the rendered definition of the object after this deploy.',
     FINGERPRINT VARCHAR(64) COMMENT 'SHA-256 of the view text the backend reported right after the deploy.',
-    STATUS VARCHAR(10) NOT NULL COMMENT 'ok or failed.',
+    STATUS VARCHAR(10) NOT NULL COMMENT 'ok, failed or refused.',
     STATEMENTS NUMBER(38,0) NOT NULL COMMENT 'How many statements the action ran.',
     DURATION_MS NUMBER(38,0) NOT NULL COMMENT 'Wall time of the action in milliseconds.',
     ERROR VARCHAR(4000) COMMENT 'Error text when status is failed.',

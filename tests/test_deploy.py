@@ -65,6 +65,9 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
         rows = session.query(f"SELECT * FROM INCIDENTS.CORE.{HISTORY_TABLE.upper()} ORDER BY OBJECT_KIND, OBJECT_NAME")
     finally:
         session.close()
+    ended = [r for r in rows if r["OBJECT_KIND"] == "deploy"]  # the row that says the deploy ended
+    assert [(r["OBJECT_NAME"], r["ACTION"], r["STATUS"]) for r in ended] == [("INCIDENTS.CORE", "finish", "ok")]
+    rows = [r for r in rows if r["OBJECT_KIND"] != "deploy"]
     assert len(rows) == len(report.applied)
     tables = {r["OBJECT_NAME"]: r for r in rows if r["OBJECT_KIND"] == "table"}
     assert set(tables) >= {t.name for t in project.tables}

@@ -6,6 +6,7 @@ and recorded as it ends (ok or failed), and a rerun plans only what is still mis
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import time
@@ -17,7 +18,7 @@ from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
 from incidents.introspect import LiveState, fingerprint, introspect
-from incidents.kinds import Backend, Capabilities, ObjectKind, StepStatus
+from incidents.kinds import DEPLOY_MARKER, Action, Backend, Capabilities, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
@@ -135,9 +136,11 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
                     continue
                 lock.renew()
                 _run_step(session, step, report, history, notify)
-            history.finish()
-        finally:
-            lock.release()
+            history.finish(time.perf_counter() - start)
+        except BaseException:  # Ctrl-C too: free the lock on the way out
+            _release_quietly(lock)  # the step's error is the one to report, not a release that failed too
+            raise
+        lock.release()
     except TargetError as exc:
         report.seconds = time.perf_counter() - start
         if isinstance(exc, _StepFailed):
@@ -145,6 +148,12 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
         raise
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _release_quietly(lock: DeployLock) -> None:
+    # The network may be gone: then the lease expires, or the next deploy here sees our pid is gone.
+    with contextlib.suppress(TargetError):
+        lock.release()
 
 
 class _StepFailed(TargetError):
@@ -222,17 +231,19 @@ class History:
             "deployed_by": _user(), "deployed_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         }
 
-    def finish(self) -> None:
-        """Fingerprints of the views this deploy replaced, read back in one query."""
-        if not self.views:
-            return
-        ctx = context(self.project, self.env)
-        rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
-        found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
-        prints = [(name, found[name.upper()]) for name in self.views if name.upper() in found]
-        if prints:
-            self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
-                                 obj="deploy history")
+    def finish(self, seconds: float) -> None:
+        """Fingerprints of the views this deploy replaced, read back in one query; then the row
+        that says the deploy ended (`incidents history` calls a deploy without one interrupted)."""
+        if self.views:
+            ctx = context(self.project, self.env)
+            rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
+            found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
+            prints = [(name, found[name.upper()]) for name in self.views if name.upper() in found]
+            if prints:
+                self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
+                                     obj="deploy history")
+        marker = Step(DEPLOY_MARKER, f"{self.env.database}.{self.env.schema}", Action.FINISH, ())
+        self.record(StepResult(marker, StepStatus.OK, seconds))
 
 
 def _user() -> str | None:

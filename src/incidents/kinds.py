@@ -52,6 +52,10 @@ class ObjectKind(_Text):
     COLUMN = "column"
     VIEW = "view"
     REFERENCE_DATA = "reference_data"
+    DEPLOY = "deploy"  # the history row that says a deploy ended (object: DATABASE.SCHEMA)
+
+
+DEPLOY_MARKER = ObjectKind.DEPLOY
 
 
 class Action(_Text):
@@ -63,6 +67,7 @@ class Action(_Text):
     MERGE = "merge"    # reference rows: insert the missing keys
     DROP = "drop"
     RECORD = "record"  # no statement: only the checksum is recorded
+    FINISH = "finish"  # the deploy ended (its last history row)
 
 
 class StepStatus(_Text):

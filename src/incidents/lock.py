@@ -5,12 +5,15 @@ Taking the lock is one UPDATE that succeeds only when the row is free, expired o
 Snowflake serialises DML on a table, so of two concurrent UPDATEs exactly one wins and the other
 sees the winner's row. A holder that crashes stops blocking others when its lease expires; the
 lease is renewed while a long deploy runs; `incidents unlock` frees it by hand. On the local target
-only one process can open the database at all, so a lock found there is stale and taken over.
+only one process can open the database at all, so a lock found there is stale and taken over. A
+lock held by a process of this host that no longer runs (a deploy that lost its network, then
+exited) is stale too: the holder is recorded as host/pid, as lock files do.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -34,6 +37,20 @@ class Holder:
     host: str | None
     acquired_at: Any
     expires_at: Any
+
+    @property
+    def dead_here(self) -> bool:
+        """Held by a process of this host that is gone (its pid no longer exists)."""
+        name, _, pid = (self.host or "").rpartition("/")
+        if name != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # exists, owned by someone else
+        return False
 
     def __str__(self) -> str:
         who = f"{self.owner or '?'}@{self.host or '?'}"
@@ -81,11 +98,11 @@ class DeployLock:
             holder = self.try_acquire()
             if holder is None:
                 return
-            if self.session.backend == "local" and not took_over:
+            if (self.session.backend == "local" or holder.dead_here) and not took_over:
                 took_over = True
                 # The local database admits one process at a time (DuckDB's file lock), so a holder
-                # found here is a deploy that was killed: take its lock over at once.
-                self._run("release", deploy_id=None)
+                # found there is a deploy that was killed; so is a holder whose process here is gone.
+                self._run("release", deploy_id=holder.deploy_id)
                 continue
             if time.monotonic() >= deadline:
                 raise TargetError(f"deploy in progress by {holder}; wait for it, pass --lock-timeout SECONDS to "
@@ -122,4 +139,4 @@ def _user() -> str | None:
 
 
 def _host() -> str:
-    return socket.gethostname()
+    return f"{socket.gethostname()}/{os.getpid()}"  # host/pid: see Holder.dead_here

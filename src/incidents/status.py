@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.introspect import LiveState
-from incidents.kinds import StepStatus
+from incidents.kinds import ObjectKind, StepStatus
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.render import context
 from incidents.results import JsonResult
@@ -51,9 +51,13 @@ class DeployRecord:
     def count(self, status: StepStatus) -> int:
         return sum(1 for s in self.steps if s.status == status)
 
+    finished: bool = True  # its last row says it ended; an interrupted one has none
+
     @property
     def outcome(self) -> str:
-        return "failed" if self.count(StepStatus.FAILED) else "ok"
+        if self.count(StepStatus.FAILED):
+            return "failed"
+        return "ok" if self.finished else "interrupted"
 
     def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
         summary: dict[str, Any] = {
@@ -120,9 +124,11 @@ def read_history(session: Session, project: Project, env: Environment, limit: in
 def _record(deploy_id: str, rows: list[dict[str, Any]]) -> DeployRecord:
     first, last = rows[0], rows[-1]
     steps = tuple(HistoryStep(r["OBJECT_KIND"], r["OBJECT_NAME"], r["ACTION"], r["STATUS"], int(r["STATEMENTS"]),
-                              int(r["DURATION_MS"]), r["ERROR"], r["DEPLOYED_AT"]) for r in rows)
+                              int(r["DURATION_MS"]), r["ERROR"], r["DEPLOYED_AT"])
+                  for r in rows if r["OBJECT_KIND"] != ObjectKind.DEPLOY)
+    finished = any(r["OBJECT_KIND"] == ObjectKind.DEPLOY for r in rows)
     return DeployRecord(deploy_id, last["ENV"], last["DEPLOYED_BY"], last["TOOL_VERSION"], first["DEPLOYED_AT"],
-                        last["FINISHED_AT"], steps)
+                        last["FINISHED_AT"], steps, finished)
 
 
 def row_counts(session: Session, project: Project, env: Environment, live: LiveState) -> dict[str, int]:

@@ -398,8 +398,23 @@ def _one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+def _quiet_connector_threads() -> None:
+    """When the network drops, the connector's background threads (query cancel timers, telemetry)
+    print their own tracebacks; the command reports the failure once, as one line, already."""
+    import threading
+
+    default = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not type(args.exc_value).__module__.startswith("snowflake.connector"):
+            default(args)
+
+    threading.excepthook = hook
+
+
 def main() -> None:
     _one_line_warnings()
+    _quiet_connector_threads()
     app()
 
 

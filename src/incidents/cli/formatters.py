@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from incidents.session import Statement
     from incidents.status import DeployRecord, HistoryResult, StatusResult
 
-STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan"}
+STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan", "interrupted": "red"}
 
 
 def console(stderr: bool = False) -> Console:
