@@ -357,6 +357,9 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import report as _report  # noqa: E402
+
+app.command()(_report.report)
 
 
 def main() -> None:
