@@ -50,13 +50,15 @@ def report(
         if first and last and first > last:
             raise ConfigError(f"--from {first} is after --to {last}; give a period that starts on or before its end",
                               key="--from")
+        path = out or Path("report.html")
+        if (out or output is ReportFormat.html) and not path.parent.expanduser().is_dir():
+            raise ConfigError(f"cannot write the report: the folder {path.parent} does not exist", key="--out")
         with _workspace(project_dir, env, connection, verbose) as ws:
             result = ws.report(start=first, end=last, on_progress=None if quiet else _progress())
         began = time.perf_counter()
         if output is ReportFormat.text and out is None:
             typer.echo(result.to_text(), nl=False)
             return
-        path = out or Path("report.html")
         try:
             size = result.write(path, output.value)
         except OSError as exc:
