@@ -25,9 +25,9 @@ def report(
         "--out", "-o", help="File to write \\[default: report.html; text goes to stdout].", dir_okay=False)] = None,
     output: Annotated[ReportFormat, typer.Option("--format", "-f", help="html or text.")] = ReportFormat.html,
     start: Annotated[str | None, typer.Option(
-        "--from", help="First day of the period, YYYY-MM-DD \\[default: 27 days before --to].")] = None,
+        "--from", metavar="DATE", help="First day of the period, YYYY-MM-DD \\[default: 27 days before --to].")] = None,
     end: Annotated[str | None, typer.Option(
-        "--to", help="Last day of the period, YYYY-MM-DD \\[default: the last day with incidents].")] = None,
+        "--to", metavar="DATE", help="Last day of the period, YYYY-MM-DD \\[default: the last day with incidents].")] = None,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
@@ -36,12 +36,12 @@ def report(
 ) -> None:
     """Write the analytics report: 13 sections of charts and tables, each from an analytics view.
 
-    html: one self-contained file (inline SVG, no script, no network), printable. text: the
-    headline figures and key tables, 100 columns wide. Progress goes to stderr.
+    html: one self-contained, printable file (inline SVG, no script, no network).
+    text: the headline figures and key tables, 100 columns wide. Progress goes to stderr.
 
     Examples: incidents report && open report.html;
     incidents report --from 2026-11-01 --to 2026-11-30 -o november.html;
-    incidents report --format text | less -R
+    incidents report --format text | less
     """
     with _errors():
         from incidents.report import parse_date
