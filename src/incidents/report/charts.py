@@ -54,14 +54,13 @@ def _r(x: float) -> float:
 
 
 def nice_max(value: float) -> float:
-    """A round axis maximum at or above value."""
+    """A round axis maximum at or above value whose quarters (the gridlines) are round too."""
     if value <= 0:
         return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
+    quarter = max(value / 4, 1.0) if value >= 1 else value / 4  # counts: gridlines at whole numbers
+    exp = 10 ** math.floor(math.log10(quarter))
+    steps = (1, 2, 3, 4, 5, 6, 8, 10) if exp == 1 else (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+    return 4 * next(m * exp for m in steps if quarter <= m * exp + 1e-9)
 
 
 def hbars(label: str, categories: Sequence[str], series: Sequence[Series], fmt: Fmt, *, stacked: bool = False,

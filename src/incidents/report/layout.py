@@ -255,9 +255,9 @@ def peak_event(report: ReportResult, s: SectionResult) -> Body:
 
 def solutions(report: ReportResult, s: SectionResult) -> Body:
     rs = s.records
-    chart = hbars("Success rate of the most applied solution templates", [r["solution_code"] for r in rs],
+    chart = hbars("Success rate of the most applied solution templates", [r["title"] for r in rs],
                   [Series("success %", SERIES[2], _vals(rs, "success_rate_pct"))], f.pct, maximum=100,
-                  label_width=170)
+                  label_width=230)
     return Body(charts=[chart], tables=[table(rs, [
         ("code", "solution_code", f.text), ("title", "title", f.text), ("applied", "times_applied", f.count),
         ("success", "success_rate_pct", f.pct), ("rating", "avg_effectiveness_rating", f.number),
