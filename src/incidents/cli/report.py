@@ -27,7 +27,8 @@ def report(
     start: Annotated[str | None, typer.Option(
         "--from", metavar="DATE", help="First day of the period, YYYY-MM-DD \\[default: 27 days before --to].")] = None,
     end: Annotated[str | None, typer.Option(
-        "--to", metavar="DATE", help="Last day of the period, YYYY-MM-DD \\[default: the last day with incidents].")] = None,
+        "--to", metavar="DATE",
+        help="Last day of the period, YYYY-MM-DD \\[default: the last day with incidents].")] = None,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
