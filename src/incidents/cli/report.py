@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -70,7 +71,8 @@ def report(
                 f"rendering {time.perf_counter() - began:.2f} s)")
 
 
-def _progress():
+def _progress() -> Callable[[int, int, str, float | None], None]:
+    """One line per finished query on stderr; on a terminal also the one running."""
     console = fmt.console(stderr=True)
     live = sys.stderr.isatty()
 

@@ -11,7 +11,7 @@ from incidents.models import Environment, Project
 from incidents.render import context
 from incidents.report.period import TrendWindow, resolve_period
 from incidents.report.result import ReportResult, SectionResult
-from incidents.report.sections import SECTIONS, TOP_INCIDENTS, TOP_SOLUTIONS, Section
+from incidents.report.sections import SECTIONS, Section
 from incidents.session import Session
 from incidents.templating import render_template
 
@@ -74,8 +74,7 @@ def _as_date(value: object) -> dt.date | None:
 
 def _run(session: Session, project: Project, section: Section, definitions: dict[str, str],
          ctx: dict[str, object]) -> SectionResult:
-    limit = {"solutions": TOP_SOLUTIONS, "high_impact": TOP_INCIDENTS}.get(section.key, 0)
-    sql = render_template(project.templates_dir, section.template, **{**ctx, "limit": limit})
+    sql = render_template(project.templates_dir, section.template, **{**ctx, "limit": section.limit})
     start = time.perf_counter()
     columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
     return SectionResult(section, tuple((v, definitions[v]) for v in section.views),

@@ -17,6 +17,7 @@ class Section:
     scope: str
     empty: str        # what the section says when there is nothing to show
     measure: str | None = None  # a column whose non-zero values mean "there is data"
+    limit: int = 0    # rows the query returns at most (its `limit`), 0 when it returns all
 
     @property
     def template(self) -> str:
@@ -45,12 +46,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("peak_event", "Peak event vs baseline", ("v_peak_event_comparison",),
             ALL_TIME, "No incidents around a Black Friday yet.", "peak_incidents"),
     Section("solutions", "Knowledge-base solution effectiveness", ("v_solution_effectiveness",),
-            ALL_TIME, "No solution template has been applied yet.", "times_applied"),
+            ALL_TIME, "No solution template has been applied yet.", "times_applied", limit=12),
     Section("high_impact", "Top high-impact incidents", ("v_high_impact_incidents",),
-            PERIOD, "No high-impact incidents created in the period."),
+            PERIOD, "No high-impact incidents created in the period.", limit=10),
     Section("data_quality", "Data quality", ("v_data_quality_issues",),
             NOW, "Clean: no data-quality issue found by any check.", "issues"),
 )
-
-TOP_SOLUTIONS = 12
-TOP_INCIDENTS = 10

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from incidents.report.layout import Body, Table, body, scope_text
 from incidents.report.result import ReportResult
 
-# Sections whose chart has no table; text shows the heat map as shades instead.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# The heat map in text: a shade per cell, darkest = the busiest cell.
 SHADES = " \u2591\u2592\u2593\u2588"
 
 
@@ -33,7 +37,7 @@ def render_text(report: ReportResult, width: int = 100) -> str:
     return console.export_text()
 
 
-def _print_body(console: object, shown: Body) -> None:
+def _print_body(console: Console, shown: Body) -> None:
     from rich.table import Table as RichTable
 
     if shown.tiles:
@@ -42,11 +46,11 @@ def _print_body(console: object, shown: Body) -> None:
             tiles.add_column(no_wrap=True)
         for t in shown.tiles:
             tiles.add_row(t.label, t.value, t.sub)
-        console.print(tiles)  # type: ignore[attr-defined]
+        console.print(tiles)
     if shown.grid:
         _print_grid(console, *shown.grid)
     for t in shown.tables:
-        console.print(_rich_table(t.for_text(), RichTable))  # type: ignore[attr-defined]
+        console.print(_rich_table(t.for_text(), RichTable))
 
 
 def _rich_table(t: Table, cls: type) -> object:
@@ -63,11 +67,11 @@ def _rich_table(t: Table, cls: type) -> object:
     return table
 
 
-def _print_grid(console: object, rows: list[str], cols: list[str], values: list[list[int]]) -> None:
+def _print_grid(console: Console, rows: list[str], cols: list[str], values: list[list[int]]) -> None:
     """The heat map as shade characters, two per hour; the scale is the darkest cell."""
     peak = max((v for row in values for v in row), default=0) or 1
-    console.print("     " + "".join(c[:2] for c in cols))  # type: ignore[attr-defined]
+    console.print("     " + "".join(c[:2] for c in cols))
     for name, row in zip(rows, values, strict=True):
         cells = "".join(SHADES[min(len(SHADES) - 1, round(v / peak * (len(SHADES) - 1)))] * 2 for v in row)
-        console.print(f"{name:<4} {cells}")  # type: ignore[attr-defined]
-    console.print(f"     darkest = {peak:,} incidents per cell")  # type: ignore[attr-defined]
+        console.print(f"{name:<4} {cells}")
+    console.print(f"     darkest = {peak:,} incidents per cell")
