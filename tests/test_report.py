@@ -248,6 +248,7 @@ def test_empty_warehouse_renders_no_data(project_copy: Path, deployed_local: Pat
     (["--from", "2026-13-01"], "--from: expected a date as YYYY-MM-DD, got '2026-13-01'"),
     (["--to", "yesterday"], "--to: expected a date as YYYY-MM-DD, got 'yesterday'"),
     (["--from", "2026-06-02", "--to", "2026-06-01"], "--from 2026-06-02 is after --to 2026-06-01"),
+    (["--from", "0001-01-01", "--to", "2026-06-01"], "--from: expected a date from 1900 to 9000, got 0001-01-01"),
 ])
 def test_bad_dates_are_one_line_exit_2(args: list[str], message: str, project_copy: Path, local_dir: Path,
                                        runner: CliRunner) -> None:
@@ -324,3 +325,17 @@ def test_every_report_query_parses_as_snowflake() -> None:
         [statement] = sqlglot.parse(sql, read="snowflake")
         assert statement is not None and not isinstance(statement, exp.Command), name
         assert "'2026-06-01'::DATE" in sql or name not in ("headline", "sla_by_priority", "high_impact"), name
+
+
+def test_period_defaults_previous_period_and_trend_window() -> None:
+    from incidents.report import resolve_period
+    from incidents.report.period import TrendWindow
+
+    period = resolve_period(None, None, dt.date(2026, 3, 31))
+    assert (period.start, period.end, period.days) == (dt.date(2026, 3, 4), dt.date(2026, 3, 31), 28)
+    assert (period.previous.start, period.previous.end) == (dt.date(2026, 2, 4), dt.date(2026, 3, 3))
+    assert resolve_period(dt.date(2026, 5, 1), None, dt.date(2026, 3, 31)).end == dt.date(2026, 5, 1)
+    trend = TrendWindow.ending(period)
+    assert (trend.months_from, trend.weeks_from) == (dt.date(2025, 4, 1), dt.date(2025, 10, 6))  # 12 months, 26 weeks
+    long = TrendWindow.ending(resolve_period(dt.date(2024, 1, 10), dt.date(2026, 3, 31), None))
+    assert (long.months_from, long.weeks_from) == (dt.date(2024, 1, 1), dt.date(2024, 1, 8))

@@ -46,12 +46,10 @@ def report(
     incidents report --format text | less
     """
     with _errors():
-        from incidents.report import parse_date
+        from incidents.report.period import check_dates, parse_date
 
         first, last = parse_date(start, "--from"), parse_date(end, "--to")
-        if first and last and first > last:
-            raise ConfigError(f"--from {first} is after --to {last}; give a period that starts on or before its end",
-                              key="--from")
+        check_dates(first, last)
         path = out or Path("report.html")
         if (out or output is ReportFormat.html) and not path.parent.expanduser().is_dir():
             raise ConfigError(f"cannot write the report: the folder {path.parent} does not exist", key="--out")

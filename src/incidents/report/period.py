@@ -79,9 +79,15 @@ def resolve_period(start: dt.date | None, end: dt.date | None, last_day: dt.date
             end = start
     if start is None:
         start = end - dt.timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
+    check_dates(start, end)
+    return Period(start, end)
+
+
+def check_dates(start: dt.date | None, end: dt.date | None) -> None:
+    """Refuse, before any query, dates the period cannot be built from: the user's mistake (exit 2)."""
+    for day, option in ((start, "--from"), (end, "--to")):
+        if day is not None and not 1900 <= day.year <= 9000:  # previous period and trend window stay dates
+            raise ConfigError(f"expected a date from 1900 to 9000, got {day.isoformat()}", key=option)
+    if start is not None and end is not None and start > end:
         raise ConfigError(f"--from {start.isoformat()} is after --to {end.isoformat()}; give a period that "
                           "starts on or before its end", key="--from")
-    if start.year < 1900 or end.year > 9000:
-        raise ConfigError("dates must lie between 1900 and 9000", key="--from")
-    return Period(start, end)
