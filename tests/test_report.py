@@ -289,8 +289,9 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
             page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
             page.on("request", lambda r: requests.append(r.url))
             page.goto(report_html.as_uri(), wait_until="load")
-            marks = page.eval_on_selector_all("figure.chart svg", "svgs => svgs.map(s => s.querySelectorAll("
-                                              "'.mark').length)")
+            marks = page.eval_on_selector_all(  # marks that cover pixels, per chart
+                "figure.chart svg", "svgs => svgs.map(s => Array.from(s.querySelectorAll('.mark'))"
+                ".filter(m => { const b = m.getBBox(); return b.width * b.height > 0; }).length)")
             sizes = page.eval_on_selector_all("figure.chart svg", "svgs => svgs.map(s => s.getBBox().width)")
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "report-full.png"

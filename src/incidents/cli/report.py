@@ -79,6 +79,7 @@ def _progress() -> Callable[[int, int, str, float | None], None]:
             if live:
                 console.print(f"[dim]querying {label} ({done + 1}/{total})...[/]", end="\r")
             return
-        console.print(f"[dim]{done:>2}/{total} {label:<20} {seconds:6.2f} s[/]")
+        line = f"{done:>2}/{total} {label:<20} {seconds:6.2f} s"
+        console.print(f"[dim]{line:<50}[/]")  # padded: it overwrites the "querying" line on a terminal
 
     return on_progress

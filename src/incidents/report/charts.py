@@ -86,11 +86,12 @@ def hbars(label: str, categories: Sequence[str], series: Sequence[Series], fmt: 
             value = s.values[i]
             if value is None:
                 continue
-            w = max(scale(value), 0.5 if value else 0)
+            w = max(scale(value), 0.5) if value else 0.0
             by = y if stacked else y + j * bar
             bx = label_width + (x0 if stacked else 0)
-            chart.add("rect", title=f"{name} - {s.name}: {fmt(value)}", data=True, x=_r(bx), y=by,
-                      width=_r(w), height=bar - 2, fill=s.colour)
+            if w:  # a zero draws nothing; grouped bars still print it
+                chart.add("rect", title=f"{name} - {s.name}: {fmt(value)}", data=True, x=_r(bx), y=by,
+                          width=_r(w), height=bar - 2, fill=s.colour)
             if not stacked:
                 chart.add("text", text=fmt(value), x=_r(bx + w + 4), y=by + bar - 4, class_="val")
             x0 += w
