@@ -35,6 +35,7 @@ from incidents.sqltext import count_statements, split_statements
 if TYPE_CHECKING:
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
+    from incidents.report import ReportResult
     from incidents.session import Session, Statement
     from incidents.status import HistoryResult, StatusResult
 
@@ -298,6 +299,18 @@ class Workspace:
 
         self._require_deployed()
         return run_checks(self.session, self.project, self.env, self.where)
+
+    def report(self, *, start: dt.date | str | None = None, end: dt.date | str | None = None,
+               on_progress: Callable[[int, int, str, float | None], None] | None = None) -> ReportResult:
+        """The analytics report: one query per section over the views (templates/report/), for the
+        incidents created from `start` to `end` (dates or YYYY-MM-DD, both included; default: the 28
+        days ending on the last day with incidents). Render it with `.to_html()` or `.to_text()`, or
+        `.write(path, "html")`; `.to_dict()` holds every figure. `on_progress(done, total, query,
+        seconds)` sees each query start (seconds None) and end."""
+        from incidents.report import build_report, parse_date
+
+        return build_report(self.session, self.project, self.env, self.where,
+                            start=parse_date(start, "--from"), end=parse_date(end, "--to"), on_progress=on_progress)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
               limit: int | None = None) -> QueryResult:

@@ -410,6 +410,9 @@ def _quiet_connector_threads() -> None:
             default(args)
 
     threading.excepthook = hook
+from incidents.cli import report as _report  # noqa: E402
+
+app.command()(_report.report)
 
 
 def main() -> None:

@@ -1,0 +1,51 @@
+"""The report as one self-contained HTML file: inline CSS, inline SVG charts, a JSON island."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from incidents import __version__, output
+from incidents.report.layout import Body, body, scope_text
+from incidents.report.result import ReportResult
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class ShownSection:
+    key: str
+    heading: str
+    definitions: tuple[tuple[str, str], ...]
+    scope: str
+    empty: bool
+    message: str
+    body: Body
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def json_island(report: ReportResult) -> Markup:
+    """The figures as JSON, safe inside <script>: `<`, `>` and `&` are written as \\u escapes, so no
+    value can close the element."""
+    text = output.dumps(report.to_dict(), indent=None)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+def render_html(report: ReportResult) -> str:
+    sections = [ShownSection(s.key, s.section.heading, s.definitions, scope_text(report, s), s.empty,
+                             s.section.empty, body(report, s)) for s in report.sections]
+    context: dict[str, Any] = {"report": report, "sections": sections, "version": __version__,
+                               "data": json_island(report)}
+    return _environment().get_template("report.html.j2").render(**context)

@@ -1,0 +1,310 @@
+"""Each section's rows -> what the page shows: tiles, charts and compact tables, with every cell
+formatted. Shared by the HTML and the text report, so both show the same figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from incidents.report import formats as f
+from incidents.report.charts import PRIORITY_COLOURS, SERIES, Chart, Series, columns, hbars, heatmap
+from incidents.report.result import ReportResult, SectionResult, number
+
+Cell = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str
+    sub: str = ""
+    tone: str = ""  # red / amber / green
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    numeric: tuple[bool, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+    wide: tuple[int, ...] = ()  # indexes of free-text columns the text report may cut
+    brief: tuple[int, ...] = ()  # indexes the text report shows (all when empty): it has 100 columns
+
+    def for_text(self) -> Table:
+        keep = self.brief or tuple(range(len(self.headers)))
+        pick = lambda xs: tuple(xs[i] for i in keep)  # noqa: E731
+        return Table(pick(self.headers), pick(self.numeric), tuple(pick(r) for r in self.rows), self.caption,
+                     tuple(keep.index(i) for i in self.wide if i in keep))
+
+
+@dataclass
+class Body:
+    tiles: list[Tile] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    grid: tuple[list[str], list[str], list[list[int]]] | None = None  # heat map for the text report
+
+
+Col = tuple[str, str, Cell]  # (header, column, formatter); numeric unless the formatter is f.text/f.when
+
+
+def table(records: Sequence[dict[str, Any]], cols: Sequence[Col], caption: str = "",
+          brief: Sequence[str] = ()) -> Table:
+    """A formatted table; `brief` names the headers the 100-column text report keeps."""
+    headers = tuple(h for h, _, _ in cols)
+    numeric = tuple(fn not in (f.text, f.when) for _, _, fn in cols)
+    rows = tuple(tuple(fn(r[c]) for _, c, fn in cols) for r in records)
+    wide = tuple(i for i, (_, c, _) in enumerate(cols) if c in ("title", "category_name", "team"))
+    return Table(headers, numeric, rows, caption, wide, tuple(headers.index(h) for h in brief))
+
+
+def _vals(records: Sequence[dict[str, Any]], column: str) -> list[float | None]:
+    return [number(r[column]) for r in records]
+
+
+def _priority_series(records: Sequence[dict[str, Any]], prefix: str = "", suffix: str = "_incidents") -> list[Series]:
+    return [Series(p, colour, _vals(records, f"{prefix}{p}{suffix}")) for p, colour in PRIORITY_COLOURS.items()]
+
+
+# --------------------------------------------------------------------------- sections
+
+def headline(report: ReportResult, s: SectionResult) -> Body:
+    r = s.records[0]
+    cur = report.currency
+    by_priority = " \u00b7 ".join(f"{p} {f.count(r[f'open_{p}'])}" for p in PRIORITY_COLOURS)
+
+    def prev(*pairs: tuple[str, Cell]) -> str:
+        return "previous " + " / ".join(fn(r[f"prev_{c}"]) for c, fn in pairs)
+
+    tiles = [
+        Tile("Open incidents", f.count(r["open_incidents"]), by_priority,
+             "red" if r["open_critical"] else ""),
+        Tile("Revenue at risk", f.money(r["revenue_at_risk"], cur),
+             f"in open incidents; {f.count(r['open_resolve_sla_breached'])} open past resolve target"),
+        Tile("Health now", f.text(r["health_status"]), "v_system_health_overview.health_status",
+             str(r["health_status"] or "")),
+        Tile("Incidents in period", f.count(r["incidents"]), prev(("incidents", f.count))),
+        Tile("MTTA median / p90", f"{f.minutes(r['mtta_median_minutes'])} / {f.minutes(r['mtta_p90_minutes'])}",
+             prev(("mtta_median_minutes", f.minutes), ("mtta_p90_minutes", f.minutes))),
+        Tile("MTTR median / p90", f"{f.minutes(r['mttr_median_minutes'])} / {f.minutes(r['mttr_p90_minutes'])}",
+             prev(("mttr_median_minutes", f.minutes), ("mttr_p90_minutes", f.minutes))),
+        Tile("Acknowledge SLA met", f.pct(r["acknowledge_sla_met_pct"]), prev(("acknowledge_sla_met_pct", f.pct))),
+        Tile("Resolve SLA met", f.pct(r["resolve_sla_met_pct"]), prev(("resolve_sla_met_pct", f.pct))),
+    ]
+    body = Body(tiles=tiles)
+    if r["open_incidents"]:
+        body.charts.append(hbars("Open incidents by priority", ["open now"],
+                                 [Series(p, c, [number(r[f"open_{p}"])]) for p, c in PRIORITY_COLOURS.items()],
+                                 f.count, stacked=True, label_width=80))
+    return body
+
+
+def trends(report: ReportResult, s: SectionResult) -> Body:
+    months = [r for r in s.records if r["grain"] == "month"]
+    weeks = [r for r in s.records if r["grain"] == "week"]
+    body = Body()
+    mttr = "MTTR (mean, right axis)"
+    if months:
+        labels = [r["period_start"].strftime("%b %y") for r in months]
+        body.charts.append(columns("Incidents per month by priority, MTTR line", labels, _priority_series(months),
+                                   f.count, line=Series(mttr, "#222", _vals(months, "mttr_minutes")),
+                                   line_fmt=f.minutes))
+    if weeks:
+        labels = [r["period_start"].strftime("%d %b") for r in weeks]
+        stacks = [Series("critical + high", PRIORITY_COLOURS["high"], _vals(weeks, "critical_high_incidents")),
+                  Series("medium + low", PRIORITY_COLOURS["low"], _vals(weeks, "other_incidents"))]
+        body.charts.append(columns("Incidents per week, MTTR line", labels, stacks, f.count,
+                                   line=Series(mttr, "#222", _vals(weeks, "mttr_minutes")), line_fmt=f.minutes,
+                                   every=max(1, len(weeks) // 13)))
+    body.tables.append(table(months, [
+        ("month", "period_start", lambda v: v.strftime("%Y-%m")), ("total", "total_incidents", f.count),
+        ("critical", "critical_incidents", f.count), ("high", "high_incidents", f.count),
+        ("medium", "medium_incidents", f.count), ("low", "low_incidents", f.count),
+        ("MTTR", "mttr_minutes", f.minutes), ("resolve SLA", "resolve_sla_met_pct", f.pct)], "Monthly"))
+    return body
+
+
+def sla_by_priority(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    milestones = (("acknowledge", SERIES[0]), ("first_response", SERIES[1]), ("resolve", SERIES[2]))
+    chart = hbars("SLA met % by priority", [r["priority"] for r in rs],
+                  [Series(m.replace("_", " "), c, _vals(rs, f"{m}_sla_met_pct")) for m, c in milestones],
+                  f.pct, maximum=100, label_width=90)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("priority", "priority", f.text), ("incidents", "incidents", f.count),
+        ("ack measured", "acknowledge_sla_measured", f.count), ("ack met", "acknowledge_sla_met_pct", f.pct),
+        ("1st resp measured", "first_response_sla_measured", f.count),
+        ("1st resp met", "first_response_sla_met_pct", f.pct),
+        ("resolve measured", "resolve_sla_measured", f.count), ("resolve met", "resolve_sla_met_pct", f.pct)],
+        brief=("priority", "incidents", "ack met", "1st resp met", "resolve measured", "resolve met"))])
+
+
+def durations(report: ReportResult, s: SectionResult) -> Body:
+    body = Body()
+    for metric in ("acknowledge", "resolve"):
+        rs = [r for r in s.records if r["metric"] == metric]
+        if rs:
+            body.charts.append(hbars(f"Time to {metric} by priority (log scale)", [r["priority"] for r in rs],
+                                     [Series("median", SERIES[0], _vals(rs, "median_minutes")),
+                                      Series("p90", SERIES[1], _vals(rs, "p90_minutes"))],
+                                     f.minutes, log=True, label_width=90))
+    body.tables.append(table(s.records, [
+        ("metric", "metric", f.text), ("priority", "priority", f.text),
+        ("measured", "incidents_measured", f.count), ("median", "median_minutes", f.minutes),
+        ("p90", "p90_minutes", f.minutes), ("mean", "avg_minutes", f.minutes)]))
+    return body
+
+
+def revenue_by_category(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    money = lambda v: f.money(v, report.currency)  # noqa: E731
+    chart = hbars("Revenue impact by top-level category (whole subtree)", [r["category_name"] for r in rs],
+                  [Series("revenue impact", SERIES[0], _vals(rs, "subtree_revenue_impact"))], money, label_width=190)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("category", "category_name", f.text), ("subcategories", "descendant_categories", f.count),
+        ("incidents", "subtree_incidents", f.count), ("revenue impact", "subtree_revenue_impact", money),
+        ("share", "revenue_share_pct", f.pct), ("customers affected", "subtree_customers_affected", f.count)])])
+
+
+def heatmap_section(report: ReportResult, s: SectionResult) -> Body:
+    days: dict[int, str] = {}
+    grid: dict[int, list[int]] = {}
+    for r in s.records:
+        days[r["day_of_week_iso"]] = r["day_name"]
+        grid.setdefault(r["day_of_week_iso"], [0] * 24)[int(r["hour_of_day"])] = int(r["incidents"])
+    order = sorted(days)
+    rows, hours = [days[d] for d in order], [f"{h:02d}" for h in range(24)]
+    values = [grid[d] for d in order]
+    chart = heatmap("Incidents by weekday and hour of creation (UTC)", rows, hours, values, f.count)
+    return Body(charts=[chart], grid=(rows, hours, values))
+
+
+AGE_BUCKETS = (("under_1h", "< 1 h"), ("1h_to_4h", "1-4 h"), ("4h_to_24h", "4-24 h"), ("1d_to_3d", "1-3 d"),
+               ("3d_to_7d", "3-7 d"), ("7d_to_30d", "7-30 d"), ("over_30d", "> 30 d"))
+RISK_BANDS = (("breached", "breached", "#a50f15"), ("90_to_100", "90-100%", "#e6550d"),
+              ("75_to_90", "75-90%", "#fd8d3c"), ("50_to_75", "50-75%", "#fdd0a2"),
+              ("under_50", "< 50%", "#9ecae1"), ("no_target", "no target", "#cccccc"))
+AGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+
+
+def aging_risk(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    names = [r["priority"] for r in rs]
+    ages = hbars("Open incidents by age", names, [Series(label, AGE_COLOURS[i], _vals(rs, f"age_{key}"))
+                                                  for i, (key, label) in enumerate(AGE_BUCKETS)],
+                 f.count, stacked=True, label_width=90)
+    risk = hbars("Open incidents by share of the pending SLA target elapsed", names,
+                 [Series(label, colour, _vals(rs, f"risk_{key}")) for key, label, colour in RISK_BANDS],
+                 f.count, stacked=True, label_width=90)
+    return Body(charts=[ages, risk], tables=[table(rs, [
+        ("priority", "priority", f.text), ("open", "open_incidents", f.count),
+        ("median age", "median_age_minutes", f.minutes), ("oldest", "oldest_age_minutes", f.minutes),
+        ("unassigned", "unassigned_open_incidents", f.count), ("SLA breached", "risk_breached", f.count),
+        ("90-100%", "risk_90_to_100", f.count), ("75-90%", "risk_75_to_90", f.count)])])
+
+
+def teams(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    names = [r["team"] for r in rs]
+    return Body(charts=[
+        hbars("MTTR by team (mean and median)", names,
+              [Series("mean", SERIES[0], _vals(rs, "mttr_minutes")),
+               Series("median", SERIES[2], _vals(rs, "median_minutes_to_resolve"))], f.minutes, label_width=170),
+        hbars("Resolution rate by team", names,
+              [Series("resolved %", SERIES[2], _vals(rs, "resolution_rate_percentage"))], f.pct, maximum=100,
+              label_width=170),
+    ], tables=[table(rs, [
+        ("team", "team", f.text), ("incidents", "total_assigned_incidents", f.count),
+        ("open", "open_incidents", f.count),
+        ("resolved", "resolution_rate_percentage", f.pct), ("MTTR", "mttr_minutes", f.minutes),
+        ("SLA met", "resolve_sla_met_pct", f.pct), ("open/member", "avg_open_per_member", f.number),
+        ("max open", "max_open_per_member", f.count), ("reassign", "avg_reassignments", f.number),
+        ("x-team", "cross_team_handoffs", f.count), ("ping-pong", "ping_pong_returns", f.count)],
+        brief=("team", "incidents", "open", "resolved", "MTTR", "SLA met", "open/member", "reassign"))])
+
+
+def escalation_reopen(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    chart = hbars("Escalation and reopen rate by priority", [r["priority"] for r in rs],
+                  [Series("escalated %", SERIES[3], _vals(rs, "escalation_rate_pct")),
+                   Series("reopened %", SERIES[4], _vals(rs, "reopen_rate_pct"))], f.pct, label_width=90)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("priority", "priority", f.text), ("incidents", "total_incidents", f.count),
+        ("escalated", "escalated_incidents", f.count), ("rate", "escalation_rate_pct", f.pct),
+        ("L1", "level_1_incidents", f.count), ("L2", "level_2_incidents", f.count),
+        ("L3", "level_3_incidents", f.count),
+        ("ever resolved", "ever_resolved_incidents", f.count), ("reopened", "reopened_incidents", f.count),
+        ("reopen rate", "reopen_rate_pct", f.pct)])])
+
+
+def peak_event(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    money = lambda v: f.money(v, report.currency)  # noqa: E731
+    chart = hbars("Incidents per day: Black Friday to Cyber Monday vs the 28-day baseline",
+                  [str(r["year"]) for r in rs],
+                  [Series("peak per day", SERIES[1], _vals(rs, "peak_incidents_per_day")),
+                   Series("baseline per day", SERIES[0], _vals(rs, "baseline_incidents_per_day"))],
+                  f.number, label_width=60)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("year", "year", f.text), ("Black Friday", "black_friday", f.when), ("peak", "peak_incidents", f.count),
+        ("per day", "peak_incidents_per_day", f.number), ("baseline/day", "baseline_incidents_per_day", f.number),
+        ("ratio", "peak_to_baseline_ratio", f.ratio), ("peak MTTR", "peak_mttr_minutes", f.minutes),
+        ("base MTTR", "baseline_mttr_minutes", f.minutes), ("peak revenue", "peak_revenue_impact", money)])])
+
+
+def solutions(report: ReportResult, s: SectionResult) -> Body:
+    rs = s.records
+    chart = hbars("Success rate of the most applied solution templates", [r["title"] for r in rs],
+                  [Series("success %", SERIES[2], _vals(rs, "success_rate_pct"))], f.pct, maximum=100,
+                  label_width=230)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("code", "solution_code", f.text), ("title", "title", f.text), ("applied", "times_applied", f.count),
+        ("success", "success_rate_pct", f.pct), ("rating", "avg_effectiveness_rating", f.number),
+        ("to apply", "avg_time_to_apply_minutes", f.minutes),
+        ("MTTR when applied", "avg_minutes_to_resolve_when_applied", f.minutes)],
+        brief=("code", "title", "applied", "success", "rating", "to apply"))])
+
+
+def high_impact(report: ReportResult, s: SectionResult) -> Body:
+    money = lambda v: f.money(v, report.currency)  # noqa: E731
+    return Body(tables=[table(s.records, [
+        ("rank", "impact_rank", f.count), ("incident", "incident_number", f.text), ("title", "title", f.text),
+        ("priority", "priority", f.text), ("status", "status", f.text), ("score", "business_impact_score", f.number),
+        ("revenue", "revenue_impact", money), ("customers", "customers_affected", f.count),
+        ("created", "created_at", f.when), ("resolved in", "minutes_to_resolve", f.minutes)],
+        brief=("rank", "incident", "title", "priority", "score", "revenue", "customers"))])
+
+
+def data_quality(report: ReportResult, s: SectionResult) -> Body:
+    return Body(tables=[table(s.records, [("check", "check_name", f.text), ("table", "table_name", f.text),
+                                          ("issues", "issues", f.count)])])
+
+
+LAYOUTS: dict[str, Callable[[ReportResult, SectionResult], Body]] = {
+    "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
+    "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
+    "teams": teams, "escalation_reopen": escalation_reopen, "peak_event": peak_event, "solutions": solutions,
+    "high_impact": high_impact, "data_quality": data_quality,
+}
+
+
+def body(report: ReportResult, s: SectionResult) -> Body:
+    """What the section shows; an empty section shows nothing but its message."""
+    if s.empty:
+        return Body()
+    return LAYOUTS[s.key](report, s)
+
+
+def scope_text(report: ReportResult, s: SectionResult) -> str:
+    p, prev = report.period, report.period.previous
+    span = lambda a, b: a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"  # noqa: E731
+    return {
+        "period": f"incidents created {span(p.start, p.end)} ({p.days} days)"
+                  + (f"; previous period {span(prev.start, prev.end)}" if s.key == "headline" else ""),
+        "trend": f"months from {report.trend.months_from:%Y-%m}, weeks from {report.trend.weeks_from}, to {p.end}",
+        "all_time": "all incidents in the warehouse",
+        "now": f"now ({report.generated_at:%Y-%m-%d %H:%M} UTC)",
+    }[s.section.scope] + ("; open incidents, revenue at risk and health: now" if s.key == "headline" else "")
+
+
