@@ -152,7 +152,8 @@ def test_render_refuses_to_write_into_the_installed_package(project_copy: Path, 
     assert "incidents init" in result.stderr and not (project_copy / "setup.sql").exists()
 
 
-def test_json_commands_print_an_error_document_on_failure(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+def test_json_commands_print_an_error_document_on_failure(repo: Path, deployed_local: Path,
+                                                         runner: CliRunner) -> None:
     result = runner.invoke(app, ["diff", "--format", "json", "--project-dir", str(repo), "--env", "qa"])
     assert result.exit_code == 2
     error = json.loads(result.stdout)["error"]

@@ -261,7 +261,8 @@ def test_bad_dates_are_one_line_exit_2(args: list[str], message: str, project_co
 def test_report_before_deploy_says_so(project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
     result = runner.invoke(app, ["report", "--project-dir", str(project_copy)])
     assert result.exit_code == 2, result.output
-    assert "run `incidents deploy` first" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "nothing deployed on the local target yet: run `incidents deploy`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not local_dir.exists()
 
 
 def test_out_in_a_missing_folder_is_exit_2_before_any_query(project_copy: Path, local_dir: Path,

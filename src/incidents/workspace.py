@@ -309,8 +309,10 @@ class Workspace:
         seconds)` sees each query start (seconds None) and end."""
         from incidents.report import build_report, parse_date
 
+        start_date, end_date = parse_date(start, "--from"), parse_date(end, "--to")
+        self._require_deployed()
         return build_report(self.session, self.project, self.env, self.where,
-                            start=parse_date(start, "--from"), end=parse_date(end, "--to"), on_progress=on_progress)
+                            start=start_date, end=end_date, on_progress=on_progress)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
               limit: int | None = None) -> QueryResult:

@@ -52,14 +52,14 @@ def _definitions(project: Project) -> dict[str, str]:
 
 
 def _bounds(session: Session, project: Project, env: Environment) -> tuple[dt.date | None, dt.date | None, int, float]:
-    from incidents.checks import _missing
+    from incidents.session import is_missing_object
 
     sql = render_template(project.templates_dir, "report/bounds.sql.j2", **context(project, env))
     start = time.perf_counter()
     try:
         row = session.query(sql, obj="v_incident_overview")[0]
     except TargetError as exc:
-        if _missing(exc):
+        if is_missing_object(exc):
             raise NotDeployedError(f"the analytics views do not exist in {env.database}.{env.schema}: "
                                    "run `incidents deploy` first") from None
         raise
