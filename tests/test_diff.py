@@ -48,12 +48,10 @@ def cli(runner: CliRunner, root: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def project(make_project: Callable[..., Path], local_dir: Path, runner: CliRunner) -> Path:
-    """A deployed copy of the project on a fresh local target (local_dir sets INCIDENTS_LOCAL_DIR)."""
-    root = with_two_views(make_project())
-    result = cli(runner, root, "deploy", "-q")
-    assert result.exit_code == 0, result.output
-    return root
+def project(deployed_copy: Callable[..., Path], target: str) -> Path:
+    """A deployed copy of the project on a fresh local target (local_dir sets INCIDENTS_LOCAL_DIR), plain
+    and under Snowflake's rules (conftest's `target`); deployed once per process and target, then copied."""
+    return deployed_copy("two-views", with_two_views)
 
 
 DRIFT = Path(__file__).parent / "fixtures" / "drift"  # one folder per case: setup.sql + expected.json
@@ -141,7 +139,7 @@ def test_no_false_drift_after_deploy_nor_in_a_new_process(project: Path, local_d
     assert "Up to date" in result.stdout
 
 
-def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner, target: str) -> None:
     """The real project, views included when config/views.yml declares them."""
     deployed = cli(runner, repo, "deploy", "-q")
     assert deployed.exit_code == 0, deployed.output

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
-from incidents.introspect import fingerprint, introspect
-from incidents.kinds import Backend, Capabilities, ObjectKind, StepStatus
+from incidents.introspect import default_digest, fingerprint, introspect
+from incidents.kinds import Action, Backend, Capabilities, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
@@ -180,6 +180,7 @@ class History:
         self.pending: list[StepResult] = []
         self.table_exists: bool | None = None
         self.views: list[str] = []
+        self.tables: list[str] = []  # tables created or altered: their function defaults are recorded
 
     def _sql(self, template: str, **extra: object) -> str:
         return render_template(self.project.templates_dir, f"history/{template}.sql.j2",
@@ -196,6 +197,8 @@ class History:
             return
         if step.object_kind == ObjectKind.VIEW and result.status == StepStatus.OK:
             self.views.append(step.object)
+        if step.object_kind == ObjectKind.TABLE and result.status == StepStatus.OK and step.statements:
+            self.tables.append(step.object)
         rows, self.pending = self.pending, []
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
@@ -219,16 +222,39 @@ class History:
         }
 
     def finish(self) -> None:
-        """Fingerprints of the views this deploy replaced, read back in one query."""
+        """Fingerprints of the views this deploy replaced, and the live text of the function defaults of
+        the tables it created or altered, each read back in one query."""
+        self._record_defaults()
         if not self.views:
             return
         ctx = context(self.project, self.env)
         rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
-        found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
+        # No text (a role that does not own the view) is no fingerprint: diff reports "cannot compare".
+        found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"]) for r in rows if r["VIEW_DEFINITION"]}
         prints = [(name, found[name.upper()]) for name in self.views if name.upper() in found]
         if prints:
             self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
                                  obj="deploy history")
+
+
+    def _record_defaults(self) -> None:
+        """Each backend spells a function default its own way (Snowflake writes casts out); the text it
+        reported right after this deploy is what diff compares against, never a guess of its spelling."""
+        declared = {(t.name.upper(), c.name.upper()): (t.name, c) for t in self.project.tables if t.name in self.tables
+                    for c in t.columns if c.function_default}
+        if not declared:
+            return
+        rows = self.session.query(render_template(self.project.templates_dir, "introspect/columns.sql.j2",
+                                                  **context(self.project, self.env)), obj="deploy history")
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        records = [{**self._row(StepResult(Step(ObjectKind.COLUMN, f"{table}.{column.name}", Action.RECORD, ()),
+                                           StepStatus.OK)),
+                    "checksum": default_digest(column.default), "fingerprint": default_digest(r["COLUMN_DEFAULT"]),
+                    "deployed_at": now}
+                   for r in rows if (table_column := declared.get((r["TABLE_NAME"], r["COLUMN_NAME"])))
+                   for table, column in [table_column] if r["COLUMN_DEFAULT"] is not None]
+        if records:
+            self.session.execute(self._sql("insert", records=records), obj="deploy history")
 
 
 def _user() -> str | None:
