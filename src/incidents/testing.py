@@ -110,7 +110,7 @@ class SnowflakeRulesSession(Session):
         if canned is not None:
             self.trace.append(Statement(sql, obj, 0.0))
             return canned
-        columns, rows = super().execute(sql, params, obj=obj, max_rows=max_rows)
+        columns, rows = super().execute(_fakesnow_form(sql), params, obj=obj, max_rows=max_rows)
         _Rules(self, self.rules).remember(text)
         return _Answers(self, self.rules, text).rewrite(columns, rows)
 
@@ -122,6 +122,14 @@ class SnowflakeRulesSession(Session):
             return [tuple(r) for r in cur.fetchall()]
         finally:
             cur.close()
+
+
+def _fakesnow_form(sql: str) -> str:
+    """Snowflake's COLUMNS view has DATETIME_PRECISION (always NULL); fakesnow's has none: select a NULL."""
+    if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", sql, re.I) and re.search(r"\bDATETIME_PRECISION\b", sql, re.I):
+        return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
+                      count=1, flags=re.I)
+    return sql
 
 
 def _connector_error(message: str, errno: int | None) -> BaseException:
@@ -264,6 +272,8 @@ class _Rules:
             return
         old = sqltypes.from_information_schema(*live)
         new = sqltypes.parse(type_text.strip())
+        if old.name == "VARCHAR" and old.args == (sqltypes.MAX_VARCHAR,):
+            return  # fakesnow forgot the length on reopen (it reports the maximum): the rule cannot judge
         allowed = old.name == new.name and (
             (old.name in ("VARCHAR", "BINARY") and new.args[0] >= old.args[0])
             or (old.name == "NUMBER" and new.args[1] == old.args[1])
@@ -363,7 +373,8 @@ class _Answers:
         keys = [c.upper() for c in columns]
         dicts = [dict(zip(keys, row, strict=True)) for row in rows]
         if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", self.upper):
-            dicts = [self._column(d) for d in dicts]
+            types = {} if "DATA_TYPE" in keys else self._types()
+            dicts = [self._column(d, types) for d in dicts]
             if "COLUMN_DEFAULT" in keys and "DATETIME_PRECISION" not in keys:
                 keys.append("DATETIME_PRECISION")
         if re.search(r"INFORMATION_SCHEMA\s*\.\s*VIEWS\b", self.upper) and "VIEW_DEFINITION" in keys:
@@ -375,11 +386,19 @@ class _Answers:
     # https://docs.snowflake.com/en/sql-reference/info-schema/columns : DATETIME_PRECISION is "Not applicable
     # for Snowflake". COLUMN_DEFAULT holds the default as Snowflake stores it, casts written out; the forms
     # below come from other tools' issue trackers, not from an account (see the README).
-    def _column(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _types(self) -> dict[tuple[str, str], str]:
+        """(TABLE, COLUMN) -> DATA_TYPE, for a query that did not select DATA_TYPE."""
+        return {(t, c): d for t, c, d in self.session.raw(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS")}
+
+    def _column(self, row: dict[str, Any], types: dict[tuple[str, str], str]) -> dict[str, Any]:
         row = dict(row)
         if "DATETIME_PRECISION" in row or "COLUMN_DEFAULT" in row:
             row["DATETIME_PRECISION"] = None
-        default, data_type = row.get("COLUMN_DEFAULT"), str(row.get("DATA_TYPE") or "").upper()
+        table, column = row.get("TABLE_NAME"), row.get("COLUMN_NAME")
+        found = row.get("DATA_TYPE") or next(
+            (d for (t, c), d in types.items() if c == column and table in (None, t)), "")
+        default, data_type = row.get("COLUMN_DEFAULT"), str(found).upper()
         if isinstance(default, str):
             row["COLUMN_DEFAULT"] = stored_default(default, data_type)
         return row
