@@ -236,8 +236,24 @@ def _column_changes(table: Table, column: Column, live: LiveColumn, caps: Capabi
 _SEMI_STRUCTURED = ("VARIANT", "OBJECT", "ARRAY")
 
 
-def _rebuild_blocker(column: Column, empty: bool) -> str | None:
+def _constraint_on(table: Table, column: Column) -> str | None:
+    if column.name in table.primary_key:
+        return "PRIMARY KEY"
+    if any(column.name in key for key in table.unique_keys):
+        return "UNIQUE key"
+    if any(column.name in fk.columns for fk in table.foreign_keys):
+        return "FOREIGN KEY"
+    return None
+
+
+def _rebuild_blocker(table: Table, column: Column, empty: bool) -> str | None:
     """Why a column rebuild (add, copy, drop, rename) cannot run on Snowflake, or None."""
+    constraint = _constraint_on(table, column)
+    if constraint:
+        # Dropping the column would drop or break the constraint; re-declaring it (DROP/ADD CONSTRAINT,
+        # and the foreign keys of other tables that reference it) is not planned yet.
+        return (f"the column is part of the table's {constraint}: a rebuild would lose the constraint; "
+                "change it by hand (rebuild the table) or keep the column as it is")
     if column.function_default:
         return (f"the column's default {column.default} cannot be given to a column added by ALTER TABLE "
                 "(Snowflake takes only literal defaults there): rebuild the table by hand (CREATE TABLE ... AS "
@@ -258,7 +274,7 @@ def _type_change(table: Table, column: Column, live: LiveColumn, caps: Capabilit
     if _types_match(column.type, live.type, caps):
         return None
     safe = is_widening(live.type, column.type)
-    blocker = None if safe else _rebuild_blocker(column, empty)
+    blocker = None if safe else _rebuild_blocker(table, column, empty)
     return Change(
         ChangeKind.TYPE_CHANGED, ObjectKind.COLUMN, table.name, column.name, declared=str(column.type),
         live=str(live.type), destructive=not safe, blocked=blocker is not None,
@@ -292,7 +308,7 @@ def _default_change(table: Table, column: Column, live: LiveColumn,
         return None
     if normalise_default(column.default) == live.default:
         return None
-    blocker = _rebuild_blocker(column, empty=True) if column.function_default else None
+    blocker = _rebuild_blocker(table, column, empty=True)
     return Change(
         ChangeKind.DEFAULT_CHANGED, ObjectKind.COLUMN, table.name, column.name, declared=column.default,
         live=live.default, destructive=True, blocked=blocker is not None,
