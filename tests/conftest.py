@@ -54,16 +54,26 @@ def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 TARGETS = ("local", "snowflake-rules")
 
 
+def _switch_target(name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    if name == "snowflake-rules":
+        monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    else:
+        monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
+    return name
+
+
 @pytest.fixture(params=TARGETS)
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test on the plain local target and on the Snowflake-rules target (incidents.testing):
     the same fakesnow session, refusing what Snowflake refuses and answering metadata in its form. The
     switch is an environment variable, so CLI runs and subprocesses see it too."""
-    if request.param == "snowflake-rules":
-        monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
-    else:
-        monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
-    return str(request.param)
+    return _switch_target(str(request.param), monkeypatch)
+
+
+@pytest.fixture(params=["local", pytest.param("snowflake-rules", marks=pytest.mark.slow)])
+def target_heavy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`target` for a heavy test: its Snowflake-rules run is marked slow (it runs in the slow CI step)."""
+    return _switch_target(str(request.param), monkeypatch)
 
 
 @pytest.fixture

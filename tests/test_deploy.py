@@ -66,7 +66,13 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
         rows = session.query(f"SELECT * FROM INCIDENTS.CORE.{HISTORY_TABLE.upper()} ORDER BY OBJECT_KIND, OBJECT_NAME")
     finally:
         session.close()
+    # One row per applied step, plus the live text of each function default (what diff compares to).
+    defaults = [r for r in rows if r["OBJECT_KIND"] == "column"]
+    rows = [r for r in rows if r["OBJECT_KIND"] != "column"]
     assert len(rows) == len(report.applied)
+    assert {r["OBJECT_NAME"] for r in defaults} == {f"{t.name}.{c.name}" for t in project.tables for c in t.columns
+                                                     if c.function_default}
+    assert all(r["ACTION"] == "record" and len(r["CHECKSUM"]) == len(r["FINGERPRINT"]) == 64 for r in defaults)
     tables = {r["OBJECT_NAME"]: r for r in rows if r["OBJECT_KIND"] == "table"}
     assert set(tables) >= {t.name for t in project.tables}
     for row in rows:

@@ -54,6 +54,12 @@ def project(deployed_copy: Callable[..., Path], target: str) -> Path:
     return deployed_copy("two-views", with_two_views)
 
 
+@pytest.fixture
+def project_heavy(deployed_copy: Callable[..., Path], target_heavy: str) -> Path:
+    """`project` for a test that starts processes: its Snowflake-rules run is marked slow."""
+    return deployed_copy("two-views", with_two_views)
+
+
 DRIFT = Path(__file__).parent / "fixtures" / "drift"  # one folder per case: setup.sql + expected.json
 
 
@@ -126,8 +132,9 @@ def test_diff_sql_of_an_in_sync_target_is_empty(project: Path, runner: CliRunner
     assert result.exit_code == 0 and result.stdout == ""
 
 
-def test_no_false_drift_after_deploy_nor_in_a_new_process(project: Path, local_dir: Path,
+def test_no_false_drift_after_deploy_nor_in_a_new_process(project_heavy: Path, local_dir: Path,
                                                            runner: CliRunner) -> None:
+    project = project_heavy
     assert cli(runner, project, "diff").exit_code == 0
     # A new process reopens the files: fakesnow forgets VARCHAR lengths and comments, DuckDB gives the
     # view text back rewritten; none of that may read as drift.
