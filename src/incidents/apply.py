@@ -236,7 +236,6 @@ class History:
             self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
                                  obj="deploy history")
 
-
     def _record_defaults(self) -> None:
         """Each backend spells a function default its own way (Snowflake writes casts out); the text it
         reported right after this deploy is what diff compares against, never a guess of its spelling."""
@@ -246,13 +245,15 @@ class History:
             return
         rows = self.session.query(render_template(self.project.templates_dir, "introspect/columns.sql.j2",
                                                   **context(self.project, self.env)), obj="deploy history")
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        records = [{**self._row(StepResult(Step(ObjectKind.COLUMN, f"{table}.{column.name}", Action.RECORD, ()),
-                                           StepStatus.OK)),
-                    "checksum": default_digest(column.default), "fingerprint": default_digest(r["COLUMN_DEFAULT"]),
-                    "deployed_at": now}
-                   for r in rows if (table_column := declared.get((r["TABLE_NAME"], r["COLUMN_NAME"])))
-                   for table, column in [table_column] if r["COLUMN_DEFAULT"] is not None]
+        records = []
+        for r in rows:
+            found = declared.get((r["TABLE_NAME"], r["COLUMN_NAME"]))
+            if found is None or r["COLUMN_DEFAULT"] is None:
+                continue
+            table, column = found
+            step = Step(ObjectKind.COLUMN, f"{table}.{column.name}", Action.RECORD, ())
+            records.append({**self._row(StepResult(step, StepStatus.OK)), "checksum": default_digest(column.default),
+                            "fingerprint": default_digest(r["COLUMN_DEFAULT"])})
         if records:
             self.session.execute(self._sql("insert", records=records), obj="deploy history")
 
