@@ -14,6 +14,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CATEGORY_TREE
     CATEGORY_PATH COMMENT 'Codes from the top-level ancestor down to the category, joined by " > ".',
     IS_ACTIVE COMMENT 'FALSE for retired categories.'
 )
+COPY GRANTS
 COMMENT = 'Every category reachable from a top-level category, with its root and path (recursive over parent_category_id).'
 AS
 WITH RECURSIVE tree (category_id, top_category_id, depth, category_path) AS (
@@ -92,6 +93,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_OVERVIEW
     RESOLVE_SLA_MET COMMENT 'TRUE if resolved within target; FALSE if resolved late or still open past the target; NULL otherwise.',
     BUSINESS_IMPACT_SCORE COMMENT 'Points from impact_score_weights for priority, impact_level and severity, plus the scaled customers_affected and revenue_impact points (0-100 with the default weights).'
 )
+COPY GRANTS
 COMMENT = 'One row per incident with its category, owner, lifecycle durations, SLA outcome and business impact score; the base of the other views.'
 AS
 WITH scaled_weights AS (
@@ -216,6 +218,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SLA_PERFORMANCE
     AVG_MINUTES_TO_ACKNOWLEDGE COMMENT 'Mean minutes_to_acknowledge.',
     AVG_MINUTES_TO_RESOLVE COMMENT 'Mean minutes_to_resolve (MTTR).'
 )
+COPY GRANTS
 COMMENT = 'SLA compliance per category and impact level; each incident is judged against the targets of its own priority.'
 AS
 SELECT
@@ -253,6 +256,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TEAM_PERFORMANCE
     ESCALATION_RATE_PCT COMMENT 'Share of the incidents of the team that were escalated.',
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.'
 )
+COPY GRANTS
 COMMENT = 'Performance per team currently responsible (incidents.assigned_team); unassigned incidents form the "(unassigned)" row.'
 AS
 SELECT
@@ -294,6 +298,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_MONTHLY_INCIDENT_TRENDS
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.',
     INCIDENTS_CHANGE_PCT COMMENT 'Change of total_incidents against the previous month; NULL for the first month or after a month with none.'
 )
+COPY GRANTS
 COMMENT = 'One row per calendar month (UTC) of created_at, from the first to the last month with incidents; months without incidents show zeros.'
 AS
 WITH RECURSIVE bounds AS (
@@ -366,6 +371,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_WEEKLY_INCIDENT_TRENDS
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.',
     INCIDENTS_CHANGE_PCT COMMENT 'Change of total_incidents against the previous week; NULL for the first week or after a week with none.'
 )
+COPY GRANTS
 COMMENT = 'One row per ISO week (Monday start, UTC) of created_at, from the first to the last week with incidents; empty weeks show zeros.'
 AS
 WITH RECURSIVE incident_weeks AS (
@@ -433,6 +439,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_HIGH_IMPACT_INCIDENTS
     CREATED_AT COMMENT 'When it was created (UTC).',
     MINUTES_TO_RESOLVE COMMENT 'Minutes to resolve; NULL unless resolved.'
 )
+COPY GRANTS
 COMMENT = 'Incidents (not cancelled/duplicate) whose business_impact_score reaches the (threshold, high_impact) row of impact_score_weights.'
 AS
 SELECT
@@ -474,6 +481,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REVENUE_IMPACT_BY_CATEGORY
     CUSTOMERS_AFFECTED COMMENT 'Sum of customers_affected.',
     REVENUE_PER_AFFECTED_CUSTOMER COMMENT 'total_revenue_impact / customers_affected.'
 )
+COPY GRANTS
 COMMENT = 'Financial impact per category; cancelled and duplicate incidents excluded (the impact of a duplicate counts on its original).'
 AS
 WITH per_category AS (
@@ -520,6 +528,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_SOURCES
     AVG_MINUTES_TO_ACKNOWLEDGE COMMENT 'Mean minutes_to_acknowledge.',
     MTTR_MINUTES COMMENT 'Mean minutes_to_resolve.'
 )
+COPY GRANTS
 COMMENT = 'Incidents per source and source system; the cancelled/duplicate share measures alert noise.'
 AS
 SELECT
@@ -551,6 +560,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ESCALATION_PATTERNS
     MTTR_ESCALATED_MINUTES COMMENT 'Mean minutes_to_resolve of escalated incidents.',
     MTTR_NOT_ESCALATED_MINUTES COMMENT 'Mean minutes_to_resolve of the others.'
 )
+COPY GRANTS
 COMMENT = 'Escalation frequency per top-level category and priority, from incidents.is_escalated and escalation_level.'
 AS
 SELECT
@@ -585,6 +595,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SOLUTION_EFFECTIVENESS
     AVG_MINUTES_TO_RESOLVE_WHEN_APPLIED COMMENT 'Mean minutes_to_resolve of the incidents it was applied to (once per application).',
     LAST_APPLIED_AT COMMENT 'Latest applied_at (UTC).'
 )
+COPY GRANTS
 COMMENT = 'Every solution template with how often it was applied (incident_solutions) and how well it worked.'
 AS
 SELECT
@@ -627,6 +638,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SLA_BREACH_RISK
     RESOLVE_TARGET_ELAPSED_PCT COMMENT 'age_minutes / sla_resolve_minutes.',
     BUSINESS_IMPACT_SCORE COMMENT 'Score from v_incident_overview.'
 )
+COPY GRANTS
 COMMENT = 'Open incidents with the next SLA milestone they have not reached (acknowledge, first_response, then resolve) and the share of its target already elapsed.'
 AS
 WITH pending AS (
@@ -700,6 +712,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ACTIVE_INCIDENTS_DASHBOARD
     RESOLVE_TARGET_ELAPSED_PCT COMMENT 'age_minutes / sla_resolve_minutes.',
     IS_RESOLVE_SLA_BREACHED COMMENT 'TRUE once age_minutes exceeds the resolve target.'
 )
+COPY GRANTS
 COMMENT = 'Every open incident with owner, age, SLA position and impact - what needs attention now.'
 AS
 SELECT
@@ -753,6 +766,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SYSTEM_HEALTH_OVERVIEW
     OLDEST_OPEN_AGE_MINUTES COMMENT 'age_minutes of the oldest open incident.',
     HEALTH_STATUS COMMENT 'red if a critical incident is open, else amber if an open incident is past its resolve target, else green.'
 )
+COPY GRANTS
 COMMENT = 'One row of platform health now; windows are relative to SYSDATE() (UTC) - counts by created_at, MTTR and SLA by resolved_at.'
 AS
 WITH o AS (
@@ -808,6 +822,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CATEGORY_PERFORMANCE
     CUSTOMERS_AFFECTED COMMENT 'Sum of customers_affected, cancelled/duplicate excluded.',
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.'
 )
+COPY GRANTS
 COMMENT = 'Per category (every category in v_category_tree, with or without incidents); counts are direct, see v_category_rollup for subtrees.'
 AS
 SELECT
@@ -851,6 +866,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CATEGORY_ROLLUP
     SUBTREE_CUSTOMERS_AFFECTED COMMENT 'Sum of customers_affected over the subtree, cancelled/duplicate excluded.',
     SUBTREE_REVENUE_IMPACT COMMENT 'Sum of revenue_impact over the subtree, cancelled/duplicate excluded.'
 )
+COPY GRANTS
 COMMENT = 'Per category, totals over its whole subtree (itself and every descendant), built recursively from parent_category_id.'
 AS
 WITH RECURSIVE closure (ancestor_id, descendant_id, hops) AS (
@@ -893,6 +909,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DURATION_DISTRIBUTION
     MIN_MINUTES COMMENT 'Smallest value.',
     MAX_MINUTES COMMENT 'Largest value.'
 )
+COPY GRANTS
 COMMENT = 'Distribution of time to acknowledge, first response, mitigate and resolve per priority; one row per priority and metric with at least one measured incident.'
 AS
 WITH metrics AS (
@@ -943,6 +960,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_OPEN_INCIDENT_AGING
     OLDEST_AGE_MINUTES COMMENT 'Largest age_minutes.',
     UNASSIGNED_OPEN_INCIDENTS COMMENT 'Open incidents with no assignee.'
 )
+COPY GRANTS
 COMMENT = 'Open incidents per priority by age bucket (age = now - created_at); every sla_policies priority has a row, with zeros when nothing is open.'
 AS
 WITH open_incidents AS (
@@ -982,6 +1000,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REOPEN_RATE
     REOPEN_EVENTS COMMENT 'Reopens in total.',
     REOPENED_STILL_OPEN COMMENT 'Reopened incidents that are open now.'
 )
+COPY GRANTS
 COMMENT = 'Reopen rate per priority from incident_status_history; a reopen is a change from resolved or closed back to an open status. Incidents without history are not counted.'
 AS
 WITH per_incident AS (
@@ -1021,6 +1040,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ASSIGNMENT_HANDOFFS
     AVG_MINUTES_BETWEEN_HANDOFFS COMMENT 'Mean time between consecutive assignments; NULL with one assignment.',
     MAX_MINUTES_BETWEEN_HANDOFFS COMMENT 'Longest time between consecutive assignments.'
 )
+COPY GRANTS
 COMMENT = 'Per incident with assignment history - hand-offs, ping-pong and hand-off latency (rows ordered by assigned_at, then assignment_id).'
 AS
 WITH ordered AS (
@@ -1076,6 +1096,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TIME_IN_STATUS
     MEDIAN_MINUTES COMMENT 'Median stay.',
     P90_MINUTES COMMENT '90th percentile stay (linear interpolation).'
 )
+COPY GRANTS
 COMMENT = 'Time spent in each status per priority, from incident_status_history; a stay ends at the next change of the incident, and current (unfinished) stays are not counted.'
 AS
 WITH stays AS (
@@ -1114,6 +1135,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP
     CRITICAL_HIGH_INCIDENTS COMMENT 'Of those, priority critical or high.',
     SHARE_OF_INCIDENTS_PCT COMMENT 'incidents as a share of all incidents.'
 )
+COPY GRANTS
 COMMENT = 'Incidents by ISO weekday and hour of created_at (UTC); all 168 cells, empty ones with zeros.'
 AS
 WITH RECURSIVE cells (n) AS (
@@ -1161,6 +1183,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_PEAK_EVENT_COMPARISON
     PEAK_REVENUE_IMPACT COMMENT 'revenue_impact of peak incidents, cancelled/duplicate excluded.',
     BASELINE_REVENUE_IMPACT COMMENT 'revenue_impact of baseline incidents, cancelled/duplicate excluded.'
 )
+COPY GRANTS
 COMMENT = 'Per year with incidents, Black Friday to Cyber Monday (4 days) against a 28-day baseline (35 to 8 days before Black Friday), as per-day rates.'
 AS
 WITH years AS (
@@ -1232,6 +1255,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REVENUE_WEIGHTED_MTTR
     REVENUE_AT_RISK_SLA_BREACHED COMMENT 'Of that, incidents past their resolve target.',
     CUSTOMERS_AT_RISK COMMENT 'Sum of customers_affected of open incidents.'
 )
+COPY GRANTS
 COMMENT = 'MTTR weighted by revenue_impact and by customers_affected, and revenue at risk in open incidents, per priority.'
 AS
 SELECT
@@ -1265,6 +1289,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CUSTOMER_IMPACT_SUMMARY
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact.',
     REVENUE_PER_AFFECTED_CUSTOMER COMMENT 'revenue_impact / customers_affected.'
 )
+COPY GRANTS
 COMMENT = 'Customer impact per impact level, cancelled and duplicate incidents excluded.'
 AS
 WITH impact AS (
@@ -1311,6 +1336,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ASSIGNEE_WORKLOAD
     RESOLVED_INCIDENTS COMMENT 'Assigned incidents that are resolved or closed.',
     MTTR_MINUTES COMMENT 'Mean minutes_to_resolve of those.'
 )
+COPY GRANTS
 COMMENT = 'Load per user by current assignee; every staff user (support_agent, engineer, manager, admin) is listed, others only when assigned.'
 AS
 SELECT
@@ -1342,6 +1368,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_ISSUES
     RECORD_KEY COMMENT 'Primary key of the bad row (the duplicated key for duplicate_key), parts joined by "|".',
     DETAIL COMMENT 'What is wrong, in words.'
 )
+COPY GRANTS
 COMMENT = 'One row per data problem Snowflake does not prevent - duplicate and orphan keys and unexpected values (checks generated from config/tables), negative or missing durations, illegal status transitions, status mismatches and unreachable categories.'
 AS
 WITH history AS (

@@ -51,6 +51,31 @@ def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+TARGETS = ("local", "snowflake-rules")
+
+
+def _switch_target(name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    if name == "snowflake-rules":
+        monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    else:
+        monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
+    return name
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the plain local target and on the Snowflake-rules target (incidents.testing):
+    the same fakesnow session, refusing what Snowflake refuses and answering metadata in its form. The
+    switch is an environment variable, so CLI runs and subprocesses see it too."""
+    return _switch_target(str(request.param), monkeypatch)
+
+
+@pytest.fixture(params=["local", pytest.param("snowflake-rules", marks=pytest.mark.slow)])
+def target_heavy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`target` for a heavy test: its Snowflake-rules run is marked slow (it runs in the slow CI step)."""
+    return _switch_target(str(request.param), monkeypatch)
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A writable copy of the repository's project (config/ and templates/) to mutate."""
@@ -96,6 +121,57 @@ def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         session.close()
     return path
+
+
+DeployedCopy = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def _deployed_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[Path, Path]]:
+    return {}
+
+
+@pytest.fixture
+def deployed_copy(_deployed_cache: dict[tuple[str, str], tuple[Path, Path]], tmp_path_factory: pytest.TempPathFactory,
+                  tmp_path: Path, local_dir: Path) -> DeployedCopy:
+    """deployed_copy(key, prepare=None, after=(), **copy_options): this test's copy (tmp_path/"project",
+    and local_dir) of a project copy_project(**copy_options) made, changed by prepare(root), deployed once
+    per test process and target (conftest's `target` switch), then `after` statements run. Copying takes
+    milliseconds; deploying takes seconds."""
+    import os
+
+    def copy(key: str, prepare: Callable[[Path], object] | None = None, after: tuple[str, ...] = (),
+             **options: object) -> Path:
+        rules = os.environ.get("INCIDENTS_LOCAL_RULES", "")
+        if (key, rules) not in _deployed_cache:
+            _deployed_cache[(key, rules)] = _deploy_once(tmp_path_factory.mktemp(f"deployed-{key}"), prepare,
+                                                         after, options)
+        root, local = _deployed_cache[(key, rules)]
+        shutil.copytree(root, tmp_path / "project")
+        shutil.copytree(local, local_dir)
+        return tmp_path / "project"
+    return copy
+
+
+def _deploy_once(base: Path, prepare: Callable[[Path], object] | None, after: tuple[str, ...],
+                 options: dict[str, object]) -> tuple[Path, Path]:
+    from incidents.apply import deploy
+    from incidents.config import environment, load_project
+    from incidents.targets import open_local
+
+    root = copy_project(base / "project", **options)  # type: ignore[arg-type]
+    if prepare is not None:
+        prepare(root)
+    project = load_project(root)
+    env = environment(project, "dev")
+    session = open_local(base / "local", env)
+    try:
+        deploy(session, project, env)
+        for sql in after:
+            session.execute(sql)
+    finally:
+        session.close()
+    return root, base / "local"
 
 
 @pytest.fixture

@@ -99,7 +99,8 @@ def _home(tmp_path: Path, server: dict) -> Path:
     home = tmp_path / "snowflake"
     home.mkdir()
     (home / "connections.toml").write_text(
-        f'[fake]\naccount = "fakesnow"\nuser = "fake"\npassword = "snow"\nhost = "{server["host"]}"\n'
+        f'[fake]\naccount = "fakesnow"\nuser = "fake"\npassword = "snow"\nwarehouse = "COMPUTE_WH"\n'
+        f'host = "{server["host"]}"\n'
         f'port = {server["port"]}\nprotocol = "http"\nnetwork_timeout = 30\nlogin_timeout = 30\n'
         "[fake.session_parameters]\nCLIENT_OUT_OF_BAND_TELEMETRY_ENABLED = false\n", encoding="utf-8")
     os.chmod(home / "connections.toml", 0o600)

@@ -48,12 +48,16 @@ def cli(runner: CliRunner, root: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def project(make_project: Callable[..., Path], local_dir: Path, runner: CliRunner) -> Path:
-    """A deployed copy of the project on a fresh local target (local_dir sets INCIDENTS_LOCAL_DIR)."""
-    root = with_two_views(make_project())
-    result = cli(runner, root, "deploy", "-q")
-    assert result.exit_code == 0, result.output
-    return root
+def project(deployed_copy: Callable[..., Path], target: str) -> Path:
+    """A deployed copy of the project on a fresh local target (local_dir sets INCIDENTS_LOCAL_DIR), plain
+    and under Snowflake's rules (conftest's `target`); deployed once per process and target, then copied."""
+    return deployed_copy("two-views", with_two_views)
+
+
+@pytest.fixture
+def project_heavy(deployed_copy: Callable[..., Path], target_heavy: str) -> Path:
+    """`project` for a test that starts processes: its Snowflake-rules run is marked slow."""
+    return deployed_copy("two-views", with_two_views)
 
 
 DRIFT = Path(__file__).parent / "fixtures" / "drift"  # one folder per case: setup.sql + expected.json
@@ -128,8 +132,9 @@ def test_diff_sql_of_an_in_sync_target_is_empty(project: Path, runner: CliRunner
     assert result.exit_code == 0 and result.stdout == ""
 
 
-def test_no_false_drift_after_deploy_nor_in_a_new_process(project: Path, local_dir: Path,
+def test_no_false_drift_after_deploy_nor_in_a_new_process(project_heavy: Path, local_dir: Path,
                                                            runner: CliRunner) -> None:
+    project = project_heavy
     assert cli(runner, project, "diff").exit_code == 0
     # A new process reopens the files: fakesnow forgets VARCHAR lengths and comments, DuckDB gives the
     # view text back rewritten; none of that may read as drift.
@@ -141,7 +146,7 @@ def test_no_false_drift_after_deploy_nor_in_a_new_process(project: Path, local_d
     assert "Up to date" in result.stdout
 
 
-def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner) -> None:
+def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner, target: str) -> None:
     """The real project, views included when config/views.yml declares them."""
     deployed = cli(runner, repo, "deploy", "-q")
     assert deployed.exit_code == 0, deployed.output

@@ -241,3 +241,53 @@ def test_changes_serialise_as_the_bare_strings(desired: DesiredState) -> None:
                                 "column": "edited_at", "declared": "TIMESTAMP_NTZ(9)", "live": None,
                                 "destructive": False, "detail": "column does not exist"}
     assert (str(change.kind), f"{change.object_kind}") == ("missing_column", "column")
+
+
+@BOTH
+def test_a_function_default_in_the_backends_own_spelling_is_no_drift(desired: DesiredState, caps: Capabilities) -> None:
+    """Deploy records the text the backend reported for a function default; diff compares against it, so no
+    spelling of the backend's (Snowflake writes casts out) reads as drift, and a default changed since does."""
+    from incidents.introspect import default_digest
+
+    live = in_sync(desired)
+    stored = "WHATEVER_THE_BACKEND_STORES(SYSDATE())"
+    set_column(live, "USERS", "CREATED_AT", default="WHATEVER_THE_BACKEND_STORES(SYSDATE", default_text=stored)
+    assert [c.kind for c in diff(desired, live, caps)] == [ChangeKind.DEFAULT_CHANGED]  # nothing recorded: drift
+    live.history[("column", "USERS.CREATED_AT")] = HistoryEntry(default_digest("SYSDATE()"), default_digest(stored))
+    assert diff(desired, live, caps) == []
+    live.history[("column", "USERS.CREATED_AT")] = HistoryEntry(default_digest("CURRENT_TIMESTAMP()"),
+                                                                default_digest(stored))
+    [change] = diff(desired, live, caps)  # the declared default changed since the record
+    assert (change.kind, change.blocked) == (ChangeKind.DEFAULT_CHANGED, True)
+    assert "literal defaults" in change.detail
+
+
+@pytest.mark.parametrize("stored", [
+    "CAST(CONVERT_TIMEZONE('UTC', CAST(CURRENT_TIMESTAMP() AS TIMESTAMP_TZ(9))) AS TIMESTAMP_NTZ(9))",
+    "timezone('UTC', CURRENT_TIMESTAMP)"])
+def test_sysdate_in_snowflakes_and_fakesnows_stored_form_is_no_drift_without_a_record(
+        desired: DesiredState, stored: str) -> None:
+    from incidents.introspect import normalise_default
+
+    live = in_sync(desired)
+    set_column(live, "USERS", "CREATED_AT", default=normalise_default(stored), default_text=stored)
+    assert diff(desired, live, SNOWFLAKE) == []
+
+
+def test_timestamp_precision_is_not_compared_it_is_not_introspected() -> None:
+    assert sqltypes.same_on_backend(sqltypes.parse("TIMESTAMP_NTZ(3)"), sqltypes.parse("TIMESTAMP_NTZ(9)"),
+                                    "snowflake")
+    assert not sqltypes.same_on_backend(sqltypes.parse("TIMESTAMP_NTZ(3)"), sqltypes.parse("TIMESTAMP_TZ(3)"),
+                                        "snowflake")
+
+
+def test_a_rebuild_of_a_key_column_is_refused_with_the_reason(desired: DesiredState) -> None:
+    from incidents.plan import plan
+
+    live = in_sync(desired)
+    set_column(live, "USERS", "USER_ID", type=sqltypes.parse("VARCHAR(20)"))
+    [change] = diff(desired, live, SNOWFLAKE)
+    assert change.blocked and "PRIMARY KEY" in change.detail
+    project = load_project(REPO)
+    [step] = plan(project, desired, live, [change], allow_destructive=True)
+    assert step.refused is not None and "PRIMARY KEY" in step.refused and "--allow-destructive" not in step.refused

@@ -4,7 +4,7 @@ converges on the next run with the failure recorded in the history table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +57,11 @@ def cli(runner: CliRunner, root: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def root(make_project: Callable[..., Path], local_dir: Path) -> Iterator[Path]:
+def root(deployed_copy: Callable[..., Path], target: str) -> Path:
     """A deployed project copy (no views: none are needed here) whose tables hold ROWS, on a fresh
-    local target (closed again)."""
-    root = make_project(views=False)
-    project = load_project(root)
-    env = environment(project, "dev")
-    session = open_local(local_dir, env)
-    try:
-        deploy(session, project, env)
-        for sql in ROWS:
-            session.execute(sql)
-    finally:
-        session.close()
-    yield root
+    local target; every test runs on the plain and on the Snowflake-rules target (deployed once per
+    process and target, then copied)."""
+    return deployed_copy("rows", after=tuple(ROWS), views=False)
 
 
 def open_session(root: Path, local_dir: Path) -> tuple[Session, Any, Any]:
@@ -132,7 +123,7 @@ def test_safe_evolution_keeps_every_row_and_value(root: Path, local_dir: Path, r
         assert solution == before_solution[0]
         live = {r["COLUMN_NAME"]: r for r in session.query(
             "SELECT COLUMN_NAME, NUMERIC_PRECISION FROM INCIDENTS.INFORMATION_SCHEMA.COLUMNS "
-            "WHERE TABLE_NAME = 'INCIDENT_SOLUTIONS'")}
+            "WHERE TABLE_SCHEMA = 'CORE' AND TABLE_NAME = 'INCIDENT_SOLUTIONS'")}
         assert live["EFFECTIVENESS_RATING"]["NUMERIC_PRECISION"] == 3
         assert session.query(f"SELECT * FROM {FQ}V_STATUS_CHANGES ORDER BY 1") == [
             {"INCIDENT_ID": 1, "STATUS_CHANGES": 2}, {"INCIDENT_ID": 2, "STATUS_CHANGES": 1}]
@@ -142,17 +133,19 @@ def test_safe_evolution_keeps_every_row_and_value(root: Path, local_dir: Path, r
 
 
 def test_widening_a_varchar_in_one_session_is_done_in_place(root: Path, local_dir: Path) -> None:
-    """Within one session fakesnow still knows VARCHAR lengths: the widening is planned as SET DATA TYPE."""
+    """Within one session fakesnow still knows VARCHAR lengths: the widening is planned as SET DATA TYPE.
+    (Restating the live length teaches fakesnow it again; Snowflake would refuse a narrowing setup.)"""
+    edit(root, "incident_status_history", "name: new_status, type: VARCHAR(20)", "name: new_status, type: VARCHAR(40)")
     session, project, env = open_session(root, local_dir)
     try:
-        session.execute(f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY ALTER COLUMN NEW_STATUS SET DATA TYPE VARCHAR(10)")
+        session.execute(f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY ALTER COLUMN NEW_STATUS SET DATA TYPE VARCHAR(20)")
         snap = snapshot(session, project, env)
         [change] = snap.changes
         assert (change.kind, change.column, change.declared, change.live, change.destructive) == (
-            "type_changed", "new_status", "VARCHAR(20)", "VARCHAR(10)", False)
+            "type_changed", "new_status", "VARCHAR(40)", "VARCHAR(20)", False)
         [step] = snap.steps
         assert step.statements == (f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY ALTER COLUMN NEW_STATUS "
-                                   "SET DATA TYPE VARCHAR(20);",)
+                                   "SET DATA TYPE VARCHAR(40);",)
         deploy(session, project, env)
         assert not snapshot(session, project, env).changes
         assert len(table_rows(session, "INCIDENT_STATUS_HISTORY")) == 3

@@ -18,7 +18,7 @@ def _toml(home: Path, server: dict, password: str = "snow", port: int | None = N
     home.mkdir(parents=True, exist_ok=True)
     (home / "connections.toml").write_text(
         "[fake]\n"
-        f'account = "fakesnow"\nuser = "fake"\npassword = "{password}"\n'
+        f'account = "fakesnow"\nuser = "fake"\npassword = "{password}"\nwarehouse = "COMPUTE_WH"\n'
         f'host = "{server["host"]}"\nport = {port or server["port"]}\nprotocol = "http"\n'
         "network_timeout = 5\nlogin_timeout = 5\n"
         "[fake.session_parameters]\nCLIENT_OUT_OF_BAND_TELEMETRY_ENABLED = false\n"

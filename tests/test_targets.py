@@ -66,7 +66,7 @@ def test_key_pair_file_must_exist(tmp_path: Path) -> None:
 
 def test_default_connection_from_config_toml(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('default_connection_name = "dev"\n[connections.dev]\naccount = "d"\n'
-                                          'user = "u"\nauthenticator = "externalbrowser"\n')
+                                          'user = "u"\nauthenticator = "externalbrowser"\nwarehouse = "WH"\n')
     env = Environment(name="x", target="snowflake", database="D", schema="S")
     params = snowflake_params(env, None, {"SNOWFLAKE_HOME": str(tmp_path)})
     assert params["account"] == "d" and params["authenticator"] == "externalbrowser"
@@ -99,3 +99,30 @@ def test_a_connections_file_others_can_read_gets_one_warning_line(tmp_path: Path
     lines = done.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("warning: ") and "chmod 0600" in lines[0]
     assert "has no user" in lines[1] and "s3cret" not in done.stderr
+def test_sessions_are_utc_unless_the_connection_sets_a_time_zone(tmp_path: Path) -> None:
+    """SYSDATE() defaults are UTC anyway; CURRENT_TIMESTAMP() and friends follow the session's TIMEZONE."""
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\npassword = "p"\n')
+    assert snowflake_params(PROD, None, environ)["session_parameters"]["TIMEZONE"] == "UTC"
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\npassword = "p"\n'
+                              '[prod.session_parameters]\nTIMEZONE = "Europe/Paris"\n')
+    assert snowflake_params(PROD, None, environ)["session_parameters"]["TIMEZONE"] == "Europe/Paris"
+
+
+def test_an_environment_without_a_warehouse_is_refused_before_any_query(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\npassword = "p"\n')
+    env = Environment(name="prod", target="snowflake", database="D", schema="S", connection="prod")
+    with pytest.raises(ConfigError) as info:
+        snowflake_params(env, None, environ)
+    assert "no warehouse is set" in str(info.value) and "SNOWFLAKE_WAREHOUSE" in str(info.value)
+    assert info.value.key == "environments.prod.warehouse"
+    with_env_var = snowflake_params(env, None, {**environ, "SNOWFLAKE_WAREHOUSE": "WH"})
+    assert with_env_var["warehouse"] == "WH"
+
+
+def test_a_token_without_an_authenticator_is_a_programmatic_access_token(tmp_path: Path) -> None:
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\ntoken = "pat-secret"\n')
+    params = snowflake_params(PROD, None, environ)
+    assert params["authenticator"] == "PROGRAMMATIC_ACCESS_TOKEN" and params["token"] == "pat-secret"
+    assert redact(params)["token"] == "***"
+    environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\ntoken = "t"\nauthenticator = "oauth"\n')
+    assert snowflake_params(PROD, None, environ)["authenticator"] == "oauth"  # an explicit choice is kept

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
-from incidents.introspect import LiveState, fingerprint, introspect
+from incidents.introspect import LiveState, default_digest, fingerprint, introspect
 from incidents.kinds import DEPLOY_MARKER, Action, Backend, Capabilities, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
@@ -193,6 +193,7 @@ class History:
         self.pending: list[StepResult] = []
         self.table_exists: bool | None = None
         self.views: list[str] = []
+        self.tables: list[str] = []  # tables created or altered: their function defaults are recorded
 
     def _sql(self, template: str, **extra: object) -> str:
         return render_template(self.project.templates_dir, f"history/{template}.sql.j2",
@@ -209,6 +210,8 @@ class History:
             return
         if step.object_kind == ObjectKind.VIEW and result.status == StepStatus.OK:
             self.views.append(step.object)
+        if step.object_kind == ObjectKind.TABLE and result.status == StepStatus.OK and step.statements:
+            self.tables.append(step.object)
         rows, self.pending = self.pending, []
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
@@ -232,18 +235,42 @@ class History:
         }
 
     def finish(self, seconds: float) -> None:
-        """Fingerprints of the views this deploy replaced, read back in one query; then the row
-        that says the deploy ended (`incidents history` calls a deploy without one interrupted)."""
+        """Fingerprints of the views this deploy replaced, and the live text of the function defaults of
+        the tables it created or altered, each read back in one query; then the row that says the
+        deploy ended (`incidents history` calls a deploy without one interrupted)."""
+        self._record_defaults()
         if self.views:
             ctx = context(self.project, self.env)
             rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
-            found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"] or "") for r in rows}
+            # No text (a role that does not own the view) is no fingerprint: diff reports "cannot compare".
+            found = {r["TABLE_NAME"]: fingerprint(r["VIEW_DEFINITION"]) for r in rows if r["VIEW_DEFINITION"]}
             prints = [(name, found[name.upper()]) for name in self.views if name.upper() in found]
             if prints:
                 self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
                                      obj="deploy history")
         marker = Step(DEPLOY_MARKER, f"{self.env.database}.{self.env.schema}", Action.FINISH, ())
         self.record(StepResult(marker, StepStatus.OK, seconds))
+
+    def _record_defaults(self) -> None:
+        """Each backend spells a function default its own way (Snowflake writes casts out); the text it
+        reported right after this deploy is what diff compares against, never a guess of its spelling."""
+        declared = {(t.name.upper(), c.name.upper()): (t.name, c) for t in self.project.tables if t.name in self.tables
+                    for c in t.columns if c.function_default}
+        if not declared:
+            return
+        rows = self.session.query(render_template(self.project.templates_dir, "introspect/columns.sql.j2",
+                                                  **context(self.project, self.env)), obj="deploy history")
+        records = []
+        for r in rows:
+            found = declared.get((r["TABLE_NAME"], r["COLUMN_NAME"]))
+            if found is None or r["COLUMN_DEFAULT"] is None:
+                continue
+            table, column = found
+            step = Step(ObjectKind.COLUMN, f"{table}.{column.name}", Action.RECORD, ())
+            records.append({**self._row(StepResult(step, StepStatus.OK)), "checksum": default_digest(column.default),
+                            "fingerprint": default_digest(r["COLUMN_DEFAULT"])})
+        if records:
+            self.session.execute(self._sql("insert", records=records), obj="deploy history")
 
 
 def _user() -> str | None:

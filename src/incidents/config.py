@@ -282,13 +282,18 @@ def _lifecycle(parent: _Node, tables: tuple[Table, ...]) -> Lifecycle:
 def _environment(parent: _Node, name: str, value: Any, database: str, schema: str) -> Environment:
     parent.check_ident(name, name)
     node = parent.child(name, value if value is not None else {})
-    node.only("target", "database", "schema", "connection", "data_retention_days", "warehouse", "role")
+    node.only("target", "database", "schema", "connection", "data_retention_days", "warehouse", "role", "edition")
     target = node.get("target", str, "local")
     if target not in TARGETS:
         raise node.error("target", f"unknown target {target!r}; expected local or snowflake")
+    edition = _edition(node)
     retention = node.get("data_retention_days", int)
     if retention is not None and not 0 <= retention <= 90:
         raise node.error("data_retention_days", "expected 0-90 days")
+    if retention is not None and retention > 1 and edition == "standard":
+        # https://docs.snowflake.com/en/user-guide/data-time-travel : Standard Edition keeps 0 or 1 day.
+        raise node.error("data_retention_days", f"{retention} days needs Enterprise Edition or higher; the "
+                                                "account's edition is standard, which allows 0 or 1")
     schema_name = node.ident("schema", required=False) or schema
     if schema_name.upper() == "INFORMATION_SCHEMA":
         raise node.error("schema", "INFORMATION_SCHEMA is Snowflake's own read-only schema; choose another")
@@ -300,7 +305,22 @@ def _environment(parent: _Node, name: str, value: Any, database: str, schema: st
         data_retention_days=retention,
         warehouse=node.ident("warehouse", required=False),
         role=node.ident("role", required=False),
+        edition=edition,
     )
+
+
+EDITIONS = ("standard", "enterprise", "business_critical", "virtual_private_snowflake")
+
+
+def _edition(node: _Node) -> str | None:
+    """The Snowflake account's edition, when declared: what Time Travel retention it allows."""
+    edition = node.get("edition", str)
+    if edition is None:
+        return None
+    value = edition.strip().lower().replace(" ", "_").replace("-", "_")
+    if value not in EDITIONS:
+        raise node.error("edition", f"unknown edition {edition!r}; expected one of {', '.join(EDITIONS)}")
+    return value
 
 
 def environment(project: Project, name: str | None) -> Environment:
@@ -442,8 +462,8 @@ def _default(node: _Node) -> str | None:
         return word
     if word in _DEFAULT_FUNCTIONS:
         return _DEFAULT_FUNCTIONS[word]
-    raise node.error("default", f"unsupported default {_shown(text)}: use a number, a 'quoted string' "
-                                "(with '' for a quote), TRUE, FALSE, NULL, CURRENT_TIMESTAMP() or CURRENT_DATE()")
+    raise node.error("default", f"unsupported default {_shown(text)}: use a number, a 'quoted string' (with '' "
+                                "for a quote), TRUE, FALSE, NULL, SYSDATE(), CURRENT_TIMESTAMP() or CURRENT_DATE()")
 
 
 def _default_problem(default: str | None, sql_type: sqltypes.SqlType) -> str | None:

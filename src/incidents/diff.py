@@ -15,7 +15,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from incidents import sqltypes
-from incidents.introspect import LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
+from incidents.introspect import (
+    HistoryEntry,
+    LiveColumn,
+    LiveState,
+    LiveTable,
+    default_digest,
+    fingerprint,
+    normalise_default,
+)
 from incidents.kinds import Backend, Capabilities, ChangeKind, ObjectKind
 from incidents.models import LOCK_TABLE, Column, Table, View
 from incidents.render import HISTORY_TABLE, DesiredState, Rendered
@@ -41,9 +49,13 @@ class Change:
     live: str | None = None
     destructive: bool = False
     detail: str = ""
+    # Snowflake cannot apply it at all (not even with --allow-destructive): plan refuses it with `detail`.
+    blocked: bool = False
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("blocked")
+        return data
 
 
 def _upper(name: str) -> str:
@@ -101,7 +113,7 @@ def _declared_table_diff(table: Table, rendered: Rendered, live: LiveState, caps
     live_table = live.tables.get(_upper(table.name))
     if live_table is None:
         return [_missing_table(table.name)]
-    changes = _table_changes(table, live_table, caps)
+    changes = _table_changes(table, live_table, caps, live)
     recorded = live.recorded(ObjectKind.TABLE, table.name)
     if not changes and recorded and recorded.checksum != rendered.checksum:
         # Keys, clustering and comments are not introspected: the checksum tells they changed.
@@ -139,11 +151,13 @@ def _stray_tables(desired: DesiredState, live: LiveState) -> list[Change]:
 
 # --------------------------------------------------------------------------- columns of one table
 
-def _table_changes(table: Table, live: LiveTable, caps: Capabilities) -> list[Change]:
+def _table_changes(table: Table, live: LiveTable, caps: Capabilities, state: LiveState | None = None) -> list[Change]:
     changes: list[Change] = []
     matched: set[str] = set()
+    history = state or LiveState()
     for column in table.columns:
-        column_changes, live_names = _declared_column_diff(table, column, live, caps)
+        recorded = history.recorded(ObjectKind.COLUMN, f"{table.name}.{column.name}")
+        column_changes, live_names = _declared_column_diff(table, column, live, caps, recorded)
         changes += column_changes
         matched |= live_names
     changes += _undeclared_columns(table, live, matched)
@@ -153,19 +167,19 @@ def _table_changes(table: Table, live: LiveTable, caps: Capabilities) -> list[Ch
     return changes
 
 
-def _declared_column_diff(table: Table, column: Column, live: LiveTable,
-                          caps: Capabilities) -> tuple[list[Change], set[str]]:
+def _declared_column_diff(table: Table, column: Column, live: LiveTable, caps: Capabilities,
+                          recorded: HistoryEntry | None = None) -> tuple[list[Change], set[str]]:
     """The changes to one declared column, and the live columns it accounts for."""
     empty = live.row_count == 0
     renamed = _renamed_column(table, column, live)
     if renamed is not None:
         live_name, rename = renamed
         live_col = live.columns[live_name]
-        return [rename, *_column_changes(table, column, live_col, caps, empty)], {live_name, live_col.name}
+        return [rename, *_column_changes(table, column, live_col, caps, empty, recorded)], {live_name, live_col.name}
     live_col = live.columns.get(_upper(column.name))
     if live_col is None:
         return [_missing_column(table, column, live)], set()
-    return _column_changes(table, column, live_col, caps, empty), {live_col.name}
+    return _column_changes(table, column, live_col, caps, empty, recorded), {live_col.name}
 
 
 def _renamed_column(table: Table, column: Column, live: LiveTable) -> tuple[str, Change] | None:
@@ -213,10 +227,41 @@ def _undeclared_column(table: Table, name: str, live_col: LiveColumn, declared: 
 # --------------------------------------------------------------------------- one column
 
 def _column_changes(table: Table, column: Column, live: LiveColumn, caps: Capabilities,
-                    empty: bool) -> list[Change]:
-    found = (_type_change(table, column, live, caps), _nullability_change(table, column, live, empty),
-             _default_change(table, column, live), _comment_change(table, column, live, caps))
+                    empty: bool, recorded: HistoryEntry | None = None) -> list[Change]:
+    found = (_type_change(table, column, live, caps, empty), _nullability_change(table, column, live, empty),
+             _default_change(table, column, live, recorded), _comment_change(table, column, live, caps))
     return [change for change in found if change is not None]
+
+
+_SEMI_STRUCTURED = ("VARIANT", "OBJECT", "ARRAY")
+
+
+def _constraint_on(table: Table, column: Column) -> str | None:
+    if column.name in table.primary_key:
+        return "PRIMARY KEY"
+    if any(column.name in key for key in table.unique_keys):
+        return "UNIQUE key"
+    if any(column.name in fk.columns for fk in table.foreign_keys):
+        return "FOREIGN KEY"
+    return None
+
+
+def _rebuild_blocker(table: Table, column: Column, empty: bool) -> str | None:
+    """Why a column rebuild (add, copy, drop, rename) cannot run on Snowflake, or None."""
+    constraint = _constraint_on(table, column)
+    if constraint:
+        # Dropping the column would drop or break the constraint; re-declaring it (DROP/ADD CONSTRAINT,
+        # and the foreign keys of other tables that reference it) is not planned yet.
+        return (f"the column is part of the table's {constraint}: a rebuild would lose the constraint; "
+                "change it by hand (rebuild the table) or keep the column as it is")
+    if column.function_default:
+        return (f"the column's default {column.default} cannot be given to a column added by ALTER TABLE "
+                "(Snowflake takes only literal defaults there): rebuild the table by hand (CREATE TABLE ... AS "
+                "SELECT, ALTER TABLE ... SWAP WITH) or declare a literal default")
+    if column.type.name in _SEMI_STRUCTURED and not column.nullable and not empty:
+        return (f"Snowflake cannot set NOT NULL on a {column.type.name} column of a table that holds rows; "
+                "declare it nullable")
+    return None
 
 
 def _types_match(declared: sqltypes.SqlType, live: sqltypes.SqlType, caps: Capabilities) -> bool:
@@ -224,14 +269,16 @@ def _types_match(declared: sqltypes.SqlType, live: sqltypes.SqlType, caps: Capab
     return sqltypes.same_on_backend(declared, live, Backend.SNOWFLAKE if caps.keeps_exact_types else Backend.LOCAL)
 
 
-def _type_change(table: Table, column: Column, live: LiveColumn, caps: Capabilities) -> Change | None:
+def _type_change(table: Table, column: Column, live: LiveColumn, caps: Capabilities,
+                 empty: bool = False) -> Change | None:
     if _types_match(column.type, live.type, caps):
         return None
     safe = is_widening(live.type, column.type)
+    blocker = None if safe else _rebuild_blocker(table, column, empty)
     return Change(
         ChangeKind.TYPE_CHANGED, ObjectKind.COLUMN, table.name, column.name, declared=str(column.type),
-        live=str(live.type), destructive=not safe,
-        detail="widening is done in place" if safe else
+        live=str(live.type), destructive=not safe, blocked=blocker is not None,
+        detail="widening is done in place" if safe else blocker or
         "not a widening (narrower, other family or other scale): the column must be rebuilt and values cast")
 
 
@@ -241,21 +288,32 @@ def _nullability_change(table: Table, column: Column, live: LiveColumn, empty: b
     if column.nullable:
         return Change(ChangeKind.NULLABILITY_CHANGED, ObjectKind.COLUMN, table.name, column.name, "NULL", "NOT NULL",
                       detail="drop NOT NULL")
+    if column.type.name in _SEMI_STRUCTURED and not empty:
+        # https://docs.snowflake.com/en/sql-reference/sql/alter-table-column (usage notes)
+        return Change(ChangeKind.NULLABILITY_CHANGED, ObjectKind.COLUMN, table.name, column.name, "NOT NULL", "NULL",
+                      destructive=True, blocked=True,
+                      detail=f"Snowflake cannot set NOT NULL on a {column.type.name} column of a table that holds "
+                             "rows; keep it nullable or empty the table")
     return Change(ChangeKind.NULLABILITY_CHANGED, ObjectKind.COLUMN, table.name, column.name, "NOT NULL", "NULL",
                   destructive=not empty,
                   detail="SET NOT NULL fails if the column holds NULLs" if not empty else "set NOT NULL")
 
 
-def _default_change(table: Table, column: Column, live: LiveColumn) -> Change | None:
-    declared_default = normalise_default(column.default)
-    if declared_default == live.default:
+def _default_change(table: Table, column: Column, live: LiveColumn,
+                    recorded: HistoryEntry | None = None) -> Change | None:
+    """Compared first against what deploy recorded right after it set the default (the backend's own
+    text for our declared default), so no backend's spelling of it reads as drift."""
+    if (recorded is not None and column.default is not None and recorded.checksum == default_digest(column.default)
+            and recorded.fingerprint == default_digest(live.default_text)):
         return None
-    droppable = declared_default is None
+    if normalise_default(column.default) == live.default:
+        return None
+    blocker = _rebuild_blocker(table, column, empty=True)
     return Change(
         ChangeKind.DEFAULT_CHANGED, ObjectKind.COLUMN, table.name, column.name, declared=column.default,
-        live=live.default, destructive=not droppable,
-        detail="drop the default" if droppable else
-        "Snowflake cannot change a column default in place: the column must be rebuilt")
+        live=live.default, destructive=True, blocked=blocker is not None,
+        detail=blocker or ("Snowflake refuses DROP DEFAULT on a column whose default ALTER TABLE added, and cannot "
+                           "change a default in place: the column is rebuilt (values copied)"))
 
 
 def _comment_change(table: Table, column: Column, live: LiveColumn, caps: Capabilities) -> Change | None:
@@ -288,14 +346,19 @@ def _view_diffs(desired: DesiredState, live: LiveState) -> list[Change]:
 
 
 def _view_change(view: View, rendered: Rendered, live: LiveState) -> Change | None:
-    text = live.views.get(_upper(view.name))
-    if text is None:
+    if _upper(view.name) not in live.views:
         return _missing_view(view.name)
+    text = live.views[_upper(view.name)]
     recorded = live.recorded(ObjectKind.VIEW, view.name)
     if recorded is None:
         return _changed_view(view, "view was not created by incidents deploy")
     if recorded.checksum != rendered.checksum:
         return _changed_view(view, "view definition changed in templates/config")
+    if text is None:
+        # https://docs.snowflake.com/en/sql-reference/info-schema/views : NULL for a role that does not own it.
+        return Change(ChangeKind.VIEW_NOT_COMPARABLE, ObjectKind.VIEW, view.name, detail=(
+            "cannot compare: the target returned no view text (the role does not own the view?); "
+            "deploy with the owning role to check it"))
     if recorded.fingerprint and recorded.fingerprint != fingerprint(text):
         return _changed_view(view, "view was replaced outside incidents")
     return None

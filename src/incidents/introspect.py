@@ -22,8 +22,9 @@ class LiveColumn:
     name: str
     type: SqlType
     nullable: bool
-    default: str | None
+    default: str | None  # normalised (normalise_default)
     comment: str | None
+    default_text: str | None = None  # as the backend reported it: what deploy fingerprints in the history
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class LiveState:
     database_exists: bool = False
     schema_exists: bool = False
     tables: dict[str, LiveTable] = field(default_factory=dict)
-    views: dict[str, str] = field(default_factory=dict)  # name -> definition as reported
+    # name -> definition as reported; None when the backend gave none (a role that does not own the view)
+    views: dict[str, str | None] = field(default_factory=dict)
     history: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)  # (kind, NAME) -> last ok
 
     def recorded(self, kind: ObjectKind, name: str) -> HistoryEntry | None:
@@ -60,14 +62,34 @@ def fingerprint(view_text: str) -> str:
     return hashlib.sha256(" ".join(view_text.split()).encode("utf-8")).hexdigest()
 
 
+def default_digest(text: str | None) -> str | None:
+    """Hash of a default's text, as declared or as the backend reported it (history rows of kind column)."""
+    return None if text is None else hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+
+
+_CAST_RE = re.compile(r"^CAST\((.*) AS [A-Z_]+(?:\(\d+(?:,\s*\d+)?\))?\)$", re.S)
+_SYSDATE_FORMS = ("CONVERT_TIMEZONE('UTC', CURRENT_TIMESTAMP())", "TIMEZONE('UTC', CURRENT_TIMESTAMP)")
+
+
 def normalise_default(text: str | None) -> str | None:
-    """CURRENT_TIMESTAMP() and CURRENT_TIMESTAMP, TRUE and true, '0' casts: one spelling each."""
+    """CURRENT_TIMESTAMP() and CURRENT_TIMESTAMP, TRUE and true, '0' casts: one spelling each.
+
+    A fallback only: deploy records the backend's own text of every function default right after it
+    ran (history rows of kind column), and diff compares against that first. Snowflake writes casts
+    out (CAST(CURRENT_TIMESTAMP() AS TIMESTAMP_NTZ(9))) and stores SYSDATE() as a UTC conversion; those
+    spellings are unwrapped here so a target deployed before that record existed reads no false drift."""
     if text is None:
         return None
     value = text.strip()
     if value.startswith("'"):
         return value
-    value = re.sub(r"::[A-Z_]+(\(\d+(,\d+)?\))?$", "", value.upper())
+    value = value.upper()
+    while (m := _CAST_RE.match(value)) is not None:
+        value = m.group(1).strip()
+    value = value.replace("CAST(CURRENT_TIMESTAMP() AS TIMESTAMP_TZ(9))", "CURRENT_TIMESTAMP()")
+    if value in _SYSDATE_FORMS:
+        return "SYSDATE"
+    value = re.sub(r"::[A-Z_]+(\(\d+(,\d+)?\))?$", "", value)
     return re.sub(r"\(\)$", "", value)
 
 
@@ -95,19 +117,20 @@ def introspect(session: Session, project: Project, env: Environment) -> LiveStat
             continue  # a view's columns
         columns[r["TABLE_NAME"]][r["COLUMN_NAME"]] = LiveColumn(
             name=r["COLUMN_NAME"],
-            # DATETIME_PRECISION exists on Snowflake only (fakesnow's view lacks it; see the template).
+            # Not DATETIME_PRECISION: Snowflake documents it as "not applicable" (fakesnow lacks it).
+            # Timestamp precision is compared through the table's recorded checksum instead.
             type=sqltypes.from_information_schema(r["DATA_TYPE"], r["CHARACTER_MAXIMUM_LENGTH"],
-                                                  r["NUMERIC_PRECISION"], r["NUMERIC_SCALE"],
-                                                  r.get("DATETIME_PRECISION")),
+                                                  r["NUMERIC_PRECISION"], r["NUMERIC_SCALE"]),
             nullable=str(r["IS_NULLABLE"]).upper() == "YES",
             default=normalise_default(r["COLUMN_DEFAULT"]),
             comment=r["COMMENT"] or None,
+            default_text=r["COLUMN_DEFAULT"],
         )
     for name, r in table_rows.items():
         count = r["ROW_COUNT"]
         state.tables[name] = LiveTable(name, columns[name], int(count) if count is not None else None,
                                        r["COMMENT"] or None)
-    state.views = {r["TABLE_NAME"]: r["VIEW_DEFINITION"] or ""
+    state.views = {r["TABLE_NAME"]: r["VIEW_DEFINITION"] or None
                    for r in session.query(render_template(tpl, "introspect/views.sql.j2", **ctx), obj=env.schema)}
     if HISTORY_TABLE.upper() in state.tables:
         for r in session.query(render_template(tpl, "introspect/history.sql.j2", **ctx), obj=HISTORY_TABLE):

@@ -43,6 +43,7 @@ class ChangeKind(_Text):
     MISSING_VIEW = "missing_view"
     CHANGED_VIEW = "changed_view"
     UNEXPECTED_VIEW = "unexpected_view"
+    VIEW_NOT_COMPARABLE = "view_not_comparable"  # the target hid the view's text: neither in sync nor drift
 
 
 class ObjectKind(_Text):

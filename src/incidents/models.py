@@ -23,6 +23,13 @@ class Column:
     allowed_values: tuple[str, ...] = ()
     renamed_from: str | None = None
 
+    @property
+    def function_default(self) -> bool:
+        """A default computed per row (SYSDATE(), CURRENT_DATE() ...), not a literal. Snowflake's ALTER TABLE
+        ... ADD COLUMN takes only literal defaults, and Snowflake stores a function default in its own
+        spelling (https://docs.snowflake.com/en/sql-reference/sql/alter-table)."""
+        return self.default is not None and self.default.endswith("()")
+
 
 @dataclass(frozen=True)
 class ForeignKey:
@@ -85,6 +92,7 @@ class Environment:
     data_retention_days: int | None = None
     warehouse: str | None = None
     role: str | None = None
+    edition: str | None = None  # Snowflake account edition, when declared (standard allows retention 0-1 only)
 
 
 @dataclass(frozen=True)

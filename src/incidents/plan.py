@@ -76,8 +76,8 @@ class PlanContext:
 
     def refusal(self, change: Change) -> str | None:
         """Why a change must not run now, or None."""
-        if change.kind == ChangeKind.MISSING_COLUMN and change.destructive:
-            return change.detail  # impossible on either backend: --allow-destructive would not help
+        if (change.kind == ChangeKind.MISSING_COLUMN and change.destructive) or change.blocked:
+            return change.detail  # impossible on Snowflake: --allow-destructive would not help
         if change.destructive and not self.allow_destructive:
             return f"{change.detail}; rerun with --allow-destructive to apply it"
         return None
@@ -277,29 +277,59 @@ def _column_statements(pc: PlanContext, table: Table, change: Change) -> list[st
     kind = change.kind
     if kind == ChangeKind.RENAMED_COLUMN:
         return [pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)]
-    if kind in (ChangeKind.CONFIG_CHANGED, ChangeKind.TABLE_COMMENT_CHANGED):
+    if kind == ChangeKind.TABLE_COMMENT_CHANGED:
         return [pc.sql("deploy/table_comment", table=table)]
+    if kind == ChangeKind.CONFIG_CHANGED:
+        return _table_properties(pc, table)
     assert column is not None
     if kind == ChangeKind.MISSING_COLUMN:
-        return [pc.sql("deploy/add_column", table=table, column=column)]
+        return _add_column(pc, table, column)
     if kind == ChangeKind.COMMENT_CHANGED:
         return [pc.sql("deploy/column_comment", table=table, column=column)]
     if kind == ChangeKind.NULLABILITY_CHANGED:
         return [pc.sql("deploy/drop_not_null" if column.nullable else "deploy/set_not_null", table=table,
                        column=column)]
-    if kind == ChangeKind.DEFAULT_CHANGED and column.default is None:
-        return [pc.sql("deploy/drop_default", table=table, column=column)]
     if kind == ChangeKind.TYPE_CHANGED and not change.destructive:
         return [pc.sql("deploy/set_type", table=table, column=column)]
     return _rebuild(pc, table, column)
 
 
+def _table_properties(pc: PlanContext, table: Table) -> list[str]:
+    """Keys, clustering, retention or comments changed: comment, clustering key and retention are set
+    again (each statement is idempotent); keys are not altered in place."""
+    statements = [pc.sql("deploy/table_comment", table=table)]
+    statements.append(pc.sql("deploy/cluster_by" if table.cluster_by else "deploy/drop_clustering_key", table=table))
+    if pc.desired.env.data_retention_days is not None:
+        statements.append(pc.sql("deploy/set_retention", table=table))
+    return statements
+
+
+def _add_column(pc: PlanContext, table: Table, column: Column) -> list[str]:
+    if not column.function_default:
+        return [pc.sql("deploy/add_column", table=table, column=column)]
+    # Snowflake fails ALTER TABLE ... ADD COLUMN ... DEFAULT <function> (002263): add, backfill, then NOT NULL.
+    # The default for new rows stays missing; the next diff reports it (default_changed, refused).
+    statements = [pc.sql("deploy/add_column_for_backfill", table=table, column=column),
+                  pc.sql("deploy/backfill_column", table=table, column=column)]
+    if not column.nullable:
+        statements.append(pc.sql("deploy/set_not_null", table=table, column=column))
+    return statements
+
+
+def _clustered_on(table: Table, column: Column) -> bool:
+    return any(k.column == column.name for k in table.cluster_by)
+
+
 def _rebuild(pc: PlanContext, table: Table, column: Column) -> list[str]:
     """Replace a column by a new one of the declared type and default, values cast across.
     Snowflake cannot change type family, scale or default in place. Starts by dropping the scratch
-    column a previous, failed rebuild may have left, so a rerun converges."""
+    column a previous, failed rebuild may have left, so a rerun converges. A clustering-key column
+    cannot be dropped or renamed (https://docs.snowflake.com/en/user-guide/tables-clustering-keys):
+    the key is dropped first and restored last."""
     temp = column.name + REBUILD_SUFFIX
-    statements = [
+    clustered = _clustered_on(table, column)
+    statements = [pc.sql("deploy/drop_clustering_key", table=table)] if clustered else []
+    statements += [
         pc.sql("deploy/drop_column", table=table, column=temp.upper()),
         pc.sql("deploy/add_rebuild_column", table=table, column=column, target=temp),
         pc.sql("deploy/copy_column", table=table, column=column, source=column.name, target=temp),
@@ -310,4 +340,6 @@ def _rebuild(pc: PlanContext, table: Table, column: Column) -> list[str]:
         statements.append(pc.sql("deploy/set_not_null", table=table, column=column))
     if column.comment:
         statements.append(pc.sql("deploy/column_comment", table=table, column=column))
+    if clustered:
+        statements.append(pc.sql("deploy/cluster_by", table=table))
     return statements

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,8 +100,24 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
     def is_target_error(exc: BaseException) -> bool:
         return isinstance(exc, (snowflake.connector.errors.Error, duckdb.Error))
 
-    return Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
-                   on_close=fake.duck_conn.close, hint=_local_hint)
+    session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
+                      on_close=fake.duck_conn.close, hint=_local_hint, ignores=_fakesnow_cannot_parse)
+    rules = os.environ.get("INCIDENTS_LOCAL_RULES")
+    if rules:
+        # A test aid: the local target under Snowflake's documented rules (incidents.testing).
+        from incidents.testing import wrap_local
+
+        return wrap_local(session, path, rules)
+    return session
+
+
+_RETENTION_ALTER = re.compile(r"\s*ALTER\s+(TABLE|SCHEMA)\s+\S+\s+SET\s+DATA_RETENTION_TIME_IN_DAYS\s*=\s*\d+\s*;?\s*$",
+                              re.I)
+
+
+def _fakesnow_cannot_parse(sql: str) -> bool:
+    """fakesnow fails to parse ALTER ... SET DATA_RETENTION_TIME_IN_DAYS; DuckDB has no Time Travel to set."""
+    return bool(_RETENTION_ALTER.match(sql))
 
 
 def _local_hint(message: str) -> str | None:
@@ -162,7 +179,17 @@ def snowflake_params(env: Environment, connection: str | None,
     params.update(from_env)
     params.update({k: v for k, v in (("warehouse", env.warehouse), ("role", env.role)) if v})
     _check_credentials(params, name)
+    _check_warehouse(params, env, name)
+    if params.get("token") and not params.get("authenticator"):
+        # The connector reads `token` only with an authenticator that takes one (else it asks for a
+        # password: "Password is empty"): PROGRAMMATIC_ACCESS_TOKEN for a programmatic access token, the
+        # token users create for tools; an OAuth access token needs authenticator = "oauth" set explicitly.
+        # https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-connect
+        params["authenticator"] = "PROGRAMMATIC_ACCESS_TOKEN"
     session_parameters = dict(params.get("session_parameters") or {})
+    # Timestamps documented as UTC are UTC whatever the account's default time zone, unless the connection
+    # chose one. https://docs.snowflake.com/en/sql-reference/parameters#timezone
+    session_parameters.setdefault("TIMEZONE", "UTC")
     session_parameters.setdefault("QUERY_TAG", json.dumps(
         {"application": APPLICATION, "version": __version__, "env": env.name}, sort_keys=True))
     params["session_parameters"] = session_parameters
@@ -223,6 +250,14 @@ def _check_types(base: Mapping[str, Any], name: str, home: Path) -> None:
                               str: "a string"}[k] for k in kinds)
         raise ConfigError(f"expected {wanted} in connection {name!r}, got a {type(value).__name__}",
                           file=str(home / "connections.toml"), key=f"{name}.{key}")
+
+
+def _check_warehouse(params: dict[str, Any], env: Environment, name: str) -> None:
+    """Without a warehouse the first query fails with "No active warehouse"; say so before any query."""
+    if not params.get("warehouse"):
+        raise ConfigError(f"environment {env.name!r} targets Snowflake but no warehouse is set; add `warehouse:` "
+                          f"to environments.{env.name} in config/project.yml, `warehouse` to connection {name!r} in "
+                          "connections.toml, or set SNOWFLAKE_WAREHOUSE", key=f"environments.{env.name}.warehouse")
 
 
 def _check_credentials(params: dict[str, Any], name: str) -> None:
