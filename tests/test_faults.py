@@ -38,7 +38,7 @@ def snowflake_home(dest: Path, port: int) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "connections.toml").write_text(
         f'[fake]\naccount = "fakesnow"\nuser = "fake"\npassword = "snow"\nhost = "127.0.0.1"\nport = {port}\n'
-        'protocol = "http"\nnetwork_timeout = 2\nlogin_timeout = 5\n'
+        'protocol = "http"\nwarehouse = "WH"\nnetwork_timeout = 2\nlogin_timeout = 5\n'
         "[fake.session_parameters]\nCLIENT_OUT_OF_BAND_TELEMETRY_ENABLED = false\n", encoding="utf-8")
     os.chmod(dest / "connections.toml", 0o600)
     return dest
