@@ -357,6 +357,8 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import ingest as _ingest; app.command()(_ingest.ingest)  # noqa: E402, E702, I001
+from incidents.cli import receive as _receive; app.command()(_receive.receive)  # noqa: E402, E702, I001
 
 
 def main() -> None:

@@ -22,14 +22,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from incidents import identifiers
 from incidents.errors import ConfigError, NotDeployedError, TargetError
 from incidents.ingest.config import IngestConfig, load_ingest_config
 from incidents.ingest.parse import FORMATS, Parsed, parse
 from incidents.models import Environment, Project
 from incidents.session import Session
+from incidents.sqltext import literal
 
 EPISODES_TABLE = "ingest_episodes"
 PASS_TEMPLATES = ("insert_incidents", "update_incidents", "status_history", "comments")
+# Every statement of one pass, in order (the scheduled Snowflake procedure runs exactly these).
+ALL_STATEMENTS = ("system_user", "drop_episodes", "episodes", *PASS_TEMPLATES, "drop_episodes")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,21 @@ def land(session: Session, project: Project, env: Environment, rows: list[dict[s
         loader.drop_stages()
 
 
+def pass_sql(project: Project, env: Environment, cfg: IngestConfig, name: str, *, now_sql: str, qualified: bool,
+             **extra: Any) -> str:
+    """One statement of the pass. `now_sql` is the pass's time as SQL (a literal, or SYSDATE() in the
+    scheduled procedure); the episodes table is qualified except on the local target (fakesnow
+    refuses a qualified temporary table name)."""
+    from incidents.render import context
+    from incidents.templating import render_template
+
+    episodes = identifiers.qualify(env.database, env.schema, EPISODES_TABLE) if qualified else \
+        identifiers.quote(EPISODES_TABLE)
+    return render_template(project.templates_dir, f"ingest/{name}.sql.j2",
+                           **context(project, env, cfg=cfg, now_sql=now_sql, episodes=episodes,
+                                     **{"load_id": None, "window_minutes": None, **extra}))
+
+
 class Pass:
     """The set-based pass: a fixed list of statements whatever the number of alerts."""
 
@@ -102,12 +121,8 @@ class Pass:
         self.session, self.project, self.env, self.cfg, self.now = session, project, env, cfg, now
 
     def sql(self, name: str, **extra: Any) -> str:
-        from incidents.render import context
-        from incidents.templating import render_template
-
-        return render_template(self.project.templates_dir, f"ingest/{name}.sql.j2",
-                               **context(self.project, self.env, cfg=self.cfg, now=self.now,
-                                         episodes_table=EPISODES_TABLE, **extra))
+        return pass_sql(self.project, self.env, self.cfg, name, now_sql=literal(self.now),
+                        qualified=self.session.backend != "local", **extra)
 
     def execute(self, name: str, **extra: Any) -> list[tuple[Any, ...]]:
         return self.session.execute(self.sql(name, **extra), obj=f"ingest {name}")[1]
