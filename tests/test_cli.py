@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from incidents import __version__
 from incidents.cli import app
 
-COMMANDS = ["init", "render", "validate", "deploy", "plan", "diff", "check", "unlock", "seed", "query", "ingest", "receive"]
+COMMANDS = ["init", "render", "validate", "deploy", "plan", "diff", "check", "unlock", "seed", "query", "ingest",
+            "receive"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

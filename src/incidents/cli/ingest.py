@@ -37,7 +37,9 @@ def ingest(
 ) -> None:
     """Turn monitoring alerts (Alertmanager webhook payloads, NDJSON events) into incidents.
 
-    One JSON document, an array of them, or one a line. All land in raw_alerts in one bulk load, then one set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). Re-ingesting changes nothing. Malformed documents land with an error: exit 1 with their count.
+    One JSON document, an array of them, or one a line. All land in raw_alerts in one bulk load,
+    then one set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The
+    same input twice changes nothing. Malformed documents land with an error: exit 1 and a count.
 
     Examples:
 
@@ -54,8 +56,9 @@ def ingest(
         else:
             _summary(result, quiet)
     if not result.ok:
+        first = f"; first: {result.errors[0]}" if result.errors else ""
         fmt.error_line("error", f"{result.malformed:,} malformed alert document(s) landed in raw_alerts with an "
-                                "error and were not ingested" + (f"; first: {result.errors[0]}" if result.errors else ""))
+                                f"error and were not ingested{first}")
         raise typer.Exit(1)
 
 

@@ -20,7 +20,11 @@ def receive(
 ) -> None:
     """Receive Alertmanager webhooks over HTTP and ingest them in batches.
 
-    Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz answers). Posts are batched (receive: in config/ingest.yml) into the same load + pass as ingest; each is answered once stored. A bearer token is required when the env var receive.token_env names is set. Ctrl-C flushes and stops. On the local target it holds the database while it runs.
+    Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
+    answers). Posts are batched (receive: in config/ingest.yml) into the same load + pass as
+    ingest; each is answered once stored. A bearer token is required when the env var
+    receive.token_env names is set. Ctrl-C flushes and stops. On the local target it holds the
+    database while it runs.
 
     Examples:
 

@@ -47,6 +47,7 @@ class Batcher:
         self._timer: asyncio.TimerHandle | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-ingest")
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Future[None]] = set()  # flushes in flight (a reference keeps them alive)
 
     @property
     def pending(self) -> int:
@@ -56,13 +57,18 @@ class Batcher:
         loop = asyncio.get_running_loop()
         if self._future is None:
             self._future = loop.create_future()
-            self._timer = loop.call_later(self.settings.batch_seconds, lambda: asyncio.ensure_future(self.flush()))
+            self._timer = loop.call_later(self.settings.batch_seconds, self._start_flush)
         future = self._future
         self._pending.append(text)
         self._count += alerts
         if self._count >= self.settings.batch_alerts:
-            asyncio.ensure_future(self.flush())
+            self._start_flush()
         return await asyncio.shield(future)
+
+    def _start_flush(self) -> None:
+        task = asyncio.ensure_future(self.flush())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def flush(self) -> None:
         if self._future is None:
