@@ -48,6 +48,7 @@ class Batcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-ingest")
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Future[None]] = set()  # flushes in flight (a reference keeps them alive)
+        self.closing = False  # shutting down: every post is flushed at once, nothing waits for the timer
 
     @property
     def pending(self) -> int:
@@ -61,7 +62,7 @@ class Batcher:
         future = self._future
         self._pending.append(text)
         self._count += alerts
-        if self._count >= self.settings.batch_alerts:
+        if self.closing or self._count >= self.settings.batch_alerts:
             self._start_flush()
         return await asyncio.shield(future)
 
@@ -69,6 +70,11 @@ class Batcher:
         task = asyncio.ensure_future(self.flush())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def close_batches(self) -> None:
+        """Shutdown has begun: flush what waits now and every later post at once."""
+        self.closing = True
+        await self.flush()
 
     async def flush(self) -> None:
         if self._future is None:
@@ -199,7 +205,15 @@ class Server:
         self.host, self.port = host, self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                 timeout_graceful_shutdown=int(grace_seconds))
-        self.server = uvicorn.Server(config)
+        batcher: Batcher = app.state.batcher
+
+        class _Uvicorn(uvicorn.Server):
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                # Posts waiting for their batch would hold the graceful shutdown until the timer: flush first.
+                await batcher.close_batches()
+                await super().shutdown(sockets)
+
+        self.server = _Uvicorn(config)
         self.started = threading.Event()
 
     def run(self) -> None:
