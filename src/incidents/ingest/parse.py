@@ -10,6 +10,7 @@ becomes a row, with `error` saying why: what arrived is never lost.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -71,11 +72,13 @@ def _documents(text: str) -> Iterator[tuple[int, Any, str | None]]:
     documents. After a syntax error, reading resumes at the next line."""
     decoder = json.JSONDecoder()
     pos, end = 0, len(text)
+    line, counted = 1, 0  # newlines counted up to `counted` (incrementally: the text can be large)
     while True:
         pos = _skip_blanks(text, pos)
         if pos >= end:
             return
-        line = text.count("\n", 0, pos) + 1
+        line += text.count("\n", counted, pos)
+        counted = pos
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -111,7 +114,7 @@ def _alerts(doc: Any, fmt: str, where: str, received_at: dt.datetime) -> Iterato
         yield _alert_row(doc, None, "ndjson", where, received_at)
         return
     alerts = doc.get("alerts")
-    envelope = {k: v for k, v in doc.items() if k != "alerts"}
+    envelope = json.dumps({k: v for k, v in doc.items() if k != "alerts"}, ensure_ascii=False)  # once a payload
     if not isinstance(alerts, list):
         yield _row(received_at, "alertmanager", raw=doc, envelope=envelope, error=f"{where}: alerts is not a list")
         return
@@ -121,7 +124,7 @@ def _alerts(doc: Any, fmt: str, where: str, received_at: dt.datetime) -> Iterato
 
 # --------------------------------------------------------------------------- one alert
 
-def _alert_row(alert: Any, envelope: dict[str, Any] | None, source: str, where: str,
+def _alert_row(alert: Any, envelope: str | None, source: str, where: str,
                received_at: dt.datetime) -> dict[str, Any]:
     problem = _problem(alert)
     if problem:
@@ -133,7 +136,7 @@ def _alert_row(alert: Any, envelope: dict[str, Any] | None, source: str, where: 
     row = _row(received_at, source, raw=alert, envelope=envelope)
     row.update(FINGERPRINT=fingerprint, STATUS=status, STARTS_AT=_timestamp(starts_text),
                ENDS_AT=ends_at or (received_at if status == "resolved" else None),
-               EPISODE_KEY=f"{fingerprint}@{starts_text}", EVENT_KEY=_event_key(alert))
+               EPISODE_KEY=f"{fingerprint}@{starts_text}", EVENT_KEY=_event_key(row["PAYLOAD"]))
     return row
 
 
@@ -162,8 +165,11 @@ def _problem(alert: Any) -> str | None:
 
 def _timestamp(value: Any) -> dt.datetime | None:
     """RFC 3339 text -> naive UTC (microseconds); Alertmanager's zero time and garbage -> None."""
-    if not isinstance(value, str):
-        return None
+    return _parse_time(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=65536)  # alerts of one batch share few distinct times
+def _parse_time(value: str) -> dt.datetime | None:
     m = _TIME_RE.fullmatch(value.strip())
     if not m:
         return None
@@ -185,17 +191,18 @@ def _fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _event_key(alert: dict[str, Any]) -> str:
-    canonical = json.dumps(alert, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+def _event_key(payload_json: str) -> str:
+    """The alert as sent (Alertmanager writes its fields in a fixed order, so a re-send is the same text)."""
+    return hashlib.sha256(payload_json.encode("utf-8")).hexdigest()[:32]
 
 
-def _row(received_at: dt.datetime, source: str, *, raw: Any, envelope: dict[str, Any] | None = None,
+def _row(received_at: dt.datetime, source: str, *, raw: Any, envelope: dict[str, Any] | str | None = None,
          error: str | None = None) -> dict[str, Any]:
     return {
         "LOAD_ID": None, "ALERT_INDEX": None, "RECEIVED_AT": received_at, "SOURCE_FORMAT": source,
         "FINGERPRINT": None, "STATUS": None, "STARTS_AT": None, "ENDS_AT": None, "EPISODE_KEY": None,
         "EVENT_KEY": None, "PAYLOAD": json.dumps(raw, ensure_ascii=False),
-        "ENVELOPE": None if envelope is None else json.dumps(envelope, ensure_ascii=False),
+        "ENVELOPE": envelope if envelope is None or isinstance(envelope, str) else json.dumps(envelope,
+                                                                                             ensure_ascii=False),
         "ERROR": None if error is None else error[:_MAX_ERROR],
     }
