@@ -130,7 +130,7 @@ BEGIN
            m.ends_at IS NOT NULL AND NOT m.known_resolved AS resolution_seen,
            m.ends_at IS NOT NULL AND NOT m.known_resolved AND m.untouched AS do_resolve,
            m.ends_at IS NOT NULL AND NOT m.known_resolved AND NOT m.untouched AS note_resolve,
-           m.notifications > COALESCE(m.known_notifications, 1) AS repeated
+           m.notifications > GREATEST(COALESCE(m.known_notifications, 0), 1) AS repeated
     FROM mapped AS m
     LEFT JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.code = m.category_code;
     INSERT INTO INCIDENTS.CORE.INCIDENTS (incident_id, incident_number, title, description, category_id, status, priority,
