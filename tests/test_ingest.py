@@ -197,6 +197,24 @@ def test_the_pass_sends_the_same_statements_for_3_or_300_alerts(ws: Workspace) -
     assert statements(3, 0) == statements(300, 1000)
 
 
+def test_the_staged_bulk_path_snowflake_uses_lands_the_same_rows(ws: Workspace) -> None:
+    import datetime as dt
+
+    from incidents.ingest import Pass, land
+    from incidents.ingest.config import load_ingest_config
+
+    rows = parse(text("grouped.json"), received_at=dt.datetime(2026, 12, 2, 8), load_id="staged-load").rows
+    land(ws.session, ws.project, ws.env, rows, staged=True)
+    got = ws.query("SELECT ALERT_INDEX, PAYLOAD:labels:alertname::VARCHAR AS NAME, "
+                   "ENVELOPE:groupLabels:team::VARCHAR AS TEAM, STARTS_AT::VARCHAR AS S FROM RAW_ALERTS ORDER BY 1")
+    assert [(r["NAME"], r["TEAM"], r["S"]) for r in got] == [
+        ("PaymentsErrorRate", "mixed", "2026-12-01 18:02:11.311"),
+        ("SearchLatencyHigh", "mixed", "2026-12-01 18:03:40.09"), ("DiskAlmostFull", "mixed", "2026-12-01 18:04:00")]
+    counts = Pass(ws.session, ws.project, ws.env, load_ingest_config(ws.project), dt.datetime(2026, 12, 2, 8)).run(
+        "staged-load")
+    assert counts["opened"] == 3
+
+
 def test_ndjson_events_without_fingerprint_get_one_from_their_labels(ws: Workspace) -> None:
     result = ws.ingest(text("events.ndjson"), format="ndjson")
     assert (result.alerts, result.opened) == (1, 1)

@@ -82,13 +82,16 @@ def ingest_parsed(session: Session, project: Project, env: Environment, make: An
                         seconds=time.perf_counter() - began, errors=tuple(parsed.errors()), **counts)
 
 
-def land(session: Session, project: Project, env: Environment, rows: list[dict[str, Any]]) -> None:
-    """One bulk load into raw_alerts, through seed's loader (write_pandas; staged on Snowflake)."""
+def land(session: Session, project: Project, env: Environment, rows: list[dict[str, Any]],
+         *, staged: bool | None = None) -> None:
+    """One bulk load into raw_alerts, through seed's loader: write_pandas straight into the table on
+    the local target; on Snowflake Parquet -> stage -> one INSERT ... SELECT with PARSE_JSON (staged
+    defaults to that; tests force it on fakesnow to run its SQL)."""
     import pandas as pd
 
     from incidents.seed.load import Loader
 
-    loader = Loader(session, project, env, tables=("raw_alerts",))
+    loader = Loader(session, project, env, tables=("raw_alerts",), staged=staged)
     frame = pd.DataFrame(rows)
     for column in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT"):
         frame[column] = pd.to_datetime(frame[column])
