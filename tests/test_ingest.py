@@ -127,6 +127,10 @@ def test_resolved_before_firing_in_one_batch_ends_resolved(ws: Workspace) -> Non
         "resolved", "high", "SEV2", "2026-12-01 15:25:00")
     assert history(ws) == [(1, None, "new", SYSTEM, "2026-12-01 15:00:00"),
                            (1, "new", "resolved", SYSTEM, "2026-12-01 15:25:00")]
+    before = (incidents(ws), history(ws), comments(ws))
+    again = ws.ingest(text("out_of_order.ndjson"))  # the same file again: nothing changes
+    assert (again.opened, again.resolved, again.repeated) == (0, 0, 0)
+    assert (incidents(ws), history(ws), comments(ws)) == before
 
 
 def test_resolved_then_late_firing_across_calls_stays_resolved(ws: Workspace) -> None:
@@ -137,6 +141,7 @@ def test_resolved_then_late_firing_across_calls_stays_resolved(ws: Workspace) ->
     assert len(history(ws)) == 2 and len(comments(ws)) == 2
 
 
+@pytest.mark.slow
 def test_reingesting_everything_changes_nothing(ws: Workspace) -> None:
     files = ("firing.json", "grouped.json", "repeated.ndjson", "resolved.json", "refire.json", "out_of_order.ndjson")
     for name in files:
@@ -168,6 +173,7 @@ def test_an_incident_a_person_took_over_only_gets_comments(ws: Workspace) -> Non
     assert ws.ingest(text("resolved.json")).noted == 0 and len(comments(ws)) == 2
 
 
+@pytest.mark.slow
 def test_the_views_and_data_checks_see_ingested_incidents(ws: Workspace) -> None:
     for name in ("firing.json", "grouped.json", "resolved.json", "out_of_order.ndjson"):
         ws.ingest(text(name))
@@ -186,6 +192,7 @@ def test_the_views_and_data_checks_see_ingested_incidents(ws: Workspace) -> None
     assert ws.check().ok, ws.check().to_dict()
 
 
+@pytest.mark.slow
 def test_the_pass_sends_the_same_statements_for_3_or_300_alerts(ws: Workspace) -> None:
     def statements(n: int, offset: int) -> int:
         alerts = [{"status": "firing", "labels": {"alertname": f"A{offset + i}", "job": "x"},
@@ -242,6 +249,7 @@ def test_cli_malformed_documents_land_with_an_error_and_exit_1(repo: Path, ws: W
     assert [r["TITLE"] for r in incidents(ws)] == ["CPU above 80%"]
 
 
+@pytest.mark.slow
 def test_cli_text_output_and_stdin(repo: Path, deployed_local: Path, runner: CliRunner) -> None:
     assert runner.invoke(app, ["query", CATEGORIES, "--project-dir", str(repo)]).exit_code == 0
     result = runner.invoke(app, ["ingest", "-", "--project-dir", str(repo)], input=text("grouped.json"))
