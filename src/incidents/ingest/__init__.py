@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +67,9 @@ def ingest_text(session: Session, project: Project, env: Environment, text: str,
                                                                            load_id=load_id), cfg=cfg)
 
 
-def ingest_parsed(session: Session, project: Project, env: Environment, make: Any,
-                  *, cfg: IngestConfig | None = None) -> IngestReport:
+def ingest_parsed(session: Session, project: Project, env: Environment,
+                  make: Callable[[dt.datetime, str], Parsed], *, cfg: IngestConfig | None = None) -> IngestReport:
+    """`make(received_at, load_id)` gives the rows; check, land them in one load, run the pass."""
     began = time.perf_counter()
     cfg = cfg or load_ingest_config(project)
     now, load_id = now_utc(), str(uuid.uuid4())
