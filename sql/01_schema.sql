@@ -211,6 +211,26 @@ CLUSTER BY (TO_DATE(CHANGED_AT))
 COMMENT = 'Audit trail of every status change of every incident, oldest first; replaying it gives the current status.'
 ;
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS (
+    LOAD_ID VARCHAR(300) NOT NULL COMMENT 'One id per ingest call or receiver batch (a UUID); the staged file name for rows the Snowflake pipe loads.',
+    ALERT_INDEX NUMBER(38,0) NOT NULL COMMENT 'Position of the alert in its load, from 0.',
+    RECEIVED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the alert arrived (UTC).',
+    SOURCE_FORMAT VARCHAR(20) NOT NULL COMMENT 'How it arrived: alertmanager (a webhook payload) or ndjson (one alert event a line).',
+    FINGERPRINT VARCHAR(100) COMMENT 'Alertmanager fingerprint of the alert (its label set); NULL when malformed.',
+    STATUS VARCHAR(20) COMMENT 'Alert status as sent: firing or resolved; NULL when malformed.',
+    STARTS_AT TIMESTAMP_NTZ(9) COMMENT 'startsAt of the alert (UTC).',
+    ENDS_AT TIMESTAMP_NTZ(9) COMMENT 'endsAt of a resolved alert (UTC); NULL while firing.',
+    EPISODE_KEY VARCHAR(200) COMMENT 'fingerprint@startsAt as sent: one firing episode, one incident.',
+    EVENT_KEY VARCHAR(64) COMMENT 'Hash of the alert as sent: identical notifications share it.',
+    PAYLOAD VARIANT COMMENT 'The alert object as received (the malformed text as a string when it is not JSON).',
+    ENVELOPE VARIANT COMMENT 'The webhook payload around the alert (receiver, groupKey, commonLabels, externalURL...) without its alerts.',
+    ERROR VARCHAR(1000) COMMENT 'Why the alert could not be mapped; NULL when it was ingested.',
+    CONSTRAINT PK_RAW_ALERTS PRIMARY KEY (LOAD_ID, ALERT_INDEX)
+)
+CLUSTER BY (TO_DATE(RECEIVED_AT))
+COMMENT = 'Landing table of monitoring alerts, one row per received alert, append-only - what arrived is kept also when it cannot be mapped (error says why).'
+;
+
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.SLA_POLICIES (
     PRIORITY VARCHAR(10) NOT NULL COMMENT 'Priority the targets apply to: critical, high, medium or low.',
     ACKNOWLEDGE_MINUTES NUMBER(38,0) NOT NULL COMMENT 'Minutes from created_at within which acknowledged_at must fall.',

@@ -1694,6 +1694,22 @@ LEFT JOIN INCIDENTS.CORE.USERS AS p
     ON p.USER_ID = c.CHANGED_BY
 WHERE c.CHANGED_BY IS NOT NULL AND p.USER_ID IS NULL
 UNION ALL
+SELECT 'duplicate_key', 'raw_alerts', 'load_id, alert_index', NVL(d.LOAD_ID::VARCHAR, 'NULL') || '|' || NVL(d.ALERT_INDEX::VARCHAR, 'NULL'),
+       COUNT(*)::VARCHAR || ' rows share this key'
+FROM INCIDENTS.CORE.RAW_ALERTS AS d
+GROUP BY d.LOAD_ID, d.ALERT_INDEX
+HAVING COUNT(*) > 1
+UNION ALL
+SELECT 'invalid_value', 'raw_alerts', 'source_format', NVL(v.LOAD_ID::VARCHAR, 'NULL') || '|' || NVL(v.ALERT_INDEX::VARCHAR, 'NULL'),
+       'unexpected value ' || v.SOURCE_FORMAT
+FROM INCIDENTS.CORE.RAW_ALERTS AS v
+WHERE v.SOURCE_FORMAT NOT IN ('alertmanager', 'ndjson')
+UNION ALL
+SELECT 'invalid_value', 'raw_alerts', 'status', NVL(v.LOAD_ID::VARCHAR, 'NULL') || '|' || NVL(v.ALERT_INDEX::VARCHAR, 'NULL'),
+       'unexpected value ' || v.STATUS
+FROM INCIDENTS.CORE.RAW_ALERTS AS v
+WHERE v.STATUS NOT IN ('firing', 'resolved')
+UNION ALL
 SELECT 'duplicate_key', 'sla_policies', 'priority', NVL(d.PRIORITY::VARCHAR, 'NULL'),
        COUNT(*)::VARCHAR || ' rows share this key'
 FROM INCIDENTS.CORE.SLA_POLICIES AS d

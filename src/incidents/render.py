@@ -171,6 +171,12 @@ def render_files(project: Project, env: Environment) -> dict[str, str]:
         from incidents.viewdocs import DOCS_FILE, render_docs
 
         files[DOCS_FILE] = render_docs(project)
+    from incidents.ingest.config import ingest_file_exists
+
+    if ingest_file_exists(project.root):  # optional Snowflake intake; not sourced by setup.sql
+        from incidents.ingest.intake import INTAKE_FILE, render_intake
+
+        files[INTAKE_FILE] = header + "\n" + render_intake(project, env)
     files[SETUP_FILE] = render_template(project.templates_dir, "setup.sql.j2",
                                         **context(project, env, header=header,
                                                   files=[SCHEMA_FILE, VIEWS_FILE, SAMPLE_FILE]))

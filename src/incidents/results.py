@@ -142,3 +142,32 @@ class QueryResult(JsonResult, Sequence[dict[str, Any]]):
 
     def to_csv(self) -> str:
         return output.rows_as_csv(self.columns, self.rows)
+
+
+@dataclass(frozen=True)
+class IngestResult(JsonResult):
+    """One `ingest` call: what was landed in raw_alerts and what the pass did to incidents."""
+
+    env: str
+    where: str
+    load_id: str
+    documents: int  # webhook payloads or event lines read
+    alerts: int  # alerts landed and mapped
+    malformed: int  # landed with an error, not mapped
+    episodes: int  # alert episodes (fingerprint + startsAt) the pass looked at
+    opened: int  # new incidents
+    resolved: int  # incidents resolved by a resolved alert
+    repeated: int  # incidents that got a "fired again" comment
+    noted: int  # incidents a person took over that got a "resolved" comment only
+    seconds: float
+    errors: tuple[str, ...] = ()  # the first few malformed documents, why
+
+    @property
+    def ok(self) -> bool:
+        return self.malformed == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "load_id": self.load_id, "documents": self.documents, "alerts": self.alerts,
+                "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
+                "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
+                "seconds": round(self.seconds, 3), "errors": list(self.errors)}

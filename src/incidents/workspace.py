@@ -25,6 +25,7 @@ from incidents.errors import ConfigError, NotDeployedError
 from incidents.models import Environment, Project
 from incidents.results import (
     DiffResult,
+    IngestResult,
     QueryResult,
     RenderResult,
     SeedResult,
@@ -291,6 +292,23 @@ class Workspace:
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds)
+
+    def ingest(self, text: str, *, format: str = "auto") -> IngestResult:
+        """Land monitoring alerts (Alertmanager webhook payloads or NDJSON alert events; see README,
+        "Alerts in") in raw_alerts in one bulk load and turn them into incidents in one set-based
+        pass. Malformed documents are landed with an error and counted in `.malformed`."""
+        from incidents.ingest import ingest_text
+
+        report = ingest_text(self.session, self.project, self.env, text, format)
+        return IngestResult(self.env.name, self.where, **vars(report))
+
+    def ingest_ready(self) -> None:
+        """Raise unless ingest can run here: config/ingest.yml valid, tables deployed, its category
+        codes present (what `receive` checks before it starts listening)."""
+        from incidents.ingest import Pass, now_utc
+        from incidents.ingest.config import load_ingest_config
+
+        Pass(self.session, self.project, self.env, load_ingest_config(self.project), now_utc()).prepare()
 
     def check(self) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle

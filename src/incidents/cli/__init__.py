@@ -375,10 +375,16 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import ingest as _ingest  # noqa: E402
+from incidents.cli import receive as _receive  # noqa: E402
+from incidents.cli import report as _report  # noqa: E402
 from incidents.cli import status as _status  # noqa: E402
 
 app.command()(_status.status)
 app.command()(_status.history)
+app.command()(_report.report)
+app.command()(_ingest.ingest)
+app.command()(_receive.receive)
 
 
 def _one_line_warnings() -> None:
@@ -410,9 +416,6 @@ def _quiet_connector_threads() -> None:
             default(args)
 
     threading.excepthook = hook
-from incidents.cli import report as _report  # noqa: E402
-
-app.command()(_report.report)
 
 
 def main() -> None:

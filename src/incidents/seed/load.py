@@ -30,10 +30,11 @@ WriteFn = Callable[..., Any]
 
 
 class Loader:
-    def __init__(self, session: Session, project: Project, env: Environment, *, staged: bool | None = None) -> None:
+    def __init__(self, session: Session, project: Project, env: Environment, *, staged: bool | None = None,
+                 tables: tuple[str, ...] = SEED_TABLES) -> None:
         self.session, self.project, self.env = session, project, env
         self.staged = session.backend != "local" if staged is None else staged
-        self.tables = {name: declared_table(project, name) for name in SEED_TABLES}
+        self.tables = {name: declared_table(project, name) for name in tables}
         self._write = _write_function(session.backend)
         self._stages: set[str] = set()
 

@@ -1,0 +1,55 @@
+"""`incidents receive`: an HTTP receiver for Alertmanager webhooks, batching into `ingest`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from incidents.cli import formatters as fmt
+from incidents.cli.common import ConnectionOpt, EnvOpt, ProjectOpt, VerboseOpt, _errors, _workspace
+
+
+def receive(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 9095,
+    env: EnvOpt = None,
+    connection: ConnectionOpt = None,
+    project_dir: ProjectOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Receive Alertmanager webhooks over HTTP and ingest them in batches.
+
+    Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
+    answers). Posts are batched (receive: in config/ingest.yml) into the same load + pass as
+    ingest; each is answered once stored. A bearer token is required when the env var
+    receive.token_env names is set. Ctrl-C flushes and stops. On the local target it holds the
+    database while it runs.
+
+    Examples:
+
+      INCIDENTS_RECEIVE_TOKEN=s3cret incidents receive --port 9095
+    """
+    import os
+
+    from incidents.ingest.config import load_ingest_config
+    from incidents.ingest.receiver import Server, Stats, build_app
+
+    with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
+        cfg = load_ingest_config(ws.project)
+        ws.ingest_ready()
+        token = os.environ.get(cfg.receive.token_env) or None
+        stats = Stats()
+        app = build_app(lambda text: ws.ingest(text), cfg.receive, token, stats)
+        try:
+            server = Server(app, host, port, grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
+        except OSError as exc:
+            fmt.error_line("error", f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+            raise typer.Exit(2) from None
+        fmt.console(stderr=True).print(
+            f"Receiving on http://{host}:{server.port}/ into {fmt.escape(ws.where)}"
+            f"{' (bearer token required)' if token else ''}; Ctrl-C flushes and stops.")
+        server.run()
+        fmt.console(stderr=True).print(
+            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts in {stats.loads:,} loads, "
+            f"{stats.refused:,} refused, {stats.failures:,} failed flushes.")

@@ -1,0 +1,300 @@
+"""`incidents ingest`: real-shaped Alertmanager payloads -> exact incidents, status history and
+comments; idempotent, order-independent, malformed input kept with its error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import Workspace
+from incidents.cli import app
+from incidents.errors import ConfigError
+from incidents.ingest.parse import parse
+
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
+              "(1, 'SYSTEM_OUTAGE', 'System Outage'), (2, 'PAYMENT', 'Payment Processing'), "
+              "(3, 'PERFORMANCE', 'Performance Issues')")
+SYSTEM = "alertmanager@system.shop.example"
+
+
+def text(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def ws(repo: Path, deployed_local: Path) -> Iterator[Workspace]:
+    with Workspace.open(repo, env="dev") as workspace:
+        workspace.query(CATEGORIES)
+        yield workspace
+
+
+def incidents(ws: Workspace) -> list[dict]:
+    return list(ws.query(
+        "SELECT i.INCIDENT_ID, i.TITLE, i.DESCRIPTION, c.CODE AS CATEGORY, i.STATUS, i.PRIORITY, i.SEVERITY, "
+        "i.IMPACT_LEVEL, i.SOURCE, i.SOURCE_SYSTEM, u.EMAIL AS REPORTER, i.DETECTED_AT::VARCHAR AS DETECTED, "
+        "i.MITIGATED_AT::VARCHAR AS MITIGATED, i.RESOLVED_AT::VARCHAR AS RESOLVED, "
+        "i.METADATA:alert:fingerprint::VARCHAR AS FP "
+        "FROM INCIDENTS i JOIN INCIDENT_CATEGORIES c ON c.CATEGORY_ID = i.CATEGORY_ID "
+        "JOIN USERS u ON u.USER_ID = i.REPORTER_ID ORDER BY i.INCIDENT_ID"))
+
+
+def history(ws: Workspace) -> list[tuple]:
+    return [tuple(r.values()) for r in ws.query(
+        "SELECT h.INCIDENT_ID, h.PREVIOUS_STATUS, h.NEW_STATUS, u.EMAIL, h.CHANGED_AT::VARCHAR "
+        "FROM INCIDENT_STATUS_HISTORY h JOIN USERS u ON u.USER_ID = h.CHANGED_BY ORDER BY h.STATUS_HISTORY_ID")]
+
+
+def comments(ws: Workspace) -> list[tuple]:
+    return [tuple(r.values()) for r in ws.query(
+        "SELECT INCIDENT_ID, COMMENT_TYPE, IS_SYSTEM_GENERATED, BODY FROM INCIDENT_COMMENTS ORDER BY COMMENT_ID")]
+
+
+def test_a_firing_alert_opens_one_incident_by_the_system_user(ws: Workspace) -> None:
+    result = ws.ingest(text("firing.json"))
+    assert (result.alerts, result.malformed, result.opened, result.resolved) == (1, 0, 1, 0)
+    assert incidents(ws) == [{
+        "INCIDENT_ID": 1, "TITLE": "Checkout is down", "DESCRIPTION": None, "CATEGORY": "SYSTEM_OUTAGE",
+        "STATUS": "new", "PRIORITY": "critical", "SEVERITY": "SEV1", "IMPACT_LEVEL": "major", "SOURCE": "monitoring",
+        "SOURCE_SYSTEM": "checkout", "REPORTER": SYSTEM, "DETECTED": "2026-12-01 19:53:08", "MITIGATED": None,
+        "RESOLVED": None, "FP": "4a75ac198cf0d5f3"}]
+    assert history(ws) == [(1, None, "new", SYSTEM, "2026-12-01 19:53:08")]
+    assert comments(ws) == [
+        (1, "system", True, "Opened from Alertmanager alert CheckoutDown (fingerprint 4a75ac198cf0d5f3).")]
+
+
+def test_a_grouped_payload_maps_labels_to_category_priority_and_source(ws: Workspace) -> None:
+    result = ws.ingest(text("grouped.json"))
+    assert (result.documents, result.alerts, result.opened) == (1, 3, 3)
+    got = {r["FP"]: r for r in incidents(ws)}
+    payments = got["a1b2c3d4e5f60718"]
+    assert (payments["CATEGORY"], payments["PRIORITY"], payments["SEVERITY"], payments["IMPACT_LEVEL"]) == (
+        "PAYMENT", "medium", "SEV3", "minor")
+    assert payments["SOURCE_SYSTEM"] == "payments-gateway"  # `service` comes before `job`
+    assert payments["DESCRIPTION"] == "5xx rate is 7.2% over 5m"
+    assert payments["DETECTED"] == "2026-12-01 18:02:11.311"
+    search = got["0f1e2d3c4b5a6978"]
+    assert (search["CATEGORY"], search["PRIORITY"], search["SOURCE_SYSTEM"]) == ("PERFORMANCE", "critical", "search")
+    disk = got["77aa88bb99cc00dd"]  # severity "page" is not mapped: the defaults
+    assert (disk["CATEGORY"], disk["PRIORITY"], disk["SEVERITY"], disk["IMPACT_LEVEL"]) == (
+        "SYSTEM_OUTAGE", "medium", "SEV3", "minor")
+
+
+def test_repeats_add_one_comment_with_the_count_and_identical_resends_count_once(ws: Workspace) -> None:
+    ws.ingest(text("grouped.json"))
+    result = ws.ingest(text("repeated.ndjson"))
+    assert (result.alerts, result.opened, result.repeated) == (4, 0, 1)
+    payments_id = next(r["INCIDENT_ID"] for r in incidents(ws) if r["FP"] == "a1b2c3d4e5f60718")
+    assert [c for c in comments(ws) if c[0] == payments_id][1:] == [
+        (payments_id, "system", True, "Alert PaymentsErrorRate fired again: 3 notifications so far.")]
+    assert len(incidents(ws)) == 3 and len(history(ws)) == 3  # no new incident, no transition
+
+
+def test_a_resolved_alert_resolves_with_history_and_comment(ws: Workspace) -> None:
+    ws.ingest(text("firing.json"))
+    result = ws.ingest(text("resolved.json"))
+    assert (result.opened, result.resolved) == (0, 1)
+    [row] = incidents(ws)
+    assert (row["STATUS"], row["MITIGATED"], row["RESOLVED"]) == ("resolved", "2026-12-01 20:10:38.5",
+                                                                  "2026-12-01 20:10:38.5")
+    assert history(ws) == [(1, None, "new", SYSTEM, "2026-12-01 19:53:08"),
+                           (1, "new", "resolved", SYSTEM, "2026-12-01 20:10:38.5")]
+    assert comments(ws)[-1] == (
+        1, "system", True, "Resolved automatically: Alertmanager reports alert CheckoutDown resolved.")
+    updated = ws.query("SELECT UPDATED_AT > RESOLVED_AT AS LATER FROM INCIDENTS")[0]["LATER"]
+    assert updated is True
+
+
+def test_a_new_firing_after_resolution_opens_a_new_incident(ws: Workspace) -> None:
+    for name in ("firing.json", "resolved.json", "refire.json"):
+        ws.ingest(text(name))
+    rows = incidents(ws)
+    assert [(r["INCIDENT_ID"], r["STATUS"], r["DETECTED"]) for r in rows] == [
+        (1, "resolved", "2026-12-01 19:53:08"), (2, "new", "2026-12-01 22:41:08")]
+    assert {r["FP"] for r in rows} == {"4a75ac198cf0d5f3"}
+    assert ws.query("SELECT MAX(REOPEN_COUNT) AS N FROM INCIDENTS")[0]["N"] == 0
+
+
+def test_resolved_before_firing_in_one_batch_ends_resolved(ws: Workspace) -> None:
+    result = ws.ingest(text("out_of_order.ndjson"))
+    assert (result.documents, result.opened, result.resolved) == (2, 1, 1)
+    [row] = incidents(ws)
+    assert (row["STATUS"], row["PRIORITY"], row["SEVERITY"], row["RESOLVED"]) == (
+        "resolved", "high", "SEV2", "2026-12-01 15:25:00")
+    assert history(ws) == [(1, None, "new", SYSTEM, "2026-12-01 15:00:00"),
+                           (1, "new", "resolved", SYSTEM, "2026-12-01 15:25:00")]
+    before = (incidents(ws), history(ws), comments(ws))
+    again = ws.ingest(text("out_of_order.ndjson"))  # the same file again: nothing changes
+    assert (again.opened, again.resolved, again.repeated) == (0, 0, 0)
+    assert (incidents(ws), history(ws), comments(ws)) == before
+
+
+def test_resolved_then_late_firing_across_calls_stays_resolved(ws: Workspace) -> None:
+    ws.ingest(text("resolved.json"))
+    ws.ingest(text("firing.json"))
+    [row] = incidents(ws)
+    assert row["STATUS"] == "resolved"
+    assert len(history(ws)) == 2 and len(comments(ws)) == 2
+
+
+@pytest.mark.slow
+def test_reingesting_everything_changes_nothing(ws: Workspace) -> None:
+    files = ("firing.json", "grouped.json", "repeated.ndjson", "resolved.json", "refire.json", "out_of_order.ndjson")
+    for name in files:
+        ws.ingest(text(name))
+    before = (incidents(ws), history(ws), comments(ws),
+              ws.query("SELECT INCIDENT_ID, UPDATED_AT FROM INCIDENTS ORDER BY 1").rows)
+    result = ws.ingest("\n".join(text(name) for name in files))  # all of it again, in one load
+    assert (result.alerts, result.opened, result.resolved, result.repeated, result.noted) == (12, 0, 0, 0, 0)
+    assert (incidents(ws), history(ws), comments(ws),
+            ws.query("SELECT INCIDENT_ID, UPDATED_AT FROM INCIDENTS ORDER BY 1").rows) == before
+    raw = ws.query("SELECT COUNT(*) AS N, COUNT(DISTINCT LOAD_ID) AS LOADS FROM RAW_ALERTS")[0]
+    assert (raw["N"], raw["LOADS"]) == (2 * (1 + 3 + 4 + 1 + 1 + 2), 7)  # append-only: every arrival kept
+
+
+def test_an_incident_a_person_took_over_only_gets_comments(ws: Workspace) -> None:
+    ws.ingest(text("firing.json"))
+    ws.query("INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES (50, 'ana@shop.example', 'Ana', 'engineer')")
+    # (On the local target DuckDB cannot UPDATE a foreign-key column of a referenced row: status only.)
+    ws.query("UPDATE INCIDENTS SET STATUS = 'acknowledged', ACKNOWLEDGED_AT = '2026-12-01 19:58:00', "
+             "UPDATED_AT = '2026-12-01 19:58:00'")
+    result = ws.ingest(text("resolved.json"))
+    assert (result.resolved, result.noted) == (0, 1)
+    row = ws.query("SELECT STATUS, RESOLVED_AT, MITIGATED_AT, UPDATED_AT::VARCHAR AS U FROM INCIDENTS")[0]
+    assert (row["STATUS"], row["RESOLVED_AT"], row["MITIGATED_AT"], row["U"]) == (
+        "acknowledged", None, None, "2026-12-01 19:58:00")
+    assert len(history(ws)) == 1
+    assert comments(ws)[-1][3] == ("Alertmanager reports alert CheckoutDown resolved; the status is left to the "
+                                   "person handling this incident.")
+    assert ws.ingest(text("resolved.json")).noted == 0 and len(comments(ws)) == 2
+
+
+@pytest.mark.slow
+def test_the_views_and_data_checks_see_ingested_incidents(ws: Workspace) -> None:
+    for name in ("firing.json", "grouped.json", "resolved.json", "out_of_order.ndjson"):
+        ws.ingest(text(name))
+    rows = ws.query("SELECT * FROM V_INCIDENT_SOURCES")
+    sources = {(r["SOURCE"], r["SOURCE_SYSTEM"]): r["TOTAL_INCIDENTS"] for r in rows}
+    assert sources == {("monitoring", "checkout"): 1, ("monitoring", "payments-gateway"): 1,
+                       ("monitoring", "search"): 1, ("monitoring", "node"): 1, ("monitoring", "cart-cache"): 1}
+    mttr = ws.query("SELECT MTTR_MINUTES FROM V_INCIDENT_SOURCES WHERE SOURCE_SYSTEM = 'cart-cache'")[0]
+    assert float(mttr["MTTR_MINUTES"]) == 25.0
+    active = ws.query("SELECT INCIDENT_NUMBER, PRIORITY FROM V_ACTIVE_INCIDENTS_DASHBOARD ORDER BY INCIDENT_NUMBER")
+    assert [r["INCIDENT_NUMBER"] for r in active] == ["ALERT-000000000002", "ALERT-000000000003",
+                                                      "ALERT-000000000004"]
+    overview = {r["INCIDENT_ID"]: r for r in ws.query("SELECT INCIDENT_ID, MINUTES_TO_RESOLVE FROM V_INCIDENT_OVERVIEW")
+                }
+    assert float(overview[1]["MINUTES_TO_RESOLVE"]) == pytest.approx(17.5, abs=0.1)
+    assert ws.check().ok, ws.check().to_dict()
+
+
+@pytest.mark.slow
+def test_the_pass_sends_the_same_statements_for_3_or_300_alerts(ws: Workspace) -> None:
+    def statements(n: int, offset: int) -> int:
+        alerts = [{"status": "firing", "labels": {"alertname": f"A{offset + i}", "job": "x"},
+                   "annotations": {}, "startsAt": "2026-12-01T10:00:00Z"} for i in range(n)]
+        before = len(ws.trace)
+        assert ws.ingest("\n".join(json.dumps(a) for a in alerts)).opened == n
+        return len(ws.trace) - before
+
+    assert statements(3, 0) == statements(300, 1000)
+
+
+def test_the_staged_bulk_path_snowflake_uses_lands_the_same_rows(ws: Workspace) -> None:
+    import datetime as dt
+
+    from incidents.ingest import Pass, land
+    from incidents.ingest.config import load_ingest_config
+
+    rows = parse(text("grouped.json"), received_at=dt.datetime(2026, 12, 2, 8), load_id="staged-load").rows
+    land(ws.session, ws.project, ws.env, rows, staged=True)
+    got = ws.query("SELECT ALERT_INDEX, PAYLOAD:labels:alertname::VARCHAR AS NAME, "
+                   "ENVELOPE:groupLabels:team::VARCHAR AS TEAM, STARTS_AT::VARCHAR AS S FROM RAW_ALERTS ORDER BY 1")
+    assert [(r["NAME"], r["TEAM"], r["S"]) for r in got] == [
+        ("PaymentsErrorRate", "mixed", "2026-12-01 18:02:11.311"),
+        ("SearchLatencyHigh", "mixed", "2026-12-01 18:03:40.09"), ("DiskAlmostFull", "mixed", "2026-12-01 18:04:00")]
+    counts = Pass(ws.session, ws.project, ws.env, load_ingest_config(ws.project), dt.datetime(2026, 12, 2, 8)).run(
+        "staged-load")
+    assert counts["opened"] == 3
+
+
+def test_ndjson_events_without_fingerprint_get_one_from_their_labels(ws: Workspace) -> None:
+    result = ws.ingest(text("events.ndjson"), format="ndjson")
+    assert (result.alerts, result.opened) == (1, 1)
+    [row] = incidents(ws)
+    assert row["DETECTED"] == "2026-12-01 08:30:00"  # +01:00 -> UTC
+    assert len(row["FP"]) == 16 and row["SOURCE_SYSTEM"] == "orders-worker"
+
+
+def test_cli_malformed_documents_land_with_an_error_and_exit_1(repo: Path, ws: Workspace, runner: CliRunner,
+                                                               tmp_path: Path) -> None:
+    ws.close()
+    result = runner.invoke(app, ["ingest", str(FIXTURES / "malformed.ndjson"), "--project-dir", str(repo),
+                                 "--format", "json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["documents"], doc["alerts"], doc["malformed"], doc["opened"]) == (5, 1, 4, 1)
+    assert "4 malformed alert document(s)" in result.stderr
+    errors = [r["ERROR"] for r in ws.query("SELECT ERROR FROM RAW_ALERTS WHERE ERROR IS NOT NULL ORDER BY ALERT_INDEX")]
+    assert errors[0].startswith("document 2 (line 2): invalid JSON: ")
+    assert errors[1:] == ["document 3 (line 3) alert 1: labels must be a non-empty object of strings",
+                          "document 4 (line 4) alert 1: status must be firing or resolved, got 'pending'",
+                          "document 5 (line 5) alert 1: startsAt must be an RFC 3339 time, got 'yesterday'"]
+    assert [r["TITLE"] for r in incidents(ws)] == ["CPU above 80%"]
+
+
+@pytest.mark.slow
+def test_cli_text_output_and_stdin(repo: Path, deployed_local: Path, runner: CliRunner) -> None:
+    assert runner.invoke(app, ["query", CATEGORIES, "--project-dir", str(repo)]).exit_code == 0
+    result = runner.invoke(app, ["ingest", "-", "--project-dir", str(repo)], input=text("grouped.json"))
+    assert result.exit_code == 0, result.output
+    assert "Ingested 3 alerts" in result.stdout and "3 opened" in result.stdout
+
+
+def test_missing_category_codes_are_refused_before_anything_lands(repo: Path, deployed_local: Path) -> None:
+    with Workspace.open(repo) as ws:
+        with pytest.raises(ConfigError, match=r"config/ingest.yml: categories: category code\(s\) PAYMENT, "
+                                              "PERFORMANCE, SYSTEM_OUTAGE are not in incident_categories"):
+            ws.ingest(text("firing.json"))
+        assert ws.query("SELECT COUNT(*) AS N FROM RAW_ALERTS")[0]["N"] == 0
+
+
+@pytest.mark.parametrize(("yaml_text", "key", "message"), [
+    ("severities: {critical: {priority: urgent, severity: SEV1, impact_level: major}}", "severities.critical.priority",
+     "expected one of critical, high, medium, low"),
+    ("categories: [{match: {'bad-label': x}, category: PAYMENT}]", "categories[0].match.bad-label",
+     "expected an alert label name"),
+    ("receive: {max_request_bytes: 10}", "receive.max_request_bytes", "expected 1024 to"),
+    ("colour: blue", "colour", "unknown key"),
+])
+def test_ingest_yml_errors_name_file_and_key(make_project, yaml_text: str, key: str, message: str) -> None:
+    from incidents.config import load_project
+    from incidents.ingest.config import load_ingest_config
+
+    root = make_project()
+    base = "defaults: {category: SYSTEM_OUTAGE, priority: medium, severity: SEV3, impact_level: minor}\n"
+    (root / "config" / "ingest.yml").write_text(base + yaml_text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_ingest_config(load_project(root))
+    assert info.value.file == "config/ingest.yml" and info.value.key == key
+    assert message in str(info.value)
+
+
+def test_parse_reads_arrays_concatenated_documents_and_rfc3339_times() -> None:
+    import datetime as dt
+
+    doc = json.loads(text("firing.json"))
+    now = dt.datetime(2026, 12, 2)
+    parsed = parse(json.dumps([doc, doc]) + "\n" + json.dumps(doc, indent=2), received_at=now, load_id="L")
+    assert (parsed.documents, parsed.alerts, parsed.malformed) == (3, 3, 0)
+    assert [r["ALERT_INDEX"] for r in parsed.rows] == [0, 1, 2]
+    event = {"labels": {"a": "b"}, "startsAt": "2026-12-01T19:53:08.123456789Z", "status": "resolved",
+             "endsAt": "2026-12-01T21:00:00-02:00"}
+    [row] = parse(json.dumps(event), received_at=now, load_id="L").rows
+    assert row["STARTS_AT"] == dt.datetime(2026, 12, 1, 19, 53, 8, 123456)
+    assert row["ENDS_AT"] == dt.datetime(2026, 12, 1, 23, 0)
+    assert row["EPISODE_KEY"].endswith("@2026-12-01T19:53:08.123456789Z") and row["SOURCE_FORMAT"] == "ndjson"
