@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
 MAX_SEED_INCIDENTS = 50_000_000
 MAX_RANDOM_SEED = 2**32 - 1  # numpy's seed range
+DEPLOY_THREADS = 4  # sessions a Snowflake deploy applies independent steps over
+MAX_DEPLOY_THREADS = 32  # far beyond what helps a ~50-statement deploy; a typo above this
 
 
 def init_project(dest: str | os.PathLike[str]) -> list[str]:
@@ -174,17 +176,31 @@ class Workspace:
         return self.deploy(dry_run=True, allow_destructive=allow_destructive)
 
     def deploy(self, *, allow_destructive: bool = False, dry_run: bool = False,
-               on_step: Callable[[StepResult], None] | None = None, lock_timeout: float | None = None) -> DeployReport:
+               on_step: Callable[[StepResult], None] | None = None, lock_timeout: float | None = None,
+               threads: int = DEPLOY_THREADS) -> DeployReport:
         """Bring the target to the declared state. Destructive changes are refused (listed in
         `.refused`) unless allow_destructive; `on_step` sees every step as it ends. A deploy that
         changes anything holds the deploy lock, waiting up to lock_timeout seconds (default 300)
-        for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`."""
+        for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`.
+        On Snowflake, independent steps run at the same time over up to `threads` extra sessions
+        (1: one at a time); the local target always applies one step at a time."""
         from incidents.apply import LOCK_TIMEOUT, deploy
 
         if lock_timeout is not None and lock_timeout < 0:
             raise ConfigError(f"expected 0 or more seconds, got {lock_timeout}", key="--lock-timeout")
-        return deploy(self.session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
-                      on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+        if not 1 <= threads <= MAX_DEPLOY_THREADS:
+            raise ConfigError(f"expected 1 to {MAX_DEPLOY_THREADS} threads, got {threads}", key="--threads")
+        session = self.session
+        more = None if session.backend == "local" else self._another_session
+        return deploy(session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
+                      on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout,
+                      threads=threads, open_session=more)
+
+    def _another_session(self) -> Session:
+        """A further session to the same target (a parallel deploy's worker)."""
+        from incidents.targets import open_session
+
+        return open_session(self.project, self.env, connection=self.connection)
 
     def unlock(self) -> str | None:
         """Free the deploy lock whoever holds it (a deploy that died); return who held it, or None."""
