@@ -222,7 +222,7 @@ class Workspace:
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)
-        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds)
+        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
     def check(self) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle
