@@ -173,3 +173,11 @@ def test_parallel_deploy_through_the_connector(server: dict, make_project: Any, 
         assert rows.to_records()[0]["N"] == len(report.results)
         lock = ws.query("SELECT DEPLOY_ID FROM INCIDENTS_PARALLEL.CORE.INCIDENTS_DEPLOY_LOCK")
         assert lock.to_records()[0]["DEPLOY_ID"] is None, "the lock is released"
+
+
+def test_threads_out_of_range_is_a_usage_error(runner: Any, repo: Path, local_dir: Path) -> None:
+    from incidents.cli import app
+
+    result = runner.invoke(app, ["deploy", "--threads", "0", "--project-dir", str(repo)])
+    assert result.exit_code == 2, result.output
+    assert "--threads" in result.stderr and "expected 1 to 32 threads" in result.stderr
