@@ -103,6 +103,11 @@ def run(kind: str, delay: float, threads: int, project: Project, env: Environmen
             base.close()
 
 
+def _ratio(baseline: float, value: float) -> str:
+    """baseline / value, or n/a when the machine's noise outweighed the delay (a link time <= 0)."""
+    return f"{baseline / value:.1f}x" if value > 0 and baseline > 0 else "n/a"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--delays", default="50,200", help="milliseconds per statement, comma-separated")
@@ -125,11 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{0:>5}ms {label:<24} {'':>10} {'':>8} {local[kind]:>8.2f}")
     for ms in (int(d) for d in args.delays.split(",")):
         results = {kind: run(kind, ms / 1000, args.threads, project, env) for kind in kinds}
-        link = {kind: max(results[kind][0] - local[kind], 1e-9) for kind in kinds}
+        link = {kind: results[kind][0] - local[kind] for kind in kinds}
         a, b = results["schemachange"][0], results["sequential"][0]
         for kind, (seconds, statements, sessions) in results.items():
             print(f"{ms:>5}ms {kinds[kind]:<24} {statements:>10} {sessions:>8} {seconds:>8.2f} {link[kind]:>8.2f} "
-                  f"{link['schemachange'] / link[kind]:>10.1f}x {link['sequential'] / link[kind]:>6.1f}x "
+                  f"{_ratio(link['schemachange'], link[kind]):>11} {_ratio(link['sequential'], link[kind]):>7} "
                   f"{a / seconds:>10.1f}x {b / seconds:>6.1f}x")
     return 0
 
