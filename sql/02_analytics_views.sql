@@ -374,14 +374,22 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_WEEKLY_INCIDENT_TRENDS
 COPY GRANTS
 COMMENT = 'One row per ISO week (Monday start, UTC) of created_at, from the first to the last week with incidents; empty weeks show zeros.'
 AS
-WITH RECURSIVE incident_weeks AS (
-    SELECT
+WITH RECURSIVE weekly AS (SELECT
         DATEADD('day', 1 - DAYOFWEEKISO(o.created_at), TO_DATE(o.created_at))::DATE AS week_start,
-        o.*
+        COUNT(*) AS total_incidents,
+        COUNT_IF(o.priority IN ('critical', 'high')) AS critical_high_incidents,
+        COUNT_IF(o.is_open) AS open_incidents,
+        COUNT_IF(o.is_resolved) AS resolved_incidents,
+        AVG(o.minutes_to_acknowledge) AS avg_minutes_to_acknowledge,
+        AVG(o.minutes_to_resolve) AS mttr_minutes,
+        COUNT_IF(o.resolve_sla_met) AS resolve_sla_met,
+        COUNT(o.resolve_sla_met) AS resolve_sla_measured,
+        SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    GROUP BY 1
 ),
 bounds AS (
-    SELECT MIN(week_start) AS first_week, MAX(week_start) AS last_week FROM incident_weeks
+    SELECT MIN(week_start) AS first_week, MAX(week_start) AS last_week FROM weekly
 ),
 weeks (week_start) AS (
     SELECT first_week FROM bounds WHERE first_week IS NOT NULL
@@ -389,21 +397,6 @@ weeks (week_start) AS (
     SELECT DATEADD('day', 7, weeks.week_start)::DATE
     FROM weeks CROSS JOIN bounds
     WHERE weeks.week_start < bounds.last_week
-),
-weekly AS (
-    SELECT
-        week_start,
-        COUNT(*) AS total_incidents,
-        COUNT_IF(priority IN ('critical', 'high')) AS critical_high_incidents,
-        COUNT_IF(is_open) AS open_incidents,
-        COUNT_IF(is_resolved) AS resolved_incidents,
-        AVG(minutes_to_acknowledge) AS avg_minutes_to_acknowledge,
-        AVG(minutes_to_resolve) AS mttr_minutes,
-        COUNT_IF(resolve_sla_met) AS resolve_sla_met,
-        COUNT(resolve_sla_met) AS resolve_sla_measured,
-        SUM(IFF(is_cancelled_or_duplicate, 0, revenue_impact)) AS revenue_impact
-    FROM incident_weeks
-    GROUP BY week_start
 )
 SELECT
     s.week_start,
@@ -876,6 +869,19 @@ WITH RECURSIVE closure (ancestor_id, descendant_id, hops) AS (
     FROM closure AS cl
     JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.parent_category_id = cl.descendant_id
     WHERE cl.hops < 50
+),
+per_category AS (
+    SELECT
+        o.category_id,
+        COUNT(o.incident_id) AS incidents,
+        COUNT_IF(o.is_open) AS open_incidents,
+        COUNT_IF(o.is_resolved) AS resolved_incidents,
+        SUM(o.minutes_to_resolve) AS resolve_minutes,
+        COUNT(o.minutes_to_resolve) AS resolve_counted,
+        SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)) AS customers_affected,
+        SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    GROUP BY o.category_id
 )
 SELECT
     ct.category_id,
@@ -884,16 +890,16 @@ SELECT
     ct.depth,
     ct.category_path,
     COUNT(DISTINCT IFF(cl.hops > 0, cl.descendant_id, NULL)) AS descendant_categories,
-    COUNT_IF(cl.hops = 0 AND o.incident_id IS NOT NULL) AS direct_incidents,
-    COUNT(o.incident_id) AS subtree_incidents,
-    COUNT_IF(o.is_open) AS subtree_open_incidents,
-    COUNT_IF(o.is_resolved) AS subtree_resolved_incidents,
-    ROUND(AVG(o.minutes_to_resolve), 2) AS subtree_mttr_minutes,
-    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)), 0) AS NUMBER(20,0)) AS subtree_customers_affected,
-    CAST(COALESCE(SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)), 0) AS NUMBER(20,2)) AS subtree_revenue_impact
+    COALESCE(SUM(IFF(cl.hops = 0, pc.incidents, 0)), 0) AS direct_incidents,
+    COALESCE(SUM(pc.incidents), 0) AS subtree_incidents,
+    COALESCE(SUM(pc.open_incidents), 0) AS subtree_open_incidents,
+    COALESCE(SUM(pc.resolved_incidents), 0) AS subtree_resolved_incidents,
+    ROUND(SUM(pc.resolve_minutes) / NULLIF(SUM(pc.resolve_counted), 0), 2) AS subtree_mttr_minutes,
+    CAST(COALESCE(SUM(pc.customers_affected), 0) AS NUMBER(20,0)) AS subtree_customers_affected,
+    CAST(COALESCE(SUM(pc.revenue_impact), 0) AS NUMBER(20,2)) AS subtree_revenue_impact
 FROM INCIDENTS.CORE.V_CATEGORY_TREE AS ct
 JOIN closure AS cl ON cl.ancestor_id = ct.category_id
-LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.category_id = cl.descendant_id
+LEFT JOIN per_category AS pc ON pc.category_id = cl.descendant_id
 GROUP BY ct.category_id, ct.category_code, ct.category_name, ct.depth, ct.category_path
 ;
 

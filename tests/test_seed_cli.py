@@ -42,8 +42,11 @@ def test_seed_refuse_replace_and_example_queries(repo: Path, local_dir: Path, de
     assert json.loads(replaced.output)["rows"] == rows
     assert json.loads(_invoke(runner, repo, "query", count, "-f", "json").output) == [{"N": 300}]
 
+    assert json.loads(first.output)["delete_seconds"] == 0
+    assert json.loads(replaced.output)["delete_seconds"] > 0  # timed apart: rows/s is the load's own
     text = _invoke(runner, repo, "seed", "--incidents", "50", "--end", "2025-06-30", "--replace")
     assert text.exit_code == 0 and "Seeded" in text.output and "incidents" in text.output
+    assert "s emptying the tables" in text.output
 
     # The spec's example queries run as written on seeded data.
     for sql in ("SELECT * FROM v_monthly_incident_trends ORDER BY month DESC LIMIT 12",
@@ -59,3 +62,28 @@ def test_seed_rejects_bad_options(repo: Path, local_dir: Path, runner: CliRunner
     bad_window = _invoke(runner, repo, "seed", "--start", "2025-07-01", "--end", "2025-06-30")
     assert bad_window.exit_code == 2
     assert "--start 2025-07-01 is after --end 2025-06-30" in bad_window.stderr
+
+
+def test_progress_counts_incidents_against_the_total_with_true_rates(monkeypatch: object) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TextColumn
+
+    from incidents.seed.progress import Progress
+
+    progress = Progress(enabled=False, incidents=200_000)
+    progress._bar = RichProgress(TextColumn(""), console=Console(file=io.StringIO()))  # a terminal stand-in
+    with progress:
+        progress._started = time.perf_counter() - 2.0  # the load began two seconds ago
+        progress.advance("users", 1_000, covered=1_000, total=1_000)
+        progress.advance("incident_comments", 300_000, covered=100_000, total=200_000)
+        progress.advance("incident_comments", 300_000, covered=200_000, total=200_000)
+        tasks = {t.description: t for t in progress._bar.tasks}
+    comments = tasks["incident_comments"]
+    assert (comments.completed, comments.total, comments.fields["rows"]) == (200_000, 200_000, 600_000)
+    rate = float(comments.fields["rate"].replace(",", ""))
+    assert 200_000 <= rate <= 300_000, rate  # 600,000 rows over ~2 s, not rows over a microsecond
+    assert tasks["users"].total == 1_000 and tasks["users"].finished

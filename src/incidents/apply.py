@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from incidents import __version__
@@ -23,9 +26,10 @@ from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
 from incidents.render import context, desired_state
-from incidents.session import Session
+from incidents.session import Session, Statement
 from incidents.templating import render_template
 from incidents.validate import check_steps
+from incidents.waves import Unit, waves
 
 
 @dataclass
@@ -90,18 +94,26 @@ _CONTAINERS = (ObjectKind.DATABASE, ObjectKind.SCHEMA)  # created before the dep
 class DeployFailed(TargetError):
     """A step failed; `.report` holds every step up to it (the failed one included)."""
 
-    def __init__(self, cause: TargetError, report: DeployReport) -> None:
-        super().__init__(str(cause))
+    def __init__(self, cause: TargetError, report: DeployReport, others: list[TargetError] | None = None) -> None:
+        others = others or []
+        more = f" (and {len(others)} more failed step(s) in the same wave: {', '.join(str(o.obj) for o in others)})"
+        super().__init__(str(cause) + (more if others else ""))
         self.obj, self.statement, self.report = cause.obj, cause.statement, report
+        self.failures = [cause, *others]
         self.__cause__ = cause.__cause__
 
 
 def deploy(session: Session, project: Project, env: Environment, *, dry_run: bool = False,
            allow_destructive: bool = False, on_step: Callable[[StepResult], None] | None = None,
-           lock_timeout: float = LOCK_TIMEOUT) -> DeployReport:
+           lock_timeout: float = LOCK_TIMEOUT, threads: int = 1,
+           open_session: Callable[[], Session] | None = None) -> DeployReport:
     """Plan and apply. A deploy with nothing to run sends only the introspection queries; one that
     runs steps takes the deploy lock first (waiting up to lock_timeout seconds) and plans again under
-    it, so two deploys started together never apply the same change twice."""
+    it, so two deploys started together never apply the same change twice.
+
+    With `open_session` (a factory of further sessions to the same target) and threads > 1, the
+    steps run in dependency waves over up to `threads` extra sessions (see waves.py); the lock,
+    introspection and history stay on `session`. Otherwise one step at a time, in plan order."""
     start = time.perf_counter()
     snap = snapshot(session, project, env, allow_destructive=allow_destructive)
     report = DeployReport(env.name, Backend(session.backend), dry_run, snap.changes)
@@ -115,37 +127,35 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
 
     check_steps(project, snap.steps)  # what validate would reject is never sent (ConfigError, exit 2)
     history = History(session, project, env, str(uuid.uuid4()))
-    steps = snap.steps
+    pool = SessionPool(open_session, threads) if open_session is not None and threads > 1 else None
+    runner = _Runner(session, report, history, notify, pool)
     try:
         # The lock lives in the schema: a cold deploy creates database and schema first (IF NOT
         # EXISTS, harmless when a concurrent deploy does the same), then waits for the lock.
-        bootstrap = [s for s in steps if s.object_kind in _CONTAINERS and s.runs]
-        for step in bootstrap:
-            _run_step(session, step, report, history, notify)
+        for step in snap.steps:
+            if step.object_kind in _CONTAINERS and step.runs:
+                runner.run_wave([(step,)])
         lock = DeployLock(session, project, env, history.deploy_id)
         lock.prepare()
         lock.acquire(lock_timeout)
         try:
             snap = snapshot(session, project, env, allow_destructive=allow_destructive)
             report.changes = snap.changes
-            for step in snap.steps:
-                if not step.runs:
-                    report.results.append(StepResult(step, StepStatus.REFUSED))
-                    history.record(report.results[-1])
-                    notify(report.results[-1])
-                    continue
+            plan_waves = waves(snap.steps, project, env) if pool else [[(step,)] for step in snap.steps]
+            for wave in plan_waves:
                 lock.renew()
-                _run_step(session, step, report, history, notify)
+                runner.run_wave(wave)
             history.finish(time.perf_counter() - start)
         except BaseException:  # Ctrl-C too: free the lock on the way out
             _release_quietly(lock)  # the step's error is the one to report, not a release that failed too
             raise
         lock.release()
-    except TargetError as exc:
+    except _WaveFailed as exc:
         report.seconds = time.perf_counter() - start
-        if isinstance(exc, _StepFailed):
-            raise DeployFailed(exc.cause, report) from exc.cause.__cause__
-        raise
+        raise DeployFailed(exc.causes[0], report, others=exc.causes[1:]) from exc.causes[0].__cause__
+    finally:
+        if pool is not None:
+            session.trace.extend(pool.close())
     report.seconds = time.perf_counter() - start
     return report
 
@@ -156,30 +166,150 @@ def _release_quietly(lock: DeployLock) -> None:
         lock.release()
 
 
-class _StepFailed(TargetError):
-    def __init__(self, cause: TargetError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+class _WaveFailed(TargetError):
+    def __init__(self, causes: list[TargetError]) -> None:
+        super().__init__(str(causes[0]))
+        self.causes = causes
 
 
-def _run_step(session: Session, step: Step, report: DeployReport, history: History,
-              notify: Callable[[StepResult], None]) -> None:
-    """Run one step's statements and record it at once (ok or failed), so a deploy killed at any
-    point leaves history for every step it completed."""
-    t0 = time.perf_counter()
+class SessionPool:
+    """Up to `size` worker threads, each with its own session opened on its first step (so logins
+    overlap too). Closed once, at the end of the deploy; `close()` returns the statements they sent."""
+
+    def __init__(self, open_session: Callable[[], Session], size: int) -> None:
+        self._open = open_session
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="incidents-deploy")
+        self._local = threading.local()
+        self._sessions: list[Session] = []
+        self._guard = threading.Lock()
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        self._executor.submit(fn, *args)
+
+    def session(self) -> Session:
+        """This worker thread's session."""
+        current = getattr(self._local, "session", None)
+        if current is None:
+            current = self._local.session = self._open()
+            with self._guard:
+                self._sessions.append(current)
+        return current
+
+    def close(self) -> list[Statement]:
+        self._executor.shutdown(wait=True)
+        trace: list[Statement] = []
+        for opened in self._sessions:
+            trace.extend(opened.trace)
+            with contextlib.suppress(Exception):  # closing a worker session must not hide the deploy's outcome
+                opened.close()
+        return trace
+
+
+_DONE = object()  # a worker's last event for a unit
+
+
+@dataclass
+class _Runner:
+    """Runs waves: one unit inline on the main session, several over the pool. Results, history
+    rows and progress are handled on the calling thread only, each as soon as its step ends."""
+
+    session: Session
+    report: DeployReport
+    history: History
+    notify: Callable[[StepResult], None]
+    pool: SessionPool | None
+
+    def run_wave(self, wave: list[Unit]) -> None:
+        runnable = [unit for unit in wave if any(step.runs for step in unit)]
+        for unit in wave:  # refused steps run nowhere: report them at once
+            for step in unit:
+                if not step.runs:
+                    self._ended(StepResult(step, StepStatus.REFUSED))
+        if self.pool is None or len(runnable) <= 1:
+            for unit in runnable:
+                failure = _run_unit(lambda: self.session, unit, self._ended)
+                if failure is not None:
+                    raise _WaveFailed([failure])
+            return
+        self._run_parallel(runnable, self.pool)
+
+    def _run_parallel(self, units: list[Unit], pool: SessionPool) -> None:
+        events: queue.Queue[object] = queue.Queue()
+        for unit in units:
+            pool.submit(_worker, pool, unit, events)
+        failures: list[TargetError] = []
+        crash: BaseException | None = None
+        done = 0
+        while done < len(units):
+            ended: list[StepResult] = []
+            for event in _drain(events):  # steps that ended together share one history INSERT
+                if isinstance(event, StepResult):
+                    ended.append(event)
+                    continue
+                done += 1
+                outcome = event[1]  # type: ignore[index]
+                if isinstance(outcome, TargetError):
+                    failures.append(outcome)
+                elif outcome is not None:
+                    crash = crash or outcome
+            if ended:
+                self._ended(*ended)
+        if crash is not None:
+            raise crash
+        if failures:  # every failed step of the wave is in the report; the next wave does not start
+            raise _WaveFailed(failures)
+
+    def _ended(self, *results: StepResult) -> None:
+        """Record finished steps: the report, then history (at once, one INSERT) and progress;
+        a failed step's progress line comes before its history row, which may fail too."""
+        self.report.results.extend(results)
+        failed = [r for r in results if r.status == StepStatus.FAILED]
+        for result in failed:
+            self.notify(result)
+        self.history.record(*results)
+        for result in results:
+            if result.status != StepStatus.FAILED:
+                self.notify(result)
+
+
+def _drain(events: queue.Queue[object]) -> list[object]:
+    """The next event (waiting for it) and every other one already there."""
+    drained = [events.get()]
+    with contextlib.suppress(queue.Empty):
+        while True:
+            drained.append(events.get_nowait())
+    return drained
+
+
+def _worker(pool: SessionPool, unit: Unit, events: queue.Queue[object]) -> None:
+    outcome: BaseException | None = None
     try:
-        for statement in step.statements:
-            session.execute(statement, obj=f"{step.object_kind} {step.object}")
-    except TargetError as exc:
-        result = StepResult(step, StepStatus.FAILED, time.perf_counter() - t0, str(exc))
-        report.results.append(result)
-        notify(result)
-        history.record(result)
-        raise _StepFailed(exc) from exc
-    result = StepResult(step, StepStatus.OK, time.perf_counter() - t0)
-    report.results.append(result)
-    history.record(result)
-    notify(result)
+        outcome = _run_unit(pool.session, unit, events.put)
+    except TargetError as exc:  # the worker's session could not be opened
+        events.put(StepResult(unit[0], StepStatus.FAILED, 0.0, str(exc)))
+        outcome = exc
+    except BaseException as exc:  # handed to the calling thread, which raises it
+        outcome = exc
+    events.put((_DONE, outcome))
+
+
+def _run_unit(session_of: Callable[[], Session], unit: Unit,
+              ended: Callable[[StepResult], None]) -> TargetError | None:
+    """Run a unit's steps in order, each step's statements one by one; stop at the first failure
+    and return it (the failed step's result is handed to `ended` like the others)."""
+    for step in unit:
+        if not step.runs:
+            continue
+        t0 = time.perf_counter()
+        try:
+            session = session_of()
+            for statement in step.statements:
+                session.execute(statement, obj=f"{step.object_kind} {step.object}")
+        except TargetError as exc:
+            ended(StepResult(step, StepStatus.FAILED, time.perf_counter() - t0, str(exc)))
+            return exc
+        ended(StepResult(step, StepStatus.OK, time.perf_counter() - t0))
+    return None
 
 
 class History:
@@ -199,26 +329,28 @@ class History:
         return render_template(self.project.templates_dir, f"history/{template}.sql.j2",
                                **context(self.project, self.env), **extra)
 
-    def record(self, result: StepResult) -> None:
-        self.pending.append(result)
-        step = result.step
-        if step.object_kind == ObjectKind.TABLE and step.object == HISTORY_TABLE and result.status == StepStatus.OK:
-            self.table_exists = True
+    def record(self, *results: StepResult) -> None:
+        """One INSERT for these results (and any held back until the table existed)."""
+        self.pending.extend(results)
+        for result in results:
+            step = result.step
+            if step.object_kind == ObjectKind.TABLE and step.object == HISTORY_TABLE and result.status == StepStatus.OK:
+                self.table_exists = True
         if self.table_exists is None:
-            self.table_exists = step.object_kind not in _CONTAINERS and self._exists()
+            self.table_exists = any(r.step.object_kind not in _CONTAINERS for r in results) and self._exists()
         if not self.table_exists:
             return
-        if step.object_kind == ObjectKind.VIEW and result.status == StepStatus.OK:
-            self.views.append(step.object)
-        if step.object_kind == ObjectKind.TABLE and result.status == StepStatus.OK and step.statements:
-            self.tables.append(step.object)
         rows, self.pending = self.pending, []
+        self.views += [r.step.object for r in rows
+                       if r.step.object_kind == ObjectKind.VIEW and r.status == StepStatus.OK]
+        self.tables += [r.step.object for r in rows  # their function defaults are recorded by finish()
+                        if r.step.object_kind == ObjectKind.TABLE and r.status == StepStatus.OK and r.step.statements]
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
         except TargetError:
-            if result.status == StepStatus.OK:
+            if any(r.status == StepStatus.OK for r in results):
                 raise
-            # The step already failed and its error matters more than its history row.
+            # The steps already failed and their errors matter more than their history rows.
 
     def _exists(self) -> bool:
         rows = self.session.query(render_template(self.project.templates_dir, "introspect/tables.sql.j2",

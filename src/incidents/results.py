@@ -83,14 +83,16 @@ class SeedResult(JsonResult):
     env: str
     where: str
     rows: dict[str, int]  # table -> rows loaded, in load order
-    seconds: float
+    seconds: float  # generating and loading (not emptying the tables first)
+    delete_seconds: float = 0.0  # emptying the tables first (--replace)
 
     @property
     def total(self) -> int:
         return sum(self.rows.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "rows": self.rows, "seconds": round(self.seconds, 3)}
+        return {"env": self.env, "rows": self.rows, "seconds": round(self.seconds, 3),
+                "delete_seconds": round(self.delete_seconds, 3)}
 
 
 @dataclass(frozen=True)

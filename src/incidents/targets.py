@@ -75,6 +75,9 @@ def _quiet_fakesnow() -> None:
 
 def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Session:
     _quiet_fakesnow()
+    from incidents import lazy_pandas
+
+    lazy_pandas.install()  # the local target needs pandas only to seed: import it then
     import duckdb
     import snowflake.connector.errors
     from fakesnow.instance import FakeSnow

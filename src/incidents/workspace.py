@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
 MAX_SEED_INCIDENTS = 50_000_000
 MAX_RANDOM_SEED = 2**32 - 1  # numpy's seed range
+DEPLOY_THREADS = 4  # sessions a Snowflake deploy applies independent steps over
+MAX_DEPLOY_THREADS = 32  # far beyond what helps a ~50-statement deploy; a typo above this
 
 
 def init_project(dest: str | os.PathLike[str]) -> list[str]:
@@ -218,18 +220,31 @@ class Workspace:
         return self.deploy(dry_run=True, allow_destructive=allow_destructive)
 
     def deploy(self, *, allow_destructive: bool = False, dry_run: bool = False,
-               on_step: Callable[[StepResult], None] | None = None, lock_timeout: float | None = None) -> DeployReport:
+               on_step: Callable[[StepResult], None] | None = None, lock_timeout: float | None = None,
+               threads: int = DEPLOY_THREADS) -> DeployReport:
         """Bring the target to the declared state. Destructive changes are refused (listed in
         `.refused`) unless allow_destructive; `on_step` sees every step as it ends. A deploy that
         changes anything holds the deploy lock, waiting up to lock_timeout seconds (default 300)
-        for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`."""
+        for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`.
+        On Snowflake, independent steps run at the same time over up to `threads` extra sessions
+        (1: one at a time); the local target always applies one step at a time."""
         from incidents.apply import LOCK_TIMEOUT, deploy
 
         if lock_timeout is not None and lock_timeout < 0:
             raise ConfigError(f"expected 0 or more seconds, got {lock_timeout}", key="--lock-timeout")
+        if not 1 <= threads <= MAX_DEPLOY_THREADS:
+            raise ConfigError(f"expected 1 to {MAX_DEPLOY_THREADS} threads, got {threads}", key="--threads")
         session = self._reader if dry_run else self.session
+        more = None if session.backend == "local" or dry_run else self._another_session
         return deploy(session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
-                      on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+                      on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout,
+                      threads=threads, open_session=more)
+
+    def _another_session(self) -> Session:
+        """A further session to the same target (a parallel deploy's worker)."""
+        from incidents.targets import open_session
+
+        return open_session(self.project, self.env, connection=self.connection)
 
     def status(self) -> StatusResult:
         """Where this workspace points, whether the target is in sync (and how many changes it
@@ -291,7 +306,7 @@ class Workspace:
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
         report = seed(self.session, self.project, self.env, options)
-        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds)
+        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
     def ingest(self, text: str, *, format: str = "auto") -> IngestResult:
         """Land monitoring alerts (Alertmanager webhook payloads or NDJSON alert events; see README,

@@ -140,6 +140,8 @@ def deploy(
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     lock_timeout: Annotated[float, typer.Option(
         "--lock-timeout", help="Seconds to wait while another deploy holds the lock.")] = 300.0,
+    threads: Annotated[int, typer.Option(
+        "--threads", help="Snowflake: sessions applying independent steps at once (1: one by one).")] = 4,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
     project_dir: ProjectOpt = None,
@@ -165,7 +167,7 @@ def deploy(
 
         try:
             report = ws.deploy(dry_run=dry_run, allow_destructive=allow_destructive, on_step=on_step,
-                               lock_timeout=lock_timeout)
+                               lock_timeout=lock_timeout, threads=threads)
         except DeployFailed as exc:
             if not text:  # the report of the steps that ran, also when one failed
                 fmt.echo_json(exc.report)

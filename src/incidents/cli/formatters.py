@@ -174,8 +174,9 @@ def seed_summary(result: SeedResult, quiet: bool) -> None:
     if not quiet:
         for table, count in result.rows.items():
             out.print(f"  {table:<30} {count:>12,} rows")
+    replaced = f" after {result.delete_seconds:.2f}s emptying the tables" if result.delete_seconds else ""
     out.print(f"[bold]Seeded[/] {result.total:,} rows into {escape(result.where)} in {result.seconds:.2f}s "
-              f"({result.total / max(result.seconds, 1e-9):,.0f} rows/s).")
+              f"({result.total / max(result.seconds, 1e-9):,.0f} rows/s){replaced}.")
 
 
 def query_result(result: QueryResult, output: str, vertical: bool | None) -> None:

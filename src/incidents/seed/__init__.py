@@ -11,9 +11,9 @@ numpy, pandas and pyarrow are imported by the submodules only: `import incidents
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
 from incidents.models import Environment, Project
@@ -36,7 +36,9 @@ class SeedOptions:
 @dataclass(frozen=True)
 class SeedReport:
     rows: dict[str, int]  # table name -> rows loaded, in load order
-    seconds: float
+    seconds: float  # checks, generation and load; not the delete of --replace
+    delete_seconds: float = 0.0  # emptying the tables first (--replace)
+    phases: dict[str, float] = field(default_factory=dict)  # "generate" and "load <table>" -> seconds
 
 
 def window(options: SeedOptions, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -76,19 +78,38 @@ def seed(session: Session, project: Project, env: Environment, options: SeedOpti
         raise TablesNotEmptyError(f"tables already hold rows: {listed}; pass --replace to replace them "
                                   "(nothing was changed)")
     generator = Generator(options.incidents, options.random_seed, Window(start, end))
+    deleting = time.perf_counter()
     if filled:
         loader.delete_all()
+    delete_seconds = time.perf_counter() - deleting if filled else 0.0
     rows: dict[str, int] = {}
+    phases: dict[str, float] = {"generate": 0.0}
     with Progress(enabled=options.progress, incidents=options.incidents) as progress:
-        # chained, never listed: chunks are generated one at a time to bound memory. (Generating the
-        # next chunk in a thread while this one loads was slower: DuckDB already uses both cores.)
-        for batch in itertools.chain([generator.dimension_batch()], generator.batches()):
+        for name, frame in generator.dimension_batch():
+            loaded = _load(loader, name, frame, phases)
+            rows[name] = rows.get(name, 0) + loaded
+            progress.advance(name, loaded, covered=rows[name], total=rows[name])
+        # one chunk at a time, never listed, to bound memory. (Generating the next chunk in a thread
+        # while this one loads was slower: DuckDB already uses both cores.)
+        chunks = generator.batches()
+        for covered in generator.chunk_ends():
+            t0 = time.perf_counter()
+            batch = next(chunks)
+            phases["generate"] += time.perf_counter() - t0
             for name, frame in batch:
-                loaded = loader.write(name, frame)
+                loaded = _load(loader, name, frame, phases)
                 rows[name] = rows.get(name, 0) + loaded
-                progress.advance(name, loaded)
+                progress.advance(name, loaded, covered=covered, total=options.incidents)
         loader.finish()
-    return SeedReport(rows=rows, seconds=time.perf_counter() - began)
+    return SeedReport(rows=rows, seconds=time.perf_counter() - began - delete_seconds,
+                      delete_seconds=delete_seconds, phases=phases)
+
+
+def _load(loader: Any, name: str, frame: Any, phases: dict[str, float]) -> int:
+    t0 = time.perf_counter()
+    loaded = int(loader.write(name, frame))
+    phases[f"load {name}"] = phases.get(f"load {name}", 0.0) + time.perf_counter() - t0
+    return loaded
 
 
 def render_sample_sql(project: Project, env: Environment) -> str:

@@ -78,6 +78,10 @@ class Generator:
         return [("users", w.users), *(("incident_categories", f) for f in w.categories.levels),
                 ("solution_templates", w.templates.frame)]
 
+    def chunk_ends(self) -> list[int]:
+        """Incidents generated once each chunk of `batches()` is out: 100000, 200000, ..., n."""
+        return [min(self.n, lo + CHUNK) for lo in range(0, self.n, CHUNK)]
+
     def batches(self) -> Iterator[Batch]:
         for chunk, lo in enumerate(range(0, self.n, CHUNK)):
             yield self._chunk(chunk, lo, min(self.n, lo + CHUNK))

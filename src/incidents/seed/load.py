@@ -75,6 +75,8 @@ class Loader:
         table = self.tables[name]
         df = conform(table, df)
         if not self.staged:
+            # An Arrow table registered straight with DuckDB was tried: no faster (0.86x in an A/B
+            # run), because the time goes into DuckDB maintaining the PK/FK indexes, not the copy.
             self._write_pandas(df, table.name.upper())
             return len(df)
         stage = f"{STAGE_PREFIX}{table.name.upper()}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
@@ -11,6 +12,7 @@ class Progress:
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
         self._incidents = incidents
+        self._started = time.perf_counter()
         if not enabled:
             return
         from rich.console import Console
@@ -20,11 +22,14 @@ class Progress:
         console = Console(stderr=True)
         if not console.is_terminal:
             return
+        # The bar counts incidents (known up front); child tables show their own rows and rate beside it.
         self._bar = RichProgress(
             TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>12} rows/s"), TimeElapsedColumn(), console=console)
+            TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>10} rows/s"),
+            TimeElapsedColumn(), console=console)
 
     def __enter__(self) -> Progress:
+        self._started = time.perf_counter()
         if self._bar is not None:
             self._bar.start()
         return self
@@ -34,15 +39,15 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
 
-    def advance(self, table: str, rows: int) -> None:
+    def advance(self, table: str, rows: int, *, covered: int, total: int) -> None:
+        """`rows` more rows loaded into `table`, whose rows now cover `covered` of `total` incidents
+        (a dimension table covers its own rows). The rate is rows over the time since the load began."""
         if self._bar is None:
             return
         if table not in self._tasks:
-            # Only the incidents total is known up front; child tables count up.
-            total = self._incidents if table == "incidents" else None
-            self._tasks[table] = self._bar.add_task(table, total=total, rate="")
+            self._tasks[table] = self._bar.add_task(table, total=total, rows=0, rate="")
         task_id = self._tasks[table]
-        self._bar.advance(task_id, rows)
-        task = self._bar.tasks[task_id]
-        speed = task.completed / task.elapsed if task.elapsed else 0.0
-        self._bar.update(task_id, rate=f"{speed:,.0f}")
+        loaded = self._bar.tasks[task_id].fields["rows"] + rows
+        elapsed = max(time.perf_counter() - self._started, 1e-3)
+        self._bar.update(task_id, completed=covered, total=total, rows=loaded,
+                         rate=f"{loaded / elapsed:,.0f}")

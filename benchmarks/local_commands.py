@@ -1,0 +1,85 @@
+"""Start-up cost of everyday commands on the local target, against a bare DuckDB open + query.
+
+    python benchmarks/local_commands.py [--repeat 5]
+
+Deploys the project once into a temporary local target, then times, as fresh processes and
+interleaved round by round (so the machine's noise hits all of them alike), the median of:
+a bare `python -c "import duckdb; duckdb.connect(<the database file>).sql(<count>)"`,
+`incidents query "SELECT COUNT(*) FROM incidents"`, `incidents diff`, a no-op `incidents deploy`,
+`incidents --help` (and `snow --help` when the Snowflake CLI is installed). Prints each median with
+its ratio to the bare DuckDB run (goal: query, diff and no-op deploy <= 4x; --help >= 15x faster
+than `snow --help`) and the CPU seconds, which the machine's load distorts less than wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNT = "SELECT COUNT(*) FROM incidents"
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child) of one run; fails loudly if the command fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    cli = [sys.executable, "-m", "incidents"]
+    with tempfile.TemporaryDirectory(prefix="local-commands-") as tmp:
+        work = Path(tmp)
+        for part in ("config", "templates"):
+            shutil.copytree(ROOT / part, work / part)
+        env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(work / ".incidents")}
+        env.pop("INCIDENTS_ENV", None)
+        subprocess.run([*cli, "deploy", "-q"], env=env, cwd=work, check=True, capture_output=True)
+        database = work / ".incidents" / "INCIDENTS.db"
+        commands = {
+            "bare duckdb open + query": [sys.executable, "-c",
+                                         f"import duckdb; c = duckdb.connect({str(database)!r}); "
+                                         f"print(c.sql('SELECT COUNT(*) FROM CORE.INCIDENTS').fetchall())"],
+            f"incidents query {COUNT!r}": [*cli, "query", COUNT],
+            "incidents diff": [*cli, "diff"],
+            "incidents deploy (no-op)": [*cli, "deploy", "-q"],
+            "incidents --help": [*cli, "--help"],
+        }
+        if shutil.which("snow"):
+            commands["snow --help"] = ["snow", "--help"]
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, command in commands.items():
+                runs[name].append(timed(command, env, work))
+    wall = {name: statistics.median(w for w, _ in r) for name, r in runs.items()}
+    cpu = {name: statistics.median(c for _, c in r) for name, r in runs.items()}
+    base = wall["bare duckdb open + query"]
+    print(f"median of {args.repeat} interleaved runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'command':<48} {'wall s':>7} {'vs bare':>8} {'cpu s':>7} {'cpu vs bare':>11}")
+    for name in commands:
+        print(f"{name:<48} {wall[name]:>7.2f} {wall[name] / base:>7.1f}x {cpu[name]:>7.2f} "
+              f"{cpu[name] / cpu['bare duckdb open + query']:>10.1f}x")
+    if "snow --help" in wall:
+        print(f"--help is {wall['snow --help'] / wall['incidents --help']:.1f}x faster than snow --help")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
