@@ -295,16 +295,17 @@ class Workspace:
     def seed(self, *, incidents: int = 5000, random_seed: int = 42, replace: bool = False,
              start: dt.date | None = None, end: dt.date | None = None, progress: bool = False) -> SeedResult:
         """Generate and bulk-load deterministic sample data (see README, "Sample data")."""
-        from incidents.seed import SeedOptions, seed
+        from incidents.seed import SeedOptions, seed, window
 
         if not 1 <= incidents <= MAX_SEED_INCIDENTS:
             raise ConfigError(f"expected 1 to {MAX_SEED_INCIDENTS:,} incidents, got {incidents:,}", key="--incidents")
         if not 0 <= random_seed <= MAX_RANDOM_SEED:
             raise ConfigError(f"expected a random seed from 0 to {MAX_RANDOM_SEED}, got {random_seed}",
                               key="--random-seed")
-        self._require_deployed()
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
+        window(options)  # a bad --start/--end is the user's mistake, said before the target's state
+        self._require_deployed()
         report = seed(self.session, self.project, self.env, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
