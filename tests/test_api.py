@@ -26,6 +26,7 @@ def readme_python_example() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs_as_written(project_copy: Path, local_dir: Path) -> None:
     env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(local_dir)}
     done = subprocess.run([sys.executable, "-c", readme_python_example()], cwd=project_copy, env=env,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from incidents import sqltypes
@@ -57,6 +58,7 @@ def test_round_trip_live_schema_matches_config_and_second_deploy_runs_no_ddl(rep
         session.close()
 
 
+@pytest.mark.slow
 def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> None:
     project = load_project(repo)
     env = environment(project, "dev")
@@ -84,6 +86,7 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
     assert len({r["DEPLOY_ID"] for r in rows}) == 1
 
 
+@pytest.mark.slow
 def test_reference_rows_are_seeded_once_and_user_edits_survive(project_copy: Path, tmp_path: Path) -> None:
     project = load_project(project_copy)
     env = environment(project, "dev")
@@ -124,6 +127,7 @@ def test_dry_run_prints_ordered_statements_and_changes_nothing(repo: Path, local
     assert again.output == out
 
 
+@pytest.mark.slow
 def test_deploy_cli_text_and_json(repo: Path, local_dir: Path, runner: CliRunner) -> None:
     first = runner.invoke(app, ["deploy", "--project-dir", str(repo)])
     assert first.exit_code == 0, first.output + first.stderr
@@ -142,6 +146,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
+@pytest.mark.slow
 def test_persistence_deploy_in_one_process_query_in_another(repo: Path, tmp_path: Path) -> None:
     env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path / "db"), "INCIDENTS_PROJECT_DIR": str(repo)}
     assert _cli("deploy", "-q", env=env).returncode == 0
@@ -156,6 +161,7 @@ def test_persistence_deploy_in_one_process_query_in_another(repo: Path, tmp_path
     assert again.returncode == 0 and "Up to date" in again.stdout
 
 
+@pytest.mark.slow
 def test_lock_held_by_another_process_is_a_clean_exit_3(repo: Path, tmp_path: Path) -> None:
     project = load_project(repo)
     env = environment(project, "dev")

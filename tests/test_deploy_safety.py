@@ -41,8 +41,8 @@ def history(ws: Workspace) -> list[dict[str, object]]:
     return ws.query(sql).to_records()
 
 
-@pytest.mark.parametrize("statements", [pytest.param(3, marks=pytest.mark.slow), 20,
-                                        pytest.param(40, marks=pytest.mark.slow)])
+@pytest.mark.slow  # the kill-anywhere cases of tests/test_faults.py cover the same in the slow step too
+@pytest.mark.parametrize("statements", [3, 20, 40])
 def test_a_killed_deploy_leaves_history_for_every_completed_step(
         statements: int, project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch,
         runner: CliRunner) -> None:
@@ -71,6 +71,7 @@ def test_a_killed_deploy_leaves_history_for_every_completed_step(
     assert changes in ({("table_comment_changed", "users")}, {("config_changed", "users")})
 
 
+@pytest.mark.slow
 def test_a_deploy_interrupted_holding_the_lock_does_not_block_the_next_one(
         project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
@@ -107,6 +108,7 @@ def _home(tmp_path: Path, server: dict) -> Path:
     return home
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_two_deploys_at_once_one_waits_or_gives_up(server: dict, repo: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,6 +160,7 @@ def test_deploy_json_is_printed_also_when_a_step_fails(project_copy: Path, local
     assert result.stderr.startswith("target error:")
 
 
+@pytest.mark.slow
 def test_a_statement_validate_would_reject_is_never_sent(project_copy: Path, local_dir: Path,
                                                          runner: CliRunner) -> None:
     args = ["--project-dir", str(project_copy)]

@@ -87,6 +87,7 @@ def assert_converged(outcome: dict[str, object]) -> None:
         assert [d.outcome for d in deploys[1:]] in (["interrupted"], ["failed"]), [d.outcome for d in deploys]
 
 
+@pytest.mark.slow
 def test_a_deploy_whose_answer_is_lost_mid_way_converges_next_time(server: dict, tmp_path: Path) -> None:
     # Statement 41 of a cold deploy runs on the server, but its answer never arrives.
     outcome = cut_and_recover(server, tmp_path, 41, "response")

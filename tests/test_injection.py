@@ -174,6 +174,7 @@ def test_template_printing_a_config_value_bare_is_refused(project_copy: Path, ru
     assert "templates/views/v_category_tree.sql.j2" in result.output and "| literal" in result.output
 
 
+@pytest.mark.slow
 def test_deploy_of_every_accepted_payload_keeps_every_table(project_copy: Path, local_dir: Path,
                                                              runner: Any) -> None:
     payload = PAYLOADS["issue_8"]

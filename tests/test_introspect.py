@@ -26,6 +26,7 @@ def sent(session: Session) -> list[str]:
     return [s.sql for s in session.trace]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra_tables", [0, 50])
 def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, make_project: Callable[..., Path],
                                                    extra_tables: int) -> None:

@@ -104,6 +104,7 @@ def local(tmp_path: Path) -> Iterator[tuple[Project, Environment, Session]]:
     session.close()
 
 
+@pytest.mark.slow
 def test_parallel_deploy_converges_records_every_step_and_uses_several_sessions(local: tuple) -> None:
     project, env, base = local
     target = SharedTarget(base, delay=0.01)
@@ -139,6 +140,7 @@ def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(loca
     assert sorted(h["OBJECT_NAME"] for h in history) == failed
 
 
+@pytest.mark.slow
 def test_threads_1_is_the_sequential_plan_order(local: tuple) -> None:
     project, env, base = local
     target = SharedTarget(base)
@@ -150,6 +152,7 @@ def test_threads_1_is_the_sequential_plan_order(local: tuple) -> None:
 
 # --------------------------------------------------------------------------- the real connector
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_parallel_deploy_through_the_connector(server: dict, make_project: Any, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:

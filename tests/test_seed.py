@@ -71,6 +71,7 @@ def run(session: Session, project: Project, env: Environment, **options: object)
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_same_options_give_identical_data_and_another_seed_differs(deployed: Deploy, project: Project,
                                                                      env: Environment) -> None:
     a, b, c = deployed(), deployed(), deployed()
@@ -83,6 +84,7 @@ def test_same_options_give_identical_data_and_another_seed_differs(deployed: Dep
     assert list(report) == list(SEED_TABLES)  # load order: parents first
 
 
+@pytest.mark.slow
 def test_staged_path_loads_the_same_rows(deployed: Deploy, project: Project, env: Environment,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The Snowflake strategy (stage table + INSERT ... SELECT with PARSE_JSON) gives the same data."""
@@ -119,6 +121,7 @@ def test_refuses_non_empty_tables_and_changes_nothing(deployed: Deploy, project:
     assert content_hash(session) == before
 
 
+@pytest.mark.slow
 def test_replace_gives_exactly_a_fresh_seed(deployed: Deploy, project: Project, env: Environment) -> None:
     replaced, fresh = deployed(), deployed()
     run(replaced, project, env, incidents=500)

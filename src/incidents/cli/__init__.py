@@ -102,7 +102,7 @@ def render(
     Examples: incidents render; incidents render --check (in CI or a pre-commit hook)
     """
     with _errors(), _workspace(project_dir, env) as ws:
-        result = ws.render()
+        result = ws.render(validate=not check)  # --check compares files; writing validates first
         if check:
             stale = result.stale()
             fmt.render_check(result, stale, quiet)
