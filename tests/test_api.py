@@ -36,6 +36,7 @@ def test_readme_example_runs_as_written(project_copy: Path, local_dir: Path) -> 
     assert (local_dir / "INCIDENTS.db").is_file()
 
 
+@pytest.mark.slow  # the same calls run one by one in the other tests of this file
 def test_workspace_round_trip(project_copy: Path, local_dir: Path) -> None:
     with incidents.Workspace.open(project_copy) as ws:
         first = ws.deploy()
