@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from incidents.cli import app
@@ -44,6 +45,7 @@ def test_setup_sources_the_three_files_in_order(repo: Path) -> None:
                      "!source sql/03_sample_data.sql"]
 
 
+@pytest.mark.slow
 def test_every_rendered_statement_parses_as_snowflake(repo: Path) -> None:
     project = load_project(repo)
     for env_name in project.environments:

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from incidents.cli import app
@@ -17,6 +18,7 @@ def _invoke(runner: CliRunner, repo: Path, *args: str) -> Result:
     return runner.invoke(app, [*args, "--project-dir", str(repo)])
 
 
+@pytest.mark.slow
 def test_seed_refuse_replace_and_example_queries(repo: Path, local_dir: Path, deployed_template: Path,
                                                  runner: CliRunner) -> None:
     before = _invoke(runner, repo, "seed", *SMALL)

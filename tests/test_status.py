@@ -66,6 +66,8 @@ def test_status_before_and_after_deploy(project_copy: Path, local_dir: Path, run
     assert after["row_counts"]["incidents"] == 0
     shown = _run(runner, project_copy, "status").stdout
     assert "in sync with config" in shown and "sla_policies" in shown
+    deploys = json.loads(_run(runner, project_copy, "history", "--format", "json").stdout)["deploys"]
+    assert [(d["outcome"], d["deploy_id"]) for d in deploys] == [("ok", last["deploy_id"])]
 
 
 def test_status_counts_changes_after_a_config_edit(project_copy: Path, deployed_local: Path,
@@ -78,6 +80,7 @@ def test_status_counts_changes_after_a_config_edit(project_copy: Path, deployed_
     assert "1 change(s) to apply" in _run(runner, project_copy, "status").stdout
 
 
+@pytest.mark.slow
 def test_history_groups_deploys_newest_first_with_failed_and_refused_steps(
         project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
     assert _run(runner, project_copy, "deploy", "-q").exit_code == 0
