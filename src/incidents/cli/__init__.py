@@ -29,6 +29,7 @@ from incidents.cli.common import (
     VerboseOpt,
     _errors,
     _workspace,
+    show,
 )
 from incidents.errors import ConfigError, Found
 
@@ -271,10 +272,7 @@ def check(
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.check()
-        if output is TextJson.json:
-            fmt.echo_json(result)
-        else:
-            fmt.check_text(result)
+        show(result, output, lambda: fmt.check_text(result))
         if not result.ok:
             raise Found("checks failed")
 
@@ -310,10 +308,7 @@ def seed(
         result = ws.seed(incidents=incidents, random_seed=random_seed, replace=replace,
                          start=start.date() if start else None, end=end.date() if end else None,
                          progress=output is TextJson.text and not quiet and sys.stdout.isatty())
-        if output is TextJson.json:
-            fmt.echo_json(result)
-        else:
-            fmt.seed_summary(result, quiet)
+        show(result, output, lambda: fmt.seed_summary(result, quiet))
 
 
 @app.command()

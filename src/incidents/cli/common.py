@@ -4,7 +4,7 @@ the workspace context. Light imports only: this runs on every `incidents` start-
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -76,3 +76,11 @@ def _workspace(project_dir: Path | None, env: str | None, connection: str | None
         ws.close()
         if verbose:
             fmt.trace(ws.trace)
+
+
+def show(result: object, output: TextJson, text: Callable[[], None]) -> None:
+    """--format json prints the result's JSON; text calls the command's own formatter."""
+    if output is TextJson.json:
+        fmt.echo_json(result)
+    else:
+        text()

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from incidents.cli import formatters as fmt
-from incidents.cli.common import ConnectionOpt, EnvOpt, ProjectOpt, QuietOpt, TextJson, VerboseOpt, _errors, _workspace
+from incidents.cli.common import (
+    ConnectionOpt,
+    EnvOpt,
+    ProjectOpt,
+    QuietOpt,
+    TextJson,
+    VerboseOpt,
+    _errors,
+    _workspace,
+    show,
+)
 from incidents.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -51,10 +61,7 @@ def ingest(
         text = _read(file)
         with _workspace(project_dir, env, connection, verbose) as ws:
             result = ws.ingest(text, format=alert_format.value)
-        if output is TextJson.json:
-            fmt.echo_json(result)
-        else:
-            _summary(result, quiet)
+        show(result, output, lambda: _summary(result, quiet))
     if not result.ok:
         first = f"; first: {result.errors[0]}" if result.errors else ""
         fmt.error_line("error", f"{result.malformed:,} malformed alert document(s) landed in raw_alerts with an "

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from incidents.cli import formatters as fmt
-from incidents.cli.common import ConnectionOpt, EnvOpt, ProjectOpt, TextJson, VerboseOpt, _errors, _workspace
+from incidents.cli.common import ConnectionOpt, EnvOpt, ProjectOpt, TextJson, VerboseOpt, _errors, _workspace, show
 
 
 def status(
@@ -26,10 +26,7 @@ def status(
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.status()
-        if output is TextJson.json:
-            fmt.echo_json(result)
-        else:
-            fmt.status_text(result)
+        show(result, output, lambda: fmt.status_text(result))
 
 
 def history(
@@ -50,7 +47,4 @@ def history(
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         result = ws.history(limit=limit)
-        if output is TextJson.json:
-            fmt.echo_json(result)
-        else:
-            fmt.history_text(result)
+        show(result, output, lambda: fmt.history_text(result))
