@@ -91,6 +91,7 @@ def test_information_schema_answers_in_snowflakes_form(session: Session) -> None
 
 def test_replacing_a_view_without_copy_grants_drops_its_grants(session: Session) -> None:
     session.execute(f"CREATE OR REPLACE VIEW RULES.CORE.V AS SELECT ID FROM {T}")
+    session.execute("CREATE ROLE IF NOT EXISTS REPORTING")
     session.execute("GRANT SELECT ON VIEW RULES.CORE.V TO ROLE REPORTING")
     session.execute(f"CREATE OR REPLACE VIEW RULES.CORE.V COPY GRANTS AS SELECT ID, CODE FROM {T}")
     path = session.rules.path  # type: ignore[attr-defined]

@@ -48,6 +48,7 @@ class DeployReport:
     changes: list[Change]
     results: list[StepResult] = field(default_factory=list)
     seconds: float = 0.0
+    notices: list[str] = field(default_factory=list)  # one line each, printed before the summary
 
     @property
     def applied(self) -> list[StepResult]:
@@ -64,7 +65,7 @@ class DeployReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "env": self.env, "backend": self.backend, "dry_run": self.dry_run,
-            "up_to_date": self.up_to_date, "seconds": round(self.seconds, 3),
+            "up_to_date": self.up_to_date, "seconds": round(self.seconds, 3), "notices": self.notices,
             "steps": [{"object_kind": r.step.object_kind, "object": r.step.object, "action": r.step.action,
                        "status": r.status, "destructive": r.step.destructive, "statements": list(r.step.statements),
                        "seconds": round(r.seconds, 3), "error": r.error or r.step.refused} for r in self.results],
@@ -116,7 +117,7 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
     introspection and history stay on `session`. Otherwise one step at a time, in plan order."""
     start = time.perf_counter()
     snap = snapshot(session, project, env, allow_destructive=allow_destructive)
-    report = DeployReport(env.name, Backend(session.backend), dry_run, snap.changes)
+    report = DeployReport(env.name, Backend(session.backend), dry_run, snap.changes, notices=_notices(session, env))
     notify = on_step or (lambda result: None)
     if dry_run or not any(step.runs for step in snap.steps):
         for step in snap.steps:
@@ -158,6 +159,14 @@ def deploy(session: Session, project: Project, env: Environment, *, dry_run: boo
             session.trace.extend(pool.close())
     report.seconds = time.perf_counter() - start
     return report
+
+
+ACCESS_SKIPPED = ("access: roles, grants, masking policies, tags, the audit stream and tasks are Snowflake-only; "
+                  "not applied to this target (see README, \"Access and privacy\")")
+
+
+def _notices(session: Session, env: Environment) -> list[str]:
+    return [ACCESS_SKIPPED] if env.access is not None and not session.access_control else []
 
 
 def _release_quietly(lock: DeployLock) -> None:

@@ -5,6 +5,7 @@ Every error names the file, the key path and, where the YAML parser knows it, th
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import math
 import os
@@ -27,6 +28,7 @@ from incidents.models import (
     Lifecycle,
     Project,
     ReferenceData,
+    Retention,
     Table,
     View,
 )
@@ -223,7 +225,8 @@ def load_project(root: Path) -> Project:
     """Read config/project.yml, config/tables/*.yml and config/views.yml (optional) under root."""
     rel = "config/project.yml"
     node = _Node(_read_yaml(root / rel, rel), rel, "")
-    node.only("name", "database", "schema", "currency", "default_env", "environments", "variables", "lifecycle")
+    node.only("name", "database", "schema", "currency", "default_env", "environments", "variables", "lifecycle",
+              "access")
     name = node.get("name", str, "incidents")
     database = node.ident("database")
     schema = node.ident("schema")
@@ -232,7 +235,7 @@ def load_project(root: Path) -> Project:
         raise node.error("currency", f"expected an ISO 4217 code such as USD, got {currency!r}")
     envs_node = node.child("environments", node.get("environments", dict, required=True))
     environments = {
-        env_name: _environment(envs_node, str(env_name), value, database, schema)
+        env_name: _environment(envs_node, str(env_name), value, database, schema, project_access=(node, name))
         for env_name, value in envs_node.data.items()
     }
     if not environments:
@@ -281,10 +284,12 @@ def _lifecycle(parent: _Node, tables: tuple[Table, ...]) -> Lifecycle:
     return lifecycle
 
 
-def _environment(parent: _Node, name: str, value: Any, database: str, schema: str) -> Environment:
+def _environment(parent: _Node, name: str, value: Any, database: str, schema: str,
+                 project_access: tuple[_Node, str] | None = None) -> Environment:
     parent.check_ident(name, name)
     node = parent.child(name, value if value is not None else {})
-    node.only("target", "database", "schema", "connection", "data_retention_days", "warehouse", "role", "edition")
+    node.only("target", "database", "schema", "connection", "data_retention_days", "warehouse", "role", "edition",
+              "access")
     target = node.get("target", str, "local")
     if target not in TARGETS:
         raise node.error("target", f"unknown target {target!r}; expected local or snowflake")
@@ -299,7 +304,7 @@ def _environment(parent: _Node, name: str, value: Any, database: str, schema: st
     schema_name = node.ident("schema", required=False) or schema
     if schema_name.upper() == "INFORMATION_SCHEMA":
         raise node.error("schema", "INFORMATION_SCHEMA is Snowflake's own read-only schema; choose another")
-    return Environment(
+    env = Environment(
         name=name, target=target,
         database=node.ident("database", required=False) or database,
         schema=schema_name,
@@ -309,6 +314,12 @@ def _environment(parent: _Node, name: str, value: Any, database: str, schema: st
         role=node.ident("role", required=False),
         edition=edition,
     )
+    if project_access is None:
+        return env
+    from incidents.access.config import load_access
+
+    project_node, project_name = project_access
+    return dataclasses.replace(env, access=load_access(project_node, node, project_name, env))
 
 
 EDITIONS = ("standard", "enterprise", "business_critical", "virtual_private_snowflake")
@@ -357,12 +368,13 @@ def _load_tables(root: Path) -> list[Table]:
         seen[table.name] = rel
         tables.append(table)
     _check_references(tables)
+    _check_retained_parents(tables)
     return tables
 
 
 def _table(node: _Node) -> Table:
     node.only("name", "comment", "columns", "primary_key", "unique_keys", "foreign_keys", "cluster_by",
-              "reference_data")
+              "reference_data", "retention")
     name = node.ident("name")
     columns: list[Column] = []
     for key, value in node.items("columns", required=True):
@@ -408,7 +420,26 @@ def _table(node: _Node) -> Table:
                                          {c.name: c for c in columns})
     return Table(name=name, columns=tuple(columns), comment=_object_comment(node),
                  primary_key=primary_key, unique_keys=unique_keys, foreign_keys=tuple(foreign_keys),
-                 cluster_by=tuple(cluster_by), reference_data=reference_data, source=node.file)
+                 cluster_by=tuple(cluster_by), reference_data=reference_data, retention=_retention(node, columns),
+                 source=node.file)
+
+
+def _retention(parent: _Node, columns: list[Column]) -> Retention | None:
+    """`retention: {days: N, column: <timestamp column>}`: rows older than N days are purged."""
+    if "retention" not in parent.data:
+        return None
+    node = parent.child("retention", parent.get("retention", dict, required=True))
+    node.only("days", "column")
+    days = node.get("days", int, required=True)
+    if not 1 <= days <= 36500:
+        raise node.error("days", "expected 1-36500 days")
+    name = node.ident("column")
+    column = next((c for c in columns if c.name == name), None)
+    if column is None:
+        raise node.error("column", f"unknown column {name!r}")
+    if not (column.type.name.startswith("TIMESTAMP") or column.type.name == "DATE"):
+        raise node.error("column", f"{name} is {column.type}; retention needs a DATE or TIMESTAMP column")
+    return Retention(days, name)
 
 
 def _object_comment(node: _Node) -> str | None:
@@ -422,7 +453,7 @@ def _object_comment(node: _Node) -> str | None:
 
 
 def _column(node: _Node) -> Column:
-    node.only("name", "type", "nullable", "default", "comment", "allowed_values", "renamed_from")
+    node.only("name", "type", "nullable", "default", "comment", "allowed_values", "renamed_from", "pii")
     name = node.ident("name")
     type_text = node.get("type", str, required=True)
     try:
@@ -438,7 +469,23 @@ def _column(node: _Node) -> Column:
         raise node.error("allowed_values", "expected a list of strings")
     return Column(name=name, type=sql_type, nullable=node.get("nullable", bool, True), default=default,
                   comment=node.get("comment", str), allowed_values=tuple(allowed),
-                  renamed_from=node.ident("renamed_from", required=False))
+                  renamed_from=node.ident("renamed_from", required=False), pii=_pii(node, sql_type))
+
+
+PII_KINDS = ("email", "name", "text")  # each has its own masked form (templates/access/_masks.sql.j2)
+
+
+def _pii(node: _Node, sql_type: sqltypes.SqlType) -> str | None:
+    """`pii: true` (free text) or `pii: email | name | text`; only VARCHAR columns can be masked."""
+    value = node.get("pii", (bool, str))
+    if value is None or value is False:
+        return None
+    kind = "text" if value is True else str(value).strip().lower()
+    if kind not in PII_KINDS:
+        raise node.error("pii", f"unknown kind {value!r}; expected true or one of {', '.join(PII_KINDS)}")
+    if sql_type.name != "VARCHAR":
+        raise node.error("pii", f"only VARCHAR columns can be masked; this one is {sql_type}")
+    return kind
 
 
 def _default(node: _Node) -> str | None:
@@ -577,6 +624,17 @@ def _check_references(tables: list[Table]) -> None:
                 raise ConfigError(
                     f"{fk.ref_table}({', '.join(fk.ref_columns)}) is not a primary or unique key of "
                     f"{fk.ref_table}", file=table.source, key=key)
+
+
+def _check_retained_parents(tables: list[Table]) -> None:
+    """Purging a table that others reference would orphan their rows (or fail where keys are enforced)."""
+    retained = {t.name for t in tables if t.retention}
+    for table in tables:
+        for i, fk in enumerate(table.foreign_keys):
+            if fk.ref_table in retained:
+                raise ConfigError(f"references {fk.ref_table}, which declares retention: purging it would orphan "
+                                  f"rows of {table.name}; drop the retention or the foreign key",
+                                  file=table.source, key=f"foreign_keys[{i}]")
 
 
 def _order_tables(tables: list[Table]) -> tuple[Table, ...]:

@@ -68,10 +68,19 @@ def diff(desired: DesiredState, live: LiveState, backend: Capabilities | Backend
     caps = Capabilities.of(backend)
     changes = _container_changes(desired, live)
     if not live.schema_exists:
-        return changes + _everything_missing(desired)
+        return changes + _everything_missing(desired) + _access_diffs(desired, live)
     return [*changes, *_table_diffs(desired, live, caps), *_history_table_diff(live),
             *_reference_data_diffs(desired, live), *_stray_tables(desired, live),
-            *_view_diffs(desired, live), *_stray_views(desired, live)]
+            *_view_diffs(desired, live), *_stray_views(desired, live), *_access_diffs(desired, live)]
+
+
+def _access_diffs(desired: DesiredState, live: LiveState) -> list[Change]:
+    """Roles, grants and the objects around them, where the target has them (not on the local target)."""
+    if desired.access is None or not live.access_supported:
+        return []
+    from incidents.access.changes import access_changes
+
+    return access_changes(desired.access, live.access, live.views, live.recorded)
 
 
 # --------------------------------------------------------------------------- database and schema
@@ -370,5 +379,7 @@ def _changed_view(view: View, why: str) -> Change:
 
 def _stray_views(desired: DesiredState, live: LiveState) -> list[Change]:
     declared = {_upper(v.name) for v, _ in desired.views}
+    if desired.access is not None:  # Standard Edition's secure views with PII masked
+        declared |= set(desired.access.masked_views)
     return [Change(ChangeKind.UNEXPECTED_VIEW, ObjectKind.VIEW, name, destructive=True,
                    detail="view is not declared in config/views.yml") for name in sorted(set(live.views) - declared)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from incidents import sqltypes
 from incidents.errors import TargetError
@@ -15,6 +16,9 @@ from incidents.render import HISTORY_TABLE, context
 from incidents.session import DOES_NOT_EXIST, Session, error_number
 from incidents.sqltypes import SqlType
 from incidents.templating import render_template
+
+if TYPE_CHECKING:
+    from incidents.access.live import LiveAccess
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class LiveState:
     # name -> definition as reported; None when the backend gave none (a role that does not own the view)
     views: dict[str, str | None] = field(default_factory=dict)
     history: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)  # (kind, NAME) -> last ok
+    access_supported: bool = False  # the target has roles and grants (Snowflake): access is compared
+    access: LiveAccess | None = None  # the functional roles' grants, when the target has them
 
     def recorded(self, kind: ObjectKind, name: str) -> HistoryEntry | None:
         """The last successful deploy of an object, looked up by its name in any case."""
@@ -96,7 +102,7 @@ def normalise_default(text: str | None) -> str | None:
 def introspect(session: Session, project: Project, env: Environment) -> LiveState:
     ctx = context(project, env)
     tpl = project.templates_dir
-    state = LiveState()
+    state = LiveState(access_supported=session.access_control and env.access is not None)
     try:
         rows = session.query(render_template(tpl, "introspect/tables.sql.j2", **ctx), obj=env.database)
     except TargetError as exc:
@@ -136,4 +142,8 @@ def introspect(session: Session, project: Project, env: Environment) -> LiveStat
         for r in session.query(render_template(tpl, "introspect/history.sql.j2", **ctx), obj=HISTORY_TABLE):
             state.history[(r["OBJECT_KIND"], r["OBJECT_NAME"].upper())] = HistoryEntry(r["CHECKSUM"],
                                                                                        r["FINGERPRINT"])
+    if state.access_supported:
+        from incidents.access.live import read_live_access
+
+        state.access = read_live_access(session, project, env)
     return state

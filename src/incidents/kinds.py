@@ -44,6 +44,13 @@ class ChangeKind(_Text):
     CHANGED_VIEW = "changed_view"
     UNEXPECTED_VIEW = "unexpected_view"
     VIEW_NOT_COMPARABLE = "view_not_comparable"  # the target hid the view's text: neither in sync nor drift
+    # Access (Snowflake only): roles and grants as SHOW GRANTS reports them; policies, tags, streams,
+    # procedures and tasks through the checksum deploy recorded.
+    MISSING_ROLE = "missing_role"
+    MISSING_GRANT = "missing_grant"
+    UNEXPECTED_GRANT = "unexpected_grant"
+    MISSING_ACCESS_OBJECT = "missing_access_object"
+    CHANGED_ACCESS_OBJECT = "changed_access_object"
 
 
 class ObjectKind(_Text):
@@ -54,6 +61,18 @@ class ObjectKind(_Text):
     VIEW = "view"
     REFERENCE_DATA = "reference_data"
     DEPLOY = "deploy"  # the history row that says a deploy ended (object: DATABASE.SCHEMA)
+    ROLE = "role"
+    GRANT = "grant"  # object: the functional role the grants are to
+    MASKING_POLICY = "masking_policy"  # also "<table>.pii": the policies and tags set on a table's PII columns
+    TAG = "tag"
+    SECURE_VIEW = "secure_view"  # Standard Edition: a table with its PII masked
+    STREAM = "stream"
+    PROCEDURE = "procedure"
+    TASK = "task"
+
+
+ACCESS_KINDS = frozenset({ObjectKind.ROLE, ObjectKind.GRANT, ObjectKind.MASKING_POLICY, ObjectKind.TAG,
+                          ObjectKind.SECURE_VIEW, ObjectKind.STREAM, ObjectKind.PROCEDURE, ObjectKind.TASK})
 
 
 DEPLOY_MARKER = ObjectKind.DEPLOY
@@ -69,6 +88,8 @@ class Action(_Text):
     DROP = "drop"
     RECORD = "record"  # no statement: only the checksum is recorded
     FINISH = "finish"  # the deploy ended (its last history row)
+    GRANT = "grant"
+    REVOKE = "revoke"
 
 
 class StepStatus(_Text):

@@ -22,6 +22,7 @@ class Column:
     comment: str | None = None
     allowed_values: tuple[str, ...] = ()
     renamed_from: str | None = None
+    pii: str | None = None  # "email" | "name" | "text": masked for roles that may not see it (access.py)
 
     @property
     def function_default(self) -> bool:
@@ -53,6 +54,14 @@ class ReferenceData:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """Rows older than `days` by `column` are purged (`incidents purge`, and its scheduled task)."""
+
+    days: int
+    column: str
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
@@ -62,6 +71,7 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     cluster_by: tuple[ClusterKey, ...] = ()
     reference_data: ReferenceData | None = None
+    retention: Retention | None = None
     source: str = ""
 
     def column(self, name: str) -> Column | None:
@@ -82,6 +92,30 @@ class View:
     source: str = ""
 
 
+ROLE_KINDS = ("reader", "analyst", "writer", "pii_reader")  # the functional roles access.py grants to
+
+
+@dataclass(frozen=True)
+class AccessRole:
+    kind: str  # one of ROLE_KINDS
+    name: str  # the Snowflake role
+    granted_to: tuple[str, ...] = ()  # account roles that get this role
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may see what, on Snowflake (`access:` in project.yml; nothing of it runs on the local target)."""
+
+    roles: tuple[AccessRole, ...]
+    future_grants: bool = True
+    audit_minutes: int | None = 5  # the audit task's schedule; None: no stream or task
+    purge_schedule: str | None = "USING CRON 0 3 * * * UTC"  # the purge task's schedule; None: no task
+    task_warehouse: str | None = None  # None: serverless tasks
+
+    def role(self, kind: str) -> AccessRole:
+        return next(r for r in self.roles if r.kind == kind)
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -93,6 +127,12 @@ class Environment:
     warehouse: str | None = None
     role: str | None = None
     edition: str | None = None  # Snowflake account edition, when declared (standard allows retention 0-1 only)
+    access: Access | None = None  # roles, grants, masking, audit (project.yml `access:`, merged per environment)
+
+    @property
+    def masks_with_policies(self) -> bool:
+        """Masking policies and tags need Enterprise Edition or higher; Standard gets secure views."""
+        return self.edition != "standard"
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def plan(project: Project, desired: DesiredState, live: LiveState, changes: list
     strays = _stray_drops(pc)
     claims = _claims(pc, strays)
     tables = [_in_place_plan(pc, name, table_changes) for name, table_changes in _in_place_changes(pc).items()]
+    access, revokes = _access_steps(pc)
     return [
         *_container_steps(pc),
         *_history_table_steps(pc),
@@ -96,12 +97,24 @@ def plan(project: Project, desired: DesiredState, live: LiveState, changes: list
         *(step for t in tables for step in t.now),
         *_reference_data_steps(pc),
         *_view_steps(pc, claims),
+        *access,
         # The destructive tail: column drops, then stray views before stray tables (a view may select from one).
         *(step for t in tables for step in t.drops),
         *_unclaimed(strays, claims, ObjectKind.VIEW),
         *_unclaimed(strays, claims, ObjectKind.TABLE),
+        *revokes,
         *(step for t in tables for step in t.records),
     ]
+
+
+def _access_steps(pc: PlanContext) -> tuple[list[Step], list[Step]]:
+    """Roles, policies and tasks, then grants, after the views they name; revokes go in the tail."""
+    if pc.desired.access is None or not pc.live.access_supported:
+        return [], []
+    from incidents.access.changes import access_steps
+
+    return access_steps(pc.project, pc.desired.env, pc.desired.access, pc.live.access, list(pc.changes),
+                        pc.allow_destructive)
 
 
 # --------------------------------------------------------------------------- database, schema, history table

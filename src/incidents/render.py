@@ -9,13 +9,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidents import __version__, identifiers
 from incidents.errors import ConfigError
 from incidents.models import HISTORY_TABLE, Environment, Project, Table, View
 from incidents.sqltext import count_statements
 from incidents.templating import render_template
+
+if TYPE_CHECKING:
+    from incidents.access.desired import DesiredAccess
 
 SCHEMA_FILE = "sql/01_schema.sql"
 VIEWS_FILE = "sql/02_analytics_views.sql"
@@ -45,6 +48,7 @@ class DesiredState:
     tables: tuple[tuple[Table, Rendered], ...]
     reference_data: tuple[Rendered, ...]
     views: tuple[tuple[View, Rendered], ...]
+    access: DesiredAccess | None = None  # roles, grants, masking, audit: Snowflake only
 
     def objects(self) -> list[Rendered]:
         return [self.database, self.schema, *(r for _, r in self.tables), self.history_table,
@@ -94,7 +98,14 @@ def desired_state(project: Project, env: Environment) -> DesiredState:
         tables=tables,
         reference_data=reference,
         views=_views(project, env, ctx),
+        access=_access(project, env),
     )
+
+
+def _access(project: Project, env: Environment) -> DesiredAccess | None:
+    from incidents.access.desired import desired_access
+
+    return desired_access(project, env)
 
 
 def _reference_data(project: Project, env: Environment, table: Table) -> Rendered:
@@ -171,6 +182,11 @@ def render_files(project: Project, env: Environment) -> dict[str, str]:
         from incidents.viewdocs import DOCS_FILE, render_docs
 
         files[DOCS_FILE] = render_docs(project)
+    if state.access is not None:  # Snowflake only; not sourced by setup.sql (it needs a role admin)
+        from incidents.access.desired import ACCESS_FILE, TASKS_FILE, access_file, tasks_file
+
+        files[ACCESS_FILE] = header + "\n" + access_file(project, env, state.access)
+        files[TASKS_FILE] = header + "\n" + tasks_file(state.access)
     from incidents.ingest.config import ingest_file_exists
 
     if ingest_file_exists(project.root):  # optional Snowflake intake; not sourced by setup.sql

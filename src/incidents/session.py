@@ -39,6 +39,9 @@ class Session:
     # Statements the backend cannot parse but that only set what it does not have (the local target has
     # no Time Travel): accepted and not sent, so plans are the same on every backend.
     ignores: Callable[[str], bool] = lambda sql: False
+    # Roles, grants, masking policies, tags, streams and tasks: Snowflake (and the Snowflake-rules
+    # target) has them; fakesnow has none, also behind the connector.
+    access_control: bool = False
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None,
                 max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -60,7 +60,12 @@ class RulesState:
     clustering: dict[str, list[str]] = field(default_factory=dict)       # TABLE -> clustering-key columns
     altered_defaults: list[str] = field(default_factory=list)           # TABLE.COLUMN added by ALTER ... DEFAULT
     views: dict[str, str] = field(default_factory=dict)                 # SCHEMA.VIEW -> CREATE text as sent
-    grants: dict[str, list[str]] = field(default_factory=dict)          # VIEW -> ["SELECT TO ROLE R", ...]
+    # TABLE or VIEW (or "DATABASE D", "SCHEMA D.S", "FUTURE TABLES D.S") -> ["SELECT TO ROLE R", ...]
+    grants: dict[str, list[str]] = field(default_factory=dict)
+    roles: dict[str, list[str]] = field(default_factory=dict)           # ROLE -> roles it is granted to
+    policies: dict[str, str] = field(default_factory=dict)              # MASKING POLICY -> body
+    masked: dict[str, str] = field(default_factory=dict)                # TABLE.COLUMN -> masking policy
+    objects: dict[str, str] = field(default_factory=dict)               # "TASK T", "STREAM S", ... -> state
     hide_view_definitions: bool = False  # the role does not own the views: VIEW_DEFINITION reads NULL
 
     @classmethod
@@ -90,20 +95,26 @@ def grant(path: Path, view: str, privilege: str = "SELECT", role: str = "REPORTI
 @dataclass
 class SnowflakeRulesSession(Session):
     rules: RulesState | None = None
+    role: str | None = None  # after USE ROLE: reads and writes are checked against its grants (testing_access)
 
     @classmethod
     def wrap(cls, base: Session, path: Path, edition: str = "enterprise") -> SnowflakeRulesSession:
         values = {f.name: getattr(base, f.name) for f in fields(Session)}
         values["label"] = f"{base.label} (Snowflake rules, {edition} edition)"
+        values["access_control"] = True  # roles, grants, masking and tasks are emulated (see _Access)
         return cls(**values, rules=RulesState.load(path, edition))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None,
                 max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         assert self.rules is not None
+        from incidents.testing_access import AccessRuleError, AccessRules
+
         text = _strip_comments(sql)
         try:
-            canned = _Rules(self, self.rules).check(text)
-        except SnowflakeRuleError as exc:
+            canned = AccessRules(self, self.rules).check(text)
+            if canned is None:
+                canned = _Rules(self, self.rules).check(text)
+        except (SnowflakeRuleError, AccessRuleError) as exc:
             self.trace.append(Statement(sql, obj, 0.0))
             cause = _connector_error(str(exc), exc.errno)
             raise TargetError(str(exc), obj=obj or self.label, statement=sql) from cause
@@ -113,6 +124,16 @@ class SnowflakeRulesSession(Session):
         columns, rows = super().execute(_fakesnow_form(sql), params, obj=obj, max_rows=max_rows)
         _Rules(self, self.rules).remember(text)
         return _Answers(self, self.rules, text).rewrite(columns, rows)
+
+    def run_rewritten(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A read rewritten by the access emulation (masked columns), run on fakesnow as sent."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
+            return columns, [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
 
     def raw(self, sql: str) -> list[tuple[Any, ...]]:
         """A look-up of the rules themselves, not traced (it is not something the tool sent)."""
@@ -154,8 +175,6 @@ class _Rules:
         upper = text.upper()
         self._information_schema_filter(upper)
         self._retention(upper)
-        if upper.startswith("GRANT "):
-            return self._grant(text)
         if upper.startswith("CREATE OR REPLACE VIEW") or upper.startswith("CREATE VIEW"):
             self._copy_grants_position(upper)
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{_QUALIFIED} (.*)$", text, re.I | re.S)
@@ -181,15 +200,6 @@ class _Rules:
             if int(days) > 1:
                 raise SnowflakeRuleError(f"invalid value [{days}] for parameter 'DATA_RETENTION_TIME_IN_DAYS': "
                                          "Standard Edition allows 0 or 1 day", 1008)
-
-    def _grant(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        m = re.match(rf"GRANT (.+?) ON VIEW {_QUALIFIED} TO ROLE ({_NAME})$", text, re.I)
-        if not m:
-            raise SnowflakeRuleError("the Snowflake-rules target records only GRANT ... ON VIEW ... TO ROLE ...")
-        view = _object(m.group(2))[1]
-        self.state.grants.setdefault(view, []).append(f"{m.group(1).upper()} TO ROLE {_unquote(m.group(3))}")
-        self.state.save()
-        return ["status"], [("Statement executed successfully.",)]
 
     # https://docs.snowflake.com/en/sql-reference/sql/create-view#syntax : COPY GRANTS comes after the
     # column list and before COMMENT = ... and AS.

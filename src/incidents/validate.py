@@ -36,18 +36,23 @@ def parse_statements(sql: str, source: str) -> list[object]:
 
 
 def _check_pipeline_statements(text: str, source: str) -> str:
-    """CREATE TASK / CREATE PIPE (sql/04_alert_intake.sql) are beyond sqlglot: checked on their own
-    (incidents.ingest.intake), the rest of the text is returned for sqlglot."""
+    """Statements beyond sqlglot are checked against Snowflake's documented syntax on their own:
+    CREATE TASK / CREATE PIPE of sql/06_alert_intake.sql (incidents.ingest.intake) and the access
+    statements (incidents.access.grammar). The rest of the text is returned for sqlglot."""
+    from incidents.access import grammar
     from incidents.ingest.intake import check_statement, pipeline_kind
     from incidents.sqltext import split_statements
 
     statements = split_statements(text)
-    if not any(pipeline_kind(s) for s in statements):
+    special = [s for s in statements if pipeline_kind(s) or grammar.is_access_statement(s)]
+    if not special:
         return text
-    for statement in statements:
+    for statement in special:
         if pipeline_kind(statement):
             check_statement(statement, source)
-    return ";\n".join(s for s in statements if not pipeline_kind(s))
+        else:
+            grammar.check_statement(statement, source)
+    return ";\n".join(s for s in statements if s not in special)
 
 
 def validate_project(project: Project, env: Environment, files: dict[str, str] | None = None) -> int:
@@ -66,6 +71,7 @@ def validate_project(project: Project, env: Environment, files: dict[str, str] |
         if view is not None:
             _check_select_list(view, parsed[0])
     count += _validate_ingest(project, env, seen)
+    count += _validate_access(state, seen)
     for rel, content in (files if files is not None else render_files(project, env)).items():
         if rel.endswith(".sql"):  # only what no object above already parsed (the sample data, mainly)
             rest = [s for s in split_statements(content) if _normal(s) not in seen]
@@ -85,6 +91,26 @@ def _validate_ingest(project: Project, env: Environment, seen: set[str]) -> int:
         parse_statements(statement, "templates/ingest/")
         seen.add(_normal(statement))
     return len(statements)
+
+
+def _validate_access(state: object, seen: set[str]) -> int:
+    """Every access statement, and each statement inside the audit and purge procedures (inside a
+    procedure's $$ body sqlglot sees only a string)."""
+    from incidents.access.desired import procedure_bodies
+
+    access = getattr(state, "access", None)
+    if access is None:
+        return 0
+    count = 0
+    for obj in access.objects:
+        for statement in obj.statements:
+            parse_statements(statement, f"{obj.kind} {obj.name}")
+            seen.add(_normal(statement))
+            count += 1
+    for name, statement in procedure_bodies(access):
+        parse_statements(statement, f"procedure {name}")
+        count += 1
+    return count
 
 
 def check_steps(project: Project, steps: Sequence[Step]) -> None:

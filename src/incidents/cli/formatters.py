@@ -89,8 +89,14 @@ def step_line(result: StepResult) -> str:
     return f"  [{colour}]{action!s:<8}[/] {step.object_kind!s:<15} {escape(step.object)}{mark}{timing}"
 
 
+def notices(report: DeployReport) -> None:
+    for notice in report.notices:
+        console(stderr=True).print(f"note: {escape(notice)}")
+
+
 def plan(report: DeployReport, where: str) -> None:
     out = console()
+    notices(report)
     if not report.results:
         out.print(f"Up to date: {escape(where)} matches the config; nothing to do.")
         return
@@ -108,6 +114,7 @@ def plan(report: DeployReport, where: str) -> None:
 
 def deploy_summary(report: DeployReport, where: str) -> None:
     out = console()
+    notices(report)
     if report.up_to_date:
         out.print(f"Up to date: {escape(where)} matches the config; nothing to deploy.")
         return

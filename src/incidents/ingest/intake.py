@@ -1,8 +1,8 @@
-"""Snowflake only: sql/04_alert_intake.sql, an optional stage + Snowpipe + procedure + TASK for
+"""Snowflake only: sql/06_alert_intake.sql, an optional stage + Snowpipe + procedure + TASK for
 teams that land alert events in a stage themselves. The procedure runs the very statements of
 `incidents ingest`'s pass (templates/ingest/), over the episodes that got alerts recently.
 
-Not sourced by setup.sql: run it by hand (`snowsql -f sql/04_alert_intake.sql`), then
+Not sourced by setup.sql: run it by hand (`snowsql -f sql/06_alert_intake.sql`), then
 `ALTER TASK ... RESUME`. sqlglot reads neither CREATE PIPE's nor CREATE TASK's options, so
 `check_statement` checks their header against Snowflake's documented syntax and parses the
 statement they run.
@@ -15,7 +15,7 @@ import re
 from incidents.errors import ConfigError
 from incidents.models import Environment, Project
 
-INTAKE_FILE = "sql/04_alert_intake.sql"
+INTAKE_FILE = "sql/06_alert_intake.sql"
 STAGE, PIPE, PROCEDURE, TASK = "raw_alerts_stage", "raw_alerts_pipe", "ingest_raw_alerts", "ingest_raw_alerts_task"
 _NAME = r"[A-Z_][A-Z0-9_$]*(?:\.[A-Z_][A-Z0-9_$]*){0,2}"
 _STRING = r"'(?:[^'\\]|\\.|'')*'"

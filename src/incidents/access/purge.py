@@ -1,0 +1,76 @@
+"""`incidents purge`: delete the rows each table's `retention:` says have expired.
+
+One COUNT statement for every retained table, then one DELETE per table, children first (config
+refuses retention on a table that other tables reference, so no purge can orphan a row). Ages are
+measured from one moment, taken once, so the dry run's counts and the purge's agree. The scheduled
+task (access.desired) runs the same DELETEs, measured from SYSDATE().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from incidents.models import Environment, Project, Table
+from incidents.render import context
+from incidents.results import JsonResult
+from incidents.session import Session
+from incidents.sqltext import literal
+from incidents.templating import render_template
+
+
+@dataclass(frozen=True)
+class PurgedTable:
+    table: str
+    days: int
+    column: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class PurgeResult(JsonResult):
+    env: str
+    as_of: dt.datetime
+    dry_run: bool
+    tables: tuple[PurgedTable, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "as_of": self.as_of.isoformat(sep=" "), "dry_run": self.dry_run,
+                "total": self.total,
+                "tables": [{"table": t.table, "retention_days": t.days, "column": t.column, "rows": t.rows}
+                           for t in self.tables]}
+
+
+def retained_tables(project: Project) -> tuple[Table, ...]:
+    """Tables with `retention:`, children before parents (project.tables lists parents first)."""
+    return tuple(t for t in reversed(project.tables) if t.retention)
+
+
+def _sql(project: Project, env: Environment, template: str, **extra: Any) -> str:
+    return render_template(project.templates_dir, f"purge/{template}.sql.j2", **context(project, env), **extra).strip()
+
+
+def delete_statements(project: Project, env: Environment, *, now_sql: str) -> list[tuple[Table, str]]:
+    return [(t, _sql(project, env, "delete", table=t, now_sql=now_sql)) for t in retained_tables(project)]
+
+
+def purge(session: Session, project: Project, env: Environment, *, as_of: dt.datetime,
+          dry_run: bool = False) -> PurgeResult:
+    tables = retained_tables(project)
+    if not tables:
+        return PurgeResult(env.name, as_of, dry_run, ())
+    now_sql = literal(as_of)
+    rows = session.query(_sql(project, env, "count", tables=tables, now_sql=now_sql), obj="purge")
+    counts = {str(r["TABLE_NAME"]): int(r["EXPIRED_ROWS"]) for r in rows}
+    if not dry_run:
+        for table, statement in delete_statements(project, env, now_sql=now_sql):
+            if counts.get(table.name):  # nothing expired: no DELETE to send
+                session.execute(statement, obj=f"table {table.name}")
+    return PurgeResult(env.name, as_of, dry_run, tuple(
+        PurgedTable(t.name, t.retention.days, t.retention.column, counts.get(t.name, 0))
+        for t in tables if t.retention))
