@@ -121,7 +121,8 @@ class SnowflakeRulesSession(Session):
         if canned is not None:
             self.trace.append(Statement(sql, obj, 0.0))
             return canned
-        columns, rows = super().execute(_fakesnow_form(sql), params, obj=obj, max_rows=max_rows)
+        columns, rows = super().execute(AccessRules.secure_view_form(_fakesnow_form(sql)), params, obj=obj,
+                                        max_rows=max_rows)
         _Rules(self, self.rules).remember(text)
         return _Answers(self, self.rules, text).rewrite(columns, rows)
 
@@ -175,7 +176,7 @@ class _Rules:
         upper = text.upper()
         self._information_schema_filter(upper)
         self._retention(upper)
-        if upper.startswith("CREATE OR REPLACE VIEW") or upper.startswith("CREATE VIEW"):
+        if upper.startswith(("CREATE OR REPLACE VIEW", "CREATE VIEW", "CREATE OR REPLACE SECURE VIEW")):
             self._copy_grants_position(upper)
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{_QUALIFIED} (.*)$", text, re.I | re.S)
         if m:
@@ -304,7 +305,7 @@ class _Rules:
             if keys and table not in self.state.clustering:
                 self.state.clustering[table] = keys
                 changed = True
-        m = re.match(rf"CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?{_QUALIFIED}", text, re.I)
+        m = re.match(rf"CREATE (?:OR REPLACE )?(?:SECURE )?VIEW (?:IF NOT EXISTS )?{_QUALIFIED}", text, re.I)
         if m:
             schema, view = _object(m.group(1))
             self.state.views[f"{schema}.{view}"] = text

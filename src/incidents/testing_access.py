@@ -66,9 +66,6 @@ class AccessRules:
         if self.remember_procedure(text):  # fakesnow has no procedures: recorded, never run
             self.state.save()
             return _DONE
-        if upper.startswith("CREATE OR REPLACE SECURE VIEW"):
-            raise AccessRuleError("the Snowflake-rules target does not emulate secure views (Standard Edition "
-                                  "masking); test them on an account")
         if grammar.is_access_statement(text) or re.match(r"(GRANT|REVOKE) ", upper):
             found = grammar.match(text)
             if found is None:
@@ -77,11 +74,20 @@ class AccessRules:
             getattr(self, f"_{kind}")(m)
             self.state.save()
             return _DONE
+        if upper.startswith(("SELECT", "WITH")) and self.state.roles:
+            self._session_roles_variable()
         if self.session.role is not None:
             self._authorize(text)
             if upper.startswith(("SELECT", "WITH")):
                 return self._masked_query(text)
         return None
+
+    def _session_roles_variable(self) -> None:
+        """What IS_ROLE_IN_SESSION reads inside a secure view (see secure_view_form): the session's
+        roles, or every role for the owner's session (it sees everything)."""
+        roles = self.session_roles() if self.session.role is not None else set(self.state.roles)
+        value = "," + ",".join(sorted(roles)) + ","
+        self.session.conn._duck_conn.execute("SET VARIABLE incidents_roles = ?", [value])
 
     def _use_role(self, role: str) -> Answer:
         self._role_exists(role)
@@ -310,6 +316,17 @@ class AccessRules:
             table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
                 this=exp.to_identifier(table.alias_or_name))))
         return self.session.run_rewritten(tree.sql("snowflake"))
+
+    @staticmethod
+    def secure_view_form(sql: str) -> str:
+        """DuckDB has no secure views and no IS_ROLE_IN_SESSION: a plain view whose role test reads
+        the session's roles from a DuckDB variable, set before every read."""
+        if not re.match(r"\s*CREATE OR REPLACE SECURE VIEW", sql, re.I):
+            return sql
+        sql = re.sub(r"SECURE VIEW", "VIEW", sql, count=1, flags=re.I)
+        return re.sub(r"IS_ROLE_IN_SESSION\('((?:[^']|'')*)'\)",
+                      lambda m: f"CONTAINS(COALESCE(GETVARIABLE('incidents_roles'), ''), ',{m.group(1).upper()},')",
+                      sql, flags=re.I)
 
     def _column_sql(self, table: str, column: str, roles: set[str]) -> str:
         policy = self.state.masked.get(f"{table}.{column}")

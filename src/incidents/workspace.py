@@ -34,6 +34,7 @@ from incidents.results import (
 from incidents.sqltext import count_statements, split_statements
 
 if TYPE_CHECKING:
+    from incidents.access.purge import PurgeResult
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
     from incidents.report import ReportResult
@@ -325,6 +326,15 @@ class Workspace:
         from incidents.ingest.config import load_ingest_config
 
         Pass(self.session, self.project, self.env, load_ingest_config(self.project), now_utc()).prepare()
+
+    def purge(self, *, dry_run: bool = False, as_of: dt.datetime | str | None = None) -> PurgeResult:
+        """Delete the rows older than each table's `retention:` (children first, one DELETE per
+        table), ages measured from `as_of` (default: now, UTC); `dry_run` only counts them."""
+        from incidents.access.purge import parse_as_of, purge
+
+        moment = parse_as_of(as_of)
+        self._require_deployed()
+        return purge(self.session, self.project, self.env, as_of=moment, dry_run=dry_run)
 
     def check(self) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle

@@ -46,6 +46,22 @@ class PurgeResult(JsonResult):
                            for t in self.tables]}
 
 
+def parse_as_of(value: dt.datetime | str | None) -> dt.datetime:
+    """--as-of: an ISO date or timestamp (UTC); default now. Anything else is the user's mistake."""
+    from incidents.errors import ConfigError
+
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"expected a date or timestamp as YYYY-MM-DD[ HH:MM:SS], got {value!r}",
+                          key="--as-of") from None
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def retained_tables(project: Project) -> tuple[Table, ...]:
     """Tables with `retention:`, children before parents (project.tables lists parents first)."""
     return tuple(t for t in reversed(project.tables) if t.retention)

@@ -373,6 +373,7 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
 from incidents.cli import ingest as _ingest  # noqa: E402
+from incidents.cli import purge as _purge  # noqa: E402
 from incidents.cli import receive as _receive  # noqa: E402
 from incidents.cli import report as _report  # noqa: E402
 from incidents.cli import status as _status  # noqa: E402
@@ -382,6 +383,7 @@ app.command()(_status.history)
 app.command()(_report.report)
 app.command()(_ingest.ingest)
 app.command()(_receive.receive)
+app.command()(_purge.purge)
 
 
 def _one_line_warnings() -> None:

@@ -10,6 +10,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from incidents.access.purge import PurgeResult
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
@@ -294,3 +295,17 @@ def history_text(result: HistoryResult) -> None:
             error = f"  {escape(step.error)}" if step.error else ""
             out.print(f"    [{colour}]{step.status:<8}[/] {escape(step.object_kind):<15} {escape(step.object):<34} "
                       f"{escape(step.action):<10} {step.duration_ms:>6} ms{error}")
+
+
+# --------------------------------------------------------------------------- purge
+
+def purge_text(result: PurgeResult, where: str) -> None:
+    out = console()
+    if not result.tables:
+        out.print("No table declares retention: (config/tables/*.yml); nothing to purge.")
+        return
+    verb = "would delete" if result.dry_run else "deleted"
+    out.print(f"Purge of {escape(where)}, ages from {result.as_of.isoformat(sep=' ')} UTC:")
+    for t in result.tables:
+        out.print(f"  {t.table:<28} {verb} {t.rows:>10,} row(s) older than {t.days} days by {t.column}")
+    out.print(f"[bold]{result.total:,}[/] row(s) {'would be deleted' if result.dry_run else 'deleted'}.")
