@@ -123,7 +123,7 @@ def test_replaced_views_keep_their_grants_and_hidden_view_text_is_not_comparable
     (rules_root / "templates" / "views" / "v_user_emails.sql.j2").write_text(
         "SELECT user_id, email, full_name FROM {{ fq('users') }}\n", encoding="utf-8")
     assert cli(runner, rules_root, "deploy").exit_code == 0
-    assert rules_state(local).grants == {"V_USER_EMAILS": ["SELECT TO ROLE REPORTING"]}
+    assert "SELECT TO ROLE REPORTING" in rules_state(local).grants["V_USER_EMAILS"]
     assert cli(runner, rules_root, "diff").exit_code == 0  # the full CREATE text as sent is no drift
 
     state = rules_state(local)

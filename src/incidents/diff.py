@@ -80,7 +80,9 @@ def _access_diffs(desired: DesiredState, live: LiveState) -> list[Change]:
         return []
     from incidents.access.changes import access_changes
 
-    return access_changes(desired.access, live.access, live.views, live.recorded)
+    present = set(live.tables) | set(live.views)
+    missing = {t.name.upper() for t, _ in desired.tables} | {v.name.upper() for v, _ in desired.views}
+    return access_changes(desired.access, live.access, live.views, live.recorded, missing - present)
 
 
 # --------------------------------------------------------------------------- database and schema

@@ -127,9 +127,22 @@ class AccessRules:
             self.state.grants.pop(key)
 
     def _grant(self, m: re.Match[str]) -> None:
-        role = _upper(m.group("role"))
+        role, on = _upper(m.group("role")), m.group("on").upper()
+        if on in ("TABLE", "VIEW") and m.group("verb").upper() == "GRANT":
+            self._object_exists(on, _bare(m.group("name")))
         self._change_grant(m.group("verb").upper(), self._key(m.group("on").upper(), m.group("name")),
                            f"{m.group('privilege').upper()} TO ROLE {role}", role)
+
+    def _object_exists(self, on: str, name: str) -> None:
+        """GRANT ... ON TABLE names a table, ON VIEW a view: the other kind is "does not exist"."""
+        quoted = name.replace("'", "''")
+        kinds = {"TABLE" for _ in self.session.raw(
+            f"SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = '{quoted}' AND TABLE_TYPE <> 'VIEW'")}
+        kinds |= {"VIEW" for _ in self.session.raw(
+            f"SELECT 1 FROM INFORMATION_SCHEMA.VIEWS WHERE TABLE_NAME = '{quoted}'")}
+        if on not in kinds:
+            raise AccessRuleError(f"SQL compilation error: {on.title()} '{name}' does not exist or not authorized.",
+                                  2003)
 
     def _grant_future(self, m: re.Match[str]) -> None:
         role = _upper(m.group("role"))

@@ -22,14 +22,17 @@ if TYPE_CHECKING:
 
 
 def access_changes(desired: DesiredAccess, live: LiveAccess | None, live_views: dict[str, str | None],
-                   recorded: Callable[[ObjectKind, str], HistoryEntry | None]) -> list[Change]:
-    """`live` None: the target was not read (nothing exists yet): everything is missing."""
+                   recorded: Callable[[ObjectKind, str], HistoryEntry | None],
+                   missing_objects: set[str] = frozenset()) -> list[Change]:  # type: ignore[assignment]
+    """`live` None: the target was not read (nothing exists yet): everything is missing. The grants
+    on a missing table or view are not listed: the object's own change says it, and deploy grants
+    them right after creating it."""
     live = live or LiveAccess()
     changes = [Change(ChangeKind.MISSING_ROLE, ObjectKind.ROLE, role.name.upper(), declared=role.kind,
                       detail="role does not exist") for role in desired.roles if role.name.upper() not in live.roles]
     changes += [_object_change(obj, live_views, recorded) for obj in desired.objects]
     changes += [Change(ChangeKind.MISSING_GRANT, ObjectKind.GRANT, g.role, declared=str(g), detail="grant is missing")
-                for g in sorted(desired.grants - live.grants, key=grant_order)]
+                for g in sorted(desired.grants - live.grants, key=grant_order) if not _on_object(g, missing_objects)]
     changes += [Change(ChangeKind.UNEXPECTED_GRANT, ObjectKind.GRANT, g.role, live=str(g), destructive=True,
                        detail="grant is not declared in access config; deploy revokes it with --allow-destructive")
                 for g in sorted(live.grants - desired.grants, key=grant_order)]
@@ -54,11 +57,20 @@ def access_steps(project: Project, env: Environment, desired: DesiredAccess, liv
     """(steps that run after the views, revokes for the destructive tail)."""
     from incidents.plan import Step
 
+    live = live or LiveAccess()
     missing_roles = {c.object for c in changes if c.kind == ChangeKind.MISSING_ROLE}
     objects = {(c.object_kind, c.object): c for c in changes
                if c.kind in (ChangeKind.MISSING_ACCESS_OBJECT, ChangeKind.CHANGED_ACCESS_OBJECT)}
-    wanted = {c.declared for c in changes if c.kind == ChangeKind.MISSING_GRANT}
-    unwanted = {c.live for c in changes if c.kind == ChangeKind.UNEXPECTED_GRANT}
+    fresh, strays = _created_and_dropped(changes)
+    blocked = set() if allow_destructive else fresh & strays  # their create is refused this time
+    missing = {c.declared for c in changes if c.kind == ChangeKind.MISSING_GRANT}
+    # A table or view this plan creates has none of its grants yet, whatever was read before it.
+    grants = [g for g in sorted(desired.grants, key=grant_order)
+              if (str(g) in missing or _on_object(g, fresh)) and not _on_object(g, blocked)]
+    unexpected = {c.live for c in changes if c.kind == ChangeKind.UNEXPECTED_GRANT}
+    # A stray the plan drops takes its grants with it: revoking them afterwards would fail.
+    revoked = [g for g in sorted(live.grants, key=grant_order)
+               if str(g) in unexpected and not (allow_destructive and _on_object(g, strays))]
     steps = [Step(ObjectKind.ROLE, role.name.upper(), Action.CREATE, (desired.role_sql(project, env, role),))
              for role in desired.roles if role.name.upper() in missing_roles]
     for obj in desired.objects:
@@ -66,15 +78,23 @@ def access_steps(project: Project, env: Environment, desired: DesiredAccess, liv
         if change is not None:
             action = Action.CREATE if change.kind == ChangeKind.MISSING_ACCESS_OBJECT else Action.REPLACE
             steps.append(Step(obj.kind, obj.name, action, obj.statements, checksum=obj.checksum, changes=(change,)))
-    steps += _per_role(project, env, desired, [g for g in sorted(desired.grants, key=grant_order) if str(g) in wanted],
-                       Action.GRANT)
-    revokes = _per_role(project, env, desired, [g for g in sorted((live or LiveAccess()).grants, key=grant_order)
-                                                if str(g) in unwanted], Action.REVOKE)
-    reason = None if allow_destructive else "grants not declared in access config; rerun with --allow-destructive " \
-                                            "to revoke them"
+    steps += _per_role(project, env, desired, grants, Action.GRANT)
+    reason = None if allow_destructive else ("grants not declared in access config; rerun with --allow-destructive "
+                                             "to revoke them")
     revokes = [Step(s.object_kind, s.object, s.action, () if reason else s.statements, destructive=True,
-                    refused=reason) for s in revokes]
+                    refused=reason) for s in _per_role(project, env, desired, revoked, Action.REVOKE)]
     return steps, revokes
+
+
+def _created_and_dropped(changes: list[Change]) -> tuple[set[str], set[str]]:
+    """Upper-case names of the tables and views the plan creates, and of the strays it may drop."""
+    fresh = {c.object.upper() for c in changes if c.kind in (ChangeKind.MISSING_TABLE, ChangeKind.MISSING_VIEW)}
+    strays = {c.object.upper() for c in changes if c.kind in (ChangeKind.UNEXPECTED_TABLE, ChangeKind.UNEXPECTED_VIEW)}
+    return fresh, strays
+
+
+def _on_object(grant: Grant, names: set[str]) -> bool:
+    return grant.on in ("TABLE", "VIEW") and grant.name in names
 
 
 def _per_role(project: Project, env: Environment, desired: DesiredAccess, grants: list[Grant],
