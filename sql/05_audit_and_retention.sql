@@ -45,7 +45,7 @@ BEGIN
                + ROW_NUMBER() OVER (ORDER BY c.incident_id),
            c.incident_id, c.old_assignee_id, c.new_assignee_id, c.old_team, c.new_team,
            (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE email = 'audit@system.incidents.invalid'),
-           'Recorded by the audit task: a direct UPDATE of incidents changed the assignee', c.changed_at
+           'Recorded by the audit task: a direct UPDATE of incidents changed the assignee or team', c.changed_at
     FROM (SELECT n.incident_id,
            o.status AS old_status, n.status AS new_status,
            o.assignee_id AS old_assignee_id, n.assignee_id AS new_assignee_id,
@@ -57,11 +57,11 @@ BEGIN
       ON o.incident_id = n.incident_id AND o.METADATA$ACTION = 'DELETE' AND o.METADATA$ISUPDATE
     WHERE n.METADATA$ACTION = 'INSERT' AND n.METADATA$ISUPDATE
     ) AS c
-    WHERE c.old_assignee_id IS DISTINCT FROM c.new_assignee_id
+    WHERE (c.old_assignee_id IS DISTINCT FROM c.new_assignee_id OR c.old_team IS DISTINCT FROM c.new_team)
       AND NOT EXISTS (
           SELECT 1 FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS h
           WHERE h.incident_id = c.incident_id AND h.new_assignee_id IS NOT DISTINCT FROM c.new_assignee_id
-            AND h.assigned_at >= c.since);
+            AND h.new_team IS NOT DISTINCT FROM c.new_team AND h.assigned_at >= c.since);
     COMMIT;
     RETURN 'ok';
 END

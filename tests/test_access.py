@@ -335,3 +335,44 @@ def test_access_config_mistakes_are_one_line_naming_file_and_key(runner: CliRunn
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: config/") and message in line, line
     assert message.startswith("config/") or line.startswith(f"error: config/{file}:"), line
+
+
+# --------------------------------------------------------------------------- audit without triggers
+
+def test_the_audit_task_records_direct_updates_once_and_leaves_recorded_ones_alone(workspace: Workspace) -> None:
+    s = workspace.session
+
+    def one(sql: str) -> object:
+        return s.execute(sql)[1][0][0]
+
+    s.execute("EXECUTE TASK audit_incident_changes_task")  # the seed's inserts are not updates: nothing
+    start = one("SELECT COUNT(*) FROM incident_status_history"), one("SELECT COUNT(*) FROM incident_assignment_history")
+    [(direct, old_status), (recorded, recorded_status)] = s.execute(
+        "SELECT incident_id, status FROM incidents WHERE status IN ('new', 'acknowledged', 'investigating') "
+        "ORDER BY incident_id LIMIT 2")[1]
+    new_assignee = one("SELECT MIN(user_id) FROM users WHERE role = 'engineer'")
+    # A reassignment to another team (the local target cannot UPDATE a foreign-key column such as
+    # assignee_id of a referenced table: DuckDB rewrites it as a delete and an insert).
+    s.execute(f"UPDATE incidents SET status = 'mitigated', assigned_team = 'audit-test team', updated_at = SYSDATE() "
+              f"WHERE incident_id = {direct}")
+    # A change made the way the lifecycle makes them: the incident and its history row together.
+    s.execute(f"UPDATE incidents SET status = 'identified', updated_at = SYSDATE() WHERE incident_id = {recorded}")
+    s.execute("INSERT INTO incident_status_history (status_history_id, incident_id, previous_status, new_status, "
+              f"changed_by, change_reason, changed_at) SELECT MAX(status_history_id) + 1, {recorded}, "
+              f"'{recorded_status}', 'identified', {new_assignee}, 'by the tool', SYSDATE() "
+              "FROM incident_status_history")
+    assert one("SELECT COUNT(*) FROM incidents_audit_stream") == 4  # two updates: a DELETE and an INSERT row each
+
+    s.execute("EXECUTE TASK audit_incident_changes_task")
+    audit_user = one("SELECT user_id FROM users WHERE email = 'audit@system.incidents.invalid'")
+    rows = s.execute("SELECT incident_id, previous_status, new_status, changed_by FROM incident_status_history "
+                     "WHERE change_reason LIKE 'Recorded by the audit task%'")[1]
+    assert rows == [(direct, old_status, "mitigated", audit_user)]
+    [(team, assigned_by)] = s.execute("SELECT new_team, assigned_by FROM incident_assignment_history "
+                                      "WHERE assignment_reason LIKE 'Recorded by the audit task%'")[1]
+    assert (team, assigned_by) == ("audit-test team", audit_user)
+    assert one("SELECT COUNT(*) FROM incident_status_history") == start[0] + 2  # the tool's row and the audit's
+    assert one("SELECT COUNT(*) FROM incidents_audit_stream") == 0  # consumed
+    s.execute("EXECUTE TASK audit_incident_changes_task")
+    assert one("SELECT COUNT(*) FROM incident_status_history") == start[0] + 2  # once, not again
+    assert one("SELECT COUNT(*) FROM incident_assignment_history") == start[1] + 1

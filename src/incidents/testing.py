@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from incidents import sqltypes
-from incidents.errors import TargetError
+from incidents.errors import TargetError, first_line
 from incidents.session import Session, Statement
 
 STATE_FILE = "snowflake_rules.json"
@@ -96,6 +96,7 @@ def grant(path: Path, view: str, privilege: str = "SELECT", role: str = "REPORTI
 class SnowflakeRulesSession(Session):
     rules: RulesState | None = None
     role: str | None = None  # after USE ROLE: reads and writes are checked against its grants (testing_access)
+    deferred_streams: set[str] | None = None  # inside CALL: streams a statement consumed, moved on at the end
 
     @classmethod
     def wrap(cls, base: Session, path: Path, edition: str = "enterprise") -> SnowflakeRulesSession:
@@ -133,6 +134,10 @@ class SnowflakeRulesSession(Session):
             cur.execute(sql)
             columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
             return columns, [tuple(r) for r in cur.fetchall()]
+        except Exception as exc:
+            if not self.is_target_error(exc):
+                raise
+            raise TargetError(first_line(exc), obj=self.label, statement=sql) from exc
         finally:
             cur.close()
 

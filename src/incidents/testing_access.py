@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 Answer = tuple[list[str], list[tuple[Any, ...]]]
 _DONE: Answer = (["status"], [("Statement executed successfully.",)])
 _CREATED = "2026-01-01 00:00:00.000 +0000"
+# A procedure's block and transaction statements: no-ops here (each statement commits on its own).
+_CONTROL = re.compile(r"(BEGIN( BEGIN)?( TRANSACTION)?|COMMIT|END|RETURN .*)", re.I | re.S)
+_QUALIFIER = r'(?:(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*)\.){0,2}'  # db. and schema. before a name
 
 
 class AccessRuleError(Exception):
@@ -63,9 +66,12 @@ class AccessRules:
             return self._use_role(_upper(text[9:].strip()))
         if upper.startswith("SHOW "):
             return self._show(text)
-        if self.remember_procedure(text):  # fakesnow has no procedures: recorded, never run
+        if self.remember_procedure(text):  # fakesnow has no procedures: recorded, run by CALL
             self.state.save()
             return _DONE
+        m = re.fullmatch(rf"(CALL|EXECUTE TASK) ({grammar.QNAME})(\(\))?", text, re.I)
+        if m:
+            return self._call(_bare(m.group(2)), task=m.group(1).upper() != "CALL")
         if grammar.is_access_statement(text) or re.match(r"(GRANT|REVOKE) ", upper):
             found = grammar.match(text)
             if found is None:
@@ -74,6 +80,8 @@ class AccessRules:
             getattr(self, f"_{kind}")(m)
             self.state.save()
             return _DONE
+        if self._streams_in(text):
+            return self._read_stream(text)
         if upper.startswith(("SELECT", "WITH")) and self.state.roles:
             self._session_roles_variable()
         if self.session.role is not None:
@@ -189,26 +197,109 @@ class AccessRules:
                                   "authorized.", 2003)
 
     def _create_stream(self, m: re.Match[str]) -> None:
-        self.state.objects.setdefault(f"STREAM {_bare(m.group('stream'))}", _bare(m.group("table")))
+        stream, table = _bare(m.group("stream")), _bare(m.group("table"))
+        if f"STREAM {stream}" not in self.state.objects:
+            self.state.objects[f"STREAM {stream}"] = table
+            self._advance(stream)
 
     def _create_task(self, m: re.Match[str]) -> None:
         procedure = _bare(m.group("procedure"))
         if f"PROCEDURE {procedure}" not in self.state.objects:
             raise AccessRuleError(f"SQL compilation error: Procedure '{procedure}' does not exist.", 2003)
-        self.state.objects[f"TASK {_bare(m.group('task'))}"] = "suspended"
+        self.state.objects[f"TASK {_bare(m.group('task'))}"] = f"suspended {procedure}"
 
     def _alter_task(self, m: re.Match[str]) -> None:
         key = f"TASK {_bare(m.group('task'))}"
         if key not in self.state.objects:
             raise AccessRuleError(f"SQL compilation error: Task '{_bare(m.group('task'))}' does not exist.", 2003)
-        self.state.objects[key] = "started" if m.group(0).upper().endswith("RESUME") else "suspended"
+        procedure = self.state.objects[key].split()[-1]
+        self.state.objects[key] = f"{'started' if m.group(0).upper().endswith('RESUME') else 'suspended'} {procedure}"
 
     def remember_procedure(self, text: str) -> bool:
-        m = re.match(rf"CREATE (?:OR REPLACE )?PROCEDURE ({grammar.QNAME})\(", text, re.I)
+        m = re.match(rf"CREATE (?:OR REPLACE )?PROCEDURE ({grammar.QNAME})\(.*?\$\$(.*)\$\$$", text, re.I | re.S)
         if m is None:
             return False
-        self.state.objects[f"PROCEDURE {_bare(m.group(1))}"] = ""
+        self.state.objects[f"PROCEDURE {_bare(m.group(1))}"] = m.group(2)
         return True
+
+    # ------------------------------------------------------------------ procedures, tasks, streams
+
+    def _call(self, name: str, *, task: bool) -> Answer:
+        """CALL runs a procedure's statements one by one (a transaction's BEGIN/COMMIT are no-ops here);
+        EXECUTE TASK runs its procedure once. Streams read inside move on only at the end, as at COMMIT."""
+        from incidents.sqltext import split_statements
+
+        if task:
+            found = self.state.objects.get(f"TASK {name}")
+            if found is None:
+                raise AccessRuleError(f"SQL compilation error: Task '{name}' does not exist.", 2003)
+            name = found.split()[-1]
+        body = self.state.objects.get(f"PROCEDURE {name}")
+        if body is None:
+            raise AccessRuleError(f"SQL compilation error: Procedure '{name}()' does not exist.", 2003)
+        read: set[str] = set()
+        self.session.deferred_streams = read
+        try:
+            for statement in split_statements(body):
+                if not _CONTROL.fullmatch(" ".join(statement.split())):
+                    self.session.execute(statement, obj=f"procedure {name}")
+        finally:
+            self.session.deferred_streams = None
+        for stream in read:
+            self._advance(stream)
+        self.state.save()
+        return ["status"], [("ok",)]
+
+    def _streams_in(self, text: str) -> list[str]:
+        return [key.split()[1] for key in self.state.objects if key.startswith("STREAM ")
+                and re.search(rf"\b(?:FROM|JOIN)\s+{_QUALIFIER}{re.escape(key.split()[1])}\b", text, re.I)]
+
+    def _snapshot(self, stream: str) -> str:
+        conn = self.session.conn
+        return f"{conn.database}._INCIDENTS_RULES.{stream}".upper()
+
+    def _advance(self, stream: str) -> None:
+        """The stream's offset moves to now: a copy of the table as it is (in a schema of its own)."""
+        conn = self.session.conn
+        table = f"{conn.database}.{conn.schema}.{self.state.objects[f'STREAM {stream}']}".upper()
+        current = f"{conn.database}.{conn.schema}"
+        self.session.raw(f"CREATE SCHEMA IF NOT EXISTS {conn.database}._INCIDENTS_RULES")
+        self.session.raw(f"USE SCHEMA {current}")  # CREATE SCHEMA makes the new schema current, as on Snowflake
+        self.session.raw(f"CREATE OR REPLACE TABLE {self._snapshot(stream)} AS SELECT * FROM {table}")
+
+    def _stream_rows(self, stream: str) -> str:
+        """The stream as a subquery: rows changed since the offset, an UPDATE as a DELETE (old values)
+        and an INSERT (new values) both with METADATA$ISUPDATE (https://docs.snowflake.com/en/user-guide/streams-intro)."""
+        conn = self.session.conn
+        table_name = self.state.objects[f"STREAM {stream}"]
+        table = f"{conn.database}.{conn.schema}.{table_name}".upper()
+        columns = [c for (c,) in self.session.raw(
+            f"SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '{table_name}' "
+            "ORDER BY ORDINAL_POSITION")]
+        key = f'"{columns[0]}"'  # the tables streams are declared on have their key first
+        changed = " OR ".join(f'n."{c}" IS DISTINCT FROM o."{c}"' for c in columns)
+        snapshot = self._snapshot(stream)
+        return (f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", o.{key} IS NOT NULL AS \"METADATA$ISUPDATE\" "
+                f"FROM {table} AS n LEFT JOIN {snapshot} AS o ON o.{key} = n.{key} WHERE o.{key} IS NULL OR {changed} "
+                f"UNION ALL SELECT o.*, 'DELETE', n.{key} IS NOT NULL FROM {snapshot} AS o LEFT JOIN {table} AS n "
+                f"ON n.{key} = o.{key} WHERE n.{key} IS NULL OR {changed})")
+
+    def _read_stream(self, text: str) -> Answer:
+        """A statement reading streams, run over their rows; a DML statement consumes them (at once, or
+        at the end of the procedure it runs in)."""
+        streams = self._streams_in(text)
+        sql = text
+        for stream in streams:
+            rows = self._stream_rows(stream)
+            sql = re.sub(rf"\b(FROM|JOIN)\s+{_QUALIFIER}{stream}\b", lambda m, rows=rows: f"{m.group(1)} {rows}", sql,
+                         flags=re.I)
+        sql = re.sub(r'(?<!")\bMETADATA\$(ACTION|ISUPDATE|ROW_ID)\b', r'"METADATA$\1"', sql, flags=re.I)
+        answer = self.session.run_rewritten(sql)
+        if re.match(r"(INSERT|UPDATE|DELETE|MERGE)\b", text, re.I):
+            deferred = self.session.deferred_streams
+            for stream in streams:
+                deferred.add(stream) if deferred is not None else self._advance(stream)
+        return answer
 
     # ------------------------------------------------------------------ SHOW GRANTS
 
