@@ -71,10 +71,6 @@ class ObjectKind(_Text):
     TASK = "task"
 
 
-ACCESS_KINDS = frozenset({ObjectKind.ROLE, ObjectKind.GRANT, ObjectKind.MASKING_POLICY, ObjectKind.TAG,
-                          ObjectKind.SECURE_VIEW, ObjectKind.STREAM, ObjectKind.PROCEDURE, ObjectKind.TASK})
-
-
 DEPLOY_MARKER = ObjectKind.DEPLOY
 
 

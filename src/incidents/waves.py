@@ -1,10 +1,10 @@
 """Dependency waves of a deploy plan, for applying independent steps at the same time.
 
-The plan's order stays the contract: its phases (tables, in-place changes, reference rows, views)
-run one after another, and within a phase a step waits only for what it depends on — tables for
-the tables their foreign keys reference, reference rows likewise, views for the views they select
-from. Every other step (database, schema, history table, the destructive tail) is a wave of its own.
-A drop that clears a name for a new object travels with that create, in order, as one unit.
+The plan's order stays the contract: its phases (tables, in-place changes, reference rows, views,
+grants) run one after another, and within a phase a step waits only for what it depends on — tables
+for the tables their foreign keys reference, reference rows likewise, views for the views they select
+from; each role's grants depend on nothing but the phases before. Every other step (database,
+schema, history table, roles and policies, the destructive tail) is a wave of its own. A drop that clears a name for a new object travels with that create, in order, as one unit.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def _phase(unit: Unit) -> str | None:
         return "reference"
     if step.object_kind == ObjectKind.VIEW and step.action in (Action.CREATE, Action.REPLACE):
         return "views"
+    if step.object_kind == ObjectKind.GRANT and step.action == Action.GRANT:
+        return "grants"  # one step per role: the roles' grants go out side by side
     return None
 
 

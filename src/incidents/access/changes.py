@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 def access_changes(desired: DesiredAccess, live: LiveAccess | None, live_views: dict[str, str | None],
                    recorded: Callable[[ObjectKind, str], HistoryEntry | None],
-                   missing_objects: set[str] = frozenset()) -> list[Change]:  # type: ignore[assignment]
+                   missing_objects: set[str] | None = None) -> list[Change]:
     """`live` None: the target was not read (nothing exists yet): everything is missing. The grants
     on a missing table or view are not listed: the object's own change says it, and deploy grants
     them right after creating it."""
     live = live or LiveAccess()
+    missing_objects = missing_objects or set()
     changes = [Change(ChangeKind.MISSING_ROLE, ObjectKind.ROLE, role.name.upper(), declared=role.kind,
                       detail="role does not exist") for role in desired.roles if role.name.upper() not in live.roles]
     changes += [_object_change(obj, live_views, recorded) for obj in desired.objects]

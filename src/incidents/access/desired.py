@@ -13,7 +13,7 @@ from typing import Any
 from incidents import identifiers
 from incidents.kinds import ObjectKind
 from incidents.models import Access, AccessRole, Environment, Project, Table
-from incidents.render import Rendered, context, one_statement
+from incidents.render import Rendered, checksum, context, one_statement
 from incidents.templating import render_template
 
 ACCESS_FILE = "sql/04_access.sql"
@@ -56,7 +56,7 @@ class AccessObject:
 
     @property
     def checksum(self) -> str:
-        return Rendered(str(self.kind), self.name, "\n".join(self.statements)).checksum
+        return checksum("\n".join(self.statements))
 
 
 @dataclass(frozen=True)
