@@ -4,7 +4,8 @@ The plan's order stays the contract: its phases (tables, in-place changes, refer
 grants) run one after another, and within a phase a step waits only for what it depends on — tables
 for the tables their foreign keys reference, reference rows likewise, views for the views they select
 from; each role's grants depend on nothing but the phases before. Every other step (database,
-schema, history table, roles and policies, the destructive tail) is a wave of its own. A drop that clears a name for a new object travels with that create, in order, as one unit.
+schema, history table, roles and policies, the destructive tail) is a wave of its own. A drop that
+clears a name for a new object travels with that create, in order, as one unit.
 """
 
 from __future__ import annotations
