@@ -112,7 +112,9 @@ def _grants(project: Project, env: Environment, access: Access, masked: tuple[st
         grants += [Grant("ROLE", account.upper(), "USAGE", name) for account in role.granted_to]
         grants += [Grant("DATABASE", env.database.upper(), "USAGE", name),
                    Grant("SCHEMA", f"{env.database}.{env.schema}".upper(), "USAGE", name)]
-        select_views = views + ([v.upper() for v in masked] if role.kind in ("analyst", "pii_reader") else [])
+        # The secure views hold PII masked; every role may read them (its future grant on views would
+        # give it them anyway).
+        select_views = views + [v.upper() for v in masked]
         grants += [Grant("VIEW", v, "SELECT", name) for v in select_views]
         future = ["VIEWS"]
         if role.kind == "analyst":

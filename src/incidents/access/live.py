@@ -14,11 +14,12 @@ from typing import Any
 
 from incidents.access.desired import Grant
 from incidents.errors import TargetError
-from incidents.models import Environment, Project
+from incidents.models import HISTORY_TABLE, LOCK_TABLE, Environment, Project
 from incidents.render import context
 from incidents.session import Session, is_missing_object
 from incidents.templating import render_template
 
+_OWN_TABLES = {HISTORY_TABLE.upper(), LOCK_TABLE.upper()}  # the tool's bookkeeping: a future grant may reach them
 _PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')
 
 
@@ -69,7 +70,7 @@ def _held(row: dict[str, Any], role: str, env: Environment) -> Grant | None:
         return Grant("DATABASE", db, privilege, role)
     if on == "SCHEMA" and parts == [db, schema]:
         return Grant("SCHEMA", f"{db}.{schema}", privilege, role)
-    if on in ("TABLE", "VIEW") and len(parts) == 3 and parts[:2] == [db, schema]:
+    if on in ("TABLE", "VIEW") and len(parts) == 3 and parts[:2] == [db, schema] and parts[2] not in _OWN_TABLES:
         return Grant(on, parts[2], privilege, role)
     return None
 
