@@ -9,3 +9,8 @@
 !source sql/01_schema.sql
 !source sql/02_analytics_views.sql
 !source sql/03_sample_data.sql
+
+-- Access and privacy (roles, grants, PII masking; the audit and retention tasks) need a role that
+-- can create roles and grant, so they are not sourced here; run them with one (README, "Access and privacy"):
+--   !source sql/04_access.sql
+--   !source sql/05_audit_and_retention.sql
