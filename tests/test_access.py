@@ -377,3 +377,22 @@ def test_the_audit_task_records_direct_updates_once_and_leaves_recorded_ones_alo
     s.execute("EXECUTE TASK audit_incident_changes_task")
     assert one("SELECT COUNT(*) FROM incident_status_history") == start[0] + 2  # once, not again
     assert one("SELECT COUNT(*) FROM incident_assignment_history") == start[1] + 1
+
+
+def test_a_table_dropped_by_hand_gets_its_masking_policy_and_grants_back(seeded: Callable[[str], Path],
+                                                                         runner: CliRunner) -> None:
+    from incidents.testing import rules_state
+
+    root = seeded("enterprise")
+    local = Path(__import__("os").environ["INCIDENTS_LOCAL_DIR"])
+    with Workspace.open(root) as ws:
+        ws.session.execute("DROP TABLE INCIDENTS.CORE.INCIDENT_COMMENTS")
+    assert "INCIDENT_COMMENTS.BODY" not in rules_state(local).masked
+    changes = json.loads(cli(runner, root, "diff", "--format", "json").stdout)["changes"]
+    assert [c["kind"] for c in changes] == ["missing_table"]  # its grants and policy go with it, unlisted
+    assert cli(runner, root, "deploy").exit_code == 0
+    assert rules_state(local).masked["INCIDENT_COMMENTS.BODY"] == "PII_TEXT_MASK"
+    assert cli(runner, root, "diff").exit_code == 0
+    with Workspace.open(root) as ws:
+        ws.session.execute(f"USE ROLE {ANALYST}")
+        assert rows(ws, "SELECT COUNT(*) FROM incident_comments") == [(0,)]

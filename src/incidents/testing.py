@@ -331,6 +331,11 @@ class _Rules:
             self.state.save()
 
     def _forget(self, schema: str | None, name: str) -> None:
+        """A dropped object takes its clustering key, grants, masking policies and streams along (a
+        stream on a dropped table is stale for good)."""
+        self.state.masked = {c: p for c, p in self.state.masked.items() if not c.startswith(f"{name}.")}
+        self.state.objects = {k: v for k, v in self.state.objects.items()
+                              if not (k.startswith("STREAM ") and v == name)}
         self.state.clustering.pop(name, None)
         self.state.grants.pop(name, None)
         self.state.views.pop(f"{schema}.{name}", None)

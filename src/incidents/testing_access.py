@@ -198,7 +198,7 @@ class AccessRules:
 
     def _create_stream(self, m: re.Match[str]) -> None:
         stream, table = _bare(m.group("stream")), _bare(m.group("table"))
-        if f"STREAM {stream}" not in self.state.objects:
+        if f"STREAM {stream}" not in self.state.objects or m.group(0).upper().startswith("CREATE OR REPLACE"):
             self.state.objects[f"STREAM {stream}"] = table
             self._advance(stream)
 

@@ -31,13 +31,13 @@ def access_changes(desired: DesiredAccess, live: LiveAccess | None, live_views: 
     missing_objects = missing_objects or set()
     changes = [Change(ChangeKind.MISSING_ROLE, ObjectKind.ROLE, role.name.upper(), declared=role.kind,
                       detail="role does not exist") for role in desired.roles if role.name.upper() not in live.roles]
-    changes += [_object_change(obj, live_views, recorded) for obj in desired.objects]
+    changes += [c for obj in desired.objects if (c := _object_change(obj, live_views, recorded)) is not None]
     changes += [Change(ChangeKind.MISSING_GRANT, ObjectKind.GRANT, g.role, declared=str(g), detail="grant is missing")
                 for g in sorted(desired.grants - live.grants, key=grant_order) if not _on_object(g, missing_objects)]
     changes += [Change(ChangeKind.UNEXPECTED_GRANT, ObjectKind.GRANT, g.role, live=str(g), destructive=True,
                        detail="grant is not declared in access config; deploy revokes it with --allow-destructive")
                 for g in sorted(live.grants - desired.grants, key=grant_order)]
-    return [c for c in changes if c is not None]
+    return changes
 
 
 def _object_change(obj: AccessObject, live_views: dict[str, str | None],
@@ -76,9 +76,14 @@ def access_steps(project: Project, env: Environment, desired: DesiredAccess, liv
              for role in desired.roles if role.name.upper() in missing_roles]
     for obj in desired.objects:
         change = objects.get((obj.kind, obj.name))
-        if change is not None:
-            action = Action.CREATE if change.kind == ChangeKind.MISSING_ACCESS_OBJECT else Action.REPLACE
-            steps.append(Step(obj.kind, obj.name, action, obj.statements, checksum=obj.checksum, changes=(change,)))
+        # A table this plan creates has none of its policies, tags or streams yet either.
+        again = obj.on_table is not None and obj.on_table.upper() in fresh - blocked
+        if change is not None or again:
+            action = Action.REPLACE if change is not None and change.kind == ChangeKind.CHANGED_ACCESS_OBJECT \
+                else Action.CREATE
+            statements = obj.statements_on_new_table if again else obj.statements
+            steps.append(Step(obj.kind, obj.name, action, statements, checksum=obj.checksum,
+                              changes=(change,) if change else ()))
     steps += _per_role(project, env, desired, grants, Action.GRANT)
     reason = None if allow_destructive else ("grants not declared in access config; rerun with --allow-destructive "
                                              "to revoke them")

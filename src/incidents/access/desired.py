@@ -53,6 +53,12 @@ class AccessObject:
     name: str
     statements: tuple[str, ...]
     body: tuple[str, ...] = ()  # a procedure's statements (validate parses them one by one)
+    on_table: str | None = None  # the table it is set on or reads: made again when the table is new
+    recreate: tuple[str, ...] = ()  # the statements that make it again then (default: `statements`)
+
+    @property
+    def statements_on_new_table(self) -> tuple[str, ...]:
+        return self.recreate or self.statements
 
     @property
     def checksum(self) -> str:
@@ -149,11 +155,13 @@ def _objects(project: Project, env: Environment, access: Access, masked: tuple[s
                 statements += [_sql(project, env, "access/set_masking_policy", table=table, column=column,
                                     policy=f"pii_{column.pii}_mask"),
                                _sql(project, env, "access/set_tag", table=table, column=column, tag=TAG)]
-            objects.append(AccessObject(ObjectKind.MASKING_POLICY, f"{table.name}.pii", tuple(statements)))
+            objects.append(AccessObject(ObjectKind.MASKING_POLICY, f"{table.name}.pii", tuple(statements),
+                                        on_table=table.name))
     else:
         for table, view_name in zip(pii_tables(project), masked, strict=True):
             objects.append(AccessObject(ObjectKind.SECURE_VIEW, view_name, (
-                _sql(project, env, "access/masked_view", table=table, view_name=view_name, pii_role=pii_role),)))
+                _sql(project, env, "access/masked_view", table=table, view_name=view_name, pii_role=pii_role),),
+                on_table=table.name))
     objects += _audit_objects(project, env, access)
     objects += _purge_objects(project, env, access)
     return objects
@@ -167,7 +175,9 @@ def _audit_objects(project: Project, env: Environment, access: Access) -> list[A
                   for name in ("system_user", "status_history", "assignment_history")]
     stream_name = identifiers.qualify(env.database, env.schema, STREAM)
     return [
-        AccessObject(ObjectKind.STREAM, STREAM, (_sql(project, env, "audit/stream", stream=STREAM),)),
+        AccessObject(ObjectKind.STREAM, STREAM, (_sql(project, env, "audit/stream", stream=STREAM, replace=False),),
+                     on_table="incidents",
+                     recreate=(_sql(project, env, "audit/stream", stream=STREAM, replace=True),)),
         AccessObject(ObjectKind.PROCEDURE, AUDIT_PROCEDURE, (_procedure(project, env, "audit/procedure",
                      AUDIT_PROCEDURE, statements, "Writes status and assignment history rows for direct "
                      "UPDATEs of incidents that recorded none (incidents audit)"),), tuple(statements)),

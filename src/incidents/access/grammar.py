@@ -48,7 +48,8 @@ FORMS: dict[str, re.Pattern[str]] = {
     "create_tag": _form(rf"CREATE TAG IF NOT EXISTS (?P<tag>{QNAME}) ALLOWED_VALUES {STRING}(?:, {STRING})*"
                         rf"(?: COMMENT = {STRING})?"),
     # https://docs.snowflake.com/en/sql-reference/sql/create-stream
-    "create_stream": _form(rf"CREATE STREAM IF NOT EXISTS (?P<stream>{QNAME}) ON TABLE (?P<table>{QNAME})"
+    "create_stream": _form(rf"CREATE (?:OR REPLACE STREAM|STREAM IF NOT EXISTS) (?P<stream>{QNAME}) ON TABLE "
+                           rf"(?P<table>{QNAME})"
                            rf"(?: APPEND_ONLY = (?:TRUE|FALSE))?(?: COMMENT = {STRING})?"),
     # https://docs.snowflake.com/en/sql-reference/sql/create-task : WAREHOUSE, SCHEDULE, COMMENT, WHEN, AS, in
     # that order; without WAREHOUSE the task is serverless.
@@ -60,7 +61,7 @@ FORMS: dict[str, re.Pattern[str]] = {
 }
 
 _HEADS = ("CREATE ROLE", "GRANT ROLE", "REVOKE ROLE", "CREATE MASKING", "ALTER MASKING", "CREATE TAG",
-          "CREATE STREAM", "ALTER TASK", "CREATE OR REPLACE TASK")
+          "CREATE STREAM", "CREATE OR REPLACE STREAM", "ALTER TASK", "CREATE OR REPLACE TASK")
 
 
 def normal(statement: str) -> str:
