@@ -1114,22 +1114,99 @@ WITH stays AS (
     FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
 ),
 finished AS (
-    SELECT s.*, i.priority, DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
+    SELECT s.incident_id, s.status, i.priority, DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
     FROM stays AS s
     JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
     WHERE s.left_at IS NOT NULL
+),
+per_incident AS (
+    SELECT
+        priority,
+        COUNT_IF(status = 'new') > 0 AS had_1,
+        COUNT_IF(status = 'acknowledged') > 0 AS had_2,
+        COUNT_IF(status = 'investigating') > 0 AS had_3,
+        COUNT_IF(status = 'identified') > 0 AS had_4,
+        COUNT_IF(status = 'mitigated') > 0 AS had_5,
+        COUNT_IF(status = 'resolved') > 0 AS had_6,
+        COUNT_IF(status = 'closed') > 0 AS had_7,
+        COUNT_IF(status = 'cancelled') > 0 AS had_8,
+        COUNT_IF(status = 'duplicate') > 0 AS had_9
+    FROM finished
+    GROUP BY incident_id, priority
+),
+per_priority AS (
+    SELECT
+        priority,
+        COUNT_IF(had_1) AS incidents_1,
+        COUNT_IF(had_2) AS incidents_2,
+        COUNT_IF(had_3) AS incidents_3,
+        COUNT_IF(had_4) AS incidents_4,
+        COUNT_IF(had_5) AS incidents_5,
+        COUNT_IF(had_6) AS incidents_6,
+        COUNT_IF(had_7) AS incidents_7,
+        COUNT_IF(had_8) AS incidents_8,
+        COUNT_IF(had_9) AS incidents_9
+    FROM per_incident
+    GROUP BY priority
+),
+lifecycle_incidents AS (
+    SELECT
+        k.status,
+        p.priority,
+        CASE k.status
+            WHEN 'new' THEN p.incidents_1
+            WHEN 'acknowledged' THEN p.incidents_2
+            WHEN 'investigating' THEN p.incidents_3
+            WHEN 'identified' THEN p.incidents_4
+            WHEN 'mitigated' THEN p.incidents_5
+            WHEN 'resolved' THEN p.incidents_6
+            WHEN 'closed' THEN p.incidents_7
+            WHEN 'cancelled' THEN p.incidents_8
+            WHEN 'duplicate' THEN p.incidents_9
+        END AS incidents
+    FROM per_priority AS p
+    CROSS JOIN (
+        SELECT 'new' AS status UNION ALL
+        SELECT 'acknowledged' AS status UNION ALL
+        SELECT 'investigating' AS status UNION ALL
+        SELECT 'identified' AS status UNION ALL
+        SELECT 'mitigated' AS status UNION ALL
+        SELECT 'resolved' AS status UNION ALL
+        SELECT 'closed' AS status UNION ALL
+        SELECT 'cancelled' AS status UNION ALL
+        SELECT 'duplicate' AS status
+    ) AS k
+),
+other_incidents AS (
+    SELECT status, priority, COUNT(DISTINCT incident_id) AS incidents
+    FROM finished
+    WHERE NOT NVL(status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate'), FALSE)
+    GROUP BY status, priority
+),
+summary AS (
+    SELECT
+        status,
+        priority,
+        COUNT(*) AS stays,
+        ROUND(SUM(minutes), 2) AS total_minutes,
+        ROUND(AVG(minutes), 2) AS avg_minutes,
+        ROUND(MEDIAN(minutes), 2) AS median_minutes,
+        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS p90_minutes
+    FROM finished
+    GROUP BY status, priority
 )
 SELECT
-    status,
-    priority,
-    COUNT(*) AS stays,
-    COUNT(DISTINCT incident_id) AS incidents,
-    ROUND(SUM(minutes), 2) AS total_minutes,
-    ROUND(AVG(minutes), 2) AS avg_minutes,
-    ROUND(MEDIAN(minutes), 2) AS median_minutes,
-    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS p90_minutes
-FROM finished
-GROUP BY status, priority
+    s.status,
+    s.priority,
+    s.stays,
+    COALESCE(l.incidents, o.incidents) AS incidents,
+    s.total_minutes,
+    s.avg_minutes,
+    s.median_minutes,
+    s.p90_minutes
+FROM summary AS s
+LEFT JOIN lifecycle_incidents AS l ON l.status = s.status AND l.priority IS NOT DISTINCT FROM s.priority
+LEFT JOIN other_incidents AS o ON o.status IS NOT DISTINCT FROM s.status AND o.priority IS NOT DISTINCT FROM s.priority
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP

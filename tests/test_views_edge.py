@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -127,3 +128,45 @@ def test_data_quality_reports_broken_keys(unconstrained: tuple[Session, object])
         ("unreachable_category", "incident_categories", "parent_category_id", "51"),
         ("orphan_reference", "incident_status_history", "incident_id", "1"),
     }, found
+
+
+def test_time_in_status_counts_incidents_outside_the_lifecycle_and_repeats(
+        unconstrained: tuple[Session, object]) -> None:
+    """v_time_in_status counts distinct incidents without COUNT(DISTINCT) for lifecycle statuses; check it
+    against one on a revisited status, a status outside the lifecycle and an incident_id held by two rows."""
+    session, env = unconstrained
+    t0 = dt.datetime(2024, 6, 1, 8)
+    incidents = [(100, "high"), (101, "low"), (102, "high"), (102, "low")]  # 102 twice: no PK on Snowflake
+    history = {100: ["new", "investigating", "resolved", "investigating", "resolved"],
+               101: ["new", "bogus", "bogus", "closed"], 102: ["new", "acknowledged"]}
+    rows, sid = [], 1000
+    for iid, statuses in history.items():
+        for k, status in enumerate(statuses):
+            sid += 1
+            rows.append((sid, iid, status, t0 + dt.timedelta(minutes=10 * k * k + iid)))
+    try:
+        for iid, priority in incidents:
+            session.execute(f"INSERT INTO {fq(env, 'incidents')} (incident_id, incident_number, title, category_id, "
+                            "status, priority, severity, impact_level, source, reporter_id, created_at) VALUES "
+                            "(%s, %s, 't', 1, 'new', %s, 'SEV3', 'minor', 'internal', 1, %s)",
+                            (iid, f"INC-{iid}-{priority}", priority, t0))
+        for row in rows:
+            session.execute(f"INSERT INTO {fq(env, 'incident_status_history')} (status_history_id, incident_id, "
+                            "new_status, changed_by, changed_at) VALUES (%s, %s, %s, 1, %s)", row)
+        # Every incidents row with the id joins the stays (the view's inner join), as on Snowflake.
+        ordered = {iid: [r for r in rows if r[1] == iid] for iid in history}
+        stays = [(a[2], priority, iid, (b[3] - a[3]).total_seconds() / 60)
+                 for iid, priority in incidents for a, b in itertools.pairwise(ordered[iid])]
+        expected = {}
+        for status, priority, iid, minutes in stays:
+            e = expected.setdefault((status, priority), {"stays": 0, "ids": set(), "total": 0.0})
+            e["stays"] += 1
+            e["ids"].add(iid)
+            e["total"] += minutes
+        got = {(r["status"], r["priority"]): (r["stays"], r["incidents"], float(r["total_minutes"]))
+               for r in select(session, env, "v_time_in_status")}
+        assert got == {k: (e["stays"], len(e["ids"]), round(e["total"], 2)) for k, e in expected.items()}
+        assert got[("investigating", "high")][:2] == (2, 1) and got[("bogus", "low")][:2] == (2, 1)
+    finally:
+        session.execute(f"DELETE FROM {fq(env, 'incident_status_history')} WHERE status_history_id > 1000")
+        session.execute(f"DELETE FROM {fq(env, 'incidents')} WHERE incident_id >= 100")

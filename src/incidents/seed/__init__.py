@@ -96,8 +96,10 @@ def seed(session: Session, project: Project, env: Environment, options: SeedOpti
             t0 = time.perf_counter()
             batch = next(chunks)
             phases["generate"] += time.perf_counter() - t0
-            for name, frame in batch:
-                loaded = _load(loader, name, frame, phases)
+            # Frames are popped so each is freed once loaded: holding a loaded chunk while the next
+            # one is generated was most of the peak RSS.
+            while batch:
+                name, loaded = batch[0][0], _load(loader, *batch.pop(0), phases)
                 rows[name] = rows.get(name, 0) + loaded
                 progress.advance(name, loaded, covered=covered, total=options.incidents)
         loader.finish()
