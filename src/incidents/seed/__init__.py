@@ -99,7 +99,9 @@ def seed(session: Session, project: Project, env: Environment, options: SeedOpti
             # Frames are popped so each is freed once loaded: holding a loaded chunk while the next
             # one is generated was most of the peak RSS.
             while batch:
-                name, loaded = batch[0][0], _load(loader, *batch.pop(0), phases)
+                name, frame = batch.pop(0)
+                loaded = _load(loader, name, frame, phases)
+                del frame
                 rows[name] = rows.get(name, 0) + loaded
                 progress.advance(name, loaded, covered=covered, total=options.incidents)
         loader.finish()
