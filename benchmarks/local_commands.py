@@ -9,6 +9,8 @@ a bare `python -c "import duckdb; duckdb.connect(<the database file>).sql(<count
 `incidents --help` (and `snow --help` when the Snowflake CLI is installed). Prints each median with
 its ratio to the bare DuckDB run (goal: query, diff and no-op deploy <= 4x; --help >= 15x faster
 than `snow --help`) and the CPU seconds, which the machine's load distorts less than wall time.
+In the same rounds it times --queries N (default 10) COUNT queries as N `incidents query` processes
+and as one `incidents sql` process reading them on standard input, and prints their ratio.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNT = "SELECT COUNT(*) FROM incidents"
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+def timed(argv: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the child) of one run; fails loudly if the command fails."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
@@ -43,6 +46,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--queries", type=int, default=10, help="queries per batch: N processes vs one shell")
     args = parser.parse_args(argv)
     cli = [sys.executable, "-m", "incidents"]
     with tempfile.TemporaryDirectory(prefix="local-commands-") as tmp:
@@ -65,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which("snow"):
             commands["snow --help"] = ["snow", "--help"]
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        batch: dict[str, list[tuple[float, float]]] = {"processes": [], "shell": []}
         for _ in range(args.repeat):
             for name, command in commands.items():
                 runs[name].append(timed(command, env, work))
+            batch["processes"].append(_sum(timed(commands[f"incidents query {COUNT!r}"], env, work)
+                                           for _ in range(args.queries)))
+            batch["shell"].append(timed([*cli, "sql", "--format", "csv"], env, work, f"{COUNT};\n" * args.queries))
     wall = {name: statistics.median(w for w, _ in r) for name, r in runs.items()}
     cpu = {name: statistics.median(c for _, c in r) for name, r in runs.items()}
     base = wall["bare duckdb open + query"]
@@ -78,7 +86,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{cpu[name] / cpu['bare duckdb open + query']:>10.1f}x")
     if "snow --help" in wall:
         print(f"--help is {wall['snow --help'] / wall['incidents --help']:.1f}x faster than snow --help")
+    procs, one = (statistics.median(w for w, _ in batch[k]) for k in ("processes", "shell"))
+    procs_cpu, one_cpu = (statistics.median(c for _, c in batch[k]) for k in ("processes", "shell"))
+    print(f"{args.queries} queries: {args.queries} x `incidents query` {procs:.2f} s ({procs_cpu:.2f} cpu s), "
+          f"one `incidents sql` {one:.2f} s ({one_cpu:.2f} cpu s): the shell is {procs / one:.1f}x faster")
     return 0
+
+
+def _sum(samples: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    walls, cpus = zip(*samples, strict=True)
+    return sum(walls), sum(cpus)
 
 
 if __name__ == "__main__":

@@ -376,6 +376,7 @@ from incidents.cli import ingest as _ingest  # noqa: E402
 from incidents.cli import purge as _purge  # noqa: E402
 from incidents.cli import receive as _receive  # noqa: E402
 from incidents.cli import report as _report  # noqa: E402
+from incidents.cli import sql as _sql  # noqa: E402
 from incidents.cli import status as _status  # noqa: E402
 
 app.command()(_status.status)
@@ -384,6 +385,7 @@ app.command()(_report.report)
 app.command()(_ingest.ingest)
 app.command()(_receive.receive)
 app.command()(_purge.purge)
+app.command()(_sql.sql)
 
 
 def _one_line_warnings() -> None:
