@@ -291,3 +291,19 @@ def test_a_rebuild_of_a_key_column_is_refused_with_the_reason(desired: DesiredSt
     project = load_project(REPO)
     [step] = plan(project, desired, live, [change], allow_destructive=True)
     assert step.refused is not None and "PRIMARY KEY" in step.refused and "--allow-destructive" not in step.refused
+
+
+@pytest.mark.parametrize(("live_text", "drift"), [
+    ("'C:\\temp\\x'", False),       # DuckDB keeps the characters as they are
+    ("'C:\\\\temp\\\\x'", False),   # Snowflake's own escaped spelling
+    ("'C:/temp/x'", True),          # another value
+])
+def test_a_backslash_string_default_is_compared_by_value_in_either_spelling(desired: DesiredState, live_text: str,
+                                                                            drift: bool) -> None:
+    table = next(t for t, _ in desired.tables if t.name == "users")
+    path = dataclasses.replace(table.column("timezone"), name="path_hint", default="'C:\\\\temp\\\\x'")
+    changed = dataclasses.replace(desired, tables=tuple(
+        (dataclasses.replace(t, columns=(*t.columns, path)) if t.name == "users" else t, r) for t, r in desired.tables))
+    live = in_sync(changed)  # no history row of the column's default: the fallback comparison
+    set_column(live, "USERS", "PATH_HINT", default_text=live_text, default=live_text)
+    assert kinds(diff(changed, live, SNOWFLAKE)) == ([("default_changed", "users", "path_hint")] if drift else [])

@@ -166,3 +166,16 @@ def test_retention_above_one_day_on_standard_edition(rules_root: Path, runner: C
 def test_edition_is_validated(rules_root: Path) -> None:
     edit(rules_root, "project.yml", "    target: local", "    target: local\n    edition: Enterprise")
     assert environment(load_project(rules_root), "dev").edition == "enterprise"
+
+
+def test_a_refused_default_change_stays_drift_when_the_same_table_is_altered(rules_root: Path,
+                                                                             runner: CliRunner) -> None:
+    """Deploy records the live text of the defaults it set; a default it refused to change on a table
+    it altered for another reason is not one of them."""
+    edit(rules_root, HISTORY, AFTER, "  - {name: channel, type: VARCHAR(10), default: \"'web'\"}\n" + AFTER)
+    assert cli(runner, rules_root, "deploy").exit_code == 0
+    edit(rules_root, HISTORY, "default: \"'web'\"}", "default: \"'app'\"}\n  - {name: note, type: VARCHAR(10)}")
+    refused = cli(runner, rules_root, "deploy")
+    assert refused.exit_code == 1, refused.output  # the rebuild needs --allow-destructive; the new column is added
+    changes = json.loads(cli(runner, rules_root, "diff", "--format", "json").stdout)["changes"]
+    assert [(c["kind"], c["column"]) for c in changes] == [("default_changed", "channel")]

@@ -21,7 +21,7 @@ from incidents import __version__
 from incidents.diff import Change, diff
 from incidents.errors import TargetError
 from incidents.introspect import LiveState, default_digest, fingerprint, introspect
-from incidents.kinds import DEPLOY_MARKER, Action, Backend, Capabilities, ObjectKind, StepStatus
+from incidents.kinds import DEPLOY_MARKER, Action, Backend, Capabilities, ChangeKind, ObjectKind, StepStatus
 from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
@@ -332,7 +332,7 @@ class History:
         self.pending: list[StepResult] = []
         self.table_exists: bool | None = None
         self.views: list[str] = []
-        self.tables: list[str] = []  # tables created or altered: their function defaults are recorded
+        self.defaults_set: set[tuple[str, str]] = set()  # (table, column) whose default this deploy set
 
     def _sql(self, template: str, **extra: object) -> str:
         return render_template(self.project.templates_dir, f"history/{template}.sql.j2",
@@ -352,8 +352,9 @@ class History:
         rows, self.pending = self.pending, []
         self.views += [r.step.object for r in rows
                        if r.step.object_kind == ObjectKind.VIEW and r.status == StepStatus.OK]
-        self.tables += [r.step.object for r in rows  # their function defaults are recorded by finish()
-                        if r.step.object_kind == ObjectKind.TABLE and r.status == StepStatus.OK and r.step.statements]
+        for r in rows:  # their defaults' live text is recorded by finish()
+            if r.step.object_kind == ObjectKind.TABLE and r.status == StepStatus.OK and r.step.statements:
+                self.defaults_set |= _defaults_set_by(self.project, r.step)
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
         except TargetError:
@@ -393,10 +394,12 @@ class History:
         self.record(StepResult(marker, StepStatus.OK, seconds))
 
     def _record_defaults(self) -> None:
-        """Each backend spells a function default its own way (Snowflake writes casts out); the text it
-        reported right after this deploy is what diff compares against, never a guess of its spelling."""
-        declared = {(t.name.upper(), c.name.upper()): (t.name, c) for t in self.project.tables if t.name in self.tables
-                    for c in t.columns if c.function_default}
+        """Each backend spells a default its own way (Snowflake writes a function's casts out, DuckDB
+        keeps a string's backslashes unescaped); the text it reported right after this deploy set the
+        default is what diff compares against, never a guess of its spelling. Only defaults this
+        deploy set: a refused default change on the same table must stay drift."""
+        declared = {(t.name.upper(), c.name.upper()): (t.name, c) for t in self.project.tables for c in t.columns
+                    if c.default is not None and (t.name, c.name) in self.defaults_set}
         if not declared:
             return
         rows = self.session.query(render_template(self.project.templates_dir, "introspect/columns.sql.j2",
@@ -412,6 +415,20 @@ class History:
                             "fingerprint": default_digest(r["COLUMN_DEFAULT"])})
         if records:
             self.session.execute(self._sql("insert", records=records), obj="deploy history")
+
+
+# The in-place changes after which a column holds its declared default (added, rebuilt or retyped).
+_SETS_DEFAULT = (ChangeKind.MISSING_COLUMN, ChangeKind.DEFAULT_CHANGED, ChangeKind.TYPE_CHANGED)
+
+
+def _defaults_set_by(project: Project, step: Step) -> set[tuple[str, str]]:
+    """(table, column) of every column whose default a table step that ran has just set."""
+    table = project.table(step.object)
+    if table is None:
+        return set()
+    if step.action == Action.CREATE:
+        return {(table.name, c.name) for c in table.columns}
+    return {(table.name, c.column) for c in step.changes if c.kind in _SETS_DEFAULT and c.column}
 
 
 def _user() -> str | None:

@@ -317,7 +317,7 @@ def _default_change(table: Table, column: Column, live: LiveColumn,
     if (recorded is not None and column.default is not None and recorded.checksum == default_digest(column.default)
             and recorded.fingerprint == default_digest(live.default_text)):
         return None
-    if normalise_default(column.default) == live.default:
+    if normalise_default(column.default) == live.default or _same_string(column.default, live.default_text):
         return None
     blocker = _rebuild_blocker(table, column, empty=True)
     return Change(
@@ -325,6 +325,17 @@ def _default_change(table: Table, column: Column, live: LiveColumn,
         live=live.default, destructive=True, blocked=blocker is not None,
         detail=blocker or ("Snowflake refuses DROP DEFAULT on a column whose default ALTER TABLE added, and cannot "
                            "change a default in place: the column is rebuilt (values copied)"))
+
+
+def _same_string(declared: str | None, live: str | None) -> bool:
+    """A string default whose live text holds the same value in either spelling: Snowflake's (a
+    backslash escapes) or DuckDB's (it stores the characters as they are, '' for a quote). For
+    targets deployed before deploy recorded every default's live text."""
+    from incidents.sqltext import string_value
+
+    value = string_value(declared or "", backslash_escapes=True)
+    return value is not None and value in (string_value(live or "", backslash_escapes=True),
+                                           string_value(live or "", backslash_escapes=False))
 
 
 def _comment_change(table: Table, column: Column, live: LiveColumn, caps: Capabilities) -> Change | None:

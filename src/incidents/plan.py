@@ -262,8 +262,10 @@ def _in_place_plan(pc: PlanContext, name: str, table_changes: list[Change]) -> _
                        for s in _column_statements(pc, table, c))
     in_place = tuple(c for c in table_changes if c.kind != ChangeKind.UNEXPECTED_COLUMN)
     if statements:
+        # `changes`: what this step applies (deploy records the defaults it set), not the refused ones.
+        applied = tuple(c for c in runnable if c.kind != ChangeKind.UNEXPECTED_COLUMN)
         alter = Step(ObjectKind.TABLE, name, Action.ALTER, statements, destructive=any(c.destructive for c in in_place),
-                     checksum=None if refusals else rendered.checksum, changes=in_place)
+                     checksum=None if refusals else rendered.checksum, changes=applied)
         return _TablePlan(now=(*refusals, alter), drops=drops)
     if not refusals and len(in_place) < len(table_changes):
         # Only column drops: record the new checksum after them, or the next diff would call the

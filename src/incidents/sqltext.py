@@ -97,3 +97,30 @@ def split_statements(text: str) -> list[str]:
 
 def count_statements(text: str) -> int:
     return len(split_statements(text))
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+
+
+def string_value(text: str, *, backslash_escapes: bool = True) -> str | None:
+    """The value of `text` when it is exactly one single-quoted string literal, else None. With
+    backslash_escapes, read as Snowflake's lexer does (\\n, \\t, \\\\, \\' ...; any other escaped
+    character stands for itself); without, only '' is special (DuckDB's spelling)."""
+    text = text.strip()
+    if len(text) < 2 or text[0] != "'" or text[-1] != "'":
+        return None
+    body, out, i = text[1:-1], [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and backslash_escapes and i + 1 < len(body):
+            out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
+            i += 2
+        elif char == "'":
+            if body[i + 1:i + 2] != "'":
+                return None  # a lone quote: not one literal
+            out.append("'")
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
