@@ -396,3 +396,21 @@ def test_a_table_dropped_by_hand_gets_its_masking_policy_and_grants_back(seeded:
     with Workspace.open(root) as ws:
         ws.session.execute(f"USE ROLE {ANALYST}")
         assert rows(ws, "SELECT COUNT(*) FROM incident_comments") == [(0,)]
+
+
+def test_a_project_without_access_declares_no_roles_and_renders_no_access_files(
+        tmp_path: Path, local_dir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_project(tmp_path / "p")
+    path = root / "config" / "project.yml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("# Who may see what")
+    path.write_text(text[:start] + text[text.index("# Free-form values"):], encoding="utf-8")
+    project = load_project(root)
+    env = environment(project, "dev")
+    assert env.access is None and desired_access(project, env) is None
+    assert "sql/04_access.sql" not in render_files(project, env)
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")  # a target that has roles: still none made
+    result = cli(runner, root, "deploy", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["notices"] == [] and not [s for s in report["steps"] if s["object_kind"] in ("role", "grant")]
