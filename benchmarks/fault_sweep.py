@@ -61,7 +61,7 @@ def main() -> int:
                     verdict = "converged"
                 except AssertionError as exc:
                     failures += 1
-                    verdict = f"FAILED: {str(exc).splitlines()[0][:150]}"
+                    verdict = f"FAILED: {(str(exc) or 'assertion in assert_converged').splitlines()[0][:150]}"
                 attempt = [d.outcome for d in outcome["history"].deploys[1:]]  # type: ignore[union-attr]
                 print(f"lose {lose:<8} k={k:>3}  {time.perf_counter() - t0:5.1f}s  attempt in history: "
                       f"{attempt[0] if attempt else 'none (cut before the history table existed)':<12} {verdict}")

@@ -179,3 +179,25 @@ def test_a_statement_validate_would_reject_is_never_sent(project_copy: Path, loc
                                             "WHERE table_name = 'SLA_POLICIES' AND column_name = 'NOTES'")] == []
         assert ws.query("SELECT COUNT(*) AS n FROM v_reopen_rate")[0]["N"] >= 0
         assert len(ws.history().deploys) == 1
+
+
+def test_a_deploy_cut_off_before_its_end_has_its_bookkeeping_finished_by_the_next(
+        runner: CliRunner, repo: Path, deployed_local: Path) -> None:
+    """Cut after its last step but before its end row: the views it replaced have no fingerprint, so a
+    view replaced by hand would go unseen. The next deploy records them (and its own end)."""
+    with Workspace.open(repo) as ws:
+        ws.session.execute("DELETE FROM incidents_deploy_history WHERE OBJECT_KIND IN ('deploy', 'column')")
+        ws.session.execute("UPDATE incidents_deploy_history SET FINGERPRINT = NULL")
+    plan = runner.invoke(app, ["plan", "--project-dir", str(repo)])
+    assert "record deploy INCIDENTS.CORE" in plan.stdout, plan.stdout
+    finished = runner.invoke(app, ["deploy", "--format", "json", "--project-dir", str(repo)])
+    assert finished.exit_code == 0, finished.output
+    assert [(s["object_kind"], s["action"]) for s in json.loads(finished.stdout)["steps"]] == [("deploy", "record")]
+    with Workspace.open(repo) as ws:
+        assert ws.history(limit=1).deploys[0].outcome == "ok"
+        before = len(ws.trace)
+        assert ws.deploy().up_to_date and len(ws.trace) - before <= 4  # a no-op again
+        ws.session.execute("CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REOPEN_RATE AS SELECT 1 AS X")
+        [change] = ws.diff().changes
+    assert (change.kind, change.object, change.detail) == ("changed_view", "v_reopen_rate",
+                                                           "view was replaced outside incidents")

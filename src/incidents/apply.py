@@ -331,7 +331,8 @@ class History:
         self.session, self.project, self.env, self.deploy_id = session, project, env, deploy_id
         self.pending: list[StepResult] = []
         self.table_exists: bool | None = None
-        self.views: list[str] = []
+        self.views: list[str] = []  # replaced by this deploy: their fingerprints go on their rows
+        self.view_records: list[tuple[str, str | None]] = []  # (view, checksum) left unprinted by a cut deploy
         self.defaults_set: set[tuple[str, str]] = set()  # (table, column) whose default this deploy set
 
     def _sql(self, template: str, **extra: object) -> str:
@@ -355,6 +356,10 @@ class History:
         for r in rows:  # their defaults' live text is recorded by finish()
             if r.step.object_kind == ObjectKind.TABLE and r.status == StepStatus.OK and r.step.statements:
                 self.defaults_set |= _defaults_set_by(self.project, r.step)
+            if r.status == StepStatus.OK:  # an interrupted deploy's bookkeeping, finished by this one
+                self.view_records += [(name, checksum) for kind, name, checksum in r.step.records if kind == "view"]
+                self.defaults_set |= {(table, column) for kind, name, _ in r.step.records if kind == "column"
+                                      for table, column in [name.split(".", 1)]}
         try:
             self.session.execute(self._sql("insert", records=[self._row(r) for r in rows]), obj="deploy history")
         except TargetError:
@@ -381,7 +386,7 @@ class History:
         the tables it created or altered, each read back in one query; then the row that says the
         deploy ended (`incidents history` calls a deploy without one interrupted)."""
         self._record_defaults()
-        if self.views:
+        if self.views or self.view_records:
             ctx = context(self.project, self.env)
             rows = self.session.query(render_template(self.project.templates_dir, "introspect/views.sql.j2", **ctx))
             # No text (a role that does not own the view) is no fingerprint: diff reports "cannot compare".
@@ -390,8 +395,20 @@ class History:
             if prints:
                 self.session.execute(self._sql("fingerprints", deploy_id=self.deploy_id, prints=prints),
                                      obj="deploy history")
+            self._record_views(found)
         marker = Step(DEPLOY_MARKER, f"{self.env.database}.{self.env.schema}", Action.FINISH, ())
         self.record(StepResult(marker, StepStatus.OK, seconds))
+
+    def _record_views(self, found: dict[str, str]) -> None:
+        """Rows of their own for the views a cut-off deploy replaced but never fingerprinted."""
+        records = []
+        for name, checksum in self.view_records:
+            if name.upper() in found:
+                step = Step(ObjectKind.VIEW, name, Action.RECORD, ())
+                records.append({**self._row(StepResult(step, StepStatus.OK)), "checksum": checksum,
+                                "fingerprint": found[name.upper()]})
+        if records:
+            self.session.execute(self._sql("insert", records=records), obj="deploy history")
 
     def _record_defaults(self) -> None:
         """Each backend spells a default its own way (Snowflake writes a function's casts out, DuckDB

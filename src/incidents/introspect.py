@@ -57,6 +57,9 @@ class LiveState:
     history: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)  # (kind, NAME) -> last ok
     access_supported: bool = False  # the target has roles and grants (Snowflake): access is compared
     access: LiveAccess | None = None  # the functional roles' grants, when the target has them
+    # The last deploy that applied something never wrote its end row: its view fingerprints and
+    # default texts may be missing (deploy then finishes that bookkeeping).
+    unfinished: bool = False
 
     def recorded(self, kind: ObjectKind, name: str) -> HistoryEntry | None:
         """The last successful deploy of an object, looked up by its name in any case."""
@@ -99,6 +102,16 @@ def normalise_default(text: str | None) -> str | None:
     return re.sub(r"\(\)$", "", value)
 
 
+def _last_deploy_unfinished(rows: list[dict[str, object]]) -> bool:
+    """True when a step was recorded after the last end row (or there is none): the same rows, no query."""
+    def is_end(r: dict[str, object]) -> bool:
+        return r["OBJECT_KIND"] == ObjectKind.DEPLOY and r.get("ACTION") == "finish"
+
+    ends = [r["DEPLOYED_AT"] for r in rows if is_end(r)]
+    steps = [r["DEPLOYED_AT"] for r in rows if not is_end(r)]
+    return bool(steps) and (not ends or max(steps) > max(ends))  # type: ignore[type-var]
+
+
 def introspect(session: Session, project: Project, env: Environment) -> LiveState:
     ctx = context(project, env)
     tpl = project.templates_dir
@@ -139,9 +152,11 @@ def introspect(session: Session, project: Project, env: Environment) -> LiveStat
     state.views = {r["TABLE_NAME"]: r["VIEW_DEFINITION"] or None
                    for r in session.query(render_template(tpl, "introspect/views.sql.j2", **ctx), obj=env.schema)}
     if HISTORY_TABLE.upper() in state.tables:
-        for r in session.query(render_template(tpl, "introspect/history.sql.j2", **ctx), obj=HISTORY_TABLE):
+        rows = session.query(render_template(tpl, "introspect/history.sql.j2", **ctx), obj=HISTORY_TABLE)
+        for r in rows:
             state.history[(r["OBJECT_KIND"], r["OBJECT_NAME"].upper())] = HistoryEntry(r["CHECKSUM"],
                                                                                        r["FINGERPRINT"])
+        state.unfinished = _last_deploy_unfinished(rows)
     if state.access_supported:
         from incidents.access.live import read_live_access
 

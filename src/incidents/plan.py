@@ -42,6 +42,8 @@ class Step:
     refused: str | None = None
     checksum: str | None = None
     changes: tuple[Change, ...] = field(default=(), compare=False)
+    # A bookkeeping step: (kind, name, checksum) of the views and columns whose live text deploy records.
+    records: tuple[tuple[str, str, str | None], ...] = field(default=(), compare=False)
 
     @property
     def runs(self) -> bool:
@@ -104,7 +106,26 @@ def plan(project: Project, desired: DesiredState, live: LiveState, changes: list
         *_unclaimed(strays, claims, ObjectKind.TABLE),
         *revokes,
         *(step for t in tables for step in t.records),
+        *_unfinished_bookkeeping(pc),
     ]
+
+
+def _unfinished_bookkeeping(pc: PlanContext) -> list[Step]:
+    """After a deploy that was cut off before its end: record the text of the views and defaults it
+    left without one, so a view replaced by hand later is still seen (and `history` shows a deploy
+    that finished). Only objects that are as declared now; drift stays drift."""
+    if not pc.live.unfinished:
+        return []
+    changed = {c.object.upper() for c in pc.changes if c.object_kind == ObjectKind.VIEW}
+    drifting = {(c.object, c.column) for c in pc.changes if c.kind == ChangeKind.DEFAULT_CHANGED}
+    views = [("view", v.name, r.checksum) for v, r in pc.desired.views if v.name.upper() not in changed
+             and (entry := pc.live.recorded(ObjectKind.VIEW, v.name)) is not None and entry.fingerprint is None]
+    columns = [("column", f"{t.name}.{c.name}", None) for t, _ in pc.desired.tables for c in t.columns
+               if c.default is not None and (t.name, c.name) not in drifting and t.name.upper() in pc.live.tables
+               and pc.live.recorded(ObjectKind.COLUMN, f"{t.name}.{c.name}") is None]
+    env = pc.desired.env
+    return [Step(ObjectKind.DEPLOY, f"{env.database}.{env.schema}", Action.RECORD, (),
+                 records=tuple(views + columns))]
 
 
 def _access_steps(pc: PlanContext) -> tuple[list[Step], list[Step]]:
