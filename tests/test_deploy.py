@@ -73,12 +73,12 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
         session.close()
     ended = [r for r in rows if r["OBJECT_KIND"] == "deploy"]  # the row that says the deploy ended
     assert [(r["OBJECT_NAME"], r["ACTION"], r["STATUS"]) for r in ended] == [("INCIDENTS.CORE", "finish", "ok")]
-    # One row per applied step, plus the live text of each function default (what diff compares to).
+    # One row per applied step, plus the live text of each default (what diff compares to).
     defaults = [r for r in rows if r["OBJECT_KIND"] == "column"]
     rows = [r for r in rows if r["OBJECT_KIND"] not in ("column", "deploy")]
     assert len(rows) == len(report.applied)
     assert {r["OBJECT_NAME"] for r in defaults} == {f"{t.name}.{c.name}" for t in project.tables for c in t.columns
-                                                     if c.function_default}
+                                                     if c.default is not None}
     assert all(r["ACTION"] == "record" and len(r["CHECKSUM"]) == len(r["FINGERPRINT"]) == 64 for r in defaults)
     tables = {r["OBJECT_NAME"]: r for r in rows if r["OBJECT_KIND"] == "table"}
     assert set(tables) >= {t.name for t in project.tables}
