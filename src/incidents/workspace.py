@@ -158,7 +158,8 @@ class Workspace:
         return (self.connection is None and self.env.target == "local"
                 and not local_database_file(self.project, self.env).is_file())
 
-    def _require_deployed(self) -> None:
+    def require_deployed(self) -> None:
+        """NotDeployedError (exit 2 in the CLI) on a local target nothing was deployed to; no files made."""
         if self.never_deployed_locally:
             raise NotDeployedError("nothing deployed on the local target yet: run `incidents deploy`")
 
@@ -277,7 +278,7 @@ class Workspace:
 
         if limit < 1:
             raise ConfigError(f"expected a limit of 1 or more deploys, got {limit}", key="--limit")
-        self._require_deployed()
+        self.require_deployed()
         try:
             deploys = read_history(self._reader, self.project, self.env, limit)
         except TargetError as exc:
@@ -306,7 +307,7 @@ class Workspace:
         options = SeedOptions(incidents=incidents, random_seed=random_seed, replace=replace, start=start,
                               end=end, progress=progress)
         window(options)  # a bad --start/--end is the user's mistake, said before the target's state
-        self._require_deployed()
+        self.require_deployed()
         report = seed(self.session, self.project, self.env, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
@@ -333,7 +334,7 @@ class Workspace:
         from incidents.access.purge import parse_as_of, purge
 
         moment = parse_as_of(as_of)
-        self._require_deployed()
+        self.require_deployed()
         return purge(self.session, self.project, self.env, as_of=moment, dry_run=dry_run)
 
     def check(self) -> CheckResult:
@@ -341,7 +342,7 @@ class Workspace:
         order) on live data; `.ok` is False with each failed check, its count and sample keys."""
         from incidents.checks import run_checks
 
-        self._require_deployed()
+        self.require_deployed()
         return run_checks(self.session, self.project, self.env, self.where)
 
     def report(self, *, start: dt.date | str | None = None, end: dt.date | str | None = None,
@@ -354,7 +355,7 @@ class Workspace:
         from incidents.report import build_report, parse_date
 
         start_date, end_date = parse_date(start, "--from"), parse_date(end, "--to")
-        self._require_deployed()
+        self.require_deployed()
         return build_report(self.session, self.project, self.env, self.where,
                             start=start_date, end=end_date, on_progress=on_progress)
 
@@ -371,7 +372,7 @@ class Workspace:
                               "so nothing was run: pass them one at a time (or a file with --file)", key="SQL")
         if limit is not None and limit < 0:
             raise ConfigError(f"expected a limit of 0 or more rows, got {limit}", key="--limit")
-        self._require_deployed()
+        self.require_deployed()
         columns, rows = self.session.execute(sql, params, obj="query", max_rows=limit)  # type: ignore[arg-type]
         return QueryResult(columns, rows)
 
@@ -381,7 +382,7 @@ class Workspace:
         statements = split_statements(sql)
         if not statements:
             raise ConfigError("no SQL given (only blanks or comments)", key="--file")
-        self._require_deployed()
+        self.require_deployed()
         for statement in statements:
             columns, rows = self.session.execute(statement, obj="query", max_rows=limit)
             yield statement, QueryResult(columns, rows)

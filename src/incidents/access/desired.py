@@ -67,7 +67,6 @@ class AccessObject:
 
 @dataclass(frozen=True)
 class DesiredAccess:
-    access: Access
     roles: tuple[AccessRole, ...]
     grants: frozenset[Grant]
     objects: tuple[AccessObject, ...]
@@ -102,7 +101,7 @@ def desired_access(project: Project, env: Environment) -> DesiredAccess | None:
     if access is None:
         return None
     masked = tuple(f"{t.name}{MASKED_SUFFIX}" for t in pii_tables(project)) if not env.masks_with_policies else ()
-    return DesiredAccess(access, access.roles, frozenset(_grants(project, env, access, masked)),
+    return DesiredAccess(access.roles, frozenset(_grants(project, env, access, masked)),
                          tuple(_objects(project, env, access, masked)), tuple(v.upper() for v in masked))
 
 

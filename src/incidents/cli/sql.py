@@ -50,7 +50,7 @@ def sql(
     """
     tty = _is_tty()
     with _errors(output is QueryFormat.json), _workspace(project_dir, env, connection) as ws:
-        ws._require_deployed()  # before reading anything, and creating no files
+        ws.require_deployed()  # before reading anything, and creating no files
         _ = ws.session  # connect now: the first statement then runs at once
         with _history(tty):
             worst = _Shell(ws, output, limit, tty, verbose).run(_tty_line if tty else _piped_line)
