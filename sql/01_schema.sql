@@ -5,6 +5,18 @@ CREATE DATABASE IF NOT EXISTS INCIDENTS;
 
 CREATE SCHEMA IF NOT EXISTS INCIDENTS.CORE;
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.DATA_QUALITY_RESULTS (
+    CHECKED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the run started (UTC); one value per run.',
+    CHECK_NAME VARCHAR(50) NOT NULL COMMENT 'duplicate_key, orphan_reference, invalid_value, negative_duration, missing_timestamp, illegal_status_transition, status_mismatch or unreachable_category.',
+    TABLE_NAME VARCHAR(255) NOT NULL COMMENT 'Table the check reads.',
+    COLUMN_NAME VARCHAR(1000) COMMENT 'Column(s) checked.',
+    FAILURES NUMBER(38,0) NOT NULL COMMENT 'Rows failing the check in this run; 0 when it passed.',
+    RECORD_KEY VARCHAR(1000) COMMENT 'A sample failing row''s primary key (the duplicated key for duplicate_key), parts joined by "|"; NULL when the check passed.',
+    DETAIL VARCHAR(2000) COMMENT 'What is wrong with that row, in words; NULL when the check passed.',
+)
+COMMENT = 'What each `incidents check` run found - one row per check that passed, up to five sample rows per check that failed. Read by v_data_quality_issues; append-only.'
+;
+
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.IMPACT_SCORE_WEIGHTS (
     FACTOR VARCHAR(30) NOT NULL COMMENT 'What is scored: priority, impact_level, severity (matched on factor_value), customers_affected, revenue_impact (scaled), or threshold.',
     FACTOR_VALUE VARCHAR(30) NOT NULL COMMENT 'The incident''s value that earns the points (e.g. critical, SEV1); ''*'' for the scaled factors; high_impact for the threshold.',

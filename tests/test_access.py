@@ -266,7 +266,8 @@ def test_a_dropped_role_is_created_again_with_its_grants(seeded: Callable[[str],
 
 # --------------------------------------------------------------------------- retention
 
-EXPIRED = {"incident_comments": ("created_at", 730), "incident_attachments": ("uploaded_at", 365)}
+EXPIRED = {"incident_comments": ("created_at", 730), "incident_attachments": ("uploaded_at", 365),
+           "data_quality_results": ("checked_at", 90)}
 
 
 def _counts(ws: Workspace) -> dict[str, tuple[int, int]]:
@@ -276,7 +277,7 @@ def _counts(ws: Workspace) -> dict[str, tuple[int, int]]:
         [(expired, kept)] = rows(ws, f"SELECT COUNT_IF({column} < DATEADD(day, -{days}, '{AS_OF}'::TIMESTAMP_NTZ)), "
                                      f"COUNT_IF({column} >= DATEADD(day, -{days}, '{AS_OF}'::TIMESTAMP_NTZ)) "
                                      f"FROM {table}")
-        found[table] = (int(expired), int(kept))
+        found[table] = (int(expired or 0), int(kept or 0))  # COUNT_IF over no rows: NULL on the local target
     ws.close()  # the CLI opens the local target next; one process holds it at a time
     return found
 

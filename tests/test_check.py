@@ -21,7 +21,7 @@ def test_check_gates_on_failed_checks(project_copy: Path, deployed_local: Path, 
     args = ["--project-dir", str(project_copy)]
     clean = runner.invoke(app, ["check", *args])
     assert clean.exit_code == 0, clean.output
-    assert "every data check passed" in clean.output
+    assert "all 61 data checks passed" in clean.output and "recorded at" in clean.output
 
     # Snowflake would not stop these either: allowed_values are not constraints.
     values = ", ".join(f"('bad{i}', 1, 2, 3)" for i in range(6))
@@ -38,3 +38,34 @@ def test_check_gates_on_failed_checks(project_copy: Path, deployed_local: Path, 
     assert [s["key"] for s in check["samples"]] == [f"bad{i}" for i in range(5)]  # at most five samples
     text = runner.invoke(app, ["check", *args])
     assert text.exit_code == 1 and "invalid_value sla_policies.priority: 6 row(s)" in text.output
+
+
+def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path, deployed_local: Path,
+                                                              runner: CliRunner) -> None:
+    args = ["--project-dir", str(project_copy)]
+
+    def query(sql: str) -> list[list[object]]:
+        result = runner.invoke(app, ["query", sql, "--format", "json", *args])
+        assert result.exit_code == 0, result.output
+        return [list(r.values()) for r in json.loads(result.output)]
+
+    assert query("SELECT COUNT(*) FROM v_data_quality_issues") == [[0]]  # nothing recorded yet
+    looked = runner.invoke(app, ["check", "--no-record", *args])
+    assert looked.exit_code == 0 and "(not recorded)" in looked.output, looked.output
+    assert query("SELECT COUNT(*) FROM data_quality_results") == [[0]]
+
+    assert runner.invoke(app, ["check", *args]).exit_code == 0
+    [[checks, runs]] = query("SELECT COUNT(*), COUNT(DISTINCT checked_at) FROM data_quality_results")
+    assert (checks, runs) == (61, 1)  # one row per passing check
+    values = ", ".join(f"('bad{i}', 1, 2, 3)" for i in range(7))
+    assert runner.invoke(app, ["query", "INSERT INTO sla_policies (priority, acknowledge_minutes, "
+                               f"first_response_minutes, resolve_minutes) VALUES {values}", *args]).exit_code == 0
+    assert runner.invoke(app, ["check", *args]).exit_code == 1
+    shown = query("SELECT check_name, table_name, column_name, record_key, failures FROM v_data_quality_issues "
+                  "ORDER BY record_key")
+    assert shown == [["invalid_value", "sla_policies", "priority", f"bad{i}", 7] for i in range(5)]
+    assert query("SELECT COUNT(DISTINCT checked_at) FROM data_quality_results") == [[2]]  # runs are kept
+
+    assert runner.invoke(app, ["query", "DELETE FROM sla_policies WHERE priority LIKE 'bad%'", *args]).exit_code == 0
+    assert runner.invoke(app, ["check", *args]).exit_code == 0
+    assert query("SELECT COUNT(*) FROM v_data_quality_issues") == [[0]]  # the latest run is clean

@@ -240,7 +240,8 @@ def test_empty_warehouse_renders_no_data(project_copy: Path, deployed_local: Pat
     assert all(s["empty"] for s in data["sections"] if s["key"] != "headline")
     assert "<svg" not in text and "No incidents created in the period." in text
     as_text = result.to_text()
-    assert "holds no incidents yet" in as_text and "Clean: no data-quality issue" in as_text
+    assert "holds no incidents yet" in as_text
+    assert "No failing check in the latest recorded `incidents check` run" in as_text
     assert re.search(r"^MTTR median / p90 +\u2013 / \u2013 ", as_text, re.MULTILINE)
 
 

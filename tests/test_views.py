@@ -633,7 +633,7 @@ def test_assignee_workload(world: tuple[Session, Environment, vd.Dataset]) -> No
 def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.Dataset]) -> None:
     # fakesnow enforces keys, so only the lifecycle checks can fire here (keys: test_views_quality.py).
     session, env, _ = world
-    found = {(r["check_name"], r["record_key"]) for r in select(session, env, "v_data_quality_issues")}
+    found = {(r["check_name"], r["record_key"]) for r in vd.checked(session, env)}
     assert ("negative_duration", "1600") in found
     assert ("missing_timestamp", "1601") in found
     assert ("negative_duration", "1603") in found
@@ -641,6 +641,8 @@ def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.
                                      "status_mismatch"}
     illegal = {r["detail"] for r in select(session, env, "v_data_quality_issues",
                                            "WHERE check_name = 'illegal_status_transition'")}
+    assert {r["failures"] for r in select(session, env, "v_data_quality_issues",
+                                          "WHERE check_name = 'illegal_status_transition'")} == {3}
     assert illegal == {"no-op change to resolved", "closed from investigating without being resolved",
                        "leaves terminal status duplicate for investigating"}
     # An incident whose status was edited without a history row is a status_mismatch, found by its id.
@@ -649,8 +651,8 @@ def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.
     assert ("status_mismatch", str(victim["INCIDENT_ID"])) not in found
     session.execute(f"UPDATE {table} SET STATUS = 'mitigated' WHERE INCIDENT_ID = {victim['INCIDENT_ID']}")
     try:
-        mismatches = {(r["record_key"], r["detail"]) for r in select(session, env, "v_data_quality_issues",
-                                                                     "WHERE check_name = 'status_mismatch'")}
+        mismatches = {(r["record_key"], r["detail"]) for r in vd.checked(session, env,
+                                                                         "WHERE check_name = 'status_mismatch'")}
     finally:
         session.execute(f"UPDATE {table} SET STATUS = 'closed' WHERE INCIDENT_ID = {victim['INCIDENT_ID']}")
     assert (str(victim["INCIDENT_ID"]), "status mitigated but the latest status change is to closed") in mismatches

@@ -14,7 +14,7 @@ import views_dataset as vd
 from incidents.config import load_project
 from incidents.render import desired_state
 from incidents.session import Session
-from views_dataset import REPO, deploy_target, fq, select, utcnow
+from views_dataset import REPO, checked, deploy_target, fq, select, utcnow
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
 
@@ -116,7 +116,7 @@ def test_data_quality_reports_broken_keys(unconstrained: tuple[Session, object])
                     "previous_status, new_status, changed_by, changed_at) VALUES "
                     "(1, 12, NULL, 'new', 1, '2024-05-01 12:00:00')")  # orphan incident
     found = {(r["check_name"], r["table_name"], r["column_name"], r["record_key"])
-             for r in select(session, env, "v_data_quality_issues")}
+             for r in checked(session, env)}
     assert found == {
         ("duplicate_key", "users", "email", "a@x"),
         ("invalid_value", "users", "role", "2"),

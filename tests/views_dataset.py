@@ -427,6 +427,15 @@ def select(session: Session, env: Environment, view: str, where: str = "") -> li
     return [{k.lower(): _plain(v) for k, v in r.items()} for r in rows]
 
 
+def checked(session: Session, env: Environment, where: str = "") -> list[dict[str, Any]]:
+    """Run `incidents check` (recording the run), then read v_data_quality_issues, which shows that run."""
+    from incidents.checks import run_checks
+    from incidents.config import load_project
+
+    run_checks(session, load_project(Path(__file__).resolve().parents[1]), env, "test")
+    return select(session, env, "v_data_quality_issues", where)
+
+
 def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, decimal.Decimal) else value
 

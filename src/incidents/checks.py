@@ -1,14 +1,18 @@
-"""`incidents check`: the declared data checks on live data, as a CI gate.
+"""`incidents check`: the declared data checks on live data, as a CI gate, and their record.
 
 Snowflake does not enforce primary, unique or foreign keys, nor `allowed_values`; the checks that
-catch what it lets through are defined once, in the `v_data_quality_issues` view (generated from
-config/tables/*.yml plus the lifecycle rules). `check` reads that view in one query, so the view a
-dashboard shows and the gate CI runs can never disagree. NOT NULL is not checked: Snowflake and the
-local target both enforce it, so such a check could never fail.
+catch what it lets through are defined once, in templates/check/problems.sql.j2 (generated from
+config/tables/*.yml plus the lifecycle rules). `check` runs them all in one statement and, unless told
+not to, records what it found in `data_quality_results` (one row per passing check, up to five sample
+rows per failing one) in that same statement; `v_data_quality_issues` reads the latest run, so the view
+a dashboard shows is what the gate saw, and a dashboard refresh does not re-run seconds of checks.
+NOT NULL is not checked: Snowflake and the local target both enforce it, so such a check could never
+fail.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +24,7 @@ from incidents.session import Session, is_missing_object
 from incidents.templating import render_template
 
 SAMPLES = 5
-VIEW = "v_data_quality_issues"
+RESULTS_TABLE = "data_quality_results"
 
 
 @dataclass(frozen=True)
@@ -40,33 +44,51 @@ class FailedCheck:
 class CheckResult(JsonResult):
     env: str
     where: str
+    checked_at: str
+    passed: int  # checks that found nothing
     failed: tuple[FailedCheck, ...]
+    recorded: bool  # written to data_quality_results
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "ok": self.ok, "failed": [f.to_dict() for f in self.failed]}
+        return {"env": self.env, "ok": self.ok, "checked_at": self.checked_at, "passed": self.passed,
+                "recorded": self.recorded, "failed": [f.to_dict() for f in self.failed]}
 
 
-def run_checks(session: Session, project: Project, env: Environment, where: str) -> CheckResult:
-    if not any(v.name == VIEW for v in project.views):
-        raise NotDeployedError(f"config/views.yml declares no {VIEW} view, which defines the checks; add it back")
-    sql = render_template(project.templates_dir, "check/failures.sql.j2", **context(project, env), samples=SAMPLES)
+def run_checks(session: Session, project: Project, env: Environment, where: str, *, record: bool = True,
+               now: dt.datetime | None = None) -> CheckResult:
+    """Run every check; with `record`, store the outcome under one checked_at (UTC) and read it back."""
+    if record and not any(t.name == RESULTS_TABLE for t in project.tables):
+        raise NotDeployedError(f"config/tables/ declares no {RESULTS_TABLE} table, where `check` records its "
+                               "runs; add it back, or run `incidents check --no-record`")
+    checked_at = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    ctx = {**context(project, env), "samples": SAMPLES, "checked_at": checked_at}
+    run = render_template(project.templates_dir, "check/run.sql.j2", **ctx, record=record)
     try:
-        rows = session.query(sql, obj=VIEW)
+        if record:
+            session.execute(run, obj=RESULTS_TABLE)
+            rows = session.query(render_template(project.templates_dir, "check/results.sql.j2", **ctx),
+                                 obj=RESULTS_TABLE)
+        else:
+            rows = session.query(run, obj="data checks")
     except TargetError as exc:
         if is_missing_object(exc):
-            raise NotDeployedError(f"{VIEW} does not exist in {env.database}.{env.schema}: "
-                                   "run `incidents deploy` first") from None
+            raise NotDeployedError(f"a table the checks read (or {RESULTS_TABLE}) does not exist in "
+                                   f"{env.database}.{env.schema}: run `incidents deploy` first") from None
         raise
+    return _result(env, where, checked_at, rows, record)
+
+
+def _result(env: Environment, where: str, checked_at: str, rows: list[dict[str, Any]], recorded: bool) -> CheckResult:
     groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["CHECK_NAME"], row["TABLE_NAME"], row["COLUMN_NAME"]), []).append(row)
     failed = tuple(
         FailedCheck(check, table, column, int(members[0]["FAILURES"]),
                     tuple((m["RECORD_KEY"], m["DETAIL"]) for m in members))
-        for (check, table, column), members in groups.items()
+        for (check, table, column), members in groups.items() if int(members[0]["FAILURES"])
     )
-    return CheckResult(env.name, where, failed)
+    return CheckResult(env.name, where, checked_at, len(groups) - len(failed), failed, recorded)

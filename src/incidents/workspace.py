@@ -337,13 +337,14 @@ class Workspace:
         self.require_deployed()
         return purge(self.session, self.project, self.env, as_of=moment, dry_run=dry_run)
 
-    def check(self) -> CheckResult:
+    def check(self, *, record: bool = True) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle
-        order) on live data; `.ok` is False with each failed check, its count and sample keys."""
+        order) on live data; `.ok` is False with each failed check, its count and sample keys.
+        `record` (default) stores the run in data_quality_results, which v_data_quality_issues reads."""
         from incidents.checks import run_checks
 
         self.require_deployed()
-        return run_checks(self.session, self.project, self.env, self.where)
+        return run_checks(self.session, self.project, self.env, self.where, record=record)
 
     def report(self, *, start: dt.date | str | None = None, end: dt.date | str | None = None,
                on_progress: Callable[[int, int, str, float | None], None] | None = None) -> ReportResult:

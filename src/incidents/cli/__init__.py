@@ -255,6 +255,9 @@ def unlock(
 
 @app.command()
 def check(
+    record: Annotated[bool, typer.Option(
+        "--record/--no-record",
+        help="Store the run in data_quality_results (what v_data_quality_issues shows).")] = True,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
@@ -264,14 +267,15 @@ def check(
     """Run the declared data checks on live data. Exit 0 clean, 1 when any check fails.
 
     Primary and unique keys unique, foreign keys resolve, allowed_values respected, lifecycle
-    timestamps in order and status history consistent: the checks of the v_data_quality_issues view
-    (one query), each failure with its row count and up to five sample keys. Snowflake enforces none
-    of the key checks itself; use this as a CI gate after loads.
+    timestamps in order and status history consistent (templates/check/problems.sql.j2), in one
+    statement, each failure with its row count and up to five sample keys. The run is recorded in
+    data_quality_results, which v_data_quality_issues and the report read; --no-record only looks.
+    Snowflake enforces none of the key checks itself; use this as a CI gate after loads.
 
-    Examples: incidents check; incidents check --env prod --format json
+    Examples: incidents check; incidents check --env prod --format json; incidents check --no-record
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
-        result = ws.check()
+        result = ws.check(record=record)
         show(result, output, lambda: fmt.check_text(result))
         if not result.ok:
             raise Found("checks failed")

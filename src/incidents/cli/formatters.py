@@ -164,10 +164,12 @@ def diff_text(result: DiffResult) -> None:
 
 def check_text(result: CheckResult) -> None:
     out = console()
+    recorded = f", recorded at {result.checked_at} UTC" if result.recorded else " (not recorded)"
     if result.ok:
-        out.print(f"[green]ok[/]: every data check passed on {escape(result.where)}.")
+        out.print(f"[green]ok[/]: all {result.passed} data checks passed on {escape(result.where)}{recorded}.")
         return
-    out.print(f"[bold red]{len(result.failed)} check(s) failed[/] on {escape(result.where)}:")
+    out.print(f"[bold red]{len(result.failed)} check(s) failed[/], {result.passed} passed, "
+              f"on {escape(result.where)}{recorded}:")
     for failed in result.failed:
         where = f"{failed.table}.{failed.column}" if failed.column else failed.table
         out.print(f"  [red]{failed.check}[/] {escape(where)}: {failed.failures:,} row(s)")

@@ -50,5 +50,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("high_impact", "Top high-impact incidents", ("v_high_impact_incidents",),
             PERIOD, "No high-impact incidents created in the period.", limit=10),
     Section("data_quality", "Data quality", ("v_data_quality_issues",),
-            NOW, "Clean: no data-quality issue found by any check.", "issues"),
+            NOW, "No failing check in the latest recorded `incidents check` run (none is recorded until it runs).",
+            "issues"),
 )
