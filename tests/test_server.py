@@ -23,6 +23,7 @@ def _toml(home: Path, server: dict, password: str = "snow", port: int | None = N
         "network_timeout = 5\nlogin_timeout = 5\n"
         "[fake.session_parameters]\nCLIENT_OUT_OF_BAND_TELEMETRY_ENABLED = false\n"
     )
+    (home / "connections.toml").chmod(0o600)  # as a user keeps a file with a password (else: a warning)
 
 
 def test_deploy_query_and_diff_through_the_real_connector(server: dict, repo: Path, tmp_path: Path,
