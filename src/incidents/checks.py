@@ -65,21 +65,27 @@ def run_checks(session: Session, project: Project, env: Environment, where: str,
         raise NotDeployedError(f"config/tables/ declares no {RESULTS_TABLE} table, where `check` records its "
                                "runs; add it back, or run `incidents check --no-record`")
     checked_at = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    ctx = {**context(project, env), "samples": SAMPLES, "checked_at": checked_at}
-    run = render_template(project.templates_dir, "check/run.sql.j2", **ctx, record=record)
+    insert, read_back, look = check_statements(project, env, checked_at)
     try:
         if record:
-            session.execute(run, obj=RESULTS_TABLE)
-            rows = session.query(render_template(project.templates_dir, "check/results.sql.j2", **ctx),
-                                 obj=RESULTS_TABLE)
+            session.execute(insert, obj=RESULTS_TABLE)
+            rows = session.query(read_back, obj=RESULTS_TABLE)
         else:
-            rows = session.query(run, obj="data checks")
+            rows = session.query(look, obj="data checks")
     except TargetError as exc:
         if is_missing_object(exc):
             raise NotDeployedError(f"a table the checks read (or {RESULTS_TABLE}) does not exist in "
                                    f"{env.database}.{env.schema}: run `incidents deploy` first") from None
         raise
     return _result(env, where, checked_at, rows, record)
+
+
+def check_statements(project: Project, env: Environment, checked_at: str) -> tuple[str, str, str]:
+    """(record the run, read it back, run without recording), for the run at `checked_at` (UTC)."""
+    ctx = {**context(project, env), "samples": SAMPLES, "checked_at": checked_at}
+    return (render_template(project.templates_dir, "check/run.sql.j2", **ctx, record=True),
+            render_template(project.templates_dir, "check/results.sql.j2", **ctx),
+            render_template(project.templates_dir, "check/run.sql.j2", **ctx, record=False))
 
 
 def _result(env: Environment, where: str, checked_at: str, rows: list[dict[str, Any]], recorded: bool) -> CheckResult:

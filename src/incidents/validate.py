@@ -72,6 +72,7 @@ def validate_project(project: Project, env: Environment, files: dict[str, str] |
             _check_select_list(view, parsed[0])
     count += _validate_ingest(project, env, seen)
     count += _validate_access(state, seen)
+    count += _validate_checks(project, env)
     for rel, content in (files if files is not None else render_files(project, env)).items():
         if rel.endswith(".sql"):  # only what no object above already parsed (the sample data, mainly)
             rest = [s for s in split_statements(content) if _normal(s) not in seen]
@@ -90,6 +91,16 @@ def _validate_ingest(project: Project, env: Environment, seen: set[str]) -> int:
     for statement in statements:
         parse_statements(statement, "templates/ingest/")
         seen.add(_normal(statement))
+    return len(statements)
+
+
+def _validate_checks(project: Project, env: Environment) -> int:
+    """The statements of `incidents check`: the recorded run, its read-back and the unrecorded run."""
+    from incidents.checks import check_statements
+
+    statements = check_statements(project, env, "2000-01-01 00:00:00.000000")
+    for statement in statements:
+        parse_statements(statement, "templates/check/")
     return len(statements)
 
 
