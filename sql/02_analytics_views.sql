@@ -1105,108 +1105,132 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TIME_IN_STATUS
 COPY GRANTS
 COMMENT = 'Time spent in each status per priority, from incident_status_history; a stay ends at the next change of the incident, and current (unfinished) stays are not counted.'
 AS
-WITH stays AS (
+WITH keyed AS (
     SELECT
         h.incident_id,
-        h.new_status AS status,
         h.changed_at,
-        LEAD(h.changed_at) OVER (PARTITION BY h.incident_id ORDER BY h.changed_at, h.status_history_id) AS left_at
+        h.status_history_id * 10 + CASE h.new_status
+            WHEN 'new' THEN 1
+            WHEN 'acknowledged' THEN 2
+            WHEN 'investigating' THEN 3
+            WHEN 'identified' THEN 4
+            WHEN 'mitigated' THEN 5
+            WHEN 'resolved' THEN 6
+            WHEN 'closed' THEN 7
+            WHEN 'cancelled' THEN 8
+            WHEN 'duplicate' THEN 9
+            ELSE 0
+        END AS row_key
     FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
 ),
+stays AS (
+    SELECT
+        incident_id,
+        changed_at,
+        row_key,
+        LEAD(changed_at) OVER (PARTITION BY incident_id ORDER BY changed_at, row_key) AS left_at
+    FROM keyed
+),
 finished AS (
-    SELECT s.incident_id, s.status, i.priority, DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
+    SELECT
+        s.incident_id,
+        s.changed_at,
+        s.row_key,
+        MOD(MOD(s.row_key, 10) + 10, 10) AS status_code,
+        i.priority,
+        DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
     FROM stays AS s
     JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
     WHERE s.left_at IS NOT NULL
 ),
 per_incident AS (
-    SELECT
-        priority,
-        COUNT_IF(status = 'new') > 0 AS had_1,
-        COUNT_IF(status = 'acknowledged') > 0 AS had_2,
-        COUNT_IF(status = 'investigating') > 0 AS had_3,
-        COUNT_IF(status = 'identified') > 0 AS had_4,
-        COUNT_IF(status = 'mitigated') > 0 AS had_5,
-        COUNT_IF(status = 'resolved') > 0 AS had_6,
-        COUNT_IF(status = 'closed') > 0 AS had_7,
-        COUNT_IF(status = 'cancelled') > 0 AS had_8,
-        COUNT_IF(status = 'duplicate') > 0 AS had_9
+    SELECT priority, BITOR_AGG(BITSHIFTLEFT(1, status_code)) AS had
     FROM finished
     GROUP BY incident_id, priority
 ),
 per_priority AS (
     SELECT
         priority,
-        COUNT_IF(had_1) AS incidents_1,
-        COUNT_IF(had_2) AS incidents_2,
-        COUNT_IF(had_3) AS incidents_3,
-        COUNT_IF(had_4) AS incidents_4,
-        COUNT_IF(had_5) AS incidents_5,
-        COUNT_IF(had_6) AS incidents_6,
-        COUNT_IF(had_7) AS incidents_7,
-        COUNT_IF(had_8) AS incidents_8,
-        COUNT_IF(had_9) AS incidents_9
+        COUNT_IF(BITAND(had, 2) <> 0) AS incidents_1,
+        COUNT_IF(BITAND(had, 4) <> 0) AS incidents_2,
+        COUNT_IF(BITAND(had, 8) <> 0) AS incidents_3,
+        COUNT_IF(BITAND(had, 16) <> 0) AS incidents_4,
+        COUNT_IF(BITAND(had, 32) <> 0) AS incidents_5,
+        COUNT_IF(BITAND(had, 64) <> 0) AS incidents_6,
+        COUNT_IF(BITAND(had, 128) <> 0) AS incidents_7,
+        COUNT_IF(BITAND(had, 256) <> 0) AS incidents_8,
+        COUNT_IF(BITAND(had, 512) <> 0) AS incidents_9
     FROM per_incident
     GROUP BY priority
 ),
-lifecycle_incidents AS (
+lifecycle AS (
     SELECT
-        k.status,
-        p.priority,
-        CASE k.status
-            WHEN 'new' THEN p.incidents_1
-            WHEN 'acknowledged' THEN p.incidents_2
-            WHEN 'investigating' THEN p.incidents_3
-            WHEN 'identified' THEN p.incidents_4
-            WHEN 'mitigated' THEN p.incidents_5
-            WHEN 'resolved' THEN p.incidents_6
-            WHEN 'closed' THEN p.incidents_7
-            WHEN 'cancelled' THEN p.incidents_8
-            WHEN 'duplicate' THEN p.incidents_9
-        END AS incidents
-    FROM per_priority AS p
-    CROSS JOIN (
-        SELECT 'new' AS status UNION ALL
-        SELECT 'acknowledged' AS status UNION ALL
-        SELECT 'investigating' AS status UNION ALL
-        SELECT 'identified' AS status UNION ALL
-        SELECT 'mitigated' AS status UNION ALL
-        SELECT 'resolved' AS status UNION ALL
-        SELECT 'closed' AS status UNION ALL
-        SELECT 'cancelled' AS status UNION ALL
-        SELECT 'duplicate' AS status
-    ) AS k
-),
-other_incidents AS (
-    SELECT status, priority, COUNT(DISTINCT incident_id) AS incidents
-    FROM finished
-    WHERE NOT NVL(status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate'), FALSE)
-    GROUP BY status, priority
-),
-summary AS (
-    SELECT
-        status,
-        priority,
+        f.status_code,
+        f.priority,
         COUNT(*) AS stays,
-        ROUND(SUM(minutes), 2) AS total_minutes,
-        ROUND(AVG(minutes), 2) AS avg_minutes,
-        ROUND(MEDIAN(minutes), 2) AS median_minutes,
-        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS p90_minutes
-    FROM finished
-    GROUP BY status, priority
+        ROUND(SUM(f.minutes), 2) AS total_minutes,
+        ROUND(AVG(f.minutes), 2) AS avg_minutes,
+        ROUND(MEDIAN(f.minutes), 2) AS median_minutes,
+        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY f.minutes), 2) AS p90_minutes
+    FROM finished AS f
+    WHERE f.status_code > 0
+    GROUP BY f.status_code, f.priority
+),
+other_rows AS (
+    SELECT DISTINCT incident_id, changed_at, status_history_id, new_status
+    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY
+    WHERE NOT NVL(new_status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate'), FALSE)
+),
+other_stays AS (
+    SELECT o.new_status AS status, f.priority, f.incident_id, f.minutes
+    FROM finished AS f
+    JOIN other_rows AS o
+        ON o.incident_id = f.incident_id AND o.changed_at = f.changed_at AND o.status_history_id * 10 = f.row_key
+    WHERE f.status_code = 0
 )
 SELECT
-    s.status,
-    s.priority,
-    s.stays,
-    COALESCE(l.incidents, o.incidents) AS incidents,
-    s.total_minutes,
-    s.avg_minutes,
-    s.median_minutes,
-    s.p90_minutes
-FROM summary AS s
-LEFT JOIN lifecycle_incidents AS l ON l.status = s.status AND l.priority IS NOT DISTINCT FROM s.priority
-LEFT JOIN other_incidents AS o ON o.status IS NOT DISTINCT FROM s.status AND o.priority IS NOT DISTINCT FROM s.priority
+    CASE l.status_code
+        WHEN 1 THEN 'new'
+        WHEN 2 THEN 'acknowledged'
+        WHEN 3 THEN 'investigating'
+        WHEN 4 THEN 'identified'
+        WHEN 5 THEN 'mitigated'
+        WHEN 6 THEN 'resolved'
+        WHEN 7 THEN 'closed'
+        WHEN 8 THEN 'cancelled'
+        WHEN 9 THEN 'duplicate'
+    END AS status,
+    l.priority,
+    l.stays,
+    CASE l.status_code
+        WHEN 1 THEN p.incidents_1
+        WHEN 2 THEN p.incidents_2
+        WHEN 3 THEN p.incidents_3
+        WHEN 4 THEN p.incidents_4
+        WHEN 5 THEN p.incidents_5
+        WHEN 6 THEN p.incidents_6
+        WHEN 7 THEN p.incidents_7
+        WHEN 8 THEN p.incidents_8
+        WHEN 9 THEN p.incidents_9
+    END AS incidents,
+    l.total_minutes,
+    l.avg_minutes,
+    l.median_minutes,
+    l.p90_minutes
+FROM lifecycle AS l
+JOIN per_priority AS p ON p.priority IS NOT DISTINCT FROM l.priority
+UNION ALL
+SELECT
+    status,
+    priority,
+    COUNT(*),
+    COUNT(DISTINCT incident_id),
+    ROUND(SUM(minutes), 2),
+    ROUND(AVG(minutes), 2),
+    ROUND(MEDIAN(minutes), 2),
+    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2)
+FROM other_stays
+GROUP BY status, priority
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP

@@ -170,3 +170,40 @@ def test_time_in_status_counts_incidents_outside_the_lifecycle_and_repeats(
     finally:
         session.execute(f"DELETE FROM {fq(env, 'incident_status_history')} WHERE status_history_id > 1000")
         session.execute(f"DELETE FROM {fq(env, 'incidents')} WHERE incident_id >= 100")
+
+
+def test_time_in_status_orders_ties_by_status_history_id(unconstrained: tuple[Session, object]) -> None:
+    """Rows of one incident with the same changed_at are ordered by status_history_id (the view carries the
+    status inside that sort key); a status outside the lifecycle keeps its text. Checked against the plain
+    LEAD query."""
+    session, env = unconstrained
+    t0 = dt.datetime(2024, 7, 1, 8)
+    rows = [(2005, 200, "investigating", t0), (2001, 200, "new", t0), (2003, 200, "weird", t0),
+            (2004, 200, "acknowledged", t0 + dt.timedelta(minutes=7)),
+            (2002, 200, "resolved", t0 + dt.timedelta(minutes=19))]
+    reference = f"""
+        SELECT s.status, i.priority, COUNT(*) AS stays, COUNT(DISTINCT s.incident_id) AS incidents,
+               ROUND(SUM(DATEDIFF('second', s.changed_at, s.left_at) / 60), 2) AS total_minutes
+        FROM (SELECT incident_id, new_status AS status, changed_at,
+                     LEAD(changed_at) OVER (PARTITION BY incident_id ORDER BY changed_at, status_history_id) AS left_at
+              FROM {fq(env, 'incident_status_history')}) AS s
+        JOIN {fq(env, 'incidents')} AS i ON i.incident_id = s.incident_id
+        WHERE s.left_at IS NOT NULL
+        GROUP BY s.status, i.priority"""
+    try:
+        session.execute(f"INSERT INTO {fq(env, 'incidents')} (incident_id, incident_number, title, category_id, "
+                        "status, priority, severity, impact_level, source, reporter_id, created_at) VALUES "
+                        "(200, 'INC-200', 't', 1, 'new', 'medium', 'SEV3', 'minor', 'internal', 1, %s)", (t0,))
+        for row in rows:
+            session.execute(f"INSERT INTO {fq(env, 'incident_status_history')} (status_history_id, incident_id, "
+                            "new_status, changed_by, changed_at) VALUES (%s, %s, %s, 1, %s)", row)
+        got = {(r["status"], r["priority"]): (r["stays"], r["incidents"], float(r["total_minutes"]))
+               for r in select(session, env, "v_time_in_status")}
+        expected = {(r[0], r[1]): (r[2], r[3], float(r[4])) for r in session.execute(reference)[1]}
+        assert got == expected
+        # 2001 new -> 2003 weird -> 2005 investigating (all at t0) -> 2004 acknowledged -> 2002 resolved
+        assert got[("new", "medium")][2] == 0 and got[("weird", "medium")][:2] == (1, 1)
+        assert got[("investigating", "medium")][2] == 7 and got[("acknowledged", "medium")][2] == 12
+    finally:
+        session.execute(f"DELETE FROM {fq(env, 'incident_status_history')} WHERE status_history_id >= 2001")
+        session.execute(f"DELETE FROM {fq(env, 'incidents')} WHERE incident_id = 200")
