@@ -58,13 +58,13 @@ class CheckResult(JsonResult):
                 "recorded": self.recorded, "failed": [f.to_dict() for f in self.failed]}
 
 
-def run_checks(session: Session, project: Project, env: Environment, where: str, *, record: bool = True,
-               now: dt.datetime | None = None) -> CheckResult:
+def run_checks(session: Session, project: Project, env: Environment, where: str, *,
+               record: bool = True) -> CheckResult:
     """Run every check; with `record`, store the outcome under one checked_at (UTC) and read it back."""
     if record and not any(t.name == RESULTS_TABLE for t in project.tables):
         raise NotDeployedError(f"config/tables/ declares no {RESULTS_TABLE} table, where `check` records its "
                                "runs; add it back, or run `incidents check --no-record`")
-    checked_at = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    checked_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
     insert, read_back, look = check_statements(project, env, checked_at)
     try:
         if record:
