@@ -69,3 +69,22 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
     assert runner.invoke(app, ["query", "DELETE FROM sla_policies WHERE priority LIKE 'bad%'", *args]).exit_code == 0
     assert runner.invoke(app, ["check", *args]).exit_code == 0
     assert query("SELECT COUNT(*) FROM v_data_quality_issues") == [[0]]  # the latest run is clean
+
+
+def test_keys_are_declared_not_enforced_locally_and_check_finds_the_violations(
+        project_copy: Path, deployed_local: Path, runner: CliRunner) -> None:
+    """As on Snowflake, the local target takes a duplicate primary key and a dangling foreign key (and a
+    deploy that references the table still works); `incidents check` is what catches them."""
+    args = ["--project-dir", str(project_copy)]
+    rows = ("INSERT INTO users (user_id, email, full_name, role) VALUES (7, 'a@example.com', 'A', 'engineer'), "
+            "(7, 'b@example.com', 'B', 'engineer')")
+    assert runner.invoke(app, ["query", rows, *args]).exit_code == 0
+    orphan = ("INSERT INTO incident_categories (category_id, code, name, parent_category_id) "
+              "VALUES (900, 'ORPHAN', 'Orphan', 12345)")
+    assert runner.invoke(app, ["query", orphan, *args]).exit_code == 0
+    failed = runner.invoke(app, ["check", "--format", "json", *args])
+    assert failed.exit_code == 1, failed.output
+    found = {(c["check"], c["table"], c["column"], c["failures"]) for c in json.loads(failed.output)["failed"]}
+    assert ("duplicate_key", "users", "user_id", 1) in found, found
+    assert ("orphan_reference", "incident_categories", "parent_category_id", 1) in found, found
+    assert runner.invoke(app, ["deploy", *args]).exit_code == 0  # nothing to do, nothing refused

@@ -23,7 +23,7 @@ from incidents.targets import open_local
 REPO = Path(__file__).resolve().parents[1]
 FQ = "INCIDENTS.CORE."
 
-# A few hand-written rows, parents first (the local target enforces foreign keys).
+# A few hand-written rows, parents first, as a loader would write them.
 ROWS = [
     f"INSERT INTO {FQ}USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES "
     "(1, 'ana@example.com', 'Ana', 'engineer'), (2, 'bo@example.com', 'Bo', 'manager')",
@@ -278,28 +278,33 @@ def test_stray_object_in_the_way_of_a_missing_table(root: Path, local_dir: Path,
     assert cli(runner, root, "diff").exit_code == 0
 
 
-def test_dropping_a_column_of_a_referenced_table_is_a_clean_exit_3_locally(root: Path, runner: CliRunner) -> None:
-    """DuckDB refuses ALTER/DROP COLUMN on a table other tables reference (Snowflake allows it): one line, the
-    hint, exit 3, no traceback; the failure is in the history."""
-    assert cli(runner, root, "query", f"ALTER TABLE {FQ}USERS ADD COLUMN NICKNAME VARCHAR(20)").exit_code == 0
+def make_team_required(root: Path) -> None:
+    """users.team becomes NOT NULL while Ana's row has none: SET NOT NULL fails on Snowflake and locally."""
+    edit(root, "users", "- {name: team, type: VARCHAR(100),", "- {name: team, type: VARCHAR(100), nullable: false,")
+
+
+def test_a_failing_statement_is_a_clean_exit_3_with_the_failure_in_the_history(root: Path,
+                                                                              runner: CliRunner) -> None:
+    """One line naming the object, exit 3, no traceback; the failure is in the history."""
+    make_team_required(root)
     result = cli(runner, root, "deploy", "--allow-destructive")
     assert result.exit_code == 3, result.output
-    assert "Dependency Error" in result.stderr
-    assert "cannot alter or drop a table that foreign keys reference" in result.stderr
+    assert "users" in result.stderr and "SET NOT NULL" in result.stderr, result.stderr
     assert "Traceback" not in result.output
     history = cli(runner, root, "query", f"SELECT OBJECT_NAME, STATUS FROM {FQ}{HISTORY_TABLE} "
                                          "WHERE STATUS = 'failed'", "--format", "csv")
-    assert history.stdout.splitlines()[1:] == ["users.NICKNAME,failed"]
+    assert history.stdout.splitlines()[1:] == ["users,failed"]
 
 
 def test_deploy_error_is_a_target_error_in_the_api(root: Path, local_dir: Path) -> None:
     """The API raises TargetError (what the CLI maps to exit 3) and still records the history."""
+    make_team_required(root)
     session, project, env = open_session(root, local_dir)
     try:
-        session.execute(f"ALTER TABLE {FQ}USERS ADD COLUMN NICKNAME VARCHAR(20)")
-        with pytest.raises(TargetError, match="Dependency Error"):
+        with pytest.raises(TargetError, match="TEAM"):
             deploy(session, project, env, allow_destructive=True)
-        rows = session.query(f"SELECT STATUS FROM {FQ}{HISTORY_TABLE} WHERE OBJECT_NAME = 'users.NICKNAME'")
+        rows = session.query(f"SELECT STATUS FROM {FQ}{HISTORY_TABLE} "
+                             "WHERE OBJECT_NAME = 'users' AND STATUS = 'failed'")
         assert rows == [{"STATUS": "failed"}]
     finally:
         session.close()

@@ -83,8 +83,8 @@ def test_no_duplicate_keys_and_no_orphans(db: Session, project: Project) -> None
 
 
 def test_key_checks_can_fail(db: Session, project: Project) -> None:
-    """The same checks find a duplicate key and a dangling reference, on an unconstrained copy of
-    incident_comments (the local target enforces keys, as Snowflake does not)."""
+    """The same checks find a duplicate key and a dangling reference, on a copy of incident_comments (so
+    the shared seeded database stays clean)."""
     db.execute("CREATE TEMPORARY TABLE probe_comments AS SELECT * FROM incident_comments")
     try:
         db.execute("INSERT INTO probe_comments SELECT * FROM incident_comments ORDER BY comment_id LIMIT 1")

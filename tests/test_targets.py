@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,20 @@ def test_a_token_without_an_authenticator_is_a_programmatic_access_token(tmp_pat
     assert redact(params)["token"] == "***"
     environ = _home(tmp_path, '[prod]\naccount = "a"\nuser = "u"\ntoken = "t"\nauthenticator = "oauth"\n')
     assert snowflake_params(PROD, None, environ)["authenticator"] == "oauth"  # an explicit choice is kept
+
+
+def test_local_tables_are_created_without_enforced_keys() -> None:
+    """Snowflake declares keys and enforces none; DuckDB would enforce them, so they are not sent there."""
+    from incidents.targets import keys_declared_not_enforced as local_form
+
+    sent = local_form("CREATE TABLE IF NOT EXISTS D.S.T (A NUMBER(38,0) NOT NULL PRIMARY KEY, "
+                      "B NUMBER(38,0) REFERENCES D.S.U (X), C VARCHAR UNIQUE, "
+                      "CONSTRAINT PK PRIMARY KEY (A), CONSTRAINT UK UNIQUE (C), "
+                      "CONSTRAINT FK FOREIGN KEY (B) REFERENCES D.S.U (X), FOREIGN KEY (B) REFERENCES D.S.U (X)) "
+                      "COMMENT = 'keys'")
+    assert not re.search(r"KEY|UNIQUE|REFERENCES|CONSTRAINT", sent), sent
+    assert re.fullmatch(r"CREATE TABLE IF NOT EXISTS D\.S\.T \(A \w+\(38, ?0\) NOT NULL, B \w+\(38, ?0\), "
+                        r"C VARCHAR\) COMMENT ?= ?'keys'", sent), sent
+    for untouched in ("SELECT 'PRIMARY KEY' AS X", "CREATE TABLE T (A INT)",
+                      "CREATE TABLE T AS SELECT 'UNIQUE' AS X", "INSERT INTO T VALUES ('FOREIGN KEY')"):
+        assert local_form(untouched) == untouched

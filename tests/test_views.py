@@ -631,7 +631,7 @@ def test_assignee_workload(world: tuple[Session, Environment, vd.Dataset]) -> No
 
 
 def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.Dataset]) -> None:
-    # fakesnow enforces keys, so only the lifecycle checks can fire here (keys: test_views_quality.py).
+    # The dataset respects every key, so only the lifecycle checks fire here (keys: test_check.py).
     session, env, _ = world
     found = {(r["check_name"], r["record_key"]) for r in vd.checked(session, env)}
     assert ("negative_duration", "1600") in found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,12 @@ class Session:
     # Statements the backend cannot parse but that only set what it does not have (the local target has
     # no Time Travel): accepted and not sent, so plans are the same on every backend.
     ignores: Callable[[str], bool] = lambda sql: False
+    # What the backend is sent in place of a statement, where it would otherwise behave unlike Snowflake
+    # (the local target drops key constraints that DuckDB would enforce). Trace and errors keep the original.
+    rewrite: Callable[[str], str] = lambda sql: sql
+    # Entered around a bulk load (seed): the local target caps DuckDB's block cache there, which would
+    # otherwise keep every block the load wrote in memory.
+    bulk_load: Callable[[], AbstractContextManager[None]] = nullcontext
     # Roles, grants, masking policies, tags, streams and tasks: Snowflake (and the Snowflake-rules
     # target) has them; fakesnow has none, also behind the connector.
     access_control: bool = False
@@ -61,7 +68,8 @@ class Session:
         start = time.perf_counter()
         cur = self.conn.cursor()
         try:
-            cur.execute(sql, params) if params is not None else cur.execute(sql)
+            sent = self.rewrite(sql)
+            cur.execute(sent, params) if params is not None else cur.execute(sent)
             columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
             fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if cur.description else []
             rows = [tuple(r) for r in fetched]

@@ -11,7 +11,8 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,8 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
         return isinstance(exc, (snowflake.connector.errors.Error, duckdb.Error))
 
     session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
-                      on_close=fake.duck_conn.close, hint=_local_hint, ignores=_fakesnow_cannot_parse)
+                      on_close=fake.duck_conn.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,
+                      rewrite=keys_declared_not_enforced, bulk_load=lambda: _capped_cache(fake.duck_conn))
     rules = os.environ.get("INCIDENTS_LOCAL_RULES")
     if rules:
         # A test aid: the local target under Snowflake's documented rules (incidents.testing).
@@ -123,12 +125,62 @@ def _fakesnow_cannot_parse(sql: str) -> bool:
     return bool(_RETENTION_ALTER.match(sql))
 
 
+_CREATE_TABLE_WITH_KEYS = re.compile(
+    r"\s*CREATE\s+(OR\s+REPLACE\s+)?((LOCAL|GLOBAL)\s+)?((TEMP|TEMPORARY|VOLATILE|TRANSIENT)\s+)?TABLE\b"
+    r".*\b(PRIMARY\s+KEY|UNIQUE|FOREIGN\s+KEY|REFERENCES)\b", re.I | re.S)
+
+
+def keys_declared_not_enforced(sql: str) -> str:
+    """CREATE TABLE without its PRIMARY KEY, UNIQUE and FOREIGN KEY constraints, for DuckDB.
+
+    Snowflake records these constraints and enforces none of them (only NOT NULL):
+    https://docs.snowflake.com/en/sql-reference/constraints-overview. DuckDB would enforce them, so
+    the local target would refuse rows, ALTERs and DROPs that Snowflake accepts, and bulk loads would
+    spend most of their time maintaining the indexes behind them. Nothing reads keys back from the
+    target (the deploy history's checksum tells when they changed), and `incidents check` finds
+    duplicate keys and dangling references on both targets.
+    """
+    if not _CREATE_TABLE_WITH_KEYS.match(sql):
+        return sql
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.ParseError:
+        return sql  # fakesnow reports the error on the statement as written
+    keys = (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.ForeignKey,
+            exp.Reference)
+    found = [node for node in tree.find_all(*keys)]
+    if not found:
+        return sql
+    for node in found:
+        # A named table constraint (CONSTRAINT pk PRIMARY KEY (...)) or an inline column one goes whole.
+        wrapper = node.parent if isinstance(node.parent, (exp.Constraint, exp.ColumnConstraint)) else node
+        wrapper.pop()
+    return tree.sql(dialect="snowflake")
+
+
+@contextmanager
+def _capped_cache(duck: Any) -> Iterator[None]:
+    # DuckDB keeps the blocks a load wrote cached up to 80% of RAM: a 1M-incident seed peaked at 1.6 GiB
+    # RSS, 1.4 GiB with this cap, at the same speed (written blocks are on disk; evicting them is free).
+    duck.execute("SET memory_limit = '400MB'")
+    try:
+        yield
+    finally:
+        duck.execute("RESET memory_limit")
+
+
 def _local_hint(message: str) -> str | None:
+    # Only a local database created by an earlier incidents has enforced keys (see keys_declared_not_enforced).
     if "Dependency Error" in message:
-        return ("the local target (DuckDB) cannot alter or drop a table that foreign keys reference; "
-                "Snowflake can. Recreate the local database (delete .incidents/) to start over")
+        return ("this local database was created by an earlier incidents, whose tables enforce foreign keys, so "
+                "DuckDB cannot alter or drop a table they reference; Snowflake can. Recreate it (delete "
+                ".incidents/) to start over")
     if ("Constraint Error" in message or "violates" in message) and "NOT NULL" not in message:
-        return "the local target enforces PRIMARY/UNIQUE/FOREIGN KEY constraints; Snowflake does not"
+        return ("this local database was created by an earlier incidents, whose tables enforce PRIMARY/UNIQUE/"
+                "FOREIGN KEY constraints; Snowflake does not. Recreate it (delete .incidents/) to drop them")
     return None
 
 
