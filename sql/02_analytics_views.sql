@@ -1467,6 +1467,30 @@ WHERE u.role IN ('support_agent', 'engineer', 'manager', 'admin') OR o.incident_
 GROUP BY u.user_id, u.full_name, u.role, u.team, u.is_active
 ;
 
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_CHECKS
+(
+    CHECK_NAME COMMENT 'The check (as in v_data_quality_issues).',
+    TABLE_NAME COMMENT 'Table checked.',
+    COLUMN_NAME COMMENT 'Column(s) checked.',
+    FAILURES COMMENT 'Rows failing this check in that run; 0 when it passed.',
+    PASSED COMMENT 'TRUE when no row failed.',
+    CHECKED_AT COMMENT 'When that run started (UTC).'
+)
+COPY GRANTS
+COMMENT = 'Every check of the latest recorded `incidents check` run and its outcome, one row per check - passed or failed, and how many rows failed. No rows until `incidents check` has run, so an empty view means never checked, not clean.'
+AS
+SELECT
+    r.check_name,
+    r.table_name,
+    r.column_name,
+    MAX(r.failures) AS failures,
+    MAX(r.failures) = 0 AS passed,
+    r.checked_at
+FROM INCIDENTS.CORE.DATA_QUALITY_RESULTS AS r
+WHERE r.checked_at = (SELECT MAX(latest.checked_at) FROM INCIDENTS.CORE.DATA_QUALITY_RESULTS AS latest)
+GROUP BY r.check_name, r.table_name, r.column_name, r.checked_at
+;
+
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_ISSUES
 (
     CHECK_NAME COMMENT 'duplicate_key, orphan_reference, invalid_value, negative_duration, missing_timestamp, illegal_status_transition, status_mismatch or unreachable_category.',

@@ -50,6 +50,7 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
         return [list(r.values()) for r in json.loads(result.output)]
 
     assert query("SELECT COUNT(*) FROM v_data_quality_issues") == [[0]]  # nothing recorded yet
+    assert query("SELECT COUNT(*) FROM v_data_quality_checks") == [[0]]  # never checked: no rows at all
     looked = runner.invoke(app, ["check", "--no-record", *args])
     assert looked.exit_code == 0 and "(not recorded)" in looked.output, looked.output
     assert query("SELECT COUNT(*) FROM data_quality_results") == [[0]]
@@ -57,6 +58,7 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
     assert runner.invoke(app, ["check", *args]).exit_code == 0
     [[checks, runs]] = query("SELECT COUNT(*), COUNT(DISTINCT checked_at) FROM data_quality_results")
     assert (checks, runs) == (61, 1)  # one row per passing check
+    assert query("SELECT COUNT(*), COUNT_IF(passed), SUM(failures) FROM v_data_quality_checks") == [[61, 61, 0]]
     values = ", ".join(f"('bad{i}', 1, 2, 3)" for i in range(7))
     assert runner.invoke(app, ["query", "INSERT INTO sla_policies (priority, acknowledge_minutes, "
                                f"first_response_minutes, resolve_minutes) VALUES {values}", *args]).exit_code == 0
@@ -65,6 +67,9 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
                   "ORDER BY record_key")
     assert shown == [["invalid_value", "sla_policies", "priority", f"bad{i}", 7] for i in range(5)]
     assert query("SELECT COUNT(DISTINCT checked_at) FROM data_quality_results") == [[2]]  # runs are kept
+    assert query("SELECT check_name, table_name, column_name, failures FROM v_data_quality_checks "
+                 "WHERE NOT passed") == [["invalid_value", "sla_policies", "priority", 7]]  # one row per check
+    assert query("SELECT COUNT(*), COUNT_IF(passed) FROM v_data_quality_checks") == [[61, 60]]
 
     assert runner.invoke(app, ["query", "DELETE FROM sla_policies WHERE priority LIKE 'bad%'", *args]).exit_code == 0
     assert runner.invoke(app, ["check", *args]).exit_code == 0

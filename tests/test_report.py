@@ -241,8 +241,32 @@ def test_empty_warehouse_renders_no_data(project_copy: Path, deployed_local: Pat
     assert "<svg" not in text and "No incidents created in the period." in text
     as_text = result.to_text()
     assert "holds no incidents yet" in as_text
-    assert "No failing check in the latest recorded `incidents check` run" in as_text
+    assert "No `incidents check` run is recorded yet, so the data has not been checked" in as_text
     assert re.search(r"^MTTR median / p90 +\u2013 / \u2013 ", as_text, re.MULTILINE)
+
+
+def test_data_quality_tells_never_checked_from_clean_from_failing(project_copy: Path, deployed_local: Path,
+                                                                  runner: CliRunner) -> None:
+    args = ["--project-dir", str(project_copy)]
+
+    def section() -> tuple[bool, str]:
+        with incidents.Workspace.open(project_copy) as ws:
+            result = ws.report()
+        text = result.to_text()
+        return result.section("data_quality").empty, text[text.index("Data quality"):]
+
+    empty, text = section()
+    assert empty and "has not been checked: run `incidents check`" in text
+    assert runner.invoke(app, ["check", *args]).exit_code == 0
+    empty, text = section()
+    assert not empty and re.search(r"Checks passed +61 of 61", text), text
+    bad = ("INSERT INTO sla_policies (priority, acknowledge_minutes, first_response_minutes, resolve_minutes) "
+           "VALUES ('bad1', 1, 2, 3), ('bad2', 1, 2, 3)")
+    assert runner.invoke(app, ["query", bad, *args]).exit_code == 0
+    assert runner.invoke(app, ["check", *args]).exit_code == 1
+    empty, text = section()
+    assert re.search(r"Checks passed +60 of 61", text) and re.search(r"Rows failing +2\b", text), text
+    assert re.search(r"invalid_value +sla_policies +priority +2", text), text
 
 
 @pytest.mark.parametrize(("args", "message"), [

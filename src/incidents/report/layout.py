@@ -277,8 +277,17 @@ def high_impact(report: ReportResult, s: SectionResult) -> Body:
 
 
 def data_quality(report: ReportResult, s: SectionResult) -> Body:
-    return Body(tables=[table(s.records, [("check", "check_name", f.text), ("table", "table_name", f.text),
-                                          ("issues", "issues", f.count)])])
+    checks = s.records
+    failed = [r for r in checks if not r["passed"]]
+    tiles = [Tile("Checks passed", f"{len(checks) - len(failed)} of {len(checks)}", "latest `incidents check` run",
+                  "red" if failed else "green"),
+             Tile("Rows failing", f.count(sum(r["failures"] for r in failed)),
+                  f"in {len(failed)} failed check(s)" if failed else "", "red" if failed else ""),
+             Tile("Checked at", f.when(checks[0]["checked_at"]), "UTC; the report shows that run, not live data")]
+    tables = [table(failed, [("check", "check_name", f.text), ("table", "table_name", f.text),
+                             ("column", "column_name", f.text), ("rows failing", "failures", f.count)],
+                    caption="Failed checks; their sample rows are in v_data_quality_issues")] if failed else []
+    return Body(tiles=tiles, tables=tables)
 
 
 LAYOUTS: dict[str, Callable[[ReportResult, SectionResult], Body]] = {

@@ -49,7 +49,6 @@ SECTIONS: tuple[Section, ...] = (
             ALL_TIME, "No solution template has been applied yet.", "times_applied", limit=12),
     Section("high_impact", "Top high-impact incidents", ("v_high_impact_incidents",),
             PERIOD, "No high-impact incidents created in the period.", limit=10),
-    Section("data_quality", "Data quality", ("v_data_quality_issues",),
-            NOW, "No failing check in the latest recorded `incidents check` run (none is recorded until it runs).",
-            "issues"),
+    Section("data_quality", "Data quality", ("v_data_quality_checks",),
+            NOW, "No `incidents check` run is recorded yet, so the data has not been checked: run `incidents check`."),
 )
