@@ -151,7 +151,7 @@ def keys_declared_not_enforced(sql: str) -> str:
         return sql  # fakesnow reports the error on the statement as written
     keys = (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.ForeignKey,
             exp.Reference)
-    found = [node for node in tree.find_all(*keys)]
+    found = list(tree.find_all(*keys))
     if not found:
         return sql
     for node in found:
