@@ -340,7 +340,8 @@ class Workspace:
     def check(self, *, record: bool = True) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle
         order) on live data; `.ok` is False with each failed check, its count and sample keys.
-        `record` (default) stores the run in data_quality_results, which v_data_quality_issues reads."""
+        `record` (default) stores the run in data_quality_results, which v_data_quality_issues and
+        v_data_quality_checks read."""
         from incidents.checks import run_checks
 
         self.require_deployed()

@@ -257,7 +257,8 @@ def unlock(
 def check(
     record: Annotated[bool, typer.Option(
         "--record/--no-record",
-        help="Store the run in data_quality_results (what v_data_quality_issues shows).")] = True,
+        help="Store the run in data_quality_results (what v_data_quality_issues and v_data_quality_checks "
+             "show).")] = True,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
     connection: ConnectionOpt = None,
@@ -269,8 +270,9 @@ def check(
     Primary and unique keys unique, foreign keys resolve, allowed_values respected, lifecycle
     timestamps in order and status history consistent (templates/check/problems.sql.j2), in one
     statement, each failure with its row count and up to five sample keys. The run is recorded in
-    data_quality_results, which v_data_quality_issues and the report read; --no-record only looks.
-    Snowflake enforces none of the key checks itself; use this as a CI gate after loads.
+    data_quality_results, which v_data_quality_issues, v_data_quality_checks and the report read;
+    --no-record only looks. Neither Snowflake nor the local target enforces keys; use this as a CI
+    gate after loads.
 
     Examples: incidents check; incidents check --env prod --format json; incidents check --no-record
     """
