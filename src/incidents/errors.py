@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`): data and config
+    values shown to a user can neither break a one-line message nor drive the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class IncidentsError(Exception):
     """Base class: a failure we can explain to the user without a traceback."""
@@ -30,7 +41,7 @@ class ConfigError(IncidentsError):
                 where += f": {key}"
         elif key:
             where = key
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(printable(f"{where}: {message}" if where else message))
 
 
 class StateError(IncidentsError):

@@ -24,6 +24,9 @@ class ConfigText(str):
     __slots__ = ()
 
 
+_DOLLARS = re.compile(r"\$(?=\$)")  # every `$` that a `$` follows: no `$$` survives
+
+
 class UnsafeValue(ValueError):
     """A value that has no safe SQL literal (NaN, infinity, unknown type)."""
 
@@ -32,7 +35,10 @@ def literal(value: Any) -> str:
     """Render a Python value as a Snowflake literal, correct for Snowflake's lexer.
 
     In a single-quoted Snowflake string a backslash starts an escape sequence and `''` is a quote,
-    so both are escaped; every other character stands for itself."""
+    so both are escaped. A `$` followed by another `$` is written `\\x24`: a literal may sit inside
+    a procedure's `$$` body, where a bare `$$` would end the body and let the rest run as SQL.
+    (https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants)
+    Every other character stands for itself."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -53,8 +59,19 @@ def literal(value: Any) -> str:
         return f"'{value.isoformat()}'::DATE"
     if isinstance(value, str):
         text = str(value).replace("\\", "\\\\").replace("'", "''")
+        text = _DOLLARS.sub(lambda _: "\\x24", text)
         return f"'{text}'"
     raise UnsafeValue(f"cannot write a {type(value).__name__} as a SQL literal; use a string or a number")
+
+
+def dollar_quoted(body: str) -> str:
+    """`body` as a `$$`-delimited string constant (a procedure's body). Inside one there are no
+    escapes, so a `$$` in the body would end it early and the rest would run as statements: refused.
+    `literal` never writes `$$`, so only a template's own text can trip this."""
+    if "$$" in body:
+        raise UnsafeValue("a `$$` inside a `$$`-delimited body would end it early; values go through "
+                          "`| literal`, which never writes `$$`")
+    return f"$$\n{body}$$"
 
 
 # --------------------------------------------------------------------------- statements
@@ -100,6 +117,8 @@ def count_statements(text: str) -> int:
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+# \ooo (octal), \xhh (hex) and \uhhhh (unicode) name a character by its code point.
+_CODE_POINT = re.compile(r"[0-7]{3}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}")
 
 
 def string_value(text: str, *, backslash_escapes: bool = True) -> str | None:
@@ -113,6 +132,12 @@ def string_value(text: str, *, backslash_escapes: bool = True) -> str | None:
     while i < len(body):
         char = body[i]
         if char == "\\" and backslash_escapes and i + 1 < len(body):
+            code = _CODE_POINT.match(body, i + 1)
+            if code is not None:
+                digits = code.group()
+                out.append(chr(int(digits, 8) if digits[0].isdigit() else int(digits[1:], 16)))
+                i = code.end()
+                continue
             out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
             i += 2
         elif char == "'":

@@ -15,7 +15,7 @@ import jinja2
 
 from incidents import identifiers
 from incidents.errors import ConfigError
-from incidents.sqltext import ConfigText, UnsafeValue, literal
+from incidents.sqltext import ConfigText, UnsafeValue, dollar_quoted, literal
 
 
 def finalize(value: Any) -> Any:
@@ -42,6 +42,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     env.filters["ident"] = identifiers.quote
     env.filters["literal"] = literal
     env.filters["sqltype"] = str
+    env.filters["dollar_quoted"] = dollar_quoted
     return env
 
 
