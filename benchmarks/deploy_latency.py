@@ -32,7 +32,7 @@ from incidents.apply import deploy
 from incidents.config import environment, load_project
 from incidents.models import Environment, Project
 from incidents.render import desired_state
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 ROOT = Path(__file__).resolve().parents[1]

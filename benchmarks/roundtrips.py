@@ -17,7 +17,7 @@ from typing import Any
 from incidents.apply import deploy, snapshot
 from incidents.config import environment, load_project
 from incidents.introspect import introspect
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 REPO = Path(__file__).resolve().parents[1]

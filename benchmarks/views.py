@@ -32,8 +32,8 @@ from incidents.config import environment, load_project
 from incidents.models import Environment, Project
 from incidents.render import context
 from incidents.seed import SeedOptions, seed
+from incidents.sql.templating import environment as jinja_environment
 from incidents.targets import open_local
-from incidents.templating import environment as jinja_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).resolve().parent / "baseline"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incidents.models import Environment, Project
-from incidents.session import Session
+from incidents.sql.session import Session
 
 REPO = Path(__file__).resolve().parents[1]
 

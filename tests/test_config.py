@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from incidents.cli import app
 from incidents.config import load_project
-from incidents.sqltypes import SqlType
+from incidents.sql.types import SqlType
 
 
 def test_shipped_project_loads_all_nine_spec_tables_in_fk_order(repo: Path) -> None:

@@ -23,7 +23,7 @@ from incidents.config import environment, load_project
 from incidents.errors import ConfigError
 from incidents.ingest.config import load_ingest_config
 from incidents.render import render_files
-from incidents.sqltext import split_statements
+from incidents.sql.text import split_statements
 
 REPO = Path(__file__).resolve().parents[1]
 DROP = "DROP TABLE INCIDENTS.CORE.USERS"

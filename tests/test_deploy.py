@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidents import sqltypes
 from incidents.apply import deploy
 from incidents.cli import app
 from incidents.config import environment, load_project
 from incidents.render import HISTORY_TABLE
+from incidents.sql import types as sqltypes
 from incidents.targets import open_local
 
 DDL_PREFIXES = ("CREATE", "ALTER", "DROP", "COMMENT", "MERGE", "INSERT", "UPDATE", "DELETE")

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incidents.cli import app
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.workspace import Workspace
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from incidents import sqltypes
 from incidents.config import environment, load_project
 from incidents.diff import Change, diff
 from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint
 from incidents.kinds import FAKESNOW, SNOWFLAKE, Backend, Capabilities, ChangeKind, ObjectKind
 from incidents.models import HISTORY_TABLE, Table
 from incidents.render import DesiredState, desired_state
+from incidents.sql import types as sqltypes
 from live_states import in_sync
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from incidents.cli import app
 from incidents.config import environment, load_project
 from incidents.errors import TargetError
 from incidents.render import HISTORY_TABLE
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 REPO = Path(__file__).resolve().parents[1]

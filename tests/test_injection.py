@@ -20,7 +20,7 @@ from incidents.cli import app
 from incidents.config import environment, load_project
 from incidents.errors import ConfigError
 from incidents.render import render_files
-from incidents.sqltext import split_statements
+from incidents.sql.text import split_statements
 
 DROP = "DROP TABLE INCIDENTS.CORE.SLA_POLICIES"
 PAYLOADS = {

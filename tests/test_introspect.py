@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from incidents import sqltypes
 from incidents.apply import deploy, snapshot
 from incidents.config import environment, load_project
 from incidents.diff import is_widening
 from incidents.introspect import introspect
 from incidents.plan import live_ident
-from incidents.session import Session
+from incidents.sql import types as sqltypes
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from incidents.apply import DeployFailed, deploy, snapshot
 from incidents.config import environment, load_project
 from incidents.kinds import ObjectKind, StepStatus
 from incidents.models import Environment, Project
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 from incidents.waves import view_reads, waves
 from incidents.workspace import Workspace

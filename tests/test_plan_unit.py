@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from incidents import sqltypes
 from incidents.config import environment, load_project
 from incidents.diff import diff
 from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable
@@ -17,6 +16,7 @@ from incidents.kinds import SNOWFLAKE, Action, ChangeKind, ObjectKind
 from incidents.models import HISTORY_TABLE, Project
 from incidents.plan import Step, plan
 from incidents.render import DesiredState, desired_state
+from incidents.sql import types as sqltypes
 from live_states import in_sync
 
 REPO = Path(__file__).resolve().parents[1]

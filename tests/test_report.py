@@ -341,7 +341,7 @@ def test_every_report_query_parses_as_snowflake() -> None:
     from incidents.config import environment
     from incidents.render import context
     from incidents.report.period import Period, TrendWindow
-    from incidents.templating import render_template
+    from incidents.sql.templating import render_template
 
     project = load_project(REPO)
     period = Period(dt.date(2026, 6, 1), END)

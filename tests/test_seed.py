@@ -17,7 +17,7 @@ from incidents.seed import SeedOptions, render_sample_sql, seed, window
 from incidents.seed import load as seed_load
 from incidents.seed.load import SEED_TABLES
 from incidents.seed.sample_sql import SAMPLE_INCIDENTS
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from incidents.config import environment, load_project
 from incidents.models import Project
 from incidents.seed import SeedOptions, seed
 from incidents.seed.load import SEED_TABLES
-from incidents.session import Session
+from incidents.sql.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2025, 12, 31)

@@ -10,7 +10,7 @@ import pytest
 
 from incidents.errors import TargetError
 from incidents.models import Environment
-from incidents.session import Session, error_number
+from incidents.sql.session import Session, error_number
 from incidents.targets import open_local
 from incidents.testing import grant, rules_state
 

@@ -18,7 +18,7 @@ import views_dataset as vd
 from incidents.config import environment, load_project
 from incidents.models import Environment
 from incidents.render import desired_state
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.viewdocs import DOCS_FILE, render_docs
 from views_dataset import REPO, deploy_target, fq, select, utcnow
 

@@ -13,7 +13,7 @@ import pytest
 import views_dataset as vd
 from incidents.config import load_project
 from incidents.render import desired_state
-from incidents.session import Session
+from incidents.sql.session import Session
 from views_dataset import REPO, checked, deploy_target, fq, select, utcnow
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")

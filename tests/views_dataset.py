@@ -22,7 +22,7 @@ import yaml
 
 from incidents.config import environment, load_project
 from incidents.models import Environment, Project
-from incidents.session import Session
+from incidents.sql.session import Session
 from incidents.targets import open_local
 
 REPO = Path(__file__).resolve().parents[1]

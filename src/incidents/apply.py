@@ -26,8 +26,8 @@ from incidents.lock import DeployLock
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.plan import Step, plan
 from incidents.render import context, desired_state
-from incidents.session import Session, Statement
-from incidents.templating import render_template
+from incidents.sql.session import Session, Statement
+from incidents.sql.templating import render_template
 from incidents.validate import check_steps
 from incidents.waves import Unit, waves
 

@@ -20,8 +20,8 @@ from incidents.errors import NotDeployedError, TargetError
 from incidents.models import Environment, Project
 from incidents.render import context
 from incidents.results import JsonResult
-from incidents.session import Session, is_missing_object
-from incidents.templating import render_template
+from incidents.sql.session import Session, is_missing_object
+from incidents.sql.templating import render_template
 
 SAMPLES = 5
 RESULTS_TABLE = "data_quality_results"

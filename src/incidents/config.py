@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-from incidents import identifiers, sqltypes
 from incidents.errors import ConfigError
 from incidents.models import (
     HISTORY_TABLE,
@@ -32,7 +31,9 @@ from incidents.models import (
     Table,
     View,
 )
-from incidents.sqltext import ConfigText, literal
+from incidents.sql import identifiers
+from incidents.sql import types as sqltypes
+from incidents.sql.text import ConfigText, literal
 
 PACKAGED_PROJECT = Path(__file__).parent / "_project"
 SOURCE_PROJECT = Path(__file__).resolve().parents[2]

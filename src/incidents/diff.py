@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from incidents import sqltypes
 from incidents.introspect import (
     HistoryEntry,
     LiveColumn,
@@ -27,6 +26,7 @@ from incidents.introspect import (
 from incidents.kinds import Backend, Capabilities, ChangeKind, ObjectKind
 from incidents.models import LOCK_TABLE, Column, Table, View
 from incidents.render import HISTORY_TABLE, DesiredState, Rendered
+from incidents.sql import types as sqltypes
 
 # A column rebuild (plan._rebuild) copies values into `<column>__INCIDENTS_REBUILD` and renames it back;
 # diff recognises that scratch column so a rebuild interrupted by a failure converges on the next deploy.
@@ -331,7 +331,7 @@ def _same_string(declared: str | None, live: str | None) -> bool:
     """A string default whose live text holds the same value in either spelling: Snowflake's (a
     backslash escapes) or DuckDB's (it stores the characters as they are, '' for a quote). For
     targets deployed before deploy recorded every default's live text."""
-    from incidents.sqltext import string_value
+    from incidents.sql.text import string_value
 
     value = string_value(declared or "", backslash_escapes=True)
     return value is not None and value in (string_value(live or "", backslash_escapes=True),

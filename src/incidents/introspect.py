@@ -8,14 +8,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from incidents import sqltypes
 from incidents.errors import TargetError
 from incidents.kinds import ObjectKind
 from incidents.models import Environment, Project
 from incidents.render import HISTORY_TABLE, context
-from incidents.session import DOES_NOT_EXIST, Session, error_number
-from incidents.sqltypes import SqlType
-from incidents.templating import render_template
+from incidents.sql import types as sqltypes
+from incidents.sql.session import DOES_NOT_EXIST, Session, error_number
+from incidents.sql.templating import render_template
+from incidents.sql.types import SqlType
 
 if TYPE_CHECKING:
     from incidents.access.live import LiveAccess

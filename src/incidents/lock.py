@@ -23,8 +23,8 @@ from typing import Any
 from incidents.errors import TargetError
 from incidents.models import LOCK_TABLE, Environment, Project
 from incidents.render import context
-from incidents.session import Session
-from incidents.templating import render_template
+from incidents.sql.session import Session
+from incidents.sql.templating import render_template
 
 LEASE_SECONDS = 1800  # a crashed holder blocks others for at most this long (renewed at half time)
 POLL_SECONDS = 1.0

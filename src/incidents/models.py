@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidents.sqltypes import SqlType
+from incidents.sql.types import SqlType
 
 # The tool's own deploy history table, in the project's schema beside the declared tables.
 HISTORY_TABLE = "incidents_deploy_history"

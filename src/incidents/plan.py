@@ -15,13 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents import identifiers
 from incidents.diff import REBUILD_SUFFIX, Change
 from incidents.introspect import LiveState
 from incidents.kinds import Action, ChangeKind, ObjectKind
 from incidents.models import Column, Project, Table
 from incidents.render import HISTORY_TABLE, DesiredState, Rendered, context
-from incidents.templating import render_template
+from incidents.sql import identifiers
+from incidents.sql.templating import render_template
 
 
 def live_ident(name: str) -> str:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incidents import __version__, identifiers
+from incidents import __version__
 from incidents.errors import ConfigError
 from incidents.models import HISTORY_TABLE, Environment, Project, Table, View
-from incidents.sqltext import count_statements
-from incidents.templating import render_template
+from incidents.sql import identifiers
+from incidents.sql.templating import render_template
+from incidents.sql.text import count_statements
 
 if TYPE_CHECKING:
     from incidents.access.desired import DesiredAccess

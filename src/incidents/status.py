@@ -15,8 +15,8 @@ from incidents.kinds import ObjectKind, StepStatus
 from incidents.models import HISTORY_TABLE, Environment, Project
 from incidents.render import context
 from incidents.results import JsonResult
-from incidents.session import Session
-from incidents.templating import render_template
+from incidents.sql.session import Session
+from incidents.sql.templating import render_template
 
 
 @dataclass(frozen=True)

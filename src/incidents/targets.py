@@ -20,7 +20,7 @@ from incidents import __version__
 from incidents.config import PACKAGED_PROJECT
 from incidents.errors import ConfigError, IncidentsWarning, TargetError, first_line
 from incidents.models import Environment, Project
-from incidents.session import Session
+from incidents.sql.session import Session
 
 APPLICATION = "incidents"
 # Options that connections.toml may carry and we pass to the connector as they are.

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from incidents import sqltypes
 from incidents.errors import TargetError, first_line
-from incidents.session import Session, Statement
+from incidents.sql import types as sqltypes
+from incidents.sql.session import Session, Statement
 
 STATE_FILE = "snowflake_rules.json"
 _NAME = r'(?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)'

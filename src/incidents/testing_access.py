@@ -227,7 +227,7 @@ class AccessRules:
     def _call(self, name: str, *, task: bool) -> Answer:
         """CALL runs a procedure's statements one by one (a transaction's BEGIN/COMMIT are no-ops here);
         EXECUTE TASK runs its procedure once. Streams read inside move on only at the end, as at COMMIT."""
-        from incidents.sqltext import split_statements
+        from incidents.sql.text import split_statements
 
         if task:
             found = self.state.objects.get(f"TASK {name}")

@@ -41,7 +41,7 @@ def _check_pipeline_statements(text: str, source: str) -> str:
     statements (incidents.access.grammar). The rest of the text is returned for sqlglot."""
     from incidents.access import grammar
     from incidents.ingest.intake import check_statement, pipeline_kind
-    from incidents.sqltext import split_statements
+    from incidents.sql.text import split_statements
 
     statements = split_statements(text)
     special = [s for s in statements if pipeline_kind(s) or grammar.is_access_statement(s)]
@@ -58,7 +58,7 @@ def _check_pipeline_statements(text: str, source: str) -> str:
 def validate_project(project: Project, env: Environment, files: dict[str, str] | None = None) -> int:
     """Raise ConfigError on the first problem; return how many statements were checked. `files`:
     the committed files already rendered (render passes them, so nothing renders twice)."""
-    from incidents.sqltext import split_statements
+    from incidents.sql.text import split_statements
 
     state = desired_state(project, env)
     seen: set[str] = set()

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from incidents import identifiers
 from incidents.kinds import Action, ObjectKind
 from incidents.models import Environment, Project
 from incidents.plan import Step
+from incidents.sql import identifiers
 
 Unit = tuple[Step, ...]  # steps that run in this order on one session
 Wave = list[Unit]  # units that may run at the same time

@@ -31,14 +31,14 @@ from incidents.results import (
     SeedResult,
     ValidationResult,
 )
-from incidents.sqltext import count_statements, split_statements
+from incidents.sql.text import count_statements, split_statements
 
 if TYPE_CHECKING:
     from incidents.access.purge import PurgeResult
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
     from incidents.report import ReportResult
-    from incidents.session import Session, Statement
+    from incidents.sql.session import Session, Statement
     from incidents.status import HistoryResult, StatusResult
 
 
@@ -273,7 +273,7 @@ class Workspace:
     def history(self, *, limit: int = 10) -> HistoryResult:
         """The last `limit` deploys, newest first, each with its steps (ok, failed, refused)."""
         from incidents.errors import TargetError
-        from incidents.session import is_missing_object
+        from incidents.sql.session import is_missing_object
         from incidents.status import HistoryResult, read_history
 
         if limit < 1:

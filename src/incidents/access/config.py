@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from incidents import identifiers
 from incidents.models import ROLE_KINDS, Access, AccessRole, Environment
+from incidents.sql import identifiers
 
 if TYPE_CHECKING:
     from incidents.config import _Node

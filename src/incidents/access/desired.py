@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from incidents import identifiers
 from incidents.kinds import ObjectKind
 from incidents.models import Access, AccessRole, Environment, Project, Table
 from incidents.render import Rendered, checksum, context, one_statement
-from incidents.templating import render_template
+from incidents.sql import identifiers
+from incidents.sql.templating import render_template
 
 ACCESS_FILE = "sql/04_access.sql"
 TASKS_FILE = "sql/05_audit_and_retention.sql"

@@ -16,8 +16,8 @@ from incidents.access.desired import Grant
 from incidents.errors import TargetError
 from incidents.models import HISTORY_TABLE, LOCK_TABLE, Environment, Project
 from incidents.render import context
-from incidents.session import Session, is_missing_object
-from incidents.templating import render_template
+from incidents.sql.session import Session, is_missing_object
+from incidents.sql.templating import render_template
 
 _OWN_TABLES = {HISTORY_TABLE.upper(), LOCK_TABLE.upper()}  # the tool's bookkeeping: a future grant may reach them
 _PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')

@@ -15,9 +15,9 @@ from typing import Any
 from incidents.models import Environment, Project, Table
 from incidents.render import context
 from incidents.results import JsonResult
-from incidents.session import Session
-from incidents.sqltext import literal
-from incidents.templating import render_template
+from incidents.sql.session import Session
+from incidents.sql.templating import render_template
+from incidents.sql.text import literal
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
-    from incidents.session import Statement
+    from incidents.sql.session import Statement
     from incidents.status import DeployRecord, HistoryResult, StatusResult
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan", "interrupted": "red"}

@@ -15,7 +15,7 @@ import typer
 
 from incidents.cli import formatters as fmt
 from incidents.cli.common import ConnectionOpt, EnvOpt, ProjectOpt, QueryFormat, VerboseOpt, _errors, _workspace
-from incidents.sqltext import count_statements, split_statements
+from incidents.sql.text import count_statements, split_statements
 
 if TYPE_CHECKING:
     from incidents.workspace import Workspace

@@ -23,13 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents import identifiers
 from incidents.errors import ConfigError, NotDeployedError, TargetError
 from incidents.ingest.config import IngestConfig, load_ingest_config
 from incidents.ingest.parse import FORMATS, Parsed, parse
 from incidents.models import Environment, Project
-from incidents.session import Session
-from incidents.sqltext import literal
+from incidents.sql import identifiers
+from incidents.sql.session import Session
+from incidents.sql.text import literal
 
 EPISODES_TABLE = "ingest_episodes"
 PASS_TEMPLATES = ("insert_incidents", "update_incidents", "status_history", "comments")
@@ -109,7 +109,7 @@ def pass_sql(project: Project, env: Environment, cfg: IngestConfig, name: str, *
     scheduled procedure); the episodes table is qualified except on the local target (fakesnow
     refuses a qualified temporary table name)."""
     from incidents.render import context
-    from incidents.templating import render_template
+    from incidents.sql.templating import render_template
 
     episodes = identifiers.qualify(env.database, env.schema, EPISODES_TABLE) if qualified else \
         identifiers.quote(EPISODES_TABLE)

@@ -42,7 +42,7 @@ def render_intake(project: Project, env: Environment) -> str:
     """The statements of the file, each ending in `;`."""
     from incidents.ingest.config import load_ingest_config
     from incidents.render import context
-    from incidents.templating import render_template
+    from incidents.sql.templating import render_template
 
     cfg = load_ingest_config(project)
     window = cfg.schedule_minutes * 3

@@ -12,8 +12,8 @@ from incidents.render import context
 from incidents.report.period import TrendWindow, resolve_period
 from incidents.report.result import ReportResult, SectionResult
 from incidents.report.sections import SECTIONS, Section
-from incidents.session import Session
-from incidents.templating import render_template
+from incidents.sql.session import Session
+from incidents.sql.templating import render_template
 
 # on_progress(done, total, label, seconds): called before each query (seconds None) and after it.
 Progress = Callable[[int, int, str, float | None], None]
@@ -52,7 +52,7 @@ def _definitions(project: Project) -> dict[str, str]:
 
 
 def _bounds(session: Session, project: Project, env: Environment) -> tuple[dt.date | None, dt.date | None, int, float]:
-    from incidents.session import is_missing_object
+    from incidents.sql.session import is_missing_object
 
     sql = render_template(project.templates_dir, "report/bounds.sql.j2", **context(project, env))
     start = time.perf_counter()

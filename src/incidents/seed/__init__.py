@@ -18,7 +18,7 @@ from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
 from incidents.models import Environment, Project
-from incidents.session import Session
+from incidents.sql.session import Session
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3660

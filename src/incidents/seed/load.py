@@ -19,8 +19,8 @@ import pandas as pd
 from incidents.errors import ConfigError, NotDeployedError, TargetError, first_line
 from incidents.models import Environment, Project, Table
 from incidents.render import context
-from incidents.session import Session
-from incidents.templating import render_template
+from incidents.sql.session import Session
+from incidents.sql.templating import render_template
 
 # Load order: parents before children.
 SEED_TABLES = ("users", "incident_categories", "solution_templates", "incidents", "incident_status_history",

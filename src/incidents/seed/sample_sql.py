@@ -17,8 +17,8 @@ from incidents.models import Environment, Project, Table
 from incidents.render import context
 from incidents.seed.generate import Generator, Window
 from incidents.seed.load import SEED_TABLES, conform, declared_table
-from incidents.sqltext import literal
-from incidents.templating import render_template
+from incidents.sql.templating import render_template
+from incidents.sql.text import literal
 
 SAMPLE_INCIDENTS = 150
 SAMPLE_SEED = 42

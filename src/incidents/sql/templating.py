@@ -13,9 +13,9 @@ from typing import Any
 
 import jinja2
 
-from incidents import identifiers
 from incidents.errors import ConfigError
-from incidents.sqltext import ConfigText, UnsafeValue, dollar_quoted, literal
+from incidents.sql import identifiers
+from incidents.sql.text import ConfigText, UnsafeValue, dollar_quoted, literal
 
 
 def finalize(value: Any) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import StatementCountError, TargetError, first_line
-from incidents.sqltext import count_statements
+from incidents.sql.text import count_statements
 
 
 @dataclass
