@@ -28,12 +28,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from incidents.apply import deploy
-from incidents.config import environment, load_project
-from incidents.models import Environment, Project
-from incidents.render import desired_state
+from incidents.engine.apply import deploy
+from incidents.engine.desired import creation_statements
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMACHANGE_BOOKKEEPING = 17  # round trips per applied script besides its own statements
@@ -75,10 +76,10 @@ class DelayedSession(Session):
 def schemachange_style(session: Session, project: Project, env: Environment) -> int:
     """One script per object, applied in dependency order, with schemachange's bookkeeping."""
     scripts = 0
-    for obj in desired_state(project, env).objects():
+    for sql in creation_statements(Deployment(project, env)):
         for _ in range(SCHEMACHANGE_BOOKKEEPING):
             session.execute("SELECT 1")  # change-history reads, version checks, the history INSERT...
-        session.execute(obj.sql)
+        session.execute(sql)
         scripts += 1
     return scripts
 
@@ -94,9 +95,9 @@ def run(kind: str, delay: float, threads: int, project: Project, env: Environmen
             if kind == "schemachange":
                 schemachange_style(main, project, env)
             elif kind == "sequential":
-                deploy(main, project, env, threads=1)
+                deploy(main, Deployment(project, env), threads=1)
             else:
-                deploy(main, project, env, threads=threads, open_session=target.open)
+                deploy(main, Deployment(project, env), threads=threads, open_session=target.open)
             seconds = time.perf_counter() - start
             return seconds, target.statements(), len(target.sessions)
         finally:

@@ -18,20 +18,22 @@ import tempfile
 import time
 from pathlib import Path
 
+from incidents.project.deployment import Deployment
+
 ROOT = Path(__file__).resolve().parents[1]
 ZERO = "0001-01-01T00:00:00Z"
 
 
 def deployed(path: Path):  # type: ignore[no-untyped-def]
-    from incidents.config import environment, load_project
-    from incidents.render import desired_state
-    from incidents.targets import open_local
+    from incidents.engine.desired import creation_statements
+    from incidents.project.config import environment, load_project
+    from incidents.targets.local import open_local
 
     project = load_project(ROOT)
     env = environment(project, "dev")
     session = open_local(path, env)
-    for obj in desired_state(project, env).objects():
-        session.execute(obj.sql)
+    for sql in creation_statements(Deployment(project, env)):
+        session.execute(sql)
     session.execute("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES (1, 'SYSTEM_OUTAGE', 'a'), "
                     "(2, 'PAYMENT', 'b'), (3, 'PERFORMANCE', 'c')")
     return session, project, env
@@ -70,7 +72,7 @@ def timed_ingest(session, project, env, text: str):  # type: ignore[no-untyped-d
 
     first = len(session.trace)
     start = time.perf_counter()
-    report = ingest_text(session, project, env, text)
+    report = ingest_text(session, Deployment(project, env), text)
     seconds = time.perf_counter() - start
     sent = session.trace[first:]
     pass_seconds = sum(s.seconds for s in sent if s.obj and s.obj.startswith("ingest "))

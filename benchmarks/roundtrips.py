@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from incidents.apply import deploy, snapshot
-from incidents.config import environment, load_project
-from incidents.introspect import introspect
+from incidents.engine.apply import deploy, snapshot
+from incidents.engine.live import introspect
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 REPO = Path(__file__).resolve().parents[1]
 DDL = ("CREATE", "ALTER", "DROP", "COMMENT", "MERGE", "INSERT", "UPDATE", "DELETE")
@@ -52,11 +53,11 @@ def run(extra_tables: int, work: Path) -> None:
     session = open_local(work / f"db_{extra_tables}", env)
     try:
         rows = [
-            ("first deploy", measure(session, lambda: deploy(session, project, env))),
-            ("no-op deploy", measure(session, lambda: deploy(session, project, env))),
-            ("diff", measure(session, lambda: snapshot(session, project, env).changes)),
-            ("plan", measure(session, lambda: snapshot(session, project, env).steps)),
-            ("introspection", measure(session, lambda: introspect(session, project, env))),
+            ("first deploy", measure(session, lambda: deploy(session, Deployment(project, env)))),
+            ("no-op deploy", measure(session, lambda: deploy(session, Deployment(project, env)))),
+            ("diff", measure(session, lambda: snapshot(session, Deployment(project, env)).changes)),
+            ("plan", measure(session, lambda: snapshot(session, Deployment(project, env)).steps)),
+            ("introspection", measure(session, lambda: introspect(session, Deployment(project, env)))),
         ]
     finally:
         session.close()

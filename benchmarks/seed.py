@@ -21,19 +21,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from incidents.project.deployment import Deployment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def deployed(path: Path):  # type: ignore[no-untyped-def]
-    from incidents.config import environment, load_project
-    from incidents.render import desired_state
-    from incidents.targets import open_local
+    from incidents.engine.desired import creation_statements
+    from incidents.project.config import environment, load_project
+    from incidents.targets.local import open_local
 
     project = load_project(ROOT)
     env = environment(project, "dev")
     session = open_local(path, env)
-    for obj in desired_state(project, env).objects():
-        session.execute(obj.sql)
+    for sql in creation_statements(Deployment(project, env)):
+        session.execute(sql)
     return session, project, env
 
 
@@ -41,7 +43,7 @@ def bulk(n: int, workdir: Path) -> float:
     from incidents.seed import SeedOptions, seed
 
     session, project, env = deployed(workdir / "bulk")
-    report = seed(session, project, env, SeedOptions(incidents=n, end=dt.date(2025, 12, 31)))
+    report = seed(session, Deployment(project, env), SeedOptions(incidents=n, end=dt.date(2025, 12, 31)))
     session.close()
     total = sum(report.rows.values())
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is KiB on Linux
@@ -65,7 +67,7 @@ def naive(rows: int, workdir: Path) -> float:
 
     session, project, env = deployed(workdir / "naive")
     generator = Generator(max(rows // 6, 1), 42, Window(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
-    loader = Loader(session, project, env)
+    loader = Loader(session, Deployment(project, env))
     for name, frame in generator.dimension_batch():
         loader.write(name, frame)
     batch = next(generator.batches())

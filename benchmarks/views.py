@@ -26,14 +26,15 @@ from pathlib import Path
 
 import jinja2
 
-from incidents.apply import deploy
 from incidents.checks import run_checks
-from incidents.config import environment, load_project
-from incidents.models import Environment, Project
-from incidents.render import context
+from incidents.engine.apply import deploy
+from incidents.engine.files import context
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.seed import SeedOptions, seed
 from incidents.sql.templating import environment as jinja_environment
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).resolve().parent / "baseline"
@@ -78,17 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         session = open_local(args.dir or Path(tmp), env)
         start = time.perf_counter()
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
         # A reused --dir keeps its rows (deploy above still brings the views up to date).
         if not session.execute(f"SELECT COUNT(*) FROM {env.database}.{env.schema}.incidents")[1][0][0]:
-            seed(session, project, env, SeedOptions(incidents=args.incidents, random_seed=42))
+            seed(session, Deployment(project, env), SeedOptions(incidents=args.incidents, random_seed=42))
         counts = {t: session.execute(f"SELECT COUNT(*) FROM {env.database}.{env.schema}.{t}")[1][0][0]
                   for t in ("incidents", "incident_status_history", "incident_assignment_history")}
         print(f"deployed and seeded in {time.perf_counter() - start:.1f} s: "
               + ", ".join(f"{t}={n:,}" for t, n in counts.items()))
         # v_data_quality_issues reads the latest recorded `incidents check` run: record one, and time it.
         t0 = time.perf_counter()
-        checked = run_checks(session, project, env, "benchmark")
+        checked = run_checks(session, Deployment(project, env), "benchmark")
         print(f"incidents check (every data check, recorded in data_quality_results): "
               f"{time.perf_counter() - t0:.3f} s, {checked.passed} passed, {len(checked.failed)} failed")
         print(f"mode={args.mode}, best of {args.repeat}")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidents.models import Environment, Project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.sql.session import Session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def _switch_target(name: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture(params=[pytest.param("local", marks=pytest.mark.slow), "snowflake-rules"])
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test on the plain local target and on the Snowflake-rules target (incidents.testing):
+    """Run the test on the plain local target and on the Snowflake-rules target (incidents.targets.rules):
     the same fakesnow session, refusing what Snowflake refuses and answering metadata in its form. The
     switch is an environment variable, so CLI runs and subprocesses see it too. The default suite
     runs the stricter Snowflake-rules variant; the plain local one runs in the slow CI step."""
@@ -96,20 +97,20 @@ def deploy_schema(tmp_path_factory: pytest.TempPathFactory) -> SchemaDeployer:
     The same objects are created once per test process and copied after that (milliseconds)."""
     import hashlib
 
-    from incidents.render import desired_state
-    from incidents.targets import open_local
+    from incidents.engine.desired import creation_statements
+    from incidents.targets.local import open_local
 
     built: dict[str, Path] = {}
 
     def deploy(path: Path, project: Project, env: Environment) -> Session:
-        objects = desired_state(project, env).objects()
-        key = hashlib.sha256("\n".join([env.database, env.schema, *(o.sql for o in objects)]).encode()).hexdigest()
+        objects = creation_statements(Deployment(project, env))
+        key = hashlib.sha256("\n".join([env.database, env.schema, *objects]).encode()).hexdigest()
         if key not in built:
             template = tmp_path_factory.mktemp("schema-template")
             session = open_local(template, env)
             try:
-                for obj in objects:
-                    session.execute(obj.sql)
+                for sql in objects:
+                    session.execute(sql)
             finally:
                 session.close()
             built[key] = template
@@ -122,16 +123,16 @@ def deploy_schema(tmp_path_factory: pytest.TempPathFactory) -> SchemaDeployer:
 def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's project deployed once per test process into a local-target folder; tests
     copy it (milliseconds) instead of deploying again (seconds)."""
-    from incidents.apply import deploy
-    from incidents.config import environment, load_project
-    from incidents.targets import open_local
+    from incidents.engine.apply import deploy
+    from incidents.project.config import environment, load_project
+    from incidents.targets.local import open_local
 
     project = load_project(REPO)
     env = environment(project, "dev")
     path = tmp_path_factory.mktemp("deployed-template")
     session = open_local(path, env)
     try:
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
     finally:
         session.close()
     return path
@@ -169,9 +170,9 @@ def deployed_copy(_deployed_cache: dict[tuple[str, str], tuple[Path, Path]], tmp
 
 def _deploy_once(base: Path, prepare: Callable[[Path], object] | None, after: tuple[str, ...],
                  options: dict[str, object]) -> tuple[Path, Path]:
-    from incidents.apply import deploy
-    from incidents.config import environment, load_project
-    from incidents.targets import open_local
+    from incidents.engine.apply import deploy
+    from incidents.project.config import environment, load_project
+    from incidents.targets.local import open_local
 
     root = copy_project(base / "project", **options)  # type: ignore[arg-type]
     if prepare is not None:
@@ -180,7 +181,7 @@ def _deploy_once(base: Path, prepare: Callable[[Path], object] | None, after: tu
     env = environment(project, "dev")
     session = open_local(base / "local", env)
     try:
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
         for sql in after:
             session.execute(sql)
     finally:

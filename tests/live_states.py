@@ -3,9 +3,28 @@ DesiredState leaves, without a database. A helper module, not a test module."""
 
 from __future__ import annotations
 
-from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint, normalise_default
-from incidents.models import HISTORY_TABLE, LOCK_TABLE, Column
-from incidents.render import DesiredState
+import dataclasses
+
+from incidents.kinds.base import Desired, DesiredState, HistoryEntry, LiveColumn, LiveState, LiveTable
+from incidents.kinds.table import normalise_default
+from incidents.kinds.view import fingerprint
+from incidents.project.models import HISTORY_TABLE, LOCK_TABLE, Column, Table, View
+
+
+def tables(desired: DesiredState) -> list[tuple[Table, Desired]]:
+    """(declared table, its desired object) in declaration order."""
+    return [(o.model, o) for o in desired.of("table")]
+
+
+def views(desired: DesiredState) -> list[tuple[View, Desired]]:
+    return [(o.model, o) for o in desired.of("view")]
+
+
+def with_tables(desired: DesiredState, pairs: tuple[tuple[Table, Desired], ...]) -> DesiredState:
+    """`desired` with its tables' models replaced (a column renamed or added in config)."""
+    objects = dict(desired.objects)
+    objects["table"] = tuple(dataclasses.replace(obj, model=table) for table, obj in pairs)
+    return dataclasses.replace(desired, objects=objects)
 
 
 def live_column(column: Column) -> LiveColumn:
@@ -16,11 +35,12 @@ def live_column(column: Column) -> LiveColumn:
 def in_sync(desired: DesiredState) -> LiveState:
     """What a complete deploy of `desired` leaves: every object, and a history row for each (a fresh
     copy every call, so a test may change it)."""
-    tables = {t.name.upper(): LiveTable(t.name.upper(), {c.name.upper(): live_column(c) for c in t.columns}, 0,
-                                        t.comment or None) for t, _ in desired.tables}
+    live_tables = {t.name.upper(): LiveTable(t.name.upper(), {c.name.upper(): live_column(c) for c in t.columns}, 0,
+                                             t.comment or None) for t, _ in tables(desired)}
     for own in (HISTORY_TABLE, LOCK_TABLE):
-        tables[own.upper()] = LiveTable(own.upper(), {}, 0, None)
-    history = {("table", t.name.upper()): HistoryEntry(r.checksum, None) for t, r in desired.tables}
-    history |= {("reference_data", r.name.upper()): HistoryEntry(r.checksum, None) for r in desired.reference_data}
-    history |= {("view", v.name.upper()): HistoryEntry(r.checksum, fingerprint(r.sql)) for v, r in desired.views}
-    return LiveState(True, True, tables, {v.name.upper(): r.sql for v, r in desired.views}, history)
+        live_tables[own.upper()] = LiveTable(own.upper(), {}, 0, None)
+    history = {("table", t.name.upper()): HistoryEntry(r.checksum, None) for t, r in tables(desired)}
+    history |= {("reference_data", r.name.upper()): HistoryEntry(r.checksum, None)
+                for r in desired.of("reference_data")}
+    history |= {("view", v.name.upper()): HistoryEntry(r.checksum, fingerprint(r.text)) for v, r in views(desired)}
+    return LiveState(True, True, live_tables, {v.name.upper(): r.text for v, r in views(desired)}, history)

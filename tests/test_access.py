@@ -1,7 +1,7 @@
 """Access and privacy: roles and grants deployed and diffed, PII masked for roles without pii_reader,
 retention purged exactly, and all of it skipped (with one notice) on the plain local target.
 
-Roles, grants and masking run on the Snowflake-rules target (incidents.testing), which emulates them;
+Roles, grants and masking run on the Snowflake-rules target (incidents.targets.rules), which emulates them;
 what that emulation does not cover is listed in incidents/testing_access.py and the README."""
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ from typer.testing import CliRunner
 
 from conftest import REPO, copy_project
 from incidents import Workspace
-from incidents.access import grammar
-from incidents.access.desired import desired_access
 from incidents.cli import app
-from incidents.config import environment, load_project
+from incidents.engine.desired import desired_state
+from incidents.engine.validate import check_statement
 from incidents.errors import ConfigError, TargetError
-from incidents.render import render_files
-from incidents.validate import parse_statements, validate_project
+from incidents.kinds import forms
+from incidents.kinds.access_object import is_access_statement, match
+from incidents.kinds.base import DesiredState
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.sql.text import split_statements
+from incidents.workspace import committed_files
 
 READER, ANALYST, WRITER, PII = (f"INCIDENTS_DEV_{k}" for k in ("READER", "ANALYST", "WRITER", "PII_READER"))
 AS_OF = "2027-03-01"  # the seed's year ends 2026-06-30: some attachments (365 days) expire, no comment (730)
@@ -82,6 +86,13 @@ def workspace(seeded: Callable[[str], Path]) -> Iterator[Workspace]:
         yield ws
 
 
+ACCESS_KINDS = {"role", "grant", "masking_policy", "tag", "secure_view", "stream", "procedure", "task"}
+
+
+def _access_objects(state: DesiredState) -> list[object]:
+    return [o for o in state.all() if o.kind in ACCESS_KINDS and o.deployed]
+
+
 def rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
     return [tuple(r.values()) for r in ws.query(sql)]
 
@@ -91,9 +102,10 @@ def rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
 def test_rendered_access_and_task_files_parse_as_snowflake_sql() -> None:
     project = load_project(REPO)
     env = environment(project, "dev")
-    files = render_files(project, env)
+    files = committed_files(Deployment(project, env))
     for rel in ("sql/04_access.sql", "sql/05_audit_and_retention.sql"):
-        assert parse_statements(files[rel], rel), rel
+        for statement in split_statements(files[rel]):
+            check_statement(statement, rel)
         assert (REPO / rel).read_text(encoding="utf-8") == files[rel]  # committed as rendered
     access = files["sql/04_access.sql"]
     assert access.count("CREATE ROLE IF NOT EXISTS") == 4
@@ -104,7 +116,7 @@ def test_rendered_access_and_task_files_parse_as_snowflake_sql() -> None:
     assert ("CREATE STREAM IF NOT EXISTS INCIDENTS.CORE.INCIDENTS_AUDIT_STREAM ON TABLE INCIDENTS.CORE.INCIDENTS"
             in tasks)
     assert "SCHEDULE = 'USING CRON 0 3 * * * UTC'" in tasks
-    validate_project(project, env)  # every statement, and each one inside the procedures
+    Workspace(project, env).validate()  # every statement, and each one inside the procedures
 
 
 @pytest.mark.parametrize("statement", [
@@ -116,21 +128,20 @@ def test_rendered_access_and_task_files_parse_as_snowflake_sql() -> None:
 ])
 def test_the_grammar_check_refuses_what_snowflake_would(statement: str) -> None:
     with pytest.raises(ConfigError):
-        parse_statements(statement, "test")
+        check_statement(statement, "test")
 
 
 def test_every_rendered_access_statement_follows_a_documented_form() -> None:
     project = load_project(REPO)
     for name in ("dev", "prod"):
         env = environment(project, name)
-        access = desired_access(project, env)
-        assert access is not None
-        for obj in access.objects:
+        state = desired_state(Deployment(project, env))
+        access = [o for o in state.all() if o.kind in ACCESS_KINDS]
+        assert access
+        for obj in access:
             for statement in obj.statements:
-                if grammar.is_access_statement(statement):
-                    assert grammar.match(statement), statement
-        for grant in access.grants:
-            assert grammar.match(access.grant_sql(project, env, grant)), grant
+                if is_access_statement(statement):
+                    assert match(forms(), statement), statement
 
 
 def test_standard_edition_masks_with_secure_views_and_keeps_pii_tables_from_analyst(tmp_path: Path) -> None:
@@ -141,11 +152,10 @@ def test_standard_edition_masks_with_secure_views_and_keeps_pii_tables_from_anal
                     encoding="utf-8")
     project = load_project(root)
     env = environment(project, "staging")
-    access = desired_access(project, env)
-    assert access is not None
-    kinds = {str(o.kind) for o in access.objects}
+    state = desired_state(Deployment(project, env))
+    kinds = {str(o.kind) for o in state.all()}
     assert "masking_policy" not in kinds and "tag" not in kinds and "secure_view" in kinds
-    analyst = {(g.on, g.name) for g in access.grants if g.role == "INCIDENTS_STAGING_ANALYST"}
+    analyst = {(g.model.on, g.model.name) for g in state.of("grant") if g.model.role == "INCIDENTS_STAGING_ANALYST"}
     assert ("VIEW", "USERS_MASKED") in analyst and ("TABLE", "USERS") not in analyst
     assert ("TABLE", "SLA_POLICIES") in analyst  # no PII in it
 
@@ -250,7 +260,7 @@ def test_diff_reads_grants_in_a_number_of_queries_fixed_by_the_roles(workspace: 
 
 
 def test_a_dropped_role_is_created_again_with_its_grants(seeded: Callable[[str], Path], runner: CliRunner) -> None:
-    from incidents.testing import rules_state
+    from incidents.targets.rules import rules_state
 
     root = seeded("enterprise")
     local = Path(__import__("os").environ["INCIDENTS_LOCAL_DIR"])
@@ -382,7 +392,7 @@ def test_the_audit_task_records_direct_updates_once_and_leaves_recorded_ones_alo
 
 def test_a_table_dropped_by_hand_gets_its_masking_policy_and_grants_back(seeded: Callable[[str], Path],
                                                                          runner: CliRunner) -> None:
-    from incidents.testing import rules_state
+    from incidents.targets.rules import rules_state
 
     root = seeded("enterprise")
     local = Path(__import__("os").environ["INCIDENTS_LOCAL_DIR"])
@@ -408,8 +418,8 @@ def test_a_project_without_access_declares_no_roles_and_renders_no_access_files(
     path.write_text(text[:start] + text[text.index("# Free-form values"):], encoding="utf-8")
     project = load_project(root)
     env = environment(project, "dev")
-    assert env.access is None and desired_access(project, env) is None
-    assert "sql/04_access.sql" not in render_files(project, env)
+    assert env.access is None and not _access_objects(desired_state(Deployment(project, env)))
+    assert "sql/04_access.sql" not in committed_files(Deployment(project, env))
     monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")  # a target that has roles: still none made
     result = cli(runner, root, "deploy", "--format", "json")
     assert result.exit_code == 0, result.output

@@ -146,7 +146,7 @@ def test_init_copies_the_example_into_a_folder_you_own(tmp_path: Path, runner: C
 
 def test_render_refuses_to_write_into_the_installed_package(project_copy: Path, runner: CliRunner,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("incidents.config.PACKAGED_PROJECT", project_copy)
+    monkeypatch.setattr("incidents.project.config.PACKAGED_PROJECT", project_copy)
     result = runner.invoke(app, ["render", "--project-dir", str(project_copy)])
     assert result.exit_code == 2
     assert "incidents init" in result.stderr and not (project_copy / "setup.sql").exists()

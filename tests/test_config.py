@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from incidents.cli import app
-from incidents.config import load_project
+from incidents.project.config import load_project
 from incidents.sql.types import SqlType
 
 

@@ -19,11 +19,12 @@ import yaml
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.tokens import TokenType
 
-from incidents.config import environment, load_project
 from incidents.errors import ConfigError
-from incidents.ingest.config import load_ingest_config
-from incidents.render import render_files
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.ingest import load_ingest_config
 from incidents.sql.text import split_statements
+from incidents.workspace import committed_files
 
 REPO = Path(__file__).resolve().parents[1]
 DROP = "DROP TABLE INCIDENTS.CORE.USERS"
@@ -90,7 +91,7 @@ def load(root: Path) -> None:
 
 def render(root: Path) -> dict[str, str]:
     project = load_project(root)
-    return render_files(project, environment(project, None))
+    return committed_files(Deployment(project, environment(project, None)))
 
 
 @pytest.fixture(scope="module")

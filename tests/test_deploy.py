@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidents.apply import deploy
 from incidents.cli import app
-from incidents.config import environment, load_project
-from incidents.render import HISTORY_TABLE
+from incidents.engine.apply import deploy
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import HISTORY_TABLE
 from incidents.sql import types as sqltypes
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 DDL_PREFIXES = ("CREATE", "ALTER", "DROP", "COMMENT", "MERGE", "INSERT", "UPDATE", "DELETE")
 
@@ -32,7 +33,7 @@ def test_round_trip_live_schema_matches_config_and_second_deploy_runs_no_ddl(rep
     env = environment(project, "dev")
     session = open_local(tmp_path, env)
     try:
-        first = deploy(session, project, env)
+        first = deploy(session, Deployment(project, env))
         assert not first.refused and first.applied
         columns = session.query(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
@@ -49,7 +50,7 @@ def test_round_trip_live_schema_matches_config_and_second_deploy_runs_no_ddl(rep
         assert (HISTORY_TABLE.upper(), "CHECKSUM") in live
 
         session.trace.clear()
-        second = deploy(session, project, env)
+        second = deploy(session, Deployment(project, env))
         assert second.up_to_date
         sent = [s.sql for s in session.trace]
         assert _ddl(sent) == [], sent
@@ -67,7 +68,7 @@ def test_deploy_records_history_with_checksums(repo: Path, tmp_path: Path) -> No
     env = environment(project, "dev")
     session = open_local(tmp_path, env)
     try:
-        report = deploy(session, project, env)
+        report = deploy(session, Deployment(project, env))
         rows = session.query(f"SELECT * FROM INCIDENTS.CORE.{HISTORY_TABLE.upper()} ORDER BY OBJECT_KIND, OBJECT_NAME")
     finally:
         session.close()
@@ -96,19 +97,19 @@ def test_reference_rows_are_seeded_once_and_user_edits_survive(project_copy: Pat
     fq = "INCIDENTS.CORE.SLA_POLICIES"
     session = open_local(tmp_path / "db", env)
     try:
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
         rows = session.query(f"SELECT PRIORITY, RESOLVE_MINUTES FROM {fq} ORDER BY PRIORITY")
         assert {r["PRIORITY"]: r["RESOLVE_MINUTES"] for r in rows} == {
             "critical": 240, "high": 480, "low": 14400, "medium": 4320}
         # A user tightens a target by hand; an unchanged redeploy does not touch it.
         session.execute(f"UPDATE {fq} SET RESOLVE_MINUTES = 120 WHERE PRIORITY = 'critical'")
-        assert deploy(session, project, env).up_to_date
+        assert deploy(session, Deployment(project, env)).up_to_date
         # The config gains a row: deploy merges it in and still keeps the user's edit.
         path = project_copy / "config" / "tables" / "sla_policies.yml"
         path.write_text(path.read_text() + "    - {priority: urgent, acknowledge_minutes: 1, "
                         "first_response_minutes: 5, resolve_minutes: 60}\n")
         changed = load_project(project_copy)
-        report = deploy(session, changed, env)
+        report = deploy(session, Deployment(changed, env))
         assert [(r.step.object_kind, r.step.action) for r in report.applied] == [("reference_data", "merge")]
         rows = session.query(f"SELECT PRIORITY, RESOLVE_MINUTES FROM {fq} ORDER BY PRIORITY")
     finally:
@@ -170,7 +171,7 @@ def test_lock_held_by_another_process_is_a_clean_exit_3(repo: Path, tmp_path: Pa
     env = environment(project, "dev")
     session = open_local(tmp_path, env)
     try:
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
         result = _cli("query", "SELECT 1", env={**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path),
                                                 "INCIDENTS_PROJECT_DIR": str(repo)})
     finally:

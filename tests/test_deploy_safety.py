@@ -76,7 +76,7 @@ def test_a_deploy_interrupted_holding_the_lock_does_not_block_the_next_one(
         project_copy: Path, local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
         kill_after(patch, 12)
-        patch.setattr("incidents.lock.DeployLock.release", lambda self: None)  # as if killed -9
+        patch.setattr("incidents.engine.lock.DeployLock.release", lambda self: None)  # as if killed -9
         with Workspace.open(project_copy) as ws, pytest.raises(Killed):
             ws.deploy()
     with Workspace.open(project_copy) as ws:

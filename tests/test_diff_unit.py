@@ -9,14 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from incidents.config import environment, load_project
-from incidents.diff import Change, diff
-from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable, fingerprint
-from incidents.kinds import FAKESNOW, SNOWFLAKE, Backend, Capabilities, ChangeKind, ObjectKind
-from incidents.models import HISTORY_TABLE, Table
-from incidents.render import DesiredState, desired_state
+from incidents.engine.desired import desired_state
+from incidents.engine.diff import diff
+from incidents.kinds.base import (
+    FAKESNOW,
+    SNOWFLAKE,
+    Backend,
+    Capabilities,
+    Change,
+    DesiredState,
+    HistoryEntry,
+    LiveColumn,
+    LiveState,
+    LiveTable,
+)
+from incidents.kinds.containers import DATABASE
+from incidents.kinds.namespace import CHANGED_VIEW, COLUMN, VIEW
+from incidents.kinds.table import DEFAULT_CHANGED, MISSING_COLUMN, RENAMED_COLUMN, UNEXPECTED_COLUMN
+from incidents.kinds.view import fingerprint
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import HISTORY_TABLE, Table
 from incidents.sql import types as sqltypes
-from live_states import in_sync
+from live_states import in_sync, tables, views, with_tables
 
 REPO = Path(__file__).resolve().parents[1]
 BOTH = pytest.mark.parametrize("caps", [FAKESNOW, SNOWFLAKE], ids=["fakesnow", "snowflake"])
@@ -25,7 +40,7 @@ BOTH = pytest.mark.parametrize("caps", [FAKESNOW, SNOWFLAKE], ids=["fakesnow", "
 @pytest.fixture(scope="module")
 def desired() -> DesiredState:
     project = load_project(REPO)
-    return desired_state(project, environment(project, "dev"))
+    return desired_state(Deployment(project, environment(project, "dev")))
 
 
 def set_column(live: LiveState, table: str, column: str, **fields: object) -> None:
@@ -38,8 +53,8 @@ def rename_column(desired: DesiredState, table: str, old: str, new: str) -> Desi
     def renamed(t: Table) -> Table:
         return dataclasses.replace(t, columns=tuple(
             dataclasses.replace(c, name=new, renamed_from=old) if c.name == old else c for c in t.columns))
-    return dataclasses.replace(desired, tables=tuple(
-        (renamed(t) if t.name == table else t, r) for t, r in desired.tables))
+    return with_tables(desired, tuple(
+        (renamed(t) if t.name == table else t, r) for t, r in tables(desired)))
 
 
 def kinds(changes: list[Change]) -> list[tuple[str, str, str | None]]:
@@ -50,10 +65,10 @@ def test_empty_account_misses_every_object_in_declared_order(desired: DesiredSta
     changes = diff(desired, LiveState(), SNOWFLAKE)
     assert kinds(changes) == [
         ("missing_database", "INCIDENTS", None), ("missing_schema", "CORE", None),
-        *(("missing_table", t.name, None) for t, _ in desired.tables), ("missing_table", HISTORY_TABLE, None),
-        *(("missing_view", v.name, None) for v, _ in desired.views)]
+        *(("missing_table", t.name, None) for t, _ in tables(desired)), ("missing_table", HISTORY_TABLE, None),
+        *(("missing_view", v.name, None) for v, _ in views(desired))]
     assert not any(c.destructive for c in changes)
-    assert changes[0].object_kind is ObjectKind.DATABASE and changes[-1].object_kind is ObjectKind.VIEW
+    assert changes[0].object_kind is DATABASE and changes[-1].object_kind is VIEW
 
 
 def test_existing_database_without_schema_misses_the_schema_and_not_the_database(desired: DesiredState) -> None:
@@ -70,7 +85,7 @@ def test_in_sync_has_no_changes(desired: DesiredState, caps: Capabilities) -> No
 def test_missing_column_on_an_empty_table_is_safe(desired: DesiredState, caps: Capabilities) -> None:
     live = in_sync(desired)
     del live.tables["INCIDENT_COMMENTS"].columns["EDITED_AT"]
-    assert diff(desired, live, caps) == [Change(ChangeKind.MISSING_COLUMN, ObjectKind.COLUMN, "incident_comments",
+    assert diff(desired, live, caps) == [Change(MISSING_COLUMN, COLUMN, "incident_comments",
                                                 "edited_at", declared="TIMESTAMP_NTZ(9)",
                                                 detail="column does not exist")]
 
@@ -88,7 +103,7 @@ def test_not_null_column_without_default_cannot_be_added_to_a_table_with_rows(de
 def test_unexpected_column_is_destructive_and_keeps_its_live_name(desired: DesiredState, caps: Capabilities) -> None:
     live = in_sync(desired)
     live.tables["USERS"].columns["Nick name"] = LiveColumn("Nick name", sqltypes.parse("VARCHAR(20)"), True, None, None)
-    assert diff(desired, live, caps) == [Change(ChangeKind.UNEXPECTED_COLUMN, ObjectKind.COLUMN, "users", "Nick name",
+    assert diff(desired, live, caps) == [Change(UNEXPECTED_COLUMN, COLUMN, "users", "Nick name",
                                                 live="VARCHAR(20)", destructive=True,
                                                 detail="column is not declared; dropping it loses its data")]
 
@@ -145,7 +160,7 @@ def test_a_backend_name_still_picks_that_backends_rules(desired: DesiredState, b
 def test_renamed_column_is_one_rename_not_a_drop_and_an_add(desired: DesiredState, caps: Capabilities) -> None:
     renamed = rename_column(desired, "incident_comments", "edited_at", "modified_at")
     assert diff(renamed, in_sync(desired), caps) == [Change(
-        ChangeKind.RENAMED_COLUMN, ObjectKind.COLUMN, "incident_comments", "modified_at", declared="modified_at",
+        RENAMED_COLUMN, COLUMN, "incident_comments", "modified_at", declared="modified_at",
         live="edited_at", detail="rename edited_at to modified_at (renamed_from)")]
 
 
@@ -181,7 +196,7 @@ def test_changed_view_says_why(desired: DesiredState, history: Callable[[History
         del live.history[key]
     else:
         live.history[key] = entry
-    assert diff(desired, live, FAKESNOW) == [Change(ChangeKind.CHANGED_VIEW, ObjectKind.VIEW, "v_reopen_rate",
+    assert diff(desired, live, FAKESNOW) == [Change(CHANGED_VIEW, VIEW, "v_reopen_rate",
                                                     detail=detail)]
 
 
@@ -247,18 +262,18 @@ def test_changes_serialise_as_the_bare_strings(desired: DesiredState) -> None:
 def test_a_function_default_in_the_backends_own_spelling_is_no_drift(desired: DesiredState, caps: Capabilities) -> None:
     """Deploy records the text the backend reported for a function default; diff compares against it, so no
     spelling of the backend's (Snowflake writes casts out) reads as drift, and a default changed since does."""
-    from incidents.introspect import default_digest
+    from incidents.kinds.table import default_digest
 
     live = in_sync(desired)
     stored = "WHATEVER_THE_BACKEND_STORES(SYSDATE())"
     set_column(live, "USERS", "CREATED_AT", default="WHATEVER_THE_BACKEND_STORES(SYSDATE", default_text=stored)
-    assert [c.kind for c in diff(desired, live, caps)] == [ChangeKind.DEFAULT_CHANGED]  # nothing recorded: drift
+    assert [c.kind for c in diff(desired, live, caps)] == [DEFAULT_CHANGED]  # nothing recorded: drift
     live.history[("column", "USERS.CREATED_AT")] = HistoryEntry(default_digest("SYSDATE()"), default_digest(stored))
     assert diff(desired, live, caps) == []
     live.history[("column", "USERS.CREATED_AT")] = HistoryEntry(default_digest("CURRENT_TIMESTAMP()"),
                                                                 default_digest(stored))
     [change] = diff(desired, live, caps)  # the declared default changed since the record
-    assert (change.kind, change.blocked) == (ChangeKind.DEFAULT_CHANGED, True)
+    assert (change.kind, change.blocked) == (DEFAULT_CHANGED, True)
     assert "literal defaults" in change.detail
 
 
@@ -267,7 +282,7 @@ def test_a_function_default_in_the_backends_own_spelling_is_no_drift(desired: De
     "timezone('UTC', CURRENT_TIMESTAMP)"])
 def test_sysdate_in_snowflakes_and_fakesnows_stored_form_is_no_drift_without_a_record(
         desired: DesiredState, stored: str) -> None:
-    from incidents.introspect import normalise_default
+    from incidents.kinds.table import normalise_default
 
     live = in_sync(desired)
     set_column(live, "USERS", "CREATED_AT", default=normalise_default(stored), default_text=stored)
@@ -282,14 +297,13 @@ def test_timestamp_precision_is_not_compared_it_is_not_introspected() -> None:
 
 
 def test_a_rebuild_of_a_key_column_is_refused_with_the_reason(desired: DesiredState) -> None:
-    from incidents.plan import plan
+    from incidents.engine.plan import plan
 
     live = in_sync(desired)
     set_column(live, "USERS", "USER_ID", type=sqltypes.parse("VARCHAR(20)"))
     [change] = diff(desired, live, SNOWFLAKE)
     assert change.blocked and "PRIMARY KEY" in change.detail
-    project = load_project(REPO)
-    [step] = plan(project, desired, live, [change], allow_destructive=True)
+    [step] = plan(desired, live, [change], allow_destructive=True)
     assert step.refused is not None and "PRIMARY KEY" in step.refused and "--allow-destructive" not in step.refused
 
 
@@ -300,10 +314,11 @@ def test_a_rebuild_of_a_key_column_is_refused_with_the_reason(desired: DesiredSt
 ])
 def test_a_backslash_string_default_is_compared_by_value_in_either_spelling(desired: DesiredState, live_text: str,
                                                                             drift: bool) -> None:
-    table = next(t for t, _ in desired.tables if t.name == "users")
+    table = next(t for t, _ in tables(desired) if t.name == "users")
     path = dataclasses.replace(table.column("timezone"), name="path_hint", default="'C:\\\\temp\\\\x'")
-    changed = dataclasses.replace(desired, tables=tuple(
-        (dataclasses.replace(t, columns=(*t.columns, path)) if t.name == "users" else t, r) for t, r in desired.tables))
+    changed = with_tables(desired, tuple(
+        (dataclasses.replace(t, columns=(*t.columns, path)) if t.name == "users" else t, r)
+        for t, r in tables(desired)))
     live = in_sync(changed)  # no history row of the column's default: the fallback comparison
     set_column(live, "USERS", "PATH_HINT", default_text=live_text, default=live_text)
     assert kinds(diff(changed, live, SNOWFLAKE)) == ([("default_changed", "users", "path_hint")] if drift else [])

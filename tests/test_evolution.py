@@ -12,13 +12,14 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from incidents.apply import deploy, snapshot
 from incidents.cli import app
-from incidents.config import environment, load_project
+from incidents.engine.apply import deploy, snapshot
 from incidents.errors import TargetError
-from incidents.render import HISTORY_TABLE
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import HISTORY_TABLE
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 REPO = Path(__file__).resolve().parents[1]
 FQ = "INCIDENTS.CORE."
@@ -127,7 +128,7 @@ def test_safe_evolution_keeps_every_row_and_value(root: Path, local_dir: Path, r
         assert live["EFFECTIVENESS_RATING"]["NUMERIC_PRECISION"] == 3
         assert session.query(f"SELECT * FROM {FQ}V_STATUS_CHANGES ORDER BY 1") == [
             {"INCIDENT_ID": 1, "STATUS_CHANGES": 2}, {"INCIDENT_ID": 2, "STATUS_CHANGES": 1}]
-        assert not snapshot(session, project, env).changes
+        assert not snapshot(session, Deployment(project, env)).changes
     finally:
         session.close()
 
@@ -139,15 +140,15 @@ def test_widening_a_varchar_in_one_session_is_done_in_place(root: Path, local_di
     session, project, env = open_session(root, local_dir)
     try:
         session.execute(f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY ALTER COLUMN NEW_STATUS SET DATA TYPE VARCHAR(20)")
-        snap = snapshot(session, project, env)
+        snap = snapshot(session, Deployment(project, env))
         [change] = snap.changes
         assert (change.kind, change.column, change.declared, change.live, change.destructive) == (
             "type_changed", "new_status", "VARCHAR(40)", "VARCHAR(20)", False)
         [step] = snap.steps
         assert step.statements == (f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY ALTER COLUMN NEW_STATUS "
                                    "SET DATA TYPE VARCHAR(40);",)
-        deploy(session, project, env)
-        assert not snapshot(session, project, env).changes
+        deploy(session, Deployment(project, env))
+        assert not snapshot(session, Deployment(project, env)).changes
         assert len(table_rows(session, "INCIDENT_STATUS_HISTORY")) == 3
     finally:
         session.close()
@@ -227,7 +228,7 @@ def test_failed_deploy_is_recorded_and_the_next_deploy_converges(root: Path, loc
         # Remove the cause, as a person would.
         session.execute(f"UPDATE {FQ}INCIDENT_STATUS_HISTORY SET CHANGE_REASON = '7' WHERE CHANGE_REASON = 'opened'")
         session.execute(f"UPDATE {FQ}INCIDENT_STATUS_HISTORY SET CHANGE_REASON = '8' WHERE CHANGE_REASON = 'seen'")
-        kinds = {(c.kind, c.column) for c in snapshot(session, project, env).changes}
+        kinds = {(c.kind, c.column) for c in snapshot(session, Deployment(project, env)).changes}
         assert ("unexpected_column", "CHANGE_REASON__INCIDENTS_REBUILD") in kinds  # the half-done rebuild
     finally:
         session.close()
@@ -249,10 +250,10 @@ def test_rebuild_interrupted_after_dropping_the_old_column_keeps_its_values(root
     try:
         session.execute(f"ALTER TABLE {FQ}INCIDENT_STATUS_HISTORY RENAME COLUMN CHANGE_REASON "
                         "TO CHANGE_REASON__INCIDENTS_REBUILD")
-        [change] = snapshot(session, project, env).changes
+        [change] = snapshot(session, Deployment(project, env)).changes
         assert (change.kind, change.column, change.destructive) == ("renamed_column", "change_reason", False)
-        deploy(session, project, env)
-        assert not snapshot(session, project, env).changes
+        deploy(session, Deployment(project, env))
+        assert not snapshot(session, Deployment(project, env)).changes
         reasons = [r["CHANGE_REASON"] for r in table_rows(session, "INCIDENT_STATUS_HISTORY")]
         assert reasons == ["opened", None, "seen"]
     finally:
@@ -302,7 +303,7 @@ def test_deploy_error_is_a_target_error_in_the_api(root: Path, local_dir: Path) 
     session, project, env = open_session(root, local_dir)
     try:
         with pytest.raises(TargetError, match="TEAM"):
-            deploy(session, project, env, allow_destructive=True)
+            deploy(session, Deployment(project, env), allow_destructive=True)
         rows = session.query(f"SELECT STATUS FROM {FQ}{HISTORY_TABLE} "
                              "WHERE OBJECT_NAME = 'users' AND STATUS = 'failed'")
         assert rows == [{"STATUS": "failed"}]

@@ -13,8 +13,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from incidents.cli import app
-from incidents.config import environment, load_project
-from incidents.testing import grant, rules_state
+from incidents.project.config import environment, load_project
+from incidents.targets.rules import grant, rules_state
 
 FQ = "INCIDENTS.CORE."
 ROWS = (

@@ -14,6 +14,7 @@ from incidents import Workspace
 from incidents.cli import app
 from incidents.errors import ConfigError
 from incidents.ingest.parse import parse
+from incidents.project.deployment import Deployment
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
@@ -208,16 +209,16 @@ def test_the_staged_bulk_path_snowflake_uses_lands_the_same_rows(ws: Workspace) 
     import datetime as dt
 
     from incidents.ingest import Pass, land
-    from incidents.ingest.config import load_ingest_config
+    from incidents.project.ingest import load_ingest_config
 
     rows = parse(text("grouped.json"), received_at=dt.datetime(2026, 12, 2, 8), load_id="staged-load").rows
-    land(ws.session, ws.project, ws.env, rows, staged=True)
+    land(ws.session, Deployment(ws.project, ws.env), rows, staged=True)
     got = ws.query("SELECT ALERT_INDEX, PAYLOAD:labels:alertname::VARCHAR AS NAME, "
                    "ENVELOPE:groupLabels:team::VARCHAR AS TEAM, STARTS_AT::VARCHAR AS S FROM RAW_ALERTS ORDER BY 1")
     assert [(r["NAME"], r["TEAM"], r["S"]) for r in got] == [
         ("PaymentsErrorRate", "mixed", "2026-12-01 18:02:11.311"),
         ("SearchLatencyHigh", "mixed", "2026-12-01 18:03:40.09"), ("DiskAlmostFull", "mixed", "2026-12-01 18:04:00")]
-    counts = Pass(ws.session, ws.project, ws.env, load_ingest_config(ws.project), dt.datetime(2026, 12, 2, 8)).run(
+    counts = Pass(ws.session, ws.dep, load_ingest_config(ws.project), dt.datetime(2026, 12, 2, 8)).run(
         "staged-load")
     assert counts["opened"] == 3
 
@@ -272,8 +273,8 @@ def test_missing_category_codes_are_refused_before_anything_lands(repo: Path, de
     ("colour: blue", "colour", "unknown key"),
 ])
 def test_ingest_yml_errors_name_file_and_key(make_project, yaml_text: str, key: str, message: str) -> None:
-    from incidents.config import load_project
-    from incidents.ingest.config import load_ingest_config
+    from incidents.project.config import load_project
+    from incidents.project.ingest import load_ingest_config
 
     root = make_project()
     base = "defaults: {category: SYSTEM_OUTAGE, priority: medium, severity: SEV3, impact_level: minor}\n"

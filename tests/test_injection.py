@@ -17,10 +17,11 @@ from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.tokens import TokenType
 
 from incidents.cli import app
-from incidents.config import environment, load_project
 from incidents.errors import ConfigError
-from incidents.render import render_files
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
 from incidents.sql.text import split_statements
+from incidents.workspace import committed_files
 
 DROP = "DROP TABLE INCIDENTS.CORE.SLA_POLICIES"
 PAYLOADS = {
@@ -93,8 +94,8 @@ FIELDS: dict[str, tuple[str, Callable[[str], Callable[[Any], None]]]] = {
 
 def baseline_counts(root: Path) -> dict[str, int]:
     project = load_project(root)
-    return {rel: len(split_statements(text)) for rel, text in render_files(project, environment(project, None)).items()
-            if rel.endswith(".sql")}
+    files = committed_files(Deployment(project, environment(project, None)))
+    return {rel: len(split_statements(text)) for rel, text in files.items() if rel.endswith(".sql")}
 
 
 def sqlglot_statements(sql: str) -> int:
@@ -139,7 +140,7 @@ def test_payload_is_refused_or_quoted(field: str, payload: str, tmp_path: Path, 
     edit_yaml(tmp_path, rel, edit(PAYLOADS[payload]))
     try:
         project = load_project(tmp_path)
-        files = render_files(project, environment(project, None))
+        files = committed_files(Deployment(project, environment(project, None)))
     except ConfigError as exc:
         assert exc.file, f"the error names no file: {exc}"
         assert exc.file == rel or exc.file.startswith("templates/"), str(exc)

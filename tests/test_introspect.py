@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from incidents.apply import deploy, snapshot
-from incidents.config import environment, load_project
-from incidents.diff import is_widening
-from incidents.introspect import introspect
-from incidents.plan import live_ident
+from incidents.engine.apply import deploy, snapshot
+from incidents.engine.live import introspect
+from incidents.kinds.base import live_ident
+from incidents.kinds.table import is_widening
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
 from incidents.sql import types as sqltypes
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 REPO = Path(__file__).resolve().parents[1]
 FQ = "INCIDENTS.CORE."
@@ -34,22 +35,22 @@ def test_round_trips_do_not_grow_with_object_count(tmp_path: Path, make_project:
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
-        deploy(session, project, env)
+        deploy(session, Deployment(project, env))
         for i in range(extra_tables):  # stray objects too
             session.execute(f"CREATE TABLE {FQ}STRAY_{i:02d} (X INT)")
         session.trace.clear()
-        live = introspect(session, project, env)
+        live = introspect(session, Deployment(project, env))
         assert len(live.tables) == len(project.tables) + 2 + extra_tables  # + history and lock tables
         assert len(sent(session)) == 4, sent(session)
         for i in range(extra_tables):
             session.execute(f"DROP TABLE {FQ}STRAY_{i:02d}")
 
         session.trace.clear()
-        assert not snapshot(session, project, env).changes  # diff and plan
+        assert not snapshot(session, Deployment(project, env)).changes  # diff and plan
         assert len(sent(session)) <= 4
 
         session.trace.clear()
-        assert deploy(session, project, env).up_to_date
+        assert deploy(session, Deployment(project, env)).up_to_date
         assert len(sent(session)) <= 4
         assert [s for s in sent(session) if s.lstrip().upper().startswith(DDL)] == []
     finally:
@@ -62,7 +63,7 @@ def test_introspection_of_a_target_without_database_is_one_query(tmp_path: Path,
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
-        live = introspect(session, project, env)
+        live = introspect(session, Deployment(project, env))
         assert not live.database_exists and not live.tables
         assert len(session.trace) == 1
     finally:
@@ -78,9 +79,9 @@ def test_schema_with_only_a_stray_view_reports_it(tmp_path: Path, make_project: 
         session.execute("CREATE DATABASE IF NOT EXISTS INCIDENTS")
         session.execute("CREATE SCHEMA IF NOT EXISTS INCIDENTS.CORE")
         session.execute(f"CREATE VIEW {FQ}V_STRAY AS SELECT 1 AS X")
-        live = introspect(session, project, env)
+        live = introspect(session, Deployment(project, env))
         assert live.schema_exists and set(live.views) == {"V_STRAY"}
-        kinds = {(c.kind, c.object) for c in snapshot(session, project, env).changes}
+        kinds = {(c.kind, c.object) for c in snapshot(session, Deployment(project, env)).changes}
         assert ("unexpected_view", "V_STRAY") in kinds
     finally:
         session.close()
@@ -93,16 +94,16 @@ def test_reopened_local_database_has_no_false_drift(tmp_path: Path, make_project
     env = environment(project, "dev")
     session = open_local(tmp_path / "db", env)
     try:
-        deploy(session, project, env)
-        first = introspect(session, project, env)
+        deploy(session, Deployment(project, env))
+        first = introspect(session, Deployment(project, env))
         assert first.tables["USERS"].columns["EMAIL"].type == sqltypes.SqlType("VARCHAR", (320,))
     finally:
         session.close()
     session = open_local(tmp_path / "db", env)
     try:
-        live = introspect(session, project, env)
+        live = introspect(session, Deployment(project, env))
         assert live.tables["USERS"].columns["EMAIL"].type == sqltypes.SqlType("VARCHAR", (sqltypes.MAX_VARCHAR,))
-        assert not snapshot(session, project, env).changes
+        assert not snapshot(session, Deployment(project, env)).changes
     finally:
         session.close()
 

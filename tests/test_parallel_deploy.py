@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 
-from incidents.apply import DeployFailed, deploy, snapshot
-from incidents.config import environment, load_project
-from incidents.kinds import ObjectKind, StepStatus
-from incidents.models import Environment, Project
+from incidents.engine.apply import DeployFailed, deploy, snapshot
+from incidents.engine.waves import waves
+from incidents.kinds.base import StepStatus
+from incidents.kinds.namespace import TABLE, VIEW
+from incidents.kinds.view import view_reads
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.sql.session import Session
-from incidents.targets import open_local
-from incidents.waves import view_reads, waves
+from incidents.targets.local import open_local
 from incidents.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,28 +36,28 @@ def cold_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Enviro
     env = environment(project, "dev")
     session = open_local(tmp_path_factory.mktemp("cold"), env)
     try:
-        return project, env, snapshot(session, project, env).steps
+        return project, env, snapshot(session, Deployment(project, env)).steps
     finally:
         session.close()
 
 
 def test_waves_keep_every_step_and_put_dependencies_in_earlier_waves(cold_plan: tuple) -> None:
     project, env, steps = cold_plan
-    plan_waves = waves(steps, project, env)
+    plan_waves = waves(steps)
     flat = [step for wave in plan_waves for unit in wave for step in unit]
     assert sorted(map(repr, flat)) == sorted(map(repr, steps))
     wave_of = {(s.object_kind, s.object): i for i, wave in enumerate(plan_waves) for unit in wave for s in unit}
     tables = {t.name: t for t in project.tables}
     for (kind, name), i in wave_of.items():
-        if kind == ObjectKind.TABLE and name in tables:
-            assert all(wave_of[(ObjectKind.TABLE, p)] < i for p in tables[name].parents), name
-    view_sql = {s.object: s.statements[0] for s in steps if s.object_kind == ObjectKind.VIEW}
+        if kind == TABLE and name in tables:
+            assert all(wave_of[(TABLE, p)] < i for p in tables[name].parents), name
+    view_sql = {s.object: s.statements[0] for s in steps if s.object_kind == VIEW}
     for name, sql in view_sql.items():
-        for read in view_reads(sql, set(view_sql) - {name}, env):
-            assert wave_of[(ObjectKind.VIEW, read)] < wave_of[(ObjectKind.VIEW, name)], (name, read)
+        for read in view_reads(sql, set(view_sql) - {name}, Deployment(project, env)):
+            assert wave_of[(VIEW, read)] < wave_of[(VIEW, name)], (name, read)
     # Views come after every table; several waves hold more than one unit.
-    assert min(wave_of[(ObjectKind.VIEW, v)] for v in view_sql) > max(
-        i for (kind, _), i in wave_of.items() if kind == ObjectKind.TABLE)
+    assert min(wave_of[(VIEW, v)] for v in view_sql) > max(
+        i for (kind, _), i in wave_of.items() if kind == TABLE)
     assert sum(len(w) > 1 for w in plan_waves) >= 2 and max(len(w) for w in plan_waves) >= 5
 
 
@@ -110,7 +113,7 @@ def test_parallel_deploy_converges_records_every_step_and_uses_several_sessions(
     target = SharedTarget(base, delay=0.01)
     main = target.open()
     seen: list[Any] = []
-    report = deploy(main, project, env, threads=4, open_session=target.open, on_step=seen.append)
+    report = deploy(main, Deployment(project, env), threads=4, open_session=target.open, on_step=seen.append)
     assert all(r.status == StepStatus.OK for r in report.results)
     assert [r.step for r in seen] == [r.step for r in report.results]
     assert len(target.threads) > 2 and target.opened > 2
@@ -118,9 +121,9 @@ def test_parallel_deploy_converges_records_every_step_and_uses_several_sessions(
                          "WHERE OBJECT_KIND NOT IN ('column', 'deploy')")  # recorded defaults, the end row
     assert sorted((h["OBJECT_KIND"], h["OBJECT_NAME"]) for h in history) == sorted(
         (r.step.object_kind, r.step.object) for r in report.results)
-    again = deploy(main, project, env, threads=4, open_session=target.open)
+    again = deploy(main, Deployment(project, env), threads=4, open_session=target.open)
     assert again.up_to_date
-    assert not snapshot(base, project, env).changes
+    assert not snapshot(base, Deployment(project, env)).changes
 
 
 def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(local: tuple) -> None:
@@ -128,7 +131,7 @@ def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(loca
     # Two views that read no other view (the first view wave); v_category_rollup reads v_category_tree.
     target = SharedTarget(base, fail={"VIEW INCIDENTS.CORE.V_CATEGORY_TREE\n", "VIEW INCIDENTS.CORE.V_REOPEN_RATE\n"})
     with pytest.raises(DeployFailed) as caught:
-        deploy(target.open(), project, env, threads=4, open_session=target.open)
+        deploy(target.open(), Deployment(project, env), threads=4, open_session=target.open)
     report = caught.value.report
     failed = sorted(r.step.object for r in report.results if r.status == StepStatus.FAILED)
     assert failed == ["v_category_tree", "v_reopen_rate"]
@@ -144,7 +147,7 @@ def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(loca
 def test_threads_1_is_the_sequential_plan_order(local: tuple) -> None:
     project, env, base = local
     target = SharedTarget(base)
-    planned = snapshot(base, project, env).steps
+    planned = snapshot(base, Deployment(project, env)).steps
     report = deploy(target.open(), project, env, threads=1, open_session=target.open)
     assert [r.step.object for r in report.results] == [s.object for s in planned]
     assert target.opened == 1

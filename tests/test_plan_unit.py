@@ -9,15 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from incidents.config import environment, load_project
-from incidents.diff import diff
-from incidents.introspect import HistoryEntry, LiveColumn, LiveState, LiveTable
-from incidents.kinds import SNOWFLAKE, Action, ChangeKind, ObjectKind
-from incidents.models import HISTORY_TABLE, Project
-from incidents.plan import Step, plan
-from incidents.render import DesiredState, desired_state
+from incidents.engine.desired import desired_state
+from incidents.engine.diff import diff
+from incidents.engine.plan import plan
+from incidents.kinds.base import (
+    ALTER,
+    SNOWFLAKE,
+    DesiredState,
+    HistoryEntry,
+    LiveColumn,
+    LiveState,
+    LiveTable,
+    Step,
+)
+from incidents.kinds.namespace import TABLE
+from incidents.kinds.table import MISSING_COLUMN
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import HISTORY_TABLE, Project
 from incidents.sql import types as sqltypes
-from live_states import in_sync
+from live_states import in_sync, tables, views, with_tables
 
 REPO = Path(__file__).resolve().parents[1]
 FQ = "INCIDENTS.CORE."
@@ -31,12 +42,12 @@ def project() -> Project:
 
 @pytest.fixture(scope="module")
 def desired(project: Project) -> DesiredState:
-    return desired_state(project, environment(project, "dev"))
+    return desired_state(Deployment(project, environment(project, "dev")))
 
 
 def steps_for(project: Project, desired: DesiredState, live: LiveState, *, allow_destructive: bool = False,
               ) -> list[Step]:
-    return plan(project, desired, live, diff(desired, live, SNOWFLAKE), allow_destructive=allow_destructive)
+    return plan(desired, live, diff(desired, live, SNOWFLAKE), allow_destructive=allow_destructive)
 
 
 def summary(steps: list[Step]) -> list[tuple[str, str, str, bool, bool]]:
@@ -45,7 +56,7 @@ def summary(steps: list[Step]) -> list[tuple[str, str, str, bool, bool]]:
 
 
 def checksum_of(desired: DesiredState, table: str) -> str:
-    return next(r.checksum for t, r in desired.tables if t.name == table)
+    return next(r.checksum for t, r in tables(desired) if t.name == table)
 
 
 def test_empty_account_creates_everything_containers_first_views_last(project: Project,
@@ -54,12 +65,13 @@ def test_empty_account_creates_everything_containers_first_views_last(project: P
     assert summary(steps) == [
         ("database", "INCIDENTS", "create", False, True), ("schema", "CORE", "create", False, True),
         ("table", HISTORY_TABLE, "create", False, True),
-        *(("table", t.name, "create", False, True) for t, _ in desired.tables),
-        *(("reference_data", r.name, "merge", False, True) for r in desired.reference_data),
-        *(("view", v.name, "create", False, True) for v, _ in desired.views)]
-    everything = [desired.database, desired.schema, desired.history_table, *(r for _, r in desired.tables),
-                  *desired.reference_data, *(r for _, r in desired.views)]
-    assert [s.statements for s in steps] == [(r.sql.strip(),) for r in everything]
+        *(("table", t.name, "create", False, True) for t, _ in tables(desired)),
+        *(("reference_data", r.name, "merge", False, True) for r in desired.of("reference_data")),
+        *(("view", v.name, "create", False, True) for v, _ in views(desired))]
+    everything = [*desired.of("database"), *desired.of("schema"), *desired.of("history_table"),
+                  *(r for _, r in tables(desired)),
+                  *desired.of("reference_data"), *(r for _, r in views(desired))]
+    assert [s.statements for s in steps] == [(r.statements[0],) for r in everything]
     assert [s.checksum for s in steps] == [r.checksum for r in everything]
 
 
@@ -77,7 +89,7 @@ def test_missing_column_is_one_alter_that_records_the_table_checksum(project: Pr
     assert step.statements == (f"ALTER TABLE {FQ}INCIDENT_COMMENTS ADD COLUMN EDITED_AT TIMESTAMP_NTZ(9) "
                                "COMMENT 'When it was last edited (UTC); NULL if never.';",)
     assert step.checksum == checksum_of(desired, "incident_comments")
-    assert [c.kind for c in step.changes] == [ChangeKind.MISSING_COLUMN]
+    assert [c.kind for c in step.changes] == [MISSING_COLUMN]
 
 
 def test_missing_not_null_column_on_a_table_with_rows_is_refused_even_when_allowed(
@@ -162,11 +174,11 @@ def test_one_refused_change_keeps_the_table_checksum_unrecorded(project: Project
 
 
 def test_renamed_column_is_renamed_in_place(project: Project, desired: DesiredState) -> None:
-    table = next(t for t, _ in desired.tables if t.name == "incident_comments")
+    table = next(t for t, _ in tables(desired) if t.name == "incident_comments")
     columns = tuple(dataclasses.replace(c, name="modified_at", renamed_from="edited_at") if c.name == "edited_at"
                     else c for c in table.columns)
-    renamed = dataclasses.replace(desired, tables=tuple(
-        (dataclasses.replace(t, columns=columns) if t is table else t, r) for t, r in desired.tables))
+    renamed = with_tables(desired, tuple(
+        (dataclasses.replace(t, columns=columns) if t is table else t, r) for t, r in tables(desired)))
     [step] = steps_for(project, renamed, in_sync(desired))
     assert summary([step]) == [("table", "incident_comments", "alter", False, True)]
     assert step.statements == (f"ALTER TABLE {FQ}INCIDENT_COMMENTS RENAME COLUMN EDITED_AT TO MODIFIED_AT;",)
@@ -179,9 +191,9 @@ def test_changed_view_is_replaced_and_a_missing_one_created(project: Project, de
     steps = steps_for(project, desired, live)
     assert summary(steps) == [("view", "v_category_tree", "create", False, True),
                               ("view", "v_reopen_rate", "replace", False, True)]  # declared (dependency) order
-    views = dict((v.name, r) for v, r in desired.views)
-    assert [s.statements for s in steps] == [(views["v_category_tree"].sql.strip(),),
-                                             (views["v_reopen_rate"].sql.strip(),)]
+    declared = dict((v.name, r) for v, r in views(desired))
+    assert [s.statements for s in steps] == [(declared["v_category_tree"].statements[0],),
+                                             (declared["v_reopen_rate"].statements[0],)]
     assert [[c.kind for c in s.changes] for s in steps] == [["missing_view"], ["changed_view"]]
 
 
@@ -207,9 +219,9 @@ def test_stray_view_in_the_way_of_a_table_is_dropped_right_before_the_create(
     steps = steps_for(project, desired, with_view_in_the_way(desired), allow_destructive=True)
     assert summary(steps) == [("view", "INCIDENT_ATTACHMENTS", "drop", True, True),
                               ("table", "incident_attachments", "create", False, True)]
-    rendered = next(r for t, r in desired.tables if t.name == "incident_attachments")
+    rendered = next(r for t, r in tables(desired) if t.name == "incident_attachments")
     assert [s.statements for s in steps] == [(f"DROP VIEW IF EXISTS {FQ}INCIDENT_ATTACHMENTS;",),
-                                             (rendered.sql.strip(),)]
+                                             (rendered.statements[0],)]
 
 
 def test_stray_table_in_the_way_of_a_view_is_dropped_before_it(project: Project, desired: DesiredState) -> None:
@@ -269,5 +281,5 @@ def test_config_change_refreshes_the_table_comment_and_records_it(project: Proje
 def test_step_kinds_and_actions_are_typed_and_read_as_the_bare_strings(project: Project,
                                                                         desired: DesiredState) -> None:
     [step] = steps_for(project, desired, with_comment_type(desired, "VARCHAR(10)"))
-    assert (step.object_kind, step.action) == (ObjectKind.TABLE, Action.ALTER)
+    assert (step.object_kind, step.action) == (TABLE, ALTER)
     assert f"{step.action} {step.object_kind}" == "alter table"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from incidents import Workspace
-from incidents.ingest.config import ReceiveSettings
 from incidents.ingest.receiver import Server, Stats, build_app
+from incidents.project.ingest import ReceiveSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "

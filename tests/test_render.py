@@ -8,9 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from incidents.cli import app
-from incidents.config import environment, load_project
-from incidents.render import SCHEMA_FILE, SETUP_FILE, desired_state, render_files
-from incidents.validate import parse_statements
+from incidents.engine.desired import desired_state
+from incidents.engine.files import SETUP_FILE
+from incidents.kinds.containers import SCHEMA_FILE
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.sql.parse import parse_statements
+from incidents.workspace import committed_files
 
 
 def test_committed_files_match_templates(repo: Path, runner: CliRunner) -> None:
@@ -21,7 +25,7 @@ def test_committed_files_match_templates(repo: Path, runner: CliRunner) -> None:
 def test_render_is_deterministic(repo: Path) -> None:
     project = load_project(repo)
     env = environment(project, "dev")
-    assert render_files(project, env) == render_files(load_project(repo), env)
+    assert committed_files(Deployment(project, env)) == committed_files(Deployment(load_project(repo), env))
 
 
 def test_stale_file_is_named_and_exit_1(project_copy: Path, runner: CliRunner) -> None:
@@ -50,19 +54,19 @@ def test_every_rendered_statement_parses_as_snowflake(repo: Path) -> None:
     project = load_project(repo)
     for env_name in project.environments:
         env = environment(project, env_name)
-        for obj in desired_state(project, env).objects():
+        for obj in desired_state(Deployment(project, env)).objects():
             assert parse_statements(obj.sql, obj.name), obj.name
-        for rel, content in render_files(project, env).items():
+        for rel, content in committed_files(Deployment(project, env)).items():
             if rel.endswith(".sql"):
                 parse_statements(content, rel)
 
 
 def test_prod_env_renders_its_database_and_retention(repo: Path) -> None:
     project = load_project(repo)
-    sql = render_files(project, environment(project, "prod"))[SCHEMA_FILE]
+    sql = committed_files(Deployment(project, environment(project, "prod")))[SCHEMA_FILE]
     assert "CREATE TABLE IF NOT EXISTS INCIDENTS_PROD.CORE.INCIDENTS (" in sql
     assert "DATA_RETENTION_TIME_IN_DAYS = 30" in sql
-    dev = render_files(project, environment(project, "dev"))[SCHEMA_FILE]
+    dev = committed_files(Deployment(project, environment(project, "dev")))[SCHEMA_FILE]
     assert "DATA_RETENTION_TIME_IN_DAYS" not in dev
 
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import incidents
 from incidents.cli import app
-from incidents.config import load_project
+from incidents.project.config import load_project
 from incidents.report import SECTIONS, ReportResult
 
 REPO = Path(__file__).resolve().parents[1]
@@ -338,17 +338,16 @@ def test_every_report_query_parses_as_snowflake() -> None:
     import sqlglot
     from sqlglot import exp
 
-    from incidents.config import environment
-    from incidents.render import context
+    from incidents.project.config import environment
+    from incidents.project.deployment import Deployment
     from incidents.report.period import Period, TrendWindow
-    from incidents.sql.templating import render_template
 
     project = load_project(REPO)
     period = Period(dt.date(2026, 6, 1), END)
-    ctx = context(project, environment(project, "prod"), period=period, previous=period.previous,
-                  trend=TrendWindow.ending(period), limit=10)
+    dep = Deployment(project, environment(project, "prod"))
     for name in ["bounds", *(s.key for s in SECTIONS)]:
-        sql = render_template(project.templates_dir, f"report/{name}.sql.j2", **ctx)
+        sql = dep.render(f"report/{name}.sql.j2", period=period, previous=period.previous,
+                         trend=TrendWindow.ending(period), limit=10)
         [statement] = sqlglot.parse(sql, read="snowflake")
         assert statement is not None and not isinstance(statement, exp.Command), name
         assert "'2026-06-01'::DATE" in sql or name not in ("headline", "sla_by_priority", "high_impact"), name

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from incidents.config import environment, load_project
 from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
-from incidents.models import Environment, Project
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.seed import SeedOptions, render_sample_sql, seed, window
 from incidents.seed import load as seed_load
 from incidents.seed.load import SEED_TABLES
 from incidents.seed.sample_sql import SAMPLE_INCIDENTS
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2025, 12, 31)
@@ -65,7 +66,7 @@ def counts(session: Session) -> dict[str, int]:
 
 def run(session: Session, project: Project, env: Environment, **options: object) -> dict[str, int]:
     opts = SeedOptions(**{"incidents": 300, "end": END, **options})  # type: ignore[arg-type]
-    return seed(session, project, env, opts).rows
+    return seed(session, Deployment(project, env), opts).rows
 
 
 # --------------------------------------------------------------------------- determinism
@@ -172,8 +173,8 @@ def test_rejects_bad_options(deployed: Deploy, project: Project, env: Environmen
 @pytest.mark.slow  # runs the 400 kB sql/03_sample_data.sql twice on fakesnow
 def test_sample_sql_is_deterministic_runs_on_fakesnow_and_is_rerunnable(deployed: Deploy, project: Project,
                                                                          env: Environment) -> None:
-    sql = render_sample_sql(project, env)
-    assert sql == render_sample_sql(project, env)
+    sql = render_sample_sql(Deployment(project, env))
+    assert sql == render_sample_sql(Deployment(project, env))
     assert len(sql.encode()) < 500_000
     assert "PARSE_JSON(" in sql and "VALUES" in sql
     values = sql[sql.index("FROM (VALUES"):]

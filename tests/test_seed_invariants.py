@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from incidents.config import environment, load_project
-from incidents.models import Project
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Project
 from incidents.seed import SeedOptions, seed
 from incidents.seed.load import SEED_TABLES
 from incidents.sql.session import Session
@@ -36,7 +37,7 @@ def db(tmp_path_factory: pytest.TempPathFactory, project: Project,
        deploy_schema: Callable[..., Session]) -> Iterator[Session]:
     env = environment(project, "dev")
     session = deploy_schema(tmp_path_factory.mktemp("seeded"), project, env)
-    seed(session, project, env, SeedOptions(incidents=3000, random_seed=11, end=END))
+    seed(session, Deployment(project, env), SeedOptions(incidents=3000, random_seed=11, end=END))
     yield session
     session.close()
 

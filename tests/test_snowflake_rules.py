@@ -1,5 +1,5 @@
 """The Snowflake-rules target itself: each documented Snowflake rule it encodes refuses or answers like
-Snowflake where plain fakesnow does not (incidents.testing cites the doc page of each rule)."""
+Snowflake where plain fakesnow does not (incidents.targets.rules cites the doc page of each rule)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from incidents.errors import TargetError
-from incidents.models import Environment
+from incidents.project.models import Environment
 from incidents.sql.session import Session, error_number
-from incidents.targets import open_local
-from incidents.testing import grant, rules_state
+from incidents.targets.local import open_local
+from incidents.targets.rules import grant, rules_state
 
 ENV = Environment(name="dev", target="local", database="RULES", schema="CORE")
 T = "RULES.CORE.T"

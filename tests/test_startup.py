@@ -9,8 +9,8 @@ from pathlib import Path
 SCRIPT = """
 import sys, types
 from pathlib import Path
-from incidents.config import environment, load_project
-from incidents.targets import open_local
+from incidents.project.config import environment, load_project
+from incidents.targets.local import open_local
 project = load_project(Path({repo!r}))
 env = environment(project, "dev")
 session = open_local(Path({db!r}), env)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from incidents.errors import ConfigError
-from incidents.models import Environment
-from incidents.targets import redact, snowflake_params
+from incidents.project.models import Environment
+from incidents.targets.snowflake import redact, snowflake_params
 
 PROD = Environment(name="prod", target="snowflake", database="INCIDENTS_PROD", schema="CORE", connection="prod",
                    warehouse="REPORTING_WH")
@@ -131,7 +131,7 @@ def test_a_token_without_an_authenticator_is_a_programmatic_access_token(tmp_pat
 
 def test_local_tables_are_created_without_enforced_keys() -> None:
     """Snowflake declares keys and enforces none; DuckDB would enforce them, so they are not sent there."""
-    from incidents.targets import keys_declared_not_enforced as local_form
+    from incidents.targets.local import keys_declared_not_enforced as local_form
 
     sent = local_form("CREATE TABLE IF NOT EXISTS D.S.T (A NUMBER(38,0) NOT NULL PRIMARY KEY, "
                       "B NUMBER(38,0) REFERENCES D.S.U (X), C VARCHAR UNIQUE, "

@@ -15,11 +15,12 @@ import sqlglot
 from sqlglot import exp
 
 import views_dataset as vd
-from incidents.config import environment, load_project
-from incidents.models import Environment
-from incidents.render import desired_state
+from incidents.engine.desired import desired_state
+from incidents.kinds.view import DOCS_FILE, render_docs
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment
 from incidents.sql.session import Session
-from incidents.viewdocs import DOCS_FILE, render_docs
 from views_dataset import REPO, deploy_target, fq, select, utcnow
 
 SPEC_VIEWS = ("v_incident_overview", "v_sla_performance", "v_team_performance", "v_monthly_incident_trends",
@@ -81,9 +82,9 @@ def test_issue_floor_spec_views_and_eight_more() -> None:
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
 def test_every_rendered_view_parses_as_snowflake(env_name: str) -> None:
     project = load_project(REPO)
-    for view, rendered in desired_state(project, environment(project, env_name)).views:
-        statements = sqlglot.parse(rendered.sql, read="snowflake")
-        assert statements and all(s is not None and not isinstance(s, exp.Command) for s in statements), view.name
+    for rendered in desired_state(Deployment(project, environment(project, env_name))).of("view"):
+        statements = sqlglot.parse(rendered.text, read="snowflake")
+        assert statements and all(s is not None and not isinstance(s, exp.Command) for s in statements), rendered.name
 
 
 def test_every_view_and_column_is_documented() -> None:
@@ -672,8 +673,8 @@ def test_sla_targets_are_data_not_code(world: tuple[Session, Environment, vd.Dat
         actual = {r["incident_id"]: r for r in select(session, env, "v_incident_overview", "WHERE priority = 'low'")}
         assert actual and all(actual[i]["resolve_sla_met"] == expected[i]["resolve_sla_met"] for i in actual)
         project = load_project(REPO)
-        for reference in desired_state(project, env).reference_data:
-            session.execute(reference.sql)
+        for reference in desired_state(Deployment(project, env)).of("reference_data"):
+            session.execute(reference.text)
         assert session.query(f"SELECT resolve_minutes FROM {table} WHERE priority = 'low'")[0]["RESOLVE_MINUTES"] == 1
     finally:
         session.execute(f"UPDATE {table} SET resolve_minutes = 14400 WHERE priority = 'low'")

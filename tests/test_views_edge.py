@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 import views_dataset as vd
-from incidents.config import load_project
-from incidents.render import desired_state
+from incidents.engine.desired import desired_state
+from incidents.project.config import load_project
+from incidents.project.deployment import Deployment
 from incidents.sql.session import Session
 from views_dataset import REPO, checked, deploy_target, fq, select, utcnow
 
@@ -92,8 +93,8 @@ def unconstrained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     loose = dataclasses.replace(project, views=(), tables=tuple(
         dataclasses.replace(t, primary_key=(), unique_keys=(), foreign_keys=()) for t in project.tables))
     session, _, env = deploy_target(tmp_path_factory.mktemp("loose"), loose)
-    for _, rendered in desired_state(project, env).views:
-        session.execute(rendered.sql)
+    for rendered in desired_state(Deployment(project, env)).of("view"):
+        session.execute(rendered.text)
     yield session, env
     session.close()
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import yaml
 
-from incidents.config import environment, load_project
-from incidents.models import Environment, Project
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.sql.session import Session
-from incidents.targets import open_local
+from incidents.targets.local import open_local
 
 REPO = Path(__file__).resolve().parents[1]
 # The status phases, from project.yml's `lifecycle:` (declared once; the views read the same).
@@ -412,9 +413,9 @@ def deploy_target(path: Path, project: Project | None = None) -> tuple[Session, 
     project = project or load_project(REPO)
     env = environment(project, "dev")
     session = open_local(path, env)
-    from incidents.apply import deploy
+    from incidents.engine.apply import deploy
 
-    deploy(session, project, env)
+    deploy(session, Deployment(project, env))
     return session, project, env
 
 
@@ -430,9 +431,9 @@ def select(session: Session, env: Environment, view: str, where: str = "") -> li
 def checked(session: Session, env: Environment, where: str = "") -> list[dict[str, Any]]:
     """Run `incidents check` (recording the run), then read v_data_quality_issues, which shows that run."""
     from incidents.checks import run_checks
-    from incidents.config import load_project
+    from incidents.project.config import load_project
 
-    run_checks(session, load_project(Path(__file__).resolve().parents[1]), env, "test")
+    run_checks(session, Deployment(load_project(Path(__file__).resolve().parents[1]), env), "test")
     return select(session, env, "v_data_quality_issues", where)
 
 

@@ -89,3 +89,13 @@ def unique_names(columns: list[str]) -> list[str]:
         seen.setdefault(candidate, 1)
         names.append(candidate)
     return names
+
+
+class JsonResult:
+    """`to_json()` for every result: the tool's JSON rules (exact decimals, no NaN)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return dumps(self.to_dict(), indent=indent)

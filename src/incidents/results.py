@@ -8,16 +8,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from incidents import output
-
-
-class JsonResult:
-    """`to_json()` for every result: the tool's JSON rules (exact decimals, no NaN)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return output.dumps(self.to_dict(), indent=indent)
+from incidents.output import JsonResult
 
 
 @dataclass(frozen=True)
@@ -28,16 +19,16 @@ class RenderResult(JsonResult):
     files: dict[str, str]
 
     def stale(self) -> list[str]:
-        from incidents.render import stale_files
+        from incidents.engine.files import stale_files
 
         return stale_files(self.root, self.files)
 
     def write(self) -> list[str]:
         """Write the files whose content changed; return their paths. The example project inside
         the installed package is not a place to write: `incidents init DIR` makes one you own."""
-        from incidents.config import PACKAGED_PROJECT
+        from incidents.engine.files import write_files
         from incidents.errors import ConfigError
-        from incidents.render import write_files
+        from incidents.project.config import PACKAGED_PROJECT
 
         if self.root.resolve() == PACKAGED_PROJECT.resolve():
             raise ConfigError("this is the example project inside the installed package; run `incidents init "

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidents.errors import ConfigError, NotDeployedError
-from incidents.models import Environment, Project
+from incidents.project.deployment import Deployment
+from incidents.project.models import Environment, Project
 from incidents.results import (
     DiffResult,
     IngestResult,
@@ -34,12 +35,12 @@ from incidents.results import (
 from incidents.sql.text import count_statements, split_statements
 
 if TYPE_CHECKING:
-    from incidents.access.purge import PurgeResult
-    from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
+    from incidents.engine.apply import DeployReport, StepResult
+    from incidents.engine.status import HistoryResult, StatusResult
+    from incidents.purge import PurgeResult
     from incidents.report import ReportResult
     from incidents.sql.session import Session, Statement
-    from incidents.status import HistoryResult, StatusResult
 
 
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
@@ -56,16 +57,21 @@ def init_project(dest: str | os.PathLike[str]) -> list[str]:
     paths written."""
     import shutil
 
-    from incidents.config import PACKAGED_PROJECT, SOURCE_PROJECT
+    from incidents.project.config import PACKAGED_PROJECT, SOURCE_PROJECT
 
     root = Path(dest).expanduser()
-    if (root / "config" / "project.yml").exists():
-        raise ConfigError(f"{root} already holds a project (config/project.yml); choose an empty folder",
-                          key="DIR")
     source = next((p for p in (PACKAGED_PROJECT, SOURCE_PROJECT) if (p / "config" / "project.yml").is_file()), None)
     if source is None:
         raise ConfigError("the bundled example project is missing from this installation; reinstall incidents")
     try:
+        if (root / "config" / "project.yml").exists():
+            raise ConfigError(f"{root} already holds a project (config/project.yml); choose an empty folder",
+                              key="DIR")
+        in_the_way = _in_the_way(source, root)
+        if in_the_way:
+            shown = ", ".join(in_the_way[:5]) + (f" and {len(in_the_way) - 5} more" if len(in_the_way) > 5 else "")
+            raise ConfigError(f"{root} already has {shown}; init never overwrites a file: move them away or "
+                              "choose an empty folder", key="DIR")
         root.mkdir(parents=True, exist_ok=True)
         for part in ("config", "templates"):
             shutil.copytree(source / part, root / part, dirs_exist_ok=True)
@@ -80,9 +86,27 @@ def init_project(dest: str | os.PathLike[str]) -> list[str]:
             if not (root / name).exists():
                 (root / name).write_text(text, encoding="utf-8")
                 written.append(name)
+        written += _ignore_local_target(root)
     except OSError as exc:
-        raise ConfigError(f"cannot write the project: {exc.strerror or exc}", key=str(root)) from None
+        raise ConfigError(f"cannot write the project: {exc.strerror or exc}", key="DIR") from None
     return written
+
+
+def _in_the_way(source: Path, root: Path) -> list[str]:
+    """The files of the example project that already exist under `root` (relative paths)."""
+    return sorted(str(path.relative_to(source)) for part in ("config", "templates")
+                  for path in (source / part).rglob("*") if path.is_file()
+                  and (root / path.relative_to(source)).exists())
+
+
+def _ignore_local_target(root: Path) -> list[str]:
+    """An existing .gitignore gets the local target's folder (a new one has it already)."""
+    ignore = root / ".gitignore"
+    text = ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else ""
+    if ".incidents/" in text.split():
+        return []
+    ignore.write_text(text + ("" if not text or text.endswith("\n") else "\n") + ".incidents/\n", encoding="utf-8")
+    return [".gitignore (+ .incidents/)"]
 
 
 _STUBS = {
@@ -121,12 +145,17 @@ class Workspace:
         else the example project shipped with the package. env: an environment of project.yml;
         default: its default_env. connection: a Snowflake connection name (connections.toml);
         giving one means the Snowflake target whatever the environment says."""
-        from incidents.config import environment, find_project_dir, load_project
+        from incidents.project.config import environment, find_project_dir, load_project
 
         project = load_project(find_project_dir(project_dir))
         return cls(project, environment(project, env), connection)
 
     # ----------------------------------------------------------------------- connection
+
+    @property
+    def dep(self) -> Deployment:
+        """The project bound to this workspace's environment: what every template renders against."""
+        return Deployment(self.project, self.env)
 
     @property
     def session(self) -> Session:
@@ -136,7 +165,7 @@ class Workspace:
         if self._session is None:
             from incidents.targets import open_session
 
-            self._session = open_session(self.project, self.env, connection=self.connection)
+            self._session = open_session(self.dep, connection=self.connection)
         return self._session
 
     @property
@@ -146,7 +175,7 @@ class Workspace:
         if self._session is None:
             from incidents.targets import open_session
 
-            self._session = open_session(self.project, self.env, connection=self.connection, read_only=True)
+            self._session = open_session(self.dep, connection=self.connection, read_only=True)
             self._read_only = self.never_deployed_locally
         return self._session
 
@@ -156,7 +185,7 @@ class Workspace:
         from incidents.targets import local_database_file
 
         return (self.connection is None and self.env.target == "local"
-                and not local_database_file(self.project, self.env).is_file())
+                and not local_database_file(self.dep).is_file())
 
     def require_deployed(self) -> None:
         """NotDeployedError (exit 2 in the CLI) on a local target nothing was deployed to; no files made."""
@@ -193,28 +222,23 @@ class Workspace:
         Call `.write()` on the result to write them, `.stale()` to list those that differ. First
         the checks of `validate()` (ConfigError on a problem), so no file that Snowflake would
         reject, or a view that mislabels its columns, is ever written."""
-        from incidents.render import render_files
-        from incidents.validate import validate_project
-
-        files = render_files(self.project, self.env)
+        files = committed_files(self.dep)
         if validate:
-            validate_project(self.project, self.env, files)
+            _validate(self.dep, files)
         return RenderResult(self.project.root, files)
 
     def validate(self) -> ValidationResult:
         """Config, templates and every rendered statement, offline; raises ConfigError on a problem."""
-        from incidents.validate import validate_project
-
-        count = validate_project(self.project, self.env)
+        count = _validate(self.dep, committed_files(self.dep))
         return ValidationResult(self.env.name, len(self.project.tables), len(self.project.views), count)
 
     # ----------------------------------------------------------------------- against the target
 
     def diff(self) -> DiffResult:
         """Declared vs live schema; `.in_sync` is True when nothing differs."""
-        from incidents.apply import snapshot
+        from incidents.engine.apply import snapshot
 
-        snap = snapshot(self._reader, self.project, self.env, allow_destructive=True)
+        snap = snapshot(self._reader, self.dep, allow_destructive=True)
         return DiffResult(self.env.name, self.where, snap.changes, snap.steps)
 
     def plan(self, *, allow_destructive: bool = False) -> DeployReport:
@@ -230,7 +254,7 @@ class Workspace:
         for another one; a failed step raises DeployFailed (a TargetError) carrying `.report`.
         On Snowflake, independent steps run at the same time over up to `threads` extra sessions
         (1: one at a time); the local target always applies one step at a time."""
-        from incidents.apply import LOCK_TIMEOUT, deploy
+        from incidents.engine.apply import LOCK_TIMEOUT, deploy
 
         if lock_timeout is not None and lock_timeout < 0:
             raise ConfigError(f"expected 0 or more seconds, got {lock_timeout}", key="--lock-timeout")
@@ -238,7 +262,7 @@ class Workspace:
             raise ConfigError(f"expected 1 to {MAX_DEPLOY_THREADS} threads, got {threads}", key="--threads")
         session = self._reader if dry_run else self.session
         more = None if session.backend == "local" or dry_run else self._another_session
-        return deploy(session, self.project, self.env, dry_run=dry_run, allow_destructive=allow_destructive,
+        return deploy(session, self.dep, dry_run=dry_run, allow_destructive=allow_destructive,
                       on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout,
                       threads=threads, open_session=more)
 
@@ -246,41 +270,41 @@ class Workspace:
         """A further session to the same target (a parallel deploy's worker)."""
         from incidents.targets import open_session
 
-        return open_session(self.project, self.env, connection=self.connection)
+        return open_session(self.dep, connection=self.connection)
 
     def status(self) -> StatusResult:
         """Where this workspace points, whether the target is in sync (and how many changes it
         lacks), the last deploy and the row counts of the declared tables. Reads only."""
-        from incidents.apply import snapshot
-        from incidents.status import StatusResult, read_history, row_counts, session_identity
+        from incidents.engine.apply import snapshot
+        from incidents.engine.status import StatusResult, read_history, row_counts, session_identity
         from incidents.targets import local_dir
 
         session = self._reader
-        snap = snapshot(session, self.project, self.env, allow_destructive=True)
+        snap = snapshot(session, self.dep, allow_destructive=True)
         deployed = snap.live.schema_exists and not self.never_deployed_locally
         if session.backend == "local":
             target: dict[str, object] = {"backend": "local", "path": str(local_dir(self.project))}
         else:
-            target = {"backend": "snowflake", **session_identity(session, self.project, self.env)}
-        history = read_history(session, self.project, self.env, 1, snap.live) if deployed else ()
+            target = {"backend": "snowflake", **session_identity(session, self.dep)}
+        history = read_history(session, self.dep, 1, snap.live) if deployed else ()
         return StatusResult(
             project=str(self.project.root), env=self.env.name, target=target, database=self.env.database,
             schema=self.env.schema, deployed=deployed, changes=len(snap.changes),
             destructive=sum(1 for s in snap.steps if s.destructive), last_deploy=history[0] if history else None,
-            row_counts=row_counts(session, self.project, self.env, snap.live) if deployed else {},
+            row_counts=row_counts(session, self.dep, snap.live) if deployed else {},
         )
 
     def history(self, *, limit: int = 10) -> HistoryResult:
         """The last `limit` deploys, newest first, each with its steps (ok, failed, refused)."""
+        from incidents.engine.status import HistoryResult, read_history
         from incidents.errors import TargetError
         from incidents.sql.session import is_missing_object
-        from incidents.status import HistoryResult, read_history
 
         if limit < 1:
             raise ConfigError(f"expected a limit of 1 or more deploys, got {limit}", key="--limit")
         self.require_deployed()
         try:
-            deploys = read_history(self._reader, self.project, self.env, limit)
+            deploys = read_history(self._reader, self.dep, limit)
         except TargetError as exc:
             if not is_missing_object(exc):
                 raise
@@ -289,9 +313,9 @@ class Workspace:
 
     def unlock(self) -> str | None:
         """Free the deploy lock whoever holds it (a deploy that died); return who held it, or None."""
-        from incidents.lock import unlock
+        from incidents.engine.lock import unlock
 
-        holder = unlock(self._reader, self.project, self.env)
+        holder = unlock(self._reader, self.dep)
         return str(holder) if holder else None
 
     def seed(self, *, incidents: int = 5000, random_seed: int = 42, replace: bool = False,
@@ -308,7 +332,7 @@ class Workspace:
                               end=end, progress=progress)
         window(options)  # a bad --start/--end is the user's mistake, said before the target's state
         self.require_deployed()
-        report = seed(self.session, self.project, self.env, options)
+        report = seed(self.session, self.dep, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
     def ingest(self, text: str, *, format: str = "auto") -> IngestResult:
@@ -317,25 +341,25 @@ class Workspace:
         pass. Malformed documents are landed with an error and counted in `.malformed`."""
         from incidents.ingest import ingest_text
 
-        report = ingest_text(self.session, self.project, self.env, text, format)
+        report = ingest_text(self.session, self.dep, text, format)
         return IngestResult(self.env.name, self.where, **vars(report))
 
     def ingest_ready(self) -> None:
         """Raise unless ingest can run here: config/ingest.yml valid, tables deployed, its category
         codes present (what `receive` checks before it starts listening)."""
         from incidents.ingest import Pass, now_utc
-        from incidents.ingest.config import load_ingest_config
+        from incidents.project.ingest import load_ingest_config
 
-        Pass(self.session, self.project, self.env, load_ingest_config(self.project), now_utc()).prepare()
+        Pass(self.session, self.dep, load_ingest_config(self.project), now_utc()).prepare()
 
     def purge(self, *, dry_run: bool = False, as_of: dt.datetime | str | None = None) -> PurgeResult:
         """Delete the rows older than each table's `retention:` (children first, one DELETE per
         table), ages measured from `as_of` (default: now, UTC); `dry_run` only counts them."""
-        from incidents.access.purge import parse_as_of, purge
+        from incidents.purge import parse_as_of, purge
 
         moment = parse_as_of(as_of)
         self.require_deployed()
-        return purge(self.session, self.project, self.env, as_of=moment, dry_run=dry_run)
+        return purge(self.session, self.dep, as_of=moment, dry_run=dry_run)
 
     def check(self, *, record: bool = True) -> CheckResult:
         """The declared data checks (keys unique, references resolve, allowed values, lifecycle
@@ -345,7 +369,7 @@ class Workspace:
         from incidents.checks import run_checks
 
         self.require_deployed()
-        return run_checks(self.session, self.project, self.env, self.where, record=record)
+        return run_checks(self.session, self.dep, self.where, record=record)
 
     def report(self, *, start: dt.date | str | None = None, end: dt.date | str | None = None,
                on_progress: Callable[[int, int, str, float | None], None] | None = None) -> ReportResult:
@@ -358,7 +382,7 @@ class Workspace:
 
         start_date, end_date = parse_date(start, "--from"), parse_date(end, "--to")
         self.require_deployed()
-        return build_report(self.session, self.project, self.env, self.where,
+        return build_report(self.session, self.dep, self.where,
                             start=start_date, end=end_date, on_progress=on_progress)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
@@ -388,3 +412,23 @@ class Workspace:
         for statement in statements:
             columns, rows = self.session.execute(statement, obj="query", max_rows=limit)
             yield statement, QueryResult(columns, rows)
+
+
+# --------------------------------------------------------------------------- committed files
+
+def committed_files(dep: Deployment) -> dict[str, str]:
+    """The engine's committed files of every kind, with the seed's sample data among them."""
+    from incidents.engine.files import FeatureFile, render_files
+    from incidents.kinds.base import CommittedFile
+    from incidents.seed import SAMPLE_FILE, render_sample_sql
+
+    sample = CommittedFile(SAMPLE_FILE, 30, empty="-- No sample data is declared.\n", sourced=True)
+    return render_files(dep, {SAMPLE_FILE: FeatureFile(sample, render_sample_sql(dep))})
+
+
+def _validate(dep: Deployment, files: dict[str, str]) -> int:
+    """The engine's offline checks, with the statements of `incidents check` too."""
+    from incidents.checks import statements_to_validate
+    from incidents.engine.validate import validate
+
+    return validate(dep, files, statements_to_validate(dep))

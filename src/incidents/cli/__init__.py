@@ -34,7 +34,7 @@ from incidents.cli.common import (
 from incidents.errors import ConfigError, Found
 
 if TYPE_CHECKING:
-    from incidents.apply import StepResult
+    from incidents.engine.apply import StepResult
     from incidents.results import QueryResult
     from incidents.workspace import Workspace
 
@@ -164,7 +164,7 @@ def deploy(
             if text and not quiet and not dry_run:
                 fmt.console().print(fmt.step_line(result))
 
-        from incidents.apply import DeployFailed
+        from incidents.engine.apply import DeployFailed
 
         try:
             report = ws.deploy(dry_run=dry_run, allow_destructive=allow_destructive, on_step=on_step,

@@ -16,7 +16,7 @@ import typer
 def _project_file(ctx: typer.Context, name: str) -> Any:
     import yaml
 
-    from incidents.config import find_project_dir
+    from incidents.project.config import find_project_dir
 
     try:
         root = find_project_dir(ctx.params.get("project_dir") or os.environ.get("INCIDENTS_PROJECT_DIR"))
@@ -32,10 +32,10 @@ def environments(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def connections(incomplete: str) -> list[str]:
-    from incidents.targets import _read_connections, snowflake_home
+    from incidents.targets.snowflake import read_connections, snowflake_home
 
     try:
-        found, _ = _read_connections(snowflake_home(), os.environ)
+        found, _ = read_connections(snowflake_home(), os.environ)
     except Exception:
         return []
     return sorted(name for name in found if name.startswith(incomplete))

@@ -10,12 +10,12 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from incidents.access.purge import PurgeResult
-    from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
+    from incidents.engine.apply import DeployReport, StepResult
+    from incidents.engine.status import DeployRecord, HistoryResult, StatusResult
+    from incidents.purge import PurgeResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
     from incidents.sql.session import Statement
-    from incidents.status import DeployRecord, HistoryResult, StatusResult
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan", "interrupted": "red"}
 

@@ -32,8 +32,8 @@ def receive(
     """
     import os
 
-    from incidents.ingest.config import load_ingest_config
     from incidents.ingest.receiver import Server, Stats, build_app
+    from incidents.project.ingest import load_ingest_config
 
     with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
         cfg = load_ingest_config(ws.project)

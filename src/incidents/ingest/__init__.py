@@ -24,17 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TargetError
-from incidents.ingest.config import IngestConfig, load_ingest_config
 from incidents.ingest.parse import FORMATS, Parsed, parse
-from incidents.models import Environment, Project
-from incidents.sql import identifiers
+from incidents.kinds.procedure import PASS_TEMPLATES, ingest_pass
+from incidents.project.deployment import Deployment
+from incidents.project.ingest import IngestConfig, load_ingest_config
 from incidents.sql.session import Session
 from incidents.sql.text import literal
-
-EPISODES_TABLE = "ingest_episodes"
-PASS_TEMPLATES = ("insert_incidents", "update_incidents", "status_history", "comments")
-# Every statement of one pass, in order (the scheduled Snowflake procedure runs exactly these).
-ALL_STATEMENTS = ("system_user", "drop_episodes", "episodes", *PASS_TEMPLATES, "drop_episodes")
 
 
 @dataclass(frozen=True)
@@ -57,35 +52,34 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def ingest_text(session: Session, project: Project, env: Environment, text: str, fmt: str = "auto",
+def ingest_text(session: Session, dep: Deployment, text: str, fmt: str = "auto",
                 *, cfg: IngestConfig | None = None) -> IngestReport:
     """Parse `text`, land every alert (malformed ones with their error) in one bulk load, and run
     the pass over the episodes it touched."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", key="--format")
-    return ingest_parsed(session, project, env, lambda now, load_id: parse(text, fmt, received_at=now,
-                                                                           load_id=load_id), cfg=cfg)
+    return ingest_parsed(session, dep, lambda now, load_id: parse(text, fmt, received_at=now, load_id=load_id),
+                         cfg=cfg)
 
 
-def ingest_parsed(session: Session, project: Project, env: Environment,
-                  make: Callable[[dt.datetime, str], Parsed], *, cfg: IngestConfig | None = None) -> IngestReport:
+def ingest_parsed(session: Session, dep: Deployment, make: Callable[[dt.datetime, str], Parsed], *,
+                  cfg: IngestConfig | None = None) -> IngestReport:
     """`make(received_at, load_id)` gives the rows; check, land them in one load, run the pass."""
     began = time.perf_counter()
-    cfg = cfg or load_ingest_config(project)
+    cfg = cfg or load_ingest_config(dep.project)
     now, load_id = now_utc(), str(uuid.uuid4())
     parsed: Parsed = make(now, load_id)
-    runner = Pass(session, project, env, cfg, now)
+    runner = Pass(session, dep, cfg, now)
     if not parsed.rows:
         return IngestReport(load_id, parsed.documents, 0, 0, seconds=time.perf_counter() - began)
     runner.prepare()
-    land(session, project, env, parsed.rows)
+    land(session, dep, parsed.rows)
     counts = runner.run(load_id) if parsed.alerts else {}
     return IngestReport(load_id, parsed.documents, parsed.alerts, parsed.malformed,
                         seconds=time.perf_counter() - began, errors=tuple(parsed.errors()), **counts)
 
 
-def land(session: Session, project: Project, env: Environment, rows: list[dict[str, Any]],
-         *, staged: bool | None = None) -> None:
+def land(session: Session, dep: Deployment, rows: list[dict[str, Any]], *, staged: bool | None = None) -> None:
     """One bulk load into raw_alerts, through seed's loader: write_pandas straight into the table on
     the local target; on Snowflake Parquet -> stage -> one INSERT ... SELECT with PARSE_JSON (staged
     defaults to that; tests force it on fakesnow to run its SQL)."""
@@ -93,7 +87,7 @@ def land(session: Session, project: Project, env: Environment, rows: list[dict[s
 
     from incidents.seed.load import Loader
 
-    loader = Loader(session, project, env, tables=("raw_alerts",), staged=staged)
+    loader = Loader(session, dep, tables=("raw_alerts",), staged=staged)
     frame = pd.DataFrame(rows)
     for column in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT"):
         frame[column] = pd.to_datetime(frame[column])
@@ -103,31 +97,15 @@ def land(session: Session, project: Project, env: Environment, rows: list[dict[s
         loader.drop_stages()
 
 
-def pass_sql(project: Project, env: Environment, cfg: IngestConfig, name: str, *, now_sql: str, qualified: bool,
-             **extra: Any) -> str:
-    """One statement of the pass. `now_sql` is the pass's time as SQL (a literal, or SYSDATE() in the
-    scheduled procedure); the episodes table is qualified except on the local target (fakesnow
-    refuses a qualified temporary table name)."""
-    from incidents.render import context
-    from incidents.sql.templating import render_template
-
-    episodes = identifiers.qualify(env.database, env.schema, EPISODES_TABLE) if qualified else \
-        identifiers.quote(EPISODES_TABLE)
-    return render_template(project.templates_dir, f"ingest/{name}.sql.j2",
-                           **context(project, env, cfg=cfg, now_sql=now_sql, episodes=episodes,
-                                     **{"load_id": None, "window_minutes": None, **extra}))
-
-
 class Pass:
     """The set-based pass: a fixed list of statements whatever the number of alerts."""
 
-    def __init__(self, session: Session, project: Project, env: Environment, cfg: IngestConfig,
-                 now: dt.datetime) -> None:
-        self.session, self.project, self.env, self.cfg, self.now = session, project, env, cfg, now
+    def __init__(self, session: Session, dep: Deployment, cfg: IngestConfig, now: dt.datetime) -> None:
+        self.session, self.dep, self.cfg, self.now = session, dep, cfg, now
 
     def sql(self, name: str, **extra: Any) -> str:
-        return pass_sql(self.project, self.env, self.cfg, name, now_sql=literal(self.now),
-                        qualified=self.session.backend != "local", **extra)
+        return ingest_pass(self.dep, self.cfg, name, now_sql=literal(self.now),
+                           qualified=self.session.backend != "local", **extra)
 
     def execute(self, name: str, **extra: Any) -> list[tuple[Any, ...]]:
         return self.session.execute(self.sql(name, **extra), obj=f"ingest {name}")[1]

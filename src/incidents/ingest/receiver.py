@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.ingest.config import ReceiveSettings
+from incidents.project.ingest import ReceiveSettings
 
 FlushFn = Callable[[str], Any]  # NDJSON text of one batch -> an ingest result
 

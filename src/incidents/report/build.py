@@ -7,35 +7,35 @@ import time
 from collections.abc import Callable
 
 from incidents.errors import ConfigError, NotDeployedError, TargetError
-from incidents.models import Environment, Project
-from incidents.render import context
+from incidents.project.deployment import Deployment
+from incidents.project.models import Project
 from incidents.report.period import TrendWindow, resolve_period
 from incidents.report.result import ReportResult, SectionResult
 from incidents.report.sections import SECTIONS, Section
 from incidents.sql.session import Session
-from incidents.sql.templating import render_template
 
 # on_progress(done, total, label, seconds): called before each query (seconds None) and after it.
 Progress = Callable[[int, int, str, float | None], None]
 
 
-def build_report(session: Session, project: Project, env: Environment, where: str, *,
+def build_report(session: Session, dep: Deployment, where: str, *,
                  start: dt.date | None = None, end: dt.date | None = None,
                  on_progress: Progress | None = None) -> ReportResult:
     began = time.perf_counter()
+    project, env = dep.project, dep.env
     definitions = _definitions(project)
     progress = on_progress or (lambda *_: None)
     total = len(SECTIONS) + 1
     progress(0, total, "bounds", None)
-    _first_day, last_day, incidents, seconds = _bounds(session, project, env)
+    _first_day, last_day, incidents, seconds = _bounds(session, dep)
     progress(1, total, "bounds", seconds)
     period = resolve_period(start, end, last_day)
     trend = TrendWindow.ending(period)
-    ctx = context(project, env, period=period, previous=period.previous, trend=trend)
+    ctx = {"period": period, "previous": period.previous, "trend": trend}
     results = []
     for i, section in enumerate(SECTIONS, start=2):
         progress(i - 1, total, section.key, None)
-        results.append(_run(session, project, section, definitions, ctx))
+        results.append(_run(session, dep, section, definitions, ctx))
         progress(i, total, section.key, results[-1].seconds)
     return ReportResult(env.name, where, env.database, env.schema, project.currency, period, trend, incidents,
                         dt.datetime.now(dt.timezone.utc).replace(microsecond=0), tuple(results),
@@ -51,16 +51,16 @@ def _definitions(project: Project) -> dict[str, str]:
     return declared
 
 
-def _bounds(session: Session, project: Project, env: Environment) -> tuple[dt.date | None, dt.date | None, int, float]:
+def _bounds(session: Session, dep: Deployment) -> tuple[dt.date | None, dt.date | None, int, float]:
     from incidents.sql.session import is_missing_object
 
-    sql = render_template(project.templates_dir, "report/bounds.sql.j2", **context(project, env))
+    sql = dep.render("report/bounds.sql.j2")
     start = time.perf_counter()
     try:
         row = session.query(sql, obj="v_incident_overview")[0]
     except TargetError as exc:
         if is_missing_object(exc):
-            raise NotDeployedError(f"the analytics views do not exist in {env.database}.{env.schema}: "
+            raise NotDeployedError(f"the analytics views do not exist in {dep.database}.{dep.schema}: "
                                    "run `incidents deploy` first") from None
         raise
     return _as_date(row["FIRST_DAY"]), _as_date(row["LAST_DAY"]), int(row["INCIDENTS"]), time.perf_counter() - start
@@ -72,9 +72,9 @@ def _as_date(value: object) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
-def _run(session: Session, project: Project, section: Section, definitions: dict[str, str],
+def _run(session: Session, dep: Deployment, section: Section, definitions: dict[str, str],
          ctx: dict[str, object]) -> SectionResult:
-    sql = render_template(project.templates_dir, section.template, **{**ctx, "limit": section.limit})
+    sql = dep.render(section.template, **{**ctx, "limit": section.limit})
     start = time.perf_counter()
     columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
     return SectionResult(section, tuple((v, definitions[v]) for v in section.views),

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from incidents.output import JsonResult
 from incidents.report.period import Period, TrendWindow
 from incidents.report.sections import Section
-from incidents.results import JsonResult
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TablesNotEmptyError
-from incidents.models import Environment, Project
+from incidents.project.deployment import Deployment
 from incidents.sql.session import Session
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3660
+
+
+SAMPLE_FILE = "sql/03_sample_data.sql"  # the committed demo data set (sql/03_sample_data.sql)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def window(options: SeedOptions, today: dt.date | None = None) -> tuple[dt.date,
     return start, end
 
 
-def seed(session: Session, project: Project, env: Environment, options: SeedOptions) -> SeedReport:
+def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
     """Generate and bulk-load the sample history; refuse (changing nothing) if tables hold rows."""
     from incidents.seed.catalog import LIFECYCLE
     from incidents.seed.generate import Generator, Window
@@ -63,16 +66,16 @@ def seed(session: Session, project: Project, env: Environment, options: SeedOpti
 
     if options.incidents < 1:
         raise ConfigError(f"expected at least 1 incident, got {options.incidents}", key="--incidents")
-    if project.lifecycle != LIFECYCLE:
+    if dep.project.lifecycle != LIFECYCLE:
         raise ConfigError("the sample-data generator models the default lifecycle "
                           f"({', '.join(LIFECYCLE.statuses)}); this project declares another one, so seed "
                           "cannot generate believable history for it", file="config/project.yml", key="lifecycle")
     start, end = window(options)
     began = time.perf_counter()
-    loader = Loader(session, project, env)
+    loader = Loader(session, dep)
     missing = loader.missing_tables()
     if missing:
-        raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {env.database}.{env.schema}; "
+        raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {dep.database}.{dep.schema}; "
                                "run `incidents deploy` first")
     filled = {name: n for name, n in loader.row_counts().items() if n}
     if filled and not options.replace:
@@ -123,9 +126,9 @@ def _load(loader: Any, name: str, frame: Any, phases: dict[str, float]) -> int:
     return loaded
 
 
-def render_sample_sql(project: Project, env: Environment) -> str:
+def render_sample_sql(dep: Deployment) -> str:
     """Small deterministic demo set (a few hundred incidents) as plain INSERT statements for
     sql/03_sample_data.sql."""
     from incidents.seed.sample_sql import render
 
-    return render(project, env)
+    return render(dep)

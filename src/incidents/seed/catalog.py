@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from incidents.models import Lifecycle
+from incidents.project.models import Lifecycle
 
 PRIORITIES = ("critical", "high", "medium", "low")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")

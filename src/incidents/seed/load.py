@@ -17,10 +17,9 @@ from typing import Any
 import pandas as pd
 
 from incidents.errors import ConfigError, NotDeployedError, TargetError, first_line
-from incidents.models import Environment, Project, Table
-from incidents.render import context
+from incidents.project.deployment import Deployment
+from incidents.project.models import Project, Table
 from incidents.sql.session import Session
-from incidents.sql.templating import render_template
 
 # Load order: parents before children.
 SEED_TABLES = ("users", "incident_categories", "solution_templates", "incidents", "incident_status_history",
@@ -30,17 +29,16 @@ WriteFn = Callable[..., Any]
 
 
 class Loader:
-    def __init__(self, session: Session, project: Project, env: Environment, *, staged: bool | None = None,
+    def __init__(self, session: Session, dep: Deployment, *, staged: bool | None = None,
                  tables: tuple[str, ...] = SEED_TABLES) -> None:
-        self.session, self.project, self.env = session, project, env
+        self.session, self.dep = session, dep
         self.staged = session.backend != "local" if staged is None else staged
-        self.tables = {name: declared_table(project, name) for name in tables}
+        self.tables = {name: declared_table(dep.project, name) for name in tables}
         self._write = _write_function(session.backend)
         self._stages: set[str] = set()
 
     def sql(self, template: str, **extra: Any) -> str:
-        return render_template(self.project.templates_dir, f"seed/{template}",
-                               **context(self.project, self.env, **extra))
+        return self.dep.render(f"seed/{template}", **extra)
 
     # ------------------------------------------------------------------ checks
 
@@ -48,7 +46,7 @@ class Loader:
         try:
             _, rows = self.session.execute(self.sql("existing_tables.sql.j2"))
         except TargetError as exc:
-            raise NotDeployedError(f"cannot read the tables of {self.env.database}.{self.env.schema} ({exc}); "
+            raise NotDeployedError(f"cannot read the tables of {self.dep.database}.{self.dep.schema} ({exc}); "
                                    "run `incidents deploy` first") from None
         present = {str(r[0]).lower() for r in rows}
         return [name for name in SEED_TABLES if name not in present]
@@ -100,8 +98,8 @@ class Loader:
     def _write_pandas(self, df: pd.DataFrame, table_name: str, **options: Any) -> None:
         try:
             ok, _chunks, _rows, output = self._write(
-                self.session.conn, df, table_name, database=self.env.database.upper(),
-                schema=self.env.schema.upper(), quote_identifiers=True, use_logical_type=True, **options)
+                self.session.conn, df, table_name, database=self.dep.database.upper(),
+                schema=self.dep.schema.upper(), quote_identifiers=True, use_logical_type=True, **options)
         except Exception as exc:
             if not self.session.is_target_error(exc):
                 raise

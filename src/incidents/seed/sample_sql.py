@@ -13,11 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from incidents.models import Environment, Project, Table
-from incidents.render import context
+from incidents.project.deployment import Deployment
+from incidents.project.models import Table
 from incidents.seed.generate import Generator, Window
 from incidents.seed.load import SEED_TABLES, conform, declared_table
-from incidents.sql.templating import render_template
 from incidents.sql.text import literal
 
 SAMPLE_INCIDENTS = 150
@@ -26,9 +25,9 @@ SAMPLE_END = dt.date(2025, 12, 31)
 SAMPLE_START = SAMPLE_END - dt.timedelta(days=365)
 
 
-def render(project: Project, env: Environment) -> str:
+def render(dep: Deployment) -> str:
     generator = Generator(SAMPLE_INCIDENTS, SAMPLE_SEED, Window(SAMPLE_START, SAMPLE_END))
-    tables = {name: declared_table(project, name) for name in SEED_TABLES}
+    tables = {name: declared_table(dep.project, name) for name in SEED_TABLES}
     statements = [
         f"-- Demo history: {SAMPLE_INCIDENTS} incidents from {SAMPLE_START} to {SAMPLE_END} (as of "
         f"{SAMPLE_END + dt.timedelta(days=1)} 00:00 UTC),\n"
@@ -41,13 +40,12 @@ def render(project: Project, env: Environment) -> str:
     for batch in batches:
         for name, df in batch:
             if not df.empty:
-                statements.append(_insert(project, env, tables[name], df))
-    statements.append(render_template(project.templates_dir, "seed/solution_usage.sql.j2",
-                                      **context(project, env)).rstrip() + ";\n")
+                statements.append(_insert(dep, tables[name], df))
+    statements.append(dep.render("seed/solution_usage.sql.j2").rstrip() + ";\n")
     return "\n".join(statements)
 
 
-def _insert(project: Project, env: Environment, table: Table, df: pd.DataFrame) -> str:
+def _insert(dep: Deployment, table: Table, df: pd.DataFrame) -> str:
     df = conform(table, df)
     names = list(df.columns)
     columns = []
@@ -60,8 +58,7 @@ def _insert(project: Project, env: Environment, table: Table, df: pd.DataFrame) 
     position = {name.lower(): i for i, name in enumerate(names, start=1)}
     keys = [[(col, position[col]) for col in key] for key in (table.primary_key, *table.unique_keys)]
     rows = [[_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
-    return render_template(project.templates_dir, "seed/sample_insert.sql.j2",
-                           **context(project, env, table=table, columns=columns, rows=rows, keys=keys))
+    return dep.render("seed/sample_insert.sql.j2", table=table, columns=columns, rows=rows, keys=keys)
 
 
 def _value(value: Any) -> str:

@@ -1,0 +1,69 @@
+"""Where the masking policies and the tag sit: on each table's PII columns, one object per table
+(`<table>.pii`, recorded as a masking_policy), set again whenever the table is new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from incidents.kinds.access_object import (
+    ACCESS_FILE,
+    ACCESS_SKIPPED,
+    NAME,
+    QNAME,
+    STRING,
+    check_forms,
+    form,
+    object_changes,
+    object_steps,
+)
+from incidents.kinds.base import Change, Desired, DiffContext, Forms, Kind, PlanContext, Step, statement
+from incidents.kinds.masking_policy import MASKING_POLICY, policy_name
+from incidents.kinds.tag import TAG_NAME
+from incidents.project.deployment import Deployment
+from incidents.project.models import Table
+
+
+class ColumnPolicies(Kind):
+    name = "column_policy"
+    object_kinds = (MASKING_POLICY,)
+    needs_access_control = True
+    skipped_notice = ACCESS_SKIPPED
+    forms: ClassVar[Forms] = {
+        # https://docs.snowflake.com/en/sql-reference/sql/alter-table-column (SET MASKING POLICY ... FORCE, SET TAG)
+        "set_masking_policy": form(rf"ALTER TABLE (?P<table>{QNAME}) MODIFY COLUMN (?P<column>{NAME}) SET MASKING "
+                                   rf"POLICY (?P<policy>{QNAME})(?: FORCE)?"),
+        "set_tag": form(rf"ALTER TABLE (?P<table>{QNAME}) MODIFY COLUMN (?P<column>{NAME}) SET TAG (?P<tag>{QNAME}) = "
+                        rf"(?P<value>{STRING})"),
+    }
+
+    def desired(self, dep: Deployment) -> Sequence[Desired]:
+        if dep.env.access is None or not dep.env.masks_with_policies:
+            return []
+        return [Desired(MASKING_POLICY, f"{t.name}.pii", _attachments(dep, t), on_table=t.name, file=ACCESS_FILE)
+                for t in dep.project.pii_tables]
+
+    def changes(self, dc: DiffContext) -> list[Change]:
+        return object_changes(dc, dc.desired.objects.get(self.name, ()))
+
+    def steps(self, pc: PlanContext) -> list[Step]:
+        return object_steps(pc, pc.desired.objects.get(self.name, ()))
+
+    def check_statement(self, statement: str, source: str) -> bool:
+        import re
+
+        from incidents.kinds.access_object import normal
+
+        if not re.match(r"ALTER TABLE \S+ MODIFY COLUMN \S+ SET (MASKING POLICY|TAG) ", normal(statement).upper()):
+            return False
+        return check_forms(self.forms, ("ALTER TABLE",), statement, source)
+
+
+def _attachments(dep: Deployment, table: Table) -> tuple[str, ...]:
+    statements: list[str] = []
+    for column in (c for c in table.columns if c.pii):
+        what = f"masking of {table.name}.{column.name}"
+        statements += [statement(dep, "access/set_masking_policy", what, table=table, column=column,
+                                 policy=policy_name(column.pii)),
+                       statement(dep, "access/set_tag", what, table=table, column=column, tag=TAG_NAME)]
+    return tuple(statements)

@@ -1,0 +1,276 @@
+"""Grants of the functional roles: the exact set config declares, compared one by one with what
+SHOW GRANTS reports, so a grant added or revoked by hand shows up in `diff`. A grant nobody declared
+is revoked only with --allow-destructive.
+
+Live: SHOW GRANTS TO ROLE and SHOW GRANTS OF ROLE for each functional role and SHOW FUTURE GRANTS
+IN SCHEMA once: 2 per role + 1 queries, never one per object. Only grants inside the project's
+database and schema are read back (a role's grants elsewhere, such as warehouse usage, are not ours
+to compare); OWNERSHIP is never a grant we declare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from incidents.errors import ConfigError, TargetError
+from incidents.kinds.access_object import (
+    ACCESS_FILE,
+    ACCESS_SKIPPED,
+    NAME,
+    QNAME,
+    check_forms,
+    compared,
+    created_and_dropped,
+    form,
+    normal,
+)
+from incidents.kinds.base import (
+    GRANT_ACTION,
+    REVOKE_ACTION,
+    Action,
+    Change,
+    ChangeKind,
+    Desired,
+    DiffContext,
+    Forms,
+    Kind,
+    LiveState,
+    ObjectKind,
+    Phase,
+    PlanContext,
+    Step,
+    grouped,
+    live_ident,
+    statement,
+)
+from incidents.kinds.namespace import TABLE, VIEW
+from incidents.kinds.secure_view import masked_views
+from incidents.project.deployment import Deployment
+from incidents.project.models import HISTORY_TABLE, LOCK_TABLE, Access
+from incidents.sql.session import Session, is_missing_object
+
+GRANT = ObjectKind("grant")  # object: the functional role the grants are to
+MISSING_GRANT, UNEXPECTED_GRANT = ChangeKind("missing_grant"), ChangeKind("unexpected_grant")
+PRIVILEGES = r"(?:SELECT|INSERT|UPDATE|DELETE|TRUNCATE|REFERENCES|USAGE)"
+_OWN_TABLES = {HISTORY_TABLE.upper(), LOCK_TABLE.upper()}  # the tool's bookkeeping: a future grant may reach them
+_ON_ORDER = ("ROLE", "DATABASE", "SCHEMA", "TABLE", "VIEW", "FUTURE TABLES", "FUTURE VIEWS")
+_PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One privilege of one functional role, names upper case as Snowflake reports them. `on` is
+    DATABASE, SCHEMA, TABLE, VIEW, FUTURE TABLES, FUTURE VIEWS, or ROLE: the functional role
+    `role` granted to the account role `name`."""
+
+    on: str
+    name: str
+    privilege: str
+    role: str
+
+    def __str__(self) -> str:
+        if self.on == "ROLE":
+            return f"ROLE {self.role} TO ROLE {self.name}"
+        where = f"{self.on} IN SCHEMA" if self.on.startswith("FUTURE") else self.on
+        return f"{self.privilege} ON {where} {self.name} TO ROLE {self.role}"
+
+
+def grant_order(grant: Grant) -> tuple[str, int, str, str]:
+    return grant.role, _ON_ORDER.index(grant.on), grant.name, grant.privilege
+
+
+@dataclass
+class LiveAccess:
+    roles: set[str] = field(default_factory=set)  # functional roles that exist (upper case)
+    grants: set[Grant] = field(default_factory=set)
+
+
+def live_access(live: LiveState) -> LiveAccess:
+    """What the grant kind read (nothing exists when it read nothing)."""
+    found = live.extra.get("grant")
+    return found if isinstance(found, LiveAccess) else LiveAccess()
+
+
+class Grants(Kind):
+    name = "grant"
+    object_kinds = (GRANT,)
+    change_kinds = (MISSING_GRANT, UNEXPECTED_GRANT)
+    needs_access_control = True
+    skipped_notice = ACCESS_SKIPPED
+    forms: ClassVar[Forms] = {
+        # https://docs.snowflake.com/en/sql-reference/sql/grant-role , .../revoke-role
+        "grant_role": form(rf"(?P<verb>GRANT|REVOKE) ROLE (?P<role>{NAME}) (?:TO|FROM) ROLE (?P<to>{NAME})"),
+        # https://docs.snowflake.com/en/sql-reference/sql/grant-privilege (future grants: "ON FUTURE
+        # <object_type_plural> IN SCHEMA")
+        "grant_future": form(rf"(?P<verb>GRANT|REVOKE) (?P<privilege>{PRIVILEGES}) ON FUTURE (?P<on>TABLES|VIEWS) "
+                             rf"IN SCHEMA (?P<name>{QNAME}) (?:TO|FROM) ROLE (?P<role>{NAME})"),
+        "grant": form(rf"(?P<verb>GRANT|REVOKE) (?P<privilege>{PRIVILEGES}) ON (?P<on>DATABASE|SCHEMA|TABLE|VIEW) "
+                      rf"(?P<name>{QNAME}) (?:TO|FROM) ROLE (?P<role>{NAME})"),
+    }
+
+    def desired(self, dep: Deployment) -> Sequence[Desired]:
+        access = dep.env.access
+        if access is None:
+            return []
+        return [Desired(GRANT, str(g), (_grant_sql(dep, g),), model=g, file=ACCESS_FILE)
+                for g in sorted(set(declared_grants(dep, access)), key=grant_order)]
+
+    def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
+        if compared(dep, live):
+            live.extra["grant"] = read_live_access(session, dep)
+
+    def changes(self, dc: DiffContext) -> list[Change]:
+        """The grants on a missing table or view are not listed: the object's own change says it, and
+        deploy grants them right after creating it."""
+        if not compared(dc.dep, dc.live):
+            return []
+        live = live_access(dc.live)
+        desired = {o.model for o in dc.desired.of(GRANT)}
+        declared = {o.name.upper() for o in dc.desired.of(TABLE)} | {o.name.upper() for o in dc.desired.of(VIEW)}
+        missing_objects = declared - set(dc.live.tables) - set(dc.live.views)
+        changes = [Change(MISSING_GRANT, GRANT, g.role, declared=str(g), detail="grant is missing")
+                   for g in sorted(desired - live.grants, key=grant_order) if not _on_object(g, missing_objects)]
+        changes += [Change(UNEXPECTED_GRANT, GRANT, g.role, live=str(g), destructive=True,
+                           detail="grant is not declared in access config; deploy revokes it with --allow-destructive")
+                    for g in sorted(live.grants - desired, key=grant_order)]
+        return changes
+
+    def steps(self, pc: PlanContext) -> list[Step]:
+        if not compared(pc.dep, pc.live):
+            return []
+        fresh, strays = created_and_dropped(pc)
+        blocked = set() if pc.allow_destructive else fresh & strays
+        missing = {c.declared for c in pc.of_kind(MISSING_GRANT)}
+        # A table or view this plan creates has none of its grants yet, whatever was read before it.
+        grants = [o.model for o in pc.desired.of(GRANT)
+                  if (str(o.model) in missing or _on_object(o.model, fresh)) and not _on_object(o.model, blocked)]
+        unexpected = {c.live for c in pc.of_kind(UNEXPECTED_GRANT)}
+        # A stray the plan drops takes its grants with it: revoking them afterwards would fail.
+        revoked = [g for g in sorted(live_access(pc.live).grants, key=grant_order)
+                   if str(g) in unexpected and not (pc.allow_destructive and _on_object(g, strays))]
+        reason = None if pc.allow_destructive else ("grants not declared in access config; rerun with "
+                                                    "--allow-destructive to revoke them")
+        revokes = [Step(s.object_kind, s.object, s.action, () if reason else s.statements, destructive=True,
+                        refused=reason, phase=Phase.REVOKE) for s in _per_role(pc.dep, revoked, REVOKE_ACTION)]
+        return _per_role(pc.dep, grants, GRANT_ACTION) + revokes
+
+    def check_statement(self, statement: str, source: str) -> bool:
+        """Role grants and future grants (sqlglot reads neither); a plain privilege grant is left to sqlglot."""
+        text = normal(statement).upper()
+        if not (text.startswith(("GRANT ROLE", "REVOKE ROLE")) or re.match(r"(GRANT|REVOKE) \S+ ON FUTURE ", text)):
+            return False
+        check_forms(self.forms, ("GRANT", "REVOKE"), statement, source)
+        if text.startswith("GRANT") != (" TO ROLE " in text):
+            raise ConfigError(f"GRANT goes with TO, REVOKE with FROM: {normal(statement)[:120]}", file=source)
+        return True
+
+
+def _grant_sql(dep: Deployment, grant: Grant, *, revoke: bool = False) -> str:
+    return statement(dep, "access/grant", f"grant {grant}", grant=grant, revoke=revoke)
+
+
+def _on_object(grant: Grant, names: set[str]) -> bool:
+    return grant.on in ("TABLE", "VIEW") and grant.name in names
+
+
+def _per_role(dep: Deployment, grants: list[Grant], action: Action) -> list[Step]:
+    """One step per role: the roles' grants go out side by side in a parallel deploy."""
+    return [Step(GRANT, role, action, tuple(_grant_sql(dep, g, revoke=action == REVOKE_ACTION) for g in role_grants),
+                 phase=Phase.GRANT, parallel=action == GRANT_ACTION)
+            for role, role_grants in grouped(grants, lambda g: g.role).items()]
+
+
+def declared_grants(dep: Deployment, access: Access) -> list[Grant]:
+    project, env = dep.project, dep.env
+    views = [v.name.upper() for v in project.views]
+    pii = {t.name for t in project.pii_tables}
+    tables = [t.name.upper() for t in project.tables]
+    analyst_tables = tables if env.masks_with_policies else [t.name.upper() for t in project.tables
+                                                             if t.name not in pii]
+    masked = [v.upper() for v in masked_views(dep)]
+    schema = f"{env.database}.{env.schema}".upper()
+    grants: list[Grant] = []
+    for role in access.roles:
+        name = role.name.upper()
+        grants += [Grant("ROLE", account.upper(), "USAGE", name) for account in role.granted_to]
+        grants += [Grant("DATABASE", env.database.upper(), "USAGE", name), Grant("SCHEMA", schema, "USAGE", name)]
+        # The secure views hold PII masked; every role may read them (its future grant on views would
+        # give it them anyway).
+        grants += [Grant("VIEW", v, "SELECT", name) for v in views + masked]
+        future = ["VIEWS"]
+        if role.kind == "analyst":
+            grants += [Grant("TABLE", t, "SELECT", name) for t in analyst_tables]
+            future += ["TABLES"] if env.masks_with_policies else []
+        elif role.kind == "pii_reader":
+            grants += [Grant("TABLE", t, "SELECT", name) for t in tables]
+            future += ["TABLES"]
+        elif role.kind == "writer":
+            grants += [Grant("TABLE", t.name.upper(), privilege, name) for t in project.lifecycle_tables
+                       for privilege in ("SELECT", "INSERT", "UPDATE")]
+        if access.future_grants:
+            grants += [Grant(f"FUTURE {what}", schema, "SELECT", name) for what in future]
+    return grants
+
+
+# --------------------------------------------------------------------------- live
+
+def name_parts(name: str) -> list[str]:
+    """`DB.SCHEMA."odd name"` -> ['DB', 'SCHEMA', 'odd name']: unquoted parts as reported (upper case)."""
+    return [m.group(1).replace('""', '"') if m.group(1) is not None else m.group(2) for m in _PART.finditer(name)]
+
+
+def read_live_access(session: Session, dep: Deployment) -> LiveAccess:
+    access = dep.env.access
+    assert access is not None
+    live = LiveAccess()
+    for role in access.roles:
+        name = role.name.upper()
+        try:
+            held = session.query(dep.render("introspect/grants_to_role.sql.j2", live_ident=live_ident, role=name),
+                                 obj=f"role {name}")
+        except TargetError as exc:
+            if is_missing_object(exc):
+                continue  # the role does not exist (or this role may not see it): all of it is missing
+            raise
+        live.roles.add(name)
+        live.grants |= {g for g in (_held(r, name, dep) for r in held) if g is not None}
+        members = session.query(dep.render("introspect/grants_of_role.sql.j2", live_ident=live_ident, role=name),
+                                obj=f"role {name}")
+        live.grants |= {Grant("ROLE", str(r["GRANTEE_NAME"]).upper(), "USAGE", name) for r in members
+                        if str(r.get("GRANTED_TO", "")).upper() == "ROLE"}
+    if live.roles:
+        live.grants |= _future(session, dep, live.roles)
+    return live
+
+
+def _held(row: dict[str, Any], role: str, dep: Deployment) -> Grant | None:
+    privilege, on = str(row["PRIVILEGE"]).upper(), str(row["GRANTED_ON"]).upper()
+    if privilege == "OWNERSHIP":
+        return None
+    parts = [p.upper() for p in name_parts(str(row["NAME"]))]
+    db, schema = dep.database.upper(), dep.schema.upper()
+    if on == "DATABASE" and parts == [db]:
+        return Grant("DATABASE", db, privilege, role)
+    if on == "SCHEMA" and parts == [db, schema]:
+        return Grant("SCHEMA", f"{db}.{schema}", privilege, role)
+    if on in ("TABLE", "VIEW") and len(parts) == 3 and parts[:2] == [db, schema] and parts[2] not in _OWN_TABLES:
+        return Grant(on, parts[2], privilege, role)
+    return None
+
+
+def _future(session: Session, dep: Deployment, roles: set[str]) -> set[Grant]:
+    try:
+        rows = session.query(dep.render("introspect/future_grants.sql.j2", live_ident=live_ident),
+                             obj=f"schema {dep.schema}")
+    except TargetError as exc:
+        if is_missing_object(exc):
+            return set()
+        raise
+    where = f"{dep.database}.{dep.schema}".upper()
+    return {Grant(f"FUTURE {str(r['GRANT_ON']).upper()}S", where, str(r["PRIVILEGE"]).upper(),
+                  str(r["GRANTEE_NAME"]).upper())
+            for r in rows
+            if str(r["GRANTEE_NAME"]).upper() in roles and str(r.get("GRANT_TO", "ROLE")).upper() == "ROLE"}

@@ -1,0 +1,217 @@
+"""Load and validate config/ingest.yml: how an alert's labels map onto an incident.
+
+Validated like every config file (file, key path and line in every error), with the same YAML
+reader as config.py. Values reach SQL only through `literal` in templates/ingest/.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from incidents.errors import ConfigError
+from incidents.project.models import Project
+from incidents.project.reader import Node, read_yaml
+
+INGEST_FILE = "config/ingest.yml"
+# Prometheus label names (the classic, portable set).
+_LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,127}")
+_ENV_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_FALLBACK_ALLOWED = {
+    "priority": ("critical", "high", "medium", "low"),
+    "severity": ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5"),
+    "impact_level": ("critical", "major", "moderate", "minor", "none"),
+}
+
+
+@dataclass(frozen=True)
+class Triage:
+    priority: str
+    severity: str
+    impact_level: str
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    match: tuple[tuple[str, str], ...]  # (label, value): all must hold
+    category: str
+
+
+@dataclass(frozen=True)
+class ReceiveSettings:
+    batch_seconds: float = 2.0
+    batch_alerts: int = 1000
+    max_request_bytes: int = 1_048_576
+    token_env: str = "INCIDENTS_RECEIVE_TOKEN"
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    system_email: str = "alertmanager@system.shop.example"
+    system_name: str = "alertmanager (system)"
+    source_labels: tuple[str, ...] = ("service", "job")
+    source_default: str = "alertmanager"
+    severity_label: str = "severity"
+    severities: tuple[tuple[str, Triage], ...] = ()
+    categories: tuple[CategoryRule, ...] = ()
+    default_category: str = "SYSTEM_OUTAGE"
+    default_triage: Triage = Triage("medium", "SEV3", "minor")
+    opened_status: str = "new"
+    resolved_status: str = "resolved"
+    receive: ReceiveSettings = field(default_factory=ReceiveSettings)
+    warehouse: str | None = None
+    schedule_minutes: int = 5
+
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([self.default_category, *(r.category for r in self.categories)]))
+
+
+def ingest_file_exists(root: Path) -> bool:
+    return (root / INGEST_FILE).is_file()
+
+
+def load_ingest_config(project: Project) -> IngestConfig:
+    """config/ingest.yml of the project; ConfigError (file, key, line) on any problem."""
+    path = project.root / INGEST_FILE
+    if not path.is_file():
+        raise ConfigError("not found: alert ingestion needs its mapping file (copy it from the example project)",
+                          file=INGEST_FILE)
+    node = Node(read_yaml(path, INGEST_FILE), INGEST_FILE, "")
+    node.only("system_user", "source_system", "severity_label", "severities", "categories", "defaults", "statuses",
+              "receive", "snowflake")
+    allowed = _allowed_values(project)
+    user = node.child("system_user", node.get("system_user", dict, {}))
+    user.only("email", "full_name")
+    source = node.child("source_system", node.get("source_system", dict, {}))
+    source.only("labels", "default")
+    defaults = node.child("defaults", node.get("defaults", dict, required=True))
+    defaults.only("category", "priority", "severity", "impact_level")
+    statuses = _statuses(node, project)
+    return IngestConfig(
+        system_email=_text(user, "email", 320, "alertmanager@system.shop.example"),
+        system_name=_text(user, "full_name", 200, "alertmanager (system)"),
+        source_labels=tuple(_label(source, f"labels[{i}]", v) for i, v in
+                            enumerate(source.get("labels", list, ["service", "job"]))),
+        source_default=_text(source, "default", 100, "alertmanager"),
+        severity_label=_label(node, "severity_label", node.get("severity_label", str, "severity")),
+        severities=_severities(node, allowed),
+        categories=_categories(node),
+        default_category=_code(defaults, "category", defaults.get("category", str, required=True)),
+        default_triage=_triage(defaults, allowed),
+        opened_status=statuses[0],
+        resolved_status=statuses[1],
+        receive=_receive(node),
+        **_snowflake(node),
+    )
+
+
+def _allowed_values(project: Project) -> dict[str, tuple[str, ...]]:
+    incidents = project.table("incidents")
+    result = {}
+    for name, fallback in _FALLBACK_ALLOWED.items():
+        column = incidents.column(name) if incidents else None
+        result[name] = column.allowed_values if column is not None and column.allowed_values else fallback
+    return result
+
+
+def _text(node: Node, key: str, limit: int, default: str) -> str:
+    value = node.get(key, str, default)
+    if not value.strip() or len(value) > limit:
+        raise node.error(key, f"expected a non-empty text of at most {limit} characters")
+    return str(value)
+
+
+def _label(node: Node, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _LABEL_RE.fullmatch(value):
+        raise node.error(key, f"expected an alert label name (letters, digits, _; not starting with a digit), "
+                              f"got {value!r}")
+    return str(value)
+
+
+def _code(node: Node, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 50:
+        raise node.error(key, "expected a category code of incident_categories (at most 50 characters)")
+    return str(value)
+
+
+def _one_of(node: Node, key: str, allowed: tuple[str, ...], *, required: bool = True) -> str:
+    value = node.get(key, str, required=required)
+    if value not in allowed:
+        raise node.error(key, f"expected one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _triage(node: Node, allowed: dict[str, tuple[str, ...]]) -> Triage:
+    return Triage(*(_one_of(node, key, allowed[key]) for key in ("priority", "severity", "impact_level")))
+
+
+def _severities(parent: Node, allowed: dict[str, tuple[str, ...]]) -> tuple[tuple[str, Triage], ...]:
+    node = parent.child("severities", parent.get("severities", dict, {}))
+    result = []
+    for value, spec in node.data.items():
+        child = node.child(str(value), spec)
+        child.only("priority", "severity", "impact_level")
+        result.append((str(value).lower(), _triage(child, allowed)))
+    return tuple(result)
+
+
+def _categories(parent: Node) -> tuple[CategoryRule, ...]:
+    rules = []
+    for key, value in parent.items("categories"):
+        rule = parent.child(key, value)
+        rule.only("match", "category")
+        match = rule.child("match", rule.get("match", dict, required=True))
+        if not match.data:
+            raise rule.error("match", "give at least one label: value pair")
+        pairs = []
+        for label, wanted in match.data.items():
+            _label(match, str(label), label)
+            if not isinstance(wanted, (str, int, float)) or isinstance(wanted, bool):
+                raise match.error(str(label), "expected the label value as a string")
+            pairs.append((str(label), str(wanted)))
+        rules.append(CategoryRule(tuple(pairs), _code(rule, "category", rule.get("category", str, required=True))))
+    return tuple(rules)
+
+
+def _statuses(parent: Node, project: Project) -> tuple[str, str]:
+    node = parent.child("statuses", parent.get("statuses", dict, {}))
+    node.only("opened", "resolved")
+    opened = _one_of(node, "opened", project.lifecycle.open, required=False) if "opened" in node.data else "new"
+    resolved = (_one_of(node, "resolved", project.lifecycle.resolved, required=False)
+                if "resolved" in node.data else "resolved")
+    for key, value, phase in (("opened", opened, project.lifecycle.open),
+                              ("resolved", resolved, project.lifecycle.resolved)):
+        if value not in phase:
+            raise node.error(key, f"{value!r} is not a status of this phase in config/project.yml lifecycle; "
+                                  "set statuses.opened / statuses.resolved")
+    return opened, resolved
+
+
+def _receive(parent: Node) -> ReceiveSettings:
+    node = parent.child("receive", parent.get("receive", dict, {}))
+    node.only("batch_seconds", "batch_alerts", "max_request_bytes", "token_env")
+    seconds = node.get("batch_seconds", (int, float), 2.0)
+    if not 0.05 <= seconds <= 300:
+        raise node.error("batch_seconds", "expected 0.05 to 300 seconds")
+    alerts = node.get("batch_alerts", int, 1000)
+    if not 1 <= alerts <= 1_000_000:
+        raise node.error("batch_alerts", "expected 1 to 1,000,000 alerts")
+    size = node.get("max_request_bytes", int, 1_048_576)
+    if not 1024 <= size <= 100_000_000:
+        raise node.error("max_request_bytes", "expected 1024 to 100,000,000 bytes")
+    token_env = node.get("token_env", str, "INCIDENTS_RECEIVE_TOKEN")
+    if not _ENV_VAR_RE.fullmatch(token_env):
+        raise node.error("token_env", "expected an environment variable name (letters, digits, _)")
+    return ReceiveSettings(float(seconds), alerts, size, str(token_env))
+
+
+def _snowflake(parent: Node) -> dict[str, Any]:
+    node = parent.child("snowflake", parent.get("snowflake", dict, {}))
+    node.only("warehouse", "schedule_minutes")
+    minutes = node.get("schedule_minutes", int, 5)
+    if not 1 <= minutes <= 11520:
+        raise node.error("schedule_minutes", "expected 1 to 11520 minutes (Snowflake's task schedule range)")
+    return {"warehouse": node.ident("warehouse", required=False), "schedule_minutes": minutes}

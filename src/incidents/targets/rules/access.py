@@ -1,0 +1,441 @@
+"""The Snowflake-rules target's access control: roles, grants, masking policies, tags, streams and
+tasks, emulated over fakesnow (which has none of them). A test aid, not Snowflake.
+
+- Statements are accepted only in the forms the access kinds declare (`incidents.kinds.forms()`: Snowflake's syntax).
+- Roles and grants live in the rules' memory (`RulesState`); SHOW GRANTS TO ROLE / OF ROLE and
+  SHOW FUTURE GRANTS IN SCHEMA answer from it in Snowflake's columns.
+- After `USE ROLE r` a session reads and writes only what r (or a role granted to r) may: an object
+  without the privilege, or in a database or schema without USAGE, is "does not exist or not
+  authorized" (002003), as on Snowflake. Columns with a masking policy are read through the
+  policy's body, with IS_ROLE_IN_SESSION evaluated against the session's roles. A session that has
+  not run USE ROLE is the owner: it sees everything in clear.
+- Masking policies and tags need Enterprise Edition: on the standard edition they fail as Snowflake does.
+- Streams, procedures and tasks are recorded (a task needs its procedure); they never run here.
+
+Not emulated: masking inside views (Snowflake applies a column's policy also when a view reads it;
+here only direct reads of a table are masked), secondary roles, grant options.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from incidents.kinds import forms
+from incidents.kinds.access_object import NAME, QNAME, is_access_statement, match
+from incidents.kinds.grant import name_parts
+from incidents.sql.text import split_statements
+from incidents.targets.rules.state import RulesSession, RulesState
+
+Answer = tuple[list[str], list[tuple[Any, ...]]]
+_DONE: Answer = (["status"], [("Statement executed successfully.",)])
+_CREATED = "2026-01-01 00:00:00.000 +0000"
+# A procedure's block and transaction statements: no-ops here (each statement commits on its own).
+_CONTROL = re.compile(r"(BEGIN( BEGIN)?( TRANSACTION)?|COMMIT|END|RETURN .*)", re.I | re.S)
+_QUALIFIER = r'(?:(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*)\.){0,2}'  # db. and schema. before a name
+
+
+class AccessRuleError(Exception):
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+def _parts(qualified: str) -> list[str]:
+    return [p if p.startswith('"') else p.upper() for p in name_parts(qualified)]
+
+
+def _bare(qualified: str) -> str:
+    return _parts(qualified)[-1]
+
+
+def _upper(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.upper()
+
+
+class AccessRules:
+    def __init__(self, session: RulesSession, state: RulesState) -> None:
+        self.session, self.state = session, state
+
+    # ------------------------------------------------------------------ statements
+
+    def check(self, text: str) -> Answer | None:
+        upper = text.upper()
+        if upper.startswith("USE ROLE "):
+            return self._use_role(_upper(text[9:].strip()))
+        if upper.startswith("SHOW "):
+            return self._show(text)
+        if self.remember_procedure(text):  # fakesnow has no procedures: recorded, run by CALL
+            self.state.save()
+            return _DONE
+        m = re.fullmatch(rf"(CALL|EXECUTE TASK) ({QNAME})(\(\))?", text, re.I)
+        if m:
+            return self._call(_bare(m.group(2)), task=m.group(1).upper() != "CALL")
+        if is_access_statement(text) or re.match(r"(GRANT|REVOKE) ", upper):
+            found = match(forms(), text)
+            if found is None:
+                raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+            kind, m = found
+            getattr(self, f"_{kind}")(m)
+            self.state.save()
+            return _DONE
+        if self._streams_in(text):
+            return self._read_stream(text)
+        if upper.startswith(("SELECT", "WITH")) and self.state.roles:
+            self._session_roles_variable()
+        if self.session.role is not None:
+            self._authorize(text)
+            if upper.startswith(("SELECT", "WITH")):
+                return self._masked_query(text)
+        return None
+
+    def _session_roles_variable(self) -> None:
+        """What IS_ROLE_IN_SESSION reads inside a secure view (see secure_view_form): the session's
+        roles, or every role for the owner's session (it sees everything)."""
+        roles = self.session_roles() if self.session.role is not None else set(self.state.roles)
+        value = "," + ",".join(sorted(roles)) + ","
+        self.session.conn._duck_conn.execute("SET VARIABLE incidents_roles = ?", [value])
+
+    def _use_role(self, role: str) -> Answer:
+        self._role_exists(role)
+        self.session.role = role
+        return _DONE
+
+    def _role_exists(self, role: str) -> None:
+        if role not in self.state.roles:
+            raise AccessRuleError(f"SQL compilation error: Role '{role}' does not exist or not authorized.", 2003)
+
+    def _create_role(self, m: re.Match[str]) -> None:
+        self.state.roles.setdefault(_upper(m.group("role")), [])
+
+    def _grant_role(self, m: re.Match[str]) -> None:
+        role, to = _upper(m.group("role")), _upper(m.group("to"))
+        self._role_exists(role)
+        members = self.state.roles[role]
+        if m.group("verb").upper() == "GRANT":
+            if to not in members:
+                members.append(to)
+        elif to in members:
+            members.remove(to)
+
+    def _key(self, on: str, name: str) -> str:
+        if on in ("TABLE", "VIEW"):
+            return _bare(name)
+        return f"{on} {'.'.join(_parts(name))}"
+
+    def _change_grant(self, verb: str, key: str, entry: str, role: str) -> None:
+        self._role_exists(role)
+        entries = self.state.grants.setdefault(key, [])
+        if verb == "GRANT" and entry not in entries:
+            entries.append(entry)
+        elif verb == "REVOKE" and entry in entries:
+            entries.remove(entry)
+        if not entries:
+            self.state.grants.pop(key)
+
+    def _grant(self, m: re.Match[str]) -> None:
+        role, on = _upper(m.group("role")), m.group("on").upper()
+        if on in ("TABLE", "VIEW") and m.group("verb").upper() == "GRANT":
+            self._object_exists(on, _bare(m.group("name")))
+        self._change_grant(m.group("verb").upper(), self._key(m.group("on").upper(), m.group("name")),
+                           f"{m.group('privilege').upper()} TO ROLE {role}", role)
+
+    def _object_exists(self, on: str, name: str) -> None:
+        """GRANT ... ON TABLE names a table, ON VIEW a view: the other kind is "does not exist"."""
+        quoted = name.replace("'", "''")
+        kinds = {"TABLE" for _ in self.session.raw(
+            f"SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = '{quoted}' AND TABLE_TYPE <> 'VIEW'")}
+        kinds |= {"VIEW" for _ in self.session.raw(
+            f"SELECT 1 FROM INFORMATION_SCHEMA.VIEWS WHERE TABLE_NAME = '{quoted}'")}
+        if on not in kinds:
+            raise AccessRuleError(f"SQL compilation error: {on.title()} '{name}' does not exist or not authorized.",
+                                  2003)
+
+    def _grant_future(self, m: re.Match[str]) -> None:
+        role = _upper(m.group("role"))
+        self._change_grant(m.group("verb").upper(), self._key(f"FUTURE {m.group('on').upper()}", m.group("name")),
+                           f"{m.group('privilege').upper()} TO ROLE {role}", role)
+
+    def _enterprise(self, feature: str) -> None:
+        # https://docs.snowflake.com/en/user-guide/intro-editions : column-level security and object tagging
+        # are Enterprise Edition features.
+        if self.state.edition == "standard":
+            raise AccessRuleError(f"Unsupported feature '{feature}'.", 2)
+
+    def _create_masking_policy(self, m: re.Match[str]) -> None:
+        self._enterprise("MASKING POLICY")
+        self.state.policies.setdefault(_bare(m.group("policy")), m.group("body"))
+
+    def _alter_masking_policy(self, m: re.Match[str]) -> None:
+        policy = _bare(m.group("policy"))
+        if policy not in self.state.policies:
+            raise AccessRuleError(f"SQL compilation error: Masking policy '{policy}' does not exist or not "
+                                  "authorized.", 2003)
+        self.state.policies[policy] = m.group("body")
+
+    def _set_masking_policy(self, m: re.Match[str]) -> None:
+        self._enterprise("MASKING POLICY")
+        policy, column = _bare(m.group("policy")), f"{_bare(m.group('table'))}.{_upper(m.group('column'))}"
+        if policy not in self.state.policies:
+            raise AccessRuleError(f"SQL compilation error: Masking policy '{policy}' does not exist or not "
+                                  "authorized.", 2003)
+        current = self.state.masked.get(column)
+        if current not in (None, policy) and not m.group(0).upper().endswith(" FORCE"):
+            raise AccessRuleError(f"SQL compilation error: column {column} already has masking policy {current}; "
+                                  "unset it first or use FORCE", 2000)
+        self.state.masked[column] = policy
+
+    def _create_tag(self, m: re.Match[str]) -> None:
+        self._enterprise("TAG")
+        self.state.objects.setdefault(f"TAG {_bare(m.group('tag'))}", "")
+
+    def _set_tag(self, m: re.Match[str]) -> None:
+        self._enterprise("TAG")
+        if f"TAG {_bare(m.group('tag'))}" not in self.state.objects:
+            raise AccessRuleError(f"SQL compilation error: Tag '{_bare(m.group('tag'))}' does not exist or not "
+                                  "authorized.", 2003)
+
+    def _create_stream(self, m: re.Match[str]) -> None:
+        stream, table = _bare(m.group("stream")), _bare(m.group("table"))
+        if f"STREAM {stream}" not in self.state.objects or m.group(0).upper().startswith("CREATE OR REPLACE"):
+            self.state.objects[f"STREAM {stream}"] = table
+            self._advance(stream)
+
+    def _create_task(self, m: re.Match[str]) -> None:
+        procedure = _bare(m.group("procedure"))
+        if f"PROCEDURE {procedure}" not in self.state.objects:
+            raise AccessRuleError(f"SQL compilation error: Procedure '{procedure}' does not exist.", 2003)
+        self.state.objects[f"TASK {_bare(m.group('task'))}"] = f"suspended {procedure}"
+
+    def _alter_task(self, m: re.Match[str]) -> None:
+        key = f"TASK {_bare(m.group('task'))}"
+        if key not in self.state.objects:
+            raise AccessRuleError(f"SQL compilation error: Task '{_bare(m.group('task'))}' does not exist.", 2003)
+        procedure = self.state.objects[key].split()[-1]
+        self.state.objects[key] = f"{'started' if m.group(0).upper().endswith('RESUME') else 'suspended'} {procedure}"
+
+    def remember_procedure(self, text: str) -> bool:
+        m = re.match(rf"CREATE (?:OR REPLACE )?PROCEDURE ({QNAME})\(.*?\$\$(.*)\$\$$", text, re.I | re.S)
+        if m is None:
+            return False
+        self.state.objects[f"PROCEDURE {_bare(m.group(1))}"] = m.group(2)
+        return True
+
+    # ------------------------------------------------------------------ procedures, tasks, streams
+
+    def _call(self, name: str, *, task: bool) -> Answer:
+        """CALL runs a procedure's statements one by one (a transaction's BEGIN/COMMIT are no-ops here);
+        EXECUTE TASK runs its procedure once. Streams read inside move on only at the end, as at COMMIT."""
+        if task:
+            found = self.state.objects.get(f"TASK {name}")
+            if found is None:
+                raise AccessRuleError(f"SQL compilation error: Task '{name}' does not exist.", 2003)
+            name = found.split()[-1]
+        body = self.state.objects.get(f"PROCEDURE {name}")
+        if body is None:
+            raise AccessRuleError(f"SQL compilation error: Procedure '{name}()' does not exist.", 2003)
+        read: set[str] = set()
+        self.session.deferred_streams = read
+        try:
+            for statement in split_statements(body):
+                if not _CONTROL.fullmatch(" ".join(statement.split())):
+                    self.session.execute(statement, obj=f"procedure {name}")
+        finally:
+            self.session.deferred_streams = None
+        for stream in read:
+            self._advance(stream)
+        self.state.save()
+        return ["status"], [("ok",)]
+
+    def _streams_in(self, text: str) -> list[str]:
+        return [key.split()[1] for key in self.state.objects if key.startswith("STREAM ")
+                and re.search(rf"\b(?:FROM|JOIN)\s+{_QUALIFIER}{re.escape(key.split()[1])}\b", text, re.I)]
+
+    def _snapshot(self, stream: str) -> str:
+        conn = self.session.conn
+        return f"{conn.database}._INCIDENTS_RULES.{stream}".upper()
+
+    def _advance(self, stream: str) -> None:
+        """The stream's offset moves to now: a copy of the table as it is (in a schema of its own)."""
+        conn = self.session.conn
+        table = f"{conn.database}.{conn.schema}.{self.state.objects[f'STREAM {stream}']}".upper()
+        current = f"{conn.database}.{conn.schema}"
+        self.session.raw(f"CREATE SCHEMA IF NOT EXISTS {conn.database}._INCIDENTS_RULES")
+        self.session.raw(f"USE SCHEMA {current}")  # CREATE SCHEMA makes the new schema current, as on Snowflake
+        self.session.raw(f"CREATE OR REPLACE TABLE {self._snapshot(stream)} AS SELECT * FROM {table}")
+
+    def _stream_rows(self, stream: str) -> str:
+        """The stream as a subquery: rows changed since the offset, an UPDATE as a DELETE (old values)
+        and an INSERT (new values) both with METADATA$ISUPDATE (https://docs.snowflake.com/en/user-guide/streams-intro)."""
+        conn = self.session.conn
+        table_name = self.state.objects[f"STREAM {stream}"]
+        table = f"{conn.database}.{conn.schema}.{table_name}".upper()
+        columns = [c for (c,) in self.session.raw(
+            f"SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '{table_name}' "
+            "ORDER BY ORDINAL_POSITION")]
+        key = f'"{columns[0]}"'  # the tables streams are declared on have their key first
+        changed = " OR ".join(f'n."{c}" IS DISTINCT FROM o."{c}"' for c in columns)
+        snapshot = self._snapshot(stream)
+        return (f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", o.{key} IS NOT NULL AS \"METADATA$ISUPDATE\" "
+                f"FROM {table} AS n LEFT JOIN {snapshot} AS o ON o.{key} = n.{key} WHERE o.{key} IS NULL OR {changed} "
+                f"UNION ALL SELECT o.*, 'DELETE', n.{key} IS NOT NULL FROM {snapshot} AS o LEFT JOIN {table} AS n "
+                f"ON n.{key} = o.{key} WHERE n.{key} IS NULL OR {changed})")
+
+    def _read_stream(self, text: str) -> Answer:
+        """A statement reading streams, run over their rows; a DML statement consumes them (at once, or
+        at the end of the procedure it runs in)."""
+        streams = self._streams_in(text)
+        sql = text
+        for stream in streams:
+            rows = self._stream_rows(stream)
+            sql = re.sub(rf"\b(FROM|JOIN)\s+{_QUALIFIER}{stream}\b", lambda m, rows=rows: f"{m.group(1)} {rows}", sql,
+                         flags=re.I)
+        sql = re.sub(r'(?<!")\bMETADATA\$(ACTION|ISUPDATE|ROW_ID)\b', r'"METADATA$\1"', sql, flags=re.I)
+        answer = self.session.run_rewritten(sql)
+        if re.match(r"(INSERT|UPDATE|DELETE|MERGE)\b", text, re.I):
+            deferred = self.session.deferred_streams
+            for stream in streams:
+                deferred.add(stream) if deferred is not None else self._advance(stream)
+        return answer
+
+    # ------------------------------------------------------------------ SHOW GRANTS
+
+    def _show(self, text: str) -> Answer | None:
+        m = re.fullmatch(rf"SHOW GRANTS (TO|OF) ROLE ({NAME})", text, re.I)
+        if m:
+            role = _upper(m.group(2))
+            self._role_exists(role)
+            return self._grants_to(role) if m.group(1).upper() == "TO" else self._grants_of(role)
+        m = re.fullmatch(rf"SHOW FUTURE GRANTS IN SCHEMA ({QNAME})", text, re.I)
+        if m:
+            return self._future(".".join(_parts(m.group(1))))
+        return None
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        """(key, privilege, role) of every recorded grant."""
+        found = []
+        for key, entries in self.state.grants.items():
+            for entry in entries:
+                privilege, _, role = entry.partition(" TO ROLE ")
+                found.append((key, privilege, role))
+        return found
+
+    def _qualified(self, name: str) -> tuple[str, str]:
+        """(TABLE or VIEW, DB.SCHEMA.NAME) of an object granted by bare name."""
+        conn = self.session.conn
+        kind = "VIEW" if any(k.endswith(f".{name}") for k in self.state.views) else "TABLE"
+        return kind, f"{conn.database}.{conn.schema}.{name}".upper()
+
+    def _grants_to(self, role: str) -> Answer:
+        columns = ["created_on", "privilege", "granted_on", "name", "granted_to", "grantee_name", "grant_option",
+                   "granted_by"]
+        rows = []
+        for key, privilege, grantee in self._entries():
+            if grantee != role or key.startswith("FUTURE "):
+                continue
+            on, _, name = key.partition(" ") if " " in key else ("", "", key)
+            if not on:
+                on, name = self._qualified(key)
+            rows.append((_CREATED, privilege, on, name, "ROLE", role, "false", "SYSADMIN"))
+        return columns, rows
+
+    def _grants_of(self, role: str) -> Answer:
+        columns = ["created_on", "role", "granted_to", "grantee_name", "granted_by"]
+        return columns, [(_CREATED, role, "ROLE", member, "SECURITYADMIN") for member in self.state.roles[role]]
+
+    def _future(self, schema: str) -> Answer:
+        columns = ["created_on", "privilege", "grant_on", "name", "grant_to", "grantee_name", "grant_option"]
+        rows = []
+        for key, privilege, role in self._entries():
+            m = re.fullmatch(r"FUTURE (TABLES|VIEWS) (.+)", key)
+            if m and m.group(2) == schema:
+                rows.append((_CREATED, privilege, m.group(1)[:-1], f"{schema}.<{m.group(1)[:-1]}>", "ROLE", role,
+                             "false"))
+        return columns, rows
+
+    # ------------------------------------------------------------------ reads and writes under a role
+
+    def session_roles(self) -> set[str]:
+        """The session's role and every role granted to it, through the hierarchy."""
+        roles, todo = set(), [self.session.role]
+        while todo:
+            role = todo.pop()
+            if role is None or role in roles:
+                continue
+            roles.add(role)
+            todo += [granted for granted, members in self.state.roles.items() if role in members]
+        return roles
+
+    def _holds(self, key: str, privilege: str, roles: set[str]) -> bool:
+        return any(f"{privilege} TO ROLE {role}" in self.state.grants.get(key, []) for role in roles)
+
+    def _authorize(self, text: str) -> None:
+        import sqlglot
+        from sqlglot import exp
+
+        try:
+            tree = sqlglot.parse_one(text, read="snowflake")
+        except sqlglot.errors.ParseError:
+            return
+        conn = self.session.conn
+        db, schema = str(conn.database).upper(), str(conn.schema).upper()
+        roles = self.session_roles()
+        if not (self._holds(f"DATABASE {db}", "USAGE", roles) and self._holds(f"SCHEMA {db}.{schema}", "USAGE", roles)):
+            raise AccessRuleError(f"SQL compilation error: Schema '{db}.{schema}' does not exist or not authorized.",
+                                  2003)
+        ctes = {c.alias_or_name.upper() for c in tree.find_all(exp.CTE)}
+        written = tree.this if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)) else None
+        needed = {exp.Insert: "INSERT", exp.Update: "UPDATE", exp.Delete: "DELETE"}.get(type(tree))
+        for table in tree.find_all(exp.Table):
+            name = table.name.upper()
+            if name in ctes or (table.db and table.db.upper() not in (schema, "")) or not name:
+                continue
+            privilege = needed if written is not None and table in written.find_all(exp.Table) else "SELECT"
+            if not self._holds(name, privilege or "SELECT", roles):
+                raise AccessRuleError(f"SQL compilation error: Object '{db}.{schema}.{name}' does not exist or not "
+                                      "authorized.", 2003)
+
+    def _masked_query(self, text: str) -> Answer | None:
+        """Rewrite reads of tables with masked columns into reads through the policies; None when none."""
+        import sqlglot
+        from sqlglot import exp
+
+        masked_tables = {key.split(".")[0] for key in self.state.masked}
+        tree = sqlglot.parse_one(text, read="snowflake")
+        targets = [t for t in tree.find_all(exp.Table) if t.name.upper() in masked_tables]
+        if not targets:
+            return None
+        roles = self.session_roles()
+        for table in targets:
+            name = table.name.upper()
+            columns = [c for (c,) in self.session.raw(
+                "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = "
+                f"'{name.replace(chr(39), chr(39) * 2)}' ORDER BY ORDINAL_POSITION")]
+            selects = [self._column_sql(name, c, roles) for c in columns]
+            source = exp.Table(this=exp.to_identifier(name), db=table.args.get("db"), catalog=table.args.get("catalog"))
+            inner = sqlglot.parse_one(f"SELECT {', '.join(selects)} FROM {source.sql('snowflake')}", read="snowflake")
+            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
+                this=exp.to_identifier(table.alias_or_name))))
+        return self.session.run_rewritten(tree.sql("snowflake"))
+
+    @staticmethod
+    def secure_view_form(sql: str) -> str:
+        """DuckDB has no secure views and no IS_ROLE_IN_SESSION: a plain view whose role test reads
+        the session's roles from a DuckDB variable, set before every read."""
+        if not re.match(r"\s*CREATE OR REPLACE SECURE VIEW", sql, re.I):
+            return sql
+        sql = re.sub(r"SECURE VIEW", "VIEW", sql, count=1, flags=re.I)
+        return re.sub(r"IS_ROLE_IN_SESSION\('((?:[^']|'')*)'\)",
+                      lambda m: f"CONTAINS(COALESCE(GETVARIABLE('incidents_roles'), ''), ',{m.group(1).upper()},')",
+                      sql, flags=re.I)
+
+    def _column_sql(self, table: str, column: str, roles: set[str]) -> str:
+        policy = self.state.masked.get(f"{table}.{column}")
+        quoted = '"' + column.replace('"', '""') + '"'
+        if policy is None:
+            return quoted
+        body = self.state.policies[policy]
+        body = re.sub(r"IS_ROLE_IN_SESSION\('((?:[^']|'')*)'\)",
+                      lambda m: "TRUE" if m.group(1).replace("''", "'").upper() in roles else "FALSE", body, flags=re.I)
+        body = re.sub(r"\bval\b", quoted, body, flags=re.I)
+        return f"{body} AS {quoted}"

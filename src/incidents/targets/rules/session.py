@@ -1,0 +1,99 @@
+"""The Snowflake-rules target: the local session under Snowflake's documented rules (a test aid,
+`INCIDENTS_LOCAL_RULES=snowflake` or `snowflake:standard`). Each statement goes past the access rules
+(roles, grants, masking, streams, tasks) and the schema rules first, then to fakesnow, and the answer
+comes back in Snowflake's form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from incidents.errors import TargetError, first_line
+from incidents.sql.session import Session, Statement
+from incidents.targets.rules.access import AccessRuleError, AccessRules
+from incidents.targets.rules.schema import Answers, SchemaRules
+from incidents.targets.rules.state import RulesState, SnowflakeRuleError, strip_comments
+
+
+@dataclass
+class SnowflakeRulesSession(Session):
+    rules: RulesState | None = None
+    role: str | None = None  # after USE ROLE: reads and writes are checked against its grants (targets.rules.access)
+    deferred_streams: set[str] | None = None  # inside CALL: streams a statement consumed, moved on at the end
+
+    @classmethod
+    def wrap(cls, base: Session, path: Path, edition: str = "enterprise") -> SnowflakeRulesSession:
+        values = {f.name: getattr(base, f.name) for f in fields(Session)}
+        values["label"] = f"{base.label} (Snowflake rules, {edition} edition)"
+        values["access_control"] = True  # roles, grants, masking and tasks are emulated (see _Access)
+        return cls(**values, rules=RulesState.load(path, edition))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None,
+                max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        assert self.rules is not None
+        text = strip_comments(sql)
+        try:
+            canned = AccessRules(self, self.rules).check(text)
+            if canned is None:
+                canned = SchemaRules(self, self.rules).check(text)
+        except (SnowflakeRuleError, AccessRuleError) as exc:
+            self.trace.append(Statement(sql, obj, 0.0))
+            cause = _connector_error(str(exc), exc.errno)
+            raise TargetError(str(exc), obj=obj or self.label, statement=sql) from cause
+        if canned is not None:
+            self.trace.append(Statement(sql, obj, 0.0))
+            return canned
+        columns, rows = super().execute(AccessRules.secure_view_form(_fakesnow_form(sql)), params, obj=obj,
+                                        max_rows=max_rows)
+        SchemaRules(self, self.rules).remember(text)
+        return Answers(self, self.rules, text).rewrite(columns, rows)
+
+    def run_rewritten(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A read rewritten by the access emulation (masked columns), run on fakesnow as sent."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
+            return columns, [tuple(r) for r in cur.fetchall()]
+        except Exception as exc:
+            if not self.is_target_error(exc):
+                raise
+            raise TargetError(first_line(exc), obj=self.label, statement=sql) from exc
+        finally:
+            cur.close()
+
+    def raw(self, sql: str) -> list[tuple[Any, ...]]:
+        """A look-up of the rules themselves, not traced (it is not something the tool sent)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+
+def _fakesnow_form(sql: str) -> str:
+    """Snowflake's COLUMNS view has DATETIME_PRECISION (always NULL); fakesnow's has none: select a NULL."""
+    if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", sql, re.I) and re.search(r"\bDATETIME_PRECISION\b", sql, re.I):
+        return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
+                      count=1, flags=re.I)
+    return sql
+
+
+def _connector_error(message: str, errno: int | None) -> BaseException:
+    import snowflake.connector.errors
+
+    return snowflake.connector.errors.ProgrammingError(msg=message, errno=errno)
+
+
+
+
+def wrap_local(session: Session, path: Path, rules: str) -> Session:
+    """The local session under Snowflake's rules when INCIDENTS_LOCAL_RULES asks for them."""
+    kind, _, edition = rules.partition(":")
+    if kind.strip().lower() != "snowflake":
+        return session
+    return SnowflakeRulesSession.wrap(session, path, (edition or "enterprise").strip().lower())
