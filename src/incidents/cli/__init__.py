@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from incidents import __version__
 from incidents.cli import completion
 from incidents.cli import formatters as fmt
 from incidents.cli.common import (
@@ -32,6 +31,7 @@ from incidents.cli.common import (
     show,
 )
 from incidents.errors import ConfigError, Found
+from incidents.version import __version__
 
 if TYPE_CHECKING:
     from incidents.engine.apply import StepResult
@@ -402,7 +402,7 @@ def _one_line_warnings() -> None:
 
     default = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def,unused-ignore]
         if issubclass(category, IncidentsWarning):
             fmt.error_line("warning", str(message))
         else:

@@ -250,7 +250,10 @@ def _when(at: object) -> str:
 
 
 def _deploy_line(record: DeployRecord) -> str:
-    counts = f"{record.count('ok')} ok, {record.count('failed')} failed, {record.count('refused')} refused"
+    from incidents.kinds.base import StepStatus
+
+    counts = ", ".join(f"{record.count(status)} {status}" for status in (StepStatus.OK, StepStatus.FAILED,
+                                                                         StepStatus.REFUSED))
     colour = STATUS_COLOURS[record.outcome]
     return (f"{_when(record.finished_at)} [{colour}]{record.outcome}[/] ({counts}) by "
             f"{escape(record.deployed_by or '?')}, incidents {escape(record.tool_version)}, "

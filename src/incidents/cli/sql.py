@@ -92,7 +92,7 @@ class _Shell:
 
     def run(self, read: Callable[[str], str | None]) -> int:
         """Read and run until EOF or `exit`; returns the worst exit code seen (0: all succeeded)."""
-        worst, buffer = 0, []
+        worst, buffer = 0, list[str]()
         while True:
             try:
                 line = read(CONTINUATION if buffer else PROMPT)

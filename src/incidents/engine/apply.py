@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from incidents.engine.desired import desired_state
 from incidents.engine.diff import diff
 from incidents.engine.history import History, StepResult
+
+__all__ = ["LOCK_TIMEOUT", "DeployFailed", "DeployReport", "Snapshot", "StepResult", "deploy", "snapshot"]
 from incidents.engine.live import introspect
 from incidents.engine.lock import DeployLock
 from incidents.engine.plan import plan
@@ -135,7 +137,7 @@ def deploy(session: Session, dep: Deployment, *, dry_run: bool = False,
         try:
             snap = snapshot(session, dep, allow_destructive=allow_destructive)
             report.changes = snap.changes
-            plan_waves = waves(snap.steps) if pool else [[(step,)] for step in snap.steps]
+            plan_waves: list[list[Unit]] = waves(snap.steps) if pool else [[(step,)] for step in snap.steps]
             for wave in plan_waves:
                 lock.renew()
                 runner.run_wave(wave)

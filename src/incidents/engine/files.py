@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from incidents import __version__
 from incidents.engine.desired import desired_state
 from incidents.kinds import REGISTRY, committed_files
 from incidents.kinds.base import CommittedFile, Desired
 from incidents.project.deployment import Deployment
+from incidents.version import __version__
 
 SETUP_FILE = "setup.sql"
 

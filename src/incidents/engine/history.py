@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from incidents import __version__
 from incidents.errors import TargetError
 from incidents.kinds import REGISTRY
 from incidents.kinds.base import DEPLOY, FINISH, RECORD, ObjectKind, Step, StepStatus
 from incidents.project.deployment import Deployment
 from incidents.project.models import HISTORY_TABLE
 from incidents.sql.session import Session
+from incidents.version import __version__
 
 
 @dataclass

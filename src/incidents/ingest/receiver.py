@@ -140,7 +140,7 @@ def build_app(flush: FlushFn, settings: ReceiveSettings, token: str | None, stat
         except ValueError as exc:  # UnicodeDecodeError is a ValueError
             # Still landed (with its error) by the next flush: what arrived is never lost.
             text, alerts = json.dumps(body.decode("utf-8", "replace")), 1
-            problem = str(exc).splitlines()[0]
+            problem: str | None = str(exc).splitlines()[0]
         else:
             problem = None
         stats.requests += 1
@@ -159,7 +159,7 @@ def build_app(flush: FlushFn, settings: ReceiveSettings, token: str | None, stat
         return JSONResponse({"status": "ok", "pending_alerts": batcher.pending, "loads": stats.loads,
                              "requests": stats.requests})
 
-    async def lifespan(app: Any):  # type: ignore[no-untyped-def]
+    async def lifespan(app: Any):
         yield
         await batcher.flush()  # graceful shutdown: nothing accepted stays unflushed
         batcher.close()

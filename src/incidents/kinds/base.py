@@ -301,7 +301,7 @@ class Change:
     # Snowflake cannot apply it at all (not even with --allow-destructive): plan refuses it with `detail`.
     blocked: bool = False
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("blocked")
         return data

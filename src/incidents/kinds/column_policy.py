@@ -64,6 +64,6 @@ def _attachments(dep: Deployment, table: Table) -> tuple[str, ...]:
     for column in (c for c in table.columns if c.pii):
         what = f"masking of {table.name}.{column.name}"
         statements += [statement(dep, "access/set_masking_policy", what, table=table, column=column,
-                                 policy=policy_name(column.pii)),
+                                 policy=policy_name(str(column.pii))),
                        statement(dep, "access/set_tag", what, table=table, column=column, tag=TAG_NAME)]
     return tuple(statements)

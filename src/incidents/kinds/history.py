@@ -9,6 +9,7 @@ it saw), and whether the last deploy that applied something wrote its end row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from incidents.kinds.base import (
     CREATE,
@@ -68,6 +69,6 @@ def _last_deploy_unfinished(rows: list[dict[str, object]]) -> bool:
     def is_end(r: dict[str, object]) -> bool:
         return r["OBJECT_KIND"] == DEPLOY and r.get("ACTION") == "finish"
 
-    ends = [r["DEPLOYED_AT"] for r in rows if is_end(r)]
-    steps = [r["DEPLOYED_AT"] for r in rows if not is_end(r)]
-    return bool(steps) and (not ends or max(steps) > max(ends))  # type: ignore[type-var]
+    ends: list[Any] = [r["DEPLOYED_AT"] for r in rows if is_end(r)]
+    steps: list[Any] = [r["DEPLOYED_AT"] for r in rows if not is_end(r)]
+    return bool(steps) and (not ends or max(steps) > max(ends))

@@ -206,9 +206,10 @@ def _declared_column_diff(table: Table, column: Column, live: LiveTable, caps: C
         live_name, rename = renamed
         live_col = live.columns[live_name]
         return [rename, *_column_changes(table, column, live_col, caps, empty, recorded)], {live_name, live_col.name}
-    live_col = live.columns.get(column.name.upper())
-    if live_col is None:
+    found = live.columns.get(column.name.upper())
+    if found is None:
         return [_missing_column(table, column, live)], set()
+    live_col = found
     return _column_changes(table, column, live_col, caps, empty, recorded), {live_col.name}
 
 

@@ -262,8 +262,8 @@ def _table(node: Node) -> Table:
         m = _CLUSTER_RE.fullmatch(value) if isinstance(value, str) else None
         if not m:
             raise node.error(key, "expected a column name or TO_DATE(column)")
-        column = node.check_ident(key, m.group(1) or m.group(2))
-        cluster_by.append(ClusterKey(known(key, (column,))[0], to_date=m.group(1) is not None))
+        clustered = node.check_ident(key, m.group(1) or m.group(2))
+        cluster_by.append(ClusterKey(known(key, (clustered,))[0], to_date=m.group(1) is not None))
     reference_data = None
     if "reference_data" in node.data:
         reference_data = _reference_data(node.child("reference_data", node.get("reference_data", dict)),
@@ -388,7 +388,8 @@ def _default_problem(default: str | None, sql_type: sqltypes.SqlType) -> str | N
     if name == "NUMBER":
         digits = decimal.Decimal(default)
         precision, scale = sql_type.args
-        if digits.as_tuple().exponent < -scale or abs(digits) >= decimal.Decimal(10) ** (precision - scale):
+        exponent = digits.as_tuple().exponent
+        if (isinstance(exponent, int) and exponent < -scale) or abs(digits) >= decimal.Decimal(10) ** (precision - scale):
             return f"{default} does not fit {sql_type} ({precision - scale} digits before the point, {scale} after)"
     return None
 

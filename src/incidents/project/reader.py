@@ -15,7 +15,7 @@ from incidents.sql import identifiers
 from incidents.sql.text import ConfigText
 
 
-class _LineDict(dict):
+class LineDict(dict):
     lines: dict[str, int]
 
 
@@ -23,9 +23,9 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """libyaml's parser when PyYAML has it (about 10x faster: config is read on every command)."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
-    result = _LineDict()
+    result = LineDict()
     result.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -34,7 +34,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
         if key in result:
             raise ConfigError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[key] = key_node.start_mark.line + 1
+        result.lines[str(key)] = key_node.start_mark.line + 1
     return result
 
 
@@ -111,7 +111,7 @@ class Node:
 
     def ident(self, key: str, *, required: bool = True) -> str:
         value = self.get(key, str, required=required)
-        return self.check_ident(key, value) if value is not None else value
+        return self.check_ident(key, value) if value is not None else value  # type: ignore[return-value]
 
     def check_ident(self, key: str, value: Any) -> str:
         try:
@@ -139,7 +139,7 @@ def config_text(value: Any) -> Any:
         return [config_text(v) for v in value]
     if isinstance(value, dict):
         marked = type(value)((k, config_text(v)) for k, v in value.items())
-        if hasattr(value, "lines"):
+        if isinstance(value, LineDict) and isinstance(marked, LineDict):
             marked.lines = value.lines
         return marked
     return value

@@ -109,7 +109,7 @@ def _log_scale(top: float, plot: float) -> Callable[[float], float]:
 def _x_axis(chart: Chart, x: float, top: float, bottom: float, plot: float, top_value: float, fmt: Fmt,
             log: bool) -> None:
     if log:
-        ticks = [t for t in LOG_TICKS if t <= top_value]
+        ticks: list[float] = [t for t in LOG_TICKS if t <= top_value]
         scale = _log_scale(top_value, plot)
     else:
         ticks = [top_value * k / 4 for k in range(5)]
@@ -138,7 +138,7 @@ def columns(label: str, categories: Sequence[str], stacks: Sequence[Series], fmt
     bar = max(slot * 0.7, 1)
     for i, name in enumerate(categories):
         x = left + i * slot + (slot - bar) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         for s in stacks:
             value = s.values[i] or 0
             h = plot_h * value / y_max

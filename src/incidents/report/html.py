@@ -10,9 +10,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from incidents import __version__, output
+from incidents import output
 from incidents.report.layout import Body, body, scope_text
 from incidents.report.result import ReportResult
+from incidents.version import __version__
 
 TEMPLATES = Path(__file__).with_name("templates")
 

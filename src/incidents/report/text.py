@@ -49,8 +49,8 @@ def _print_body(console: Console, shown: Body) -> None:
         console.print(tiles)
     if shown.grid:
         _print_grid(console, *shown.grid)
-    for t in shown.tables:
-        console.print(_rich_table(t.for_text(), RichTable))
+    for table in shown.tables:
+        console.print(_rich_table(table.for_text(), RichTable))
 
 
 def _rich_table(t: Table, cls: type) -> object:

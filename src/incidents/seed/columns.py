@@ -74,7 +74,7 @@ def choose1(rng: np.random.Generator, cumulative: np.ndarray, n: int) -> np.ndar
     return np.searchsorted(cumulative, rng.random(n), side="right").clip(0, len(cumulative) - 1)
 
 
-def cumulative(probabilities: Sequence[Sequence[float]] | Sequence[float]) -> np.ndarray:
+def cumulative(probabilities: Sequence[Sequence[float]] | Sequence[float] | np.ndarray) -> np.ndarray:
     """Normalised cumulative probabilities along the last axis; the last column is exactly 1."""
     p = np.asarray(probabilities, dtype=float)
     c = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)

@@ -114,7 +114,7 @@ class _Identity:
     team: str | None
     full_name: str
     email: str
-    meta: dict[str, object]
+    meta: Mapping[str, object]
     timezone: str = "UTC"
     active: bool = True
 

@@ -69,5 +69,6 @@ def qualify(*parts: str) -> str:
     return ".".join(quote(p) for p in parts)
 
 
-def _shown(name: str) -> str:
-    return repr(str(name) if len(name) <= 60 else name[:60] + "...")
+def _shown(name: object) -> str:
+    text = str(name)
+    return repr(text if len(text) <= 60 else text[:60] + "...")

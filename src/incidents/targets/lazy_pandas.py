@@ -16,6 +16,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+from types import FrameType
 import types
 from typing import Any
 
@@ -33,7 +34,7 @@ class _LazyPandas(types.ModuleType):
 
 
 def _probing() -> bool:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(4):  # the probe itself, or importlib's handling of its `from ... import`
         if frame is None:
             return False

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from incidents import __version__
 from incidents.errors import ConfigError, IncidentsWarning, TargetError, first_line
 from incidents.project.models import Environment
 from incidents.sql.session import Session
+from incidents.version import __version__
 
 APPLICATION = "incidents"
 # Options that connections.toml may carry and we pass to the connector as they are.
@@ -34,12 +35,13 @@ SECRET_KEYS = {"password", "private_key_file_pwd", "token", "passcode"}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return data
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
     except tomllib.TOMLDecodeError as exc:

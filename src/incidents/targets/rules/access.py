@@ -19,6 +19,7 @@ here only direct reads of a table are masked), secondary roles, grant options.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from incidents.kinds import forms
@@ -288,8 +289,7 @@ class AccessRules:
         sql = text
         for stream in streams:
             rows = self._stream_rows(stream)
-            sql = re.sub(rf"\b(FROM|JOIN)\s+{_QUALIFIER}{stream}\b", lambda m, rows=rows: f"{m.group(1)} {rows}", sql,
-                         flags=re.I)
+            sql = re.sub(rf"\b(FROM|JOIN)\s+{_QUALIFIER}{stream}\b", _reading(rows), sql, flags=re.I)
         sql = re.sub(r'(?<!")\bMETADATA\$(ACTION|ISUPDATE|ROW_ID)\b', r'"METADATA$\1"', sql, flags=re.I)
         answer = self.session.run_rewritten(sql)
         if re.match(r"(INSERT|UPDATE|DELETE|MERGE)\b", text, re.I):
@@ -385,7 +385,8 @@ class AccessRules:
                                   2003)
         ctes = {c.alias_or_name.upper() for c in tree.find_all(exp.CTE)}
         written = tree.this if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)) else None
-        needed = {exp.Insert: "INSERT", exp.Update: "UPDATE", exp.Delete: "DELETE"}.get(type(tree))
+        needed = next((verb for node, verb in ((exp.Insert, "INSERT"), (exp.Update, "UPDATE"), (exp.Delete, "DELETE"))
+                       if isinstance(tree, node)), None)
         for table in tree.find_all(exp.Table):
             name = table.name.upper()
             if name in ctes or (table.db and table.db.upper() not in (schema, "")) or not name:
@@ -439,3 +440,10 @@ class AccessRules:
                       lambda m: "TRUE" if m.group(1).replace("''", "'").upper() in roles else "FALSE", body, flags=re.I)
         body = re.sub(r"\bval\b", quoted, body, flags=re.I)
         return f"{body} AS {quoted}"
+
+
+def _reading(rows: str) -> Callable[[re.Match[str]], str]:
+    """The replacement of `FROM|JOIN <stream>` by its rows."""
+    def swap(m: re.Match[str]) -> str:
+        return f"{m.group(1)} {rows}"
+    return swap

@@ -117,7 +117,7 @@ class SchemaRules:
             "SELECT DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE "
             f"FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '{name}' AND COLUMN_NAME = "
             f"'{column.replace(chr(39), chr(39) * 2)}'")
-        return rows[0] if rows else None  # type: ignore[return-value]
+        return rows[0] if rows else None
 
     # https://docs.snowflake.com/en/sql-reference/sql/alter-table-column (usage notes): SET NOT NULL on a
     # VARIANT, OBJECT or ARRAY column fails when the table holds rows.
