@@ -389,7 +389,8 @@ def _default_problem(default: str | None, sql_type: sqltypes.SqlType) -> str | N
         digits = decimal.Decimal(default)
         precision, scale = sql_type.args
         exponent = digits.as_tuple().exponent
-        if (isinstance(exponent, int) and exponent < -scale) or abs(digits) >= decimal.Decimal(10) ** (precision - scale):
+        too_fine = isinstance(exponent, int) and exponent < -scale
+        if too_fine or abs(digits) >= decimal.Decimal(10) ** (precision - scale):
             return f"{default} does not fit {sql_type} ({precision - scale} digits before the point, {scale} after)"
     return None
 

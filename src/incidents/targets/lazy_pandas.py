@@ -16,8 +16,8 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
-from types import FrameType
 import types
+from types import FrameType
 from typing import Any
 
 _PROBE = "snowflake.connector.options"
