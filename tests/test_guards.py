@@ -49,8 +49,8 @@ def test_purge_keeps_a_row_exactly_at_the_cutoff_and_deletes_one_a_microsecond_o
                  "IMPACT_LEVEL, SOURCE, REPORTER_ID) VALUES (1, 'INC-1', 't', 1, 'low', 'SEV4', 'new', 'none', "
                  "'manual', 1)")
         for comment_id, created in ((1, cutoff), (2, cutoff - dt.timedelta(microseconds=1))):
-            ws.query("INSERT INTO INCIDENT_COMMENTS (COMMENT_ID, INCIDENT_ID, AUTHOR_ID, COMMENT_TYPE, BODY, CREATED_AT) "
-                     f"VALUES ({comment_id}, 1, 1, 'note', 'x', '{created.isoformat(sep=' ')}')")
+            ws.query("INSERT INTO INCIDENT_COMMENTS (COMMENT_ID, INCIDENT_ID, AUTHOR_ID, COMMENT_TYPE, BODY, "
+                     f"CREATED_AT) VALUES ({comment_id}, 1, 1, 'note', 'x', '{created.isoformat(sep=' ')}')")
         dry = ws.purge(dry_run=True, as_of=as_of)
         done = ws.purge(as_of=as_of)
         left = [r["COMMENT_ID"] for r in ws.query("SELECT COMMENT_ID FROM INCIDENT_COMMENTS ORDER BY 1")]
