@@ -298,6 +298,71 @@ ON target.FACTOR = source.FACTOR AND target.FACTOR_VALUE = source.FACTOR_VALUE
 WHEN NOT MATCHED THEN INSERT (FACTOR, FACTOR_VALUE, POINTS, SATURATION_VALUE, DESCRIPTION)
 VALUES (source.FACTOR, source.FACTOR_VALUE, source.POINTS, source.SATURATION_VALUE, source.DESCRIPTION);
 
+MERGE INTO INCIDENTS.CORE.INCIDENT_CATEGORIES AS target
+USING (
+    SELECT COLUMN1::NUMBER(38,0) AS CATEGORY_ID, COLUMN2::NUMBER(38,0) AS PARENT_CATEGORY_ID, COLUMN3::VARCHAR(50) AS CODE, COLUMN4::VARCHAR(100) AS NAME, COLUMN5::VARCHAR(1000) AS DESCRIPTION, COLUMN6::VARCHAR(10) AS DEFAULT_PRIORITY, COLUMN7::BOOLEAN AS IS_ACTIVE
+    FROM VALUES
+        (1, NULL, 'SYSTEM_OUTAGE', 'System Outage', 'The storefront, checkout or a core platform component is unavailable.', 'critical', TRUE),
+        (2, NULL, 'PERFORMANCE', 'Performance Issues', 'Pages, search or APIs are slow or degraded but available.', 'medium', TRUE),
+        (3, NULL, 'PAYMENT', 'Payment Processing', 'Authorisations, captures, refunds or fraud screening fail.', 'high', TRUE),
+        (4, NULL, 'INVENTORY', 'Inventory Management', 'Stock levels, prices or catalog content are wrong or stale.', 'medium', TRUE),
+        (5, NULL, 'SHIPPING', 'Shipping & Logistics', 'Carrier integrations, labels, warehouse sync and delivery promises.', 'medium', TRUE),
+        (6, NULL, 'ACCOUNT', 'User Account Issues', 'Customers cannot log in, reset passwords or manage their profile.', 'medium', TRUE),
+        (7, NULL, 'MOBILE', 'Mobile App Issues', 'Crashes, broken screens and notification problems in the iOS and Android apps.', 'medium', TRUE),
+        (8, NULL, 'DATA', 'Data Integrity', 'Orders, customers or reports disagree between systems.', 'medium', TRUE),
+        (9, NULL, 'SECURITY', 'Security', 'Attacks, abuse, exposed data and expiring credentials.', 'critical', TRUE),
+        (10, NULL, 'THIRD_PARTY', 'Third Party Integrations', 'ERP, marketplaces, email, tax and analytics vendors misbehave.', 'medium', TRUE),
+        (101, 1, 'SYSTEM_OUTAGE.SITE_DOWN', 'Storefront down', 'Storefront down (System Outage); services: storefront, cdn, web.', 'critical', TRUE),
+        (102, 1, 'SYSTEM_OUTAGE.CHECKOUT_DOWN', 'Checkout unavailable', 'Checkout unavailable (System Outage); services: checkout, cart-service, payments-api.', 'critical', TRUE),
+        (103, 1, 'SYSTEM_OUTAGE.API_GATEWAY', 'API gateway failure', 'API gateway failure (System Outage); services: api-gateway, auth-service, mobile-bff.', 'critical', TRUE),
+        (104, 1, 'SYSTEM_OUTAGE.DATABASE', 'Primary database outage', 'Primary database outage (System Outage); services: orders-db, catalog-db, checkout.', 'critical', TRUE),
+        (201, 2, 'PERFORMANCE.SLOW_PAGES', 'Slow page loads', 'Slow page loads (Performance Issues); services: storefront, cdn, web.', 'medium', TRUE),
+        (202, 2, 'PERFORMANCE.SEARCH_LATENCY', 'Search latency', 'Search latency (Performance Issues); services: search-service, elasticsearch.', 'medium', TRUE),
+        (203, 2, 'PERFORMANCE.DB_SLOW_QUERIES', 'Slow database queries', 'Slow database queries (Performance Issues); services: orders-db, catalog-db.', 'medium', TRUE),
+        (204, 2, 'PERFORMANCE.CDN_DEGRADED', 'CDN degradation', 'CDN degradation (Performance Issues); services: cdn, image-service.', 'medium', TRUE),
+        (301, 3, 'PAYMENT.GATEWAY_TIMEOUT', 'Payment gateway timeouts', 'Payment gateway timeouts (Payment Processing); services: payments-api, checkout, stripe.', 'critical', TRUE),
+        (302, 3, 'PAYMENT.CARD_DECLINES', 'Elevated card declines', 'Elevated card declines (Payment Processing); services: payments-api, fraud-service.', 'high', TRUE),
+        (303, 3, 'PAYMENT.REFUND_FAILURES', 'Refund failures', 'Refund failures (Payment Processing); services: payments-api, order-service.', 'medium', TRUE),
+        (304, 3, 'PAYMENT.FRAUD_FALSE_POSITIVES', 'Fraud screening false positives', 'Fraud screening false positives (Payment Processing); services: fraud-service, checkout.', 'high', TRUE),
+        (305, 3, 'PAYMENT.WALLET_PROVIDER', 'Wallet provider errors', 'Wallet provider errors (Payment Processing); services: payments-api, paypal, apple-pay.', 'high', TRUE),
+        (401, 4, 'INVENTORY.STOCK_SYNC', 'Stock level sync lag', 'Stock level sync lag (Inventory Management); services: inventory-service, wms-connector.', 'medium', TRUE),
+        (402, 4, 'INVENTORY.OVERSELLING', 'Overselling', 'Overselling (Inventory Management); services: inventory-service, order-service.', 'medium', TRUE),
+        (403, 4, 'INVENTORY.PRICING_ERRORS', 'Wrong prices displayed', 'Wrong prices displayed (Inventory Management); services: pricing-service, catalog-service.', 'high', TRUE),
+        (404, 4, 'INVENTORY.CATALOG_FEED', 'Catalog feed import failures', 'Catalog feed import failures (Inventory Management); services: catalog-service, pim-connector.', 'medium', TRUE),
+        (501, 5, 'SHIPPING.CARRIER_API', 'Carrier API failures', 'Carrier API failures (Shipping & Logistics); services: shipping-service, fedex-api, ups-api.', 'medium', TRUE),
+        (502, 5, 'SHIPPING.LABEL_PRINTING', 'Label printing failures', 'Label printing failures (Shipping & Logistics); services: shipping-service, wms.', 'medium', TRUE),
+        (503, 5, 'SHIPPING.DELIVERY_DELAYS', 'Delivery promise delays', 'Delivery promise delays (Shipping & Logistics); services: delivery-estimates, shipping-service.', 'medium', TRUE),
+        (504, 5, 'SHIPPING.WAREHOUSE_WMS', 'Warehouse system sync', 'Warehouse system sync (Shipping & Logistics); services: wms, wms-connector, order-service.', 'medium', TRUE),
+        (601, 6, 'ACCOUNT.LOGIN_FAILURES', 'Login failures', 'Login failures (User Account Issues); services: auth-service, identity-provider.', 'high', TRUE),
+        (602, 6, 'ACCOUNT.PASSWORD_RESET', 'Password reset emails missing', 'Password reset emails missing (User Account Issues); services: auth-service, email-service.', 'medium', TRUE),
+        (603, 6, 'ACCOUNT.ACCOUNT_LOCKOUT', 'Account lockouts', 'Account lockouts (User Account Issues); services: auth-service.', 'medium', TRUE),
+        (604, 6, 'ACCOUNT.PROFILE_DATA', 'Profile and address update errors', 'Profile and address update errors (User Account Issues); services: customer-service, address-validation.', 'medium', TRUE),
+        (701, 7, 'MOBILE.IOS_CRASH', 'iOS app crashes', 'iOS app crashes (Mobile App Issues); services: ios-app, mobile-bff.', 'medium', TRUE),
+        (702, 7, 'MOBILE.ANDROID_CRASH', 'Android app crashes', 'Android app crashes (Mobile App Issues); services: android-app, mobile-bff.', 'medium', TRUE),
+        (703, 7, 'MOBILE.PUSH_NOTIFICATIONS', 'Push notifications not delivered', 'Push notifications not delivered (Mobile App Issues); services: notification-service, firebase.', 'low', TRUE),
+        (704, 7, 'MOBILE.UI_GLITCH', 'UI rendering glitches', 'UI rendering glitches (Mobile App Issues); services: ios-app, android-app, web.', 'low', TRUE),
+        (705, 7, 'MOBILE.WINDOWS_PHONE', 'Legacy Windows Phone app', 'Legacy Windows Phone app (Mobile App Issues); services: wp-app.', 'low', FALSE),
+        (801, 8, 'DATA.ORDER_MISMATCH', 'Order data mismatch', 'Order data mismatch (Data Integrity); services: order-service, erp-connector.', 'medium', TRUE),
+        (802, 8, 'DATA.REPORTING_DELAY', 'Analytics pipeline delays', 'Analytics pipeline delays (Data Integrity); services: data-pipeline, warehouse.', 'low', TRUE),
+        (803, 8, 'DATA.DUPLICATE_ORDERS', 'Duplicate orders', 'Duplicate orders (Data Integrity); services: order-service, checkout.', 'high', TRUE),
+        (804, 8, 'DATA.CUSTOMER_DATA', 'Customer record corruption', 'Customer record corruption (Data Integrity); services: customer-service, crm-sync.', 'medium', TRUE),
+        (901, 9, 'SECURITY.CREDENTIAL_STUFFING', 'Credential stuffing attack', 'Credential stuffing attack (Security); services: auth-service, waf.', 'high', TRUE),
+        (902, 9, 'SECURITY.DDOS', 'DDoS attack', 'DDoS attack (Security); services: cdn, waf, storefront.', 'critical', TRUE),
+        (903, 9, 'SECURITY.DATA_EXPOSURE', 'Sensitive data exposure', 'Sensitive data exposure (Security); services: customer-service, storage.', 'critical', TRUE),
+        (904, 9, 'SECURITY.BOT_TRAFFIC', 'Scraping and bot traffic', 'Scraping and bot traffic (Security); services: waf, storefront.', 'medium', TRUE),
+        (905, 9, 'SECURITY.CERT_EXPIRY', 'Certificate expiry', 'Certificate expiry (Security); services: cdn, api-gateway.', 'high', TRUE),
+        (1001, 10, 'THIRD_PARTY.ERP_SYNC', 'ERP sync failures', 'ERP sync failures (Third Party Integrations); services: erp-connector, order-service.', 'medium', TRUE),
+        (1002, 10, 'THIRD_PARTY.MARKETPLACE', 'Marketplace listing sync', 'Marketplace listing sync (Third Party Integrations); services: marketplace-connector, catalog-service.', 'medium', TRUE),
+        (1003, 10, 'THIRD_PARTY.EMAIL_PROVIDER', 'Transactional email delivery', 'Transactional email delivery (Third Party Integrations); services: email-service, sendgrid.', 'medium', TRUE),
+        (1004, 10, 'THIRD_PARTY.TAX_SERVICE', 'Tax calculation service errors', 'Tax calculation service errors (Third Party Integrations); services: tax-service, checkout.', 'high', TRUE),
+        (1005, 10, 'THIRD_PARTY.ANALYTICS_TAGS', 'Analytics tags broken', 'Analytics tags broken (Third Party Integrations); services: tag-manager, web.', 'low', TRUE)
+) AS source
+ON target.CATEGORY_ID = source.CATEGORY_ID
+WHEN MATCHED AND (target.PARENT_CATEGORY_ID IS DISTINCT FROM source.PARENT_CATEGORY_ID OR target.CODE IS DISTINCT FROM source.CODE OR target.NAME IS DISTINCT FROM source.NAME OR target.DESCRIPTION IS DISTINCT FROM source.DESCRIPTION OR target.DEFAULT_PRIORITY IS DISTINCT FROM source.DEFAULT_PRIORITY OR target.IS_ACTIVE IS DISTINCT FROM source.IS_ACTIVE)
+    THEN UPDATE SET PARENT_CATEGORY_ID = source.PARENT_CATEGORY_ID, CODE = source.CODE, NAME = source.NAME, DESCRIPTION = source.DESCRIPTION, DEFAULT_PRIORITY = source.DEFAULT_PRIORITY, IS_ACTIVE = source.IS_ACTIVE
+WHEN NOT MATCHED THEN INSERT (CATEGORY_ID, PARENT_CATEGORY_ID, CODE, NAME, DESCRIPTION, DEFAULT_PRIORITY, IS_ACTIVE)
+VALUES (source.CATEGORY_ID, source.PARENT_CATEGORY_ID, source.CODE, source.NAME, source.DESCRIPTION, source.DEFAULT_PRIORITY, source.IS_ACTIVE);
+
 MERGE INTO INCIDENTS.CORE.SLA_POLICIES AS target
 USING (
     SELECT COLUMN1::VARCHAR(10) AS PRIORITY, COLUMN2::NUMBER(38,0) AS ACKNOWLEDGE_MINUTES, COLUMN3::NUMBER(38,0) AS FIRST_RESPONSE_MINUTES, COLUMN4::NUMBER(38,0) AS RESOLVE_MINUTES, COLUMN5::VARCHAR(1000) AS DESCRIPTION

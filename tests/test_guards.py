@@ -19,15 +19,11 @@ from incidents.errors import TargetError
 from incidents.sql.session import Session
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
-              "(1, 'SYSTEM_OUTAGE', 'System Outage'), (2, 'PAYMENT', 'Payment Processing'), "
-              "(3, 'PERFORMANCE', 'Performance Issues')")
 
 
 def test_an_alert_never_resolves_an_incident_a_person_was_assigned_while_it_is_still_new(
         repo: Path, deployed_local: Path) -> None:
     with Workspace.open(repo, env="dev") as ws:
-        ws.query(CATEGORIES)
         ws.ingest((FIXTURES / "firing.json").read_text(encoding="utf-8"))
         ws.query("INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) "
                  "VALUES (50, 'ana@shop.example', 'Ana', 'engineer')")
@@ -43,7 +39,6 @@ def test_purge_keeps_a_row_exactly_at_the_cutoff_and_deletes_one_a_microsecond_o
     as_of = dt.datetime(2026, 12, 1, 12, 0, 0)
     cutoff = as_of - dt.timedelta(days=730)  # incident_comments: retention 730 days by created_at
     with Workspace.open(repo, env="dev") as ws:
-        ws.query(CATEGORIES)
         ws.query("INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES (1, 'a@shop.example', 'A', 'engineer')")
         ws.query("INSERT INTO INCIDENTS (INCIDENT_ID, INCIDENT_NUMBER, TITLE, CATEGORY_ID, PRIORITY, SEVERITY, STATUS, "
                  "IMPACT_LEVEL, SOURCE, REPORTER_ID) VALUES (1, 'INC-1', 't', 1, 'low', 'SEV4', 'new', 'none', "

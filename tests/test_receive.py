@@ -18,9 +18,6 @@ from incidents.ingest.receiver import Server, Stats, build_app
 from incidents.project.ingest import ReceiveSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
-              "(1, 'SYSTEM_OUTAGE', 'System Outage'), (2, 'PAYMENT', 'Payment Processing'), "
-              "(3, 'PERFORMANCE', 'Performance Issues')")
 
 
 def body(name: str) -> bytes:
@@ -30,7 +27,6 @@ def body(name: str) -> bytes:
 @pytest.fixture
 def ws(repo: Path, deployed_local: Path) -> Iterator[Workspace]:
     with Workspace.open(repo, env="dev") as workspace:
-        workspace.query(CATEGORIES)
         yield workspace
 
 

@@ -281,6 +281,8 @@ def load(session: Any, d: Dataset, database: str, schema: str) -> None:
     import pandas as pd
     from fakesnow.pandas_tools import write_pandas
 
+    # The dataset's own category tree, in place of the taxonomy deploy added (config's reference rows).
+    session.execute(f"DELETE FROM {database}.{schema}.INCIDENT_CATEGORIES")
     for table, rows in d.tables():
         if not rows:
             continue

@@ -400,8 +400,9 @@ def _shown(text: str) -> str:
 
 
 def _reference_data(node: Node, columns: dict[str, Column]) -> ReferenceData:
-    node.only("key", "rows")
+    node.only("key", "rows", "sync")
     key = node.idents("key", required=True)
+    sync = node.get("sync", bool, False)
     for col in key:
         if col not in columns:
             raise node.error("key", f"unknown column {col!r}")
@@ -421,7 +422,7 @@ def _reference_data(node: Node, columns: dict[str, Column]) -> ReferenceData:
         if values in seen:
             raise node.error(f"rows[{i}]", f"duplicate key {values!r}: the same as rows[{seen[values]}]")
         seen[values] = i
-    return ReferenceData(key=key, rows=tuple(rows))
+    return ReferenceData(key=key, rows=tuple(rows), sync=sync)
 
 
 def _reference_row(row: Node, columns: dict[str, Column], key: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:

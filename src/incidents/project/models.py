@@ -47,10 +47,14 @@ class ClusterKey:
 
 @dataclass(frozen=True)
 class ReferenceData:
-    """Rows deploy keeps present in a table (matched on `key`); users may edit other columns."""
+    """Rows deploy keeps present in a table, matched on `key`. `sync` False (the default): deploy only
+    inserts missing keys and users may edit the other columns (SLA targets); True: config owns the
+    rows, so deploy also updates a declared row whose columns changed (a renamed or retired category).
+    Deploy never deletes a row either way: history may reference it."""
 
     key: tuple[str, ...]
     rows: tuple[tuple[tuple[str, Any], ...], ...]
+    sync: bool = False
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,13 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
     if missing:
         raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {dep.database}.{dep.schema}; "
                                "run `incidents deploy` first")
+    generator = Generator(options.incidents, options.random_seed, Window(start, end))
+    _check_categories(loader.categories(), generator.world.categories.codes())
     filled = {name: n for name, n in loader.row_counts().items() if n}
     if filled and not options.replace:
         listed = ", ".join(f"{name} ({n:,} rows)" for name, n in filled.items())
         raise TablesNotEmptyError(f"tables already hold rows: {listed}; pass --replace to replace them "
                                   "(nothing was changed)")
-    generator = Generator(options.incidents, options.random_seed, Window(start, end))
     deleting = time.perf_counter()
     if filled:
         loader.delete_all()
@@ -117,6 +118,21 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
         loader.finish()
     return SeedReport(rows=rows, seconds=time.perf_counter() - began - delete_seconds,
                       delete_seconds=delete_seconds, phases=phases)
+
+
+def _check_categories(deployed: dict[int, str], modelled: dict[int, str]) -> None:
+    """The sample data files incidents under the spec's taxonomy, which config declares and deploy keeps:
+    each category the generator uses must be deployed under the same id and code."""
+    if not deployed:
+        raise NotDeployedError("incident_categories is empty: run `incidents deploy`, which adds the categories "
+                               "config/tables/incident_categories.yml declares")
+    wrong = [f"{cid} {code}" for cid, code in modelled.items() if deployed.get(cid) != code]
+    if wrong:
+        shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+        raise ConfigError(f"the sample data files incidents under the shipped category tree, but category(ies) {shown} "
+                          "are not deployed with that id and code; keep them in reference_data (retire one with "
+                          "is_active: false rather than removing it)", file="config/tables/incident_categories.yml",
+                          key="reference_data")
 
 
 def _load(loader: Any, name: str, frame: Any, phases: dict[str, float]) -> int:

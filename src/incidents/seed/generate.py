@@ -75,8 +75,7 @@ class Generator:
 
     def dimension_batch(self) -> Batch:
         w = self.world
-        return [("users", w.users), *(("incident_categories", f) for f in w.categories.levels),
-                ("solution_templates", w.templates.frame)]
+        return [("users", w.users), ("solution_templates", w.templates.frame)]
 
     def chunk_ends(self) -> list[int]:
         """Incidents generated once each chunk of `batches()` is out: 100000, 200000, ..., n."""

@@ -21,8 +21,9 @@ from incidents.project.deployment import Deployment
 from incidents.project.models import Project, Table
 from incidents.sql.session import Session
 
-# Load order: parents before children.
-SEED_TABLES = ("users", "incident_categories", "solution_templates", "incidents", "incident_status_history",
+# Load order: parents before children. The category tree is not among them: config declares it and
+# deploy keeps it (config/tables/incident_categories.yml, reference_data); seed files incidents under it.
+SEED_TABLES = ("users", "solution_templates", "incidents", "incident_status_history",
                "incident_assignment_history", "incident_comments", "incident_attachments", "incident_solutions")
 STAGE_PREFIX = "SEED_STAGE_"
 WriteFn = Callable[..., Any]
@@ -50,6 +51,11 @@ class Loader:
                                    "run `incidents deploy` first") from None
         present = {str(r[0]).lower() for r in rows}
         return [name for name in SEED_TABLES if name not in present]
+
+    def categories(self) -> dict[int, str]:
+        """The deployed category tree: id -> code."""
+        _, rows = self.session.execute(self.sql("categories.sql.j2"), obj="incident_categories")
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def row_counts(self) -> dict[str, int]:
         _, rows = self.session.execute(self.sql("row_counts.sql.j2", tables=SEED_TABLES))

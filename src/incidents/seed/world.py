@@ -19,7 +19,6 @@ from incidents.seed.columns import cumulative, frame, nullable_int, strings, tim
 
 REFERENCE_INCIDENTS = 5000
 TEAM_NAMES = (*(t.name for t in cat.TEAMS), cat.SUPPORT_TEAM)  # engineering teams, customer support last
-_CATEGORIES_AGE = 730 * DAY  # the category tree predates the window by two years
 _ON_CALL_ROLES = ("engineer", "support_agent")
 _STAFF_ROLES = ("engineer", "support_agent", "manager")
 
@@ -44,7 +43,6 @@ class Teams:
 class Categories:
     """The category tree; arrays are indexed by category row (top levels first, then leaves)."""
 
-    levels: tuple[pd.DataFrame, ...]  # one frame per tree level: parents first (self-FK)
     ids: np.ndarray
     top: np.ndarray  # row of the top-level category (0..9)
     team: np.ndarray  # owning team index
@@ -53,7 +51,12 @@ class Categories:
     revenue_share: np.ndarray
     priority_cum: np.ndarray  # (categories, 4)
     leaf_rows: np.ndarray  # category rows incidents are filed under
+    code_of: tuple[str, ...]  # category row -> code
     leaf_cum: np.ndarray  # (3 regimes: normal, peak, deploy; leaves)
+
+    def codes(self) -> dict[int, str]:
+        """id -> code of every category the generator may file incidents under."""
+        return {int(cid): code for cid, code in zip(self.ids, self.code_of, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -275,9 +278,7 @@ def _categories(start: int) -> Categories:
     # revenue) break more often at peak traffic.
     leaf_weights = [(leaf.weight, leaf.weight * (1 + 2.5 * leaf.revenue_share), leaf.deploy_weight)
                     for top in cat.TOP_LEVEL for leaf in cat.LEAVES[top.code]]
-    created = start - _CATEGORIES_AGE
     return Categories(
-        levels=(_category_frame(tops, created), _category_frame(leaves, created)),
         ids=np.array([r.category_id for r in rows], dtype=np.int64),
         top=np.array([r.top for r in rows], dtype=np.int64),
         team=np.array([r.team for r in rows], dtype=np.int64),
@@ -286,21 +287,8 @@ def _categories(start: int) -> Categories:
         revenue_share=np.array([r.revenue_share for r in rows], dtype=float),
         priority_cum=cumulative([r.priority for r in rows]),
         leaf_rows=np.arange(len(tops), len(rows), dtype=np.int64),
+        code_of=tuple(r.code for r in rows),
         leaf_cum=cumulative(np.array(leaf_weights).T))
-
-
-def _category_frame(rows: list[_CategoryRow], created: int) -> pd.DataFrame:
-    return frame({
-        "category_id": np.array([r.category_id for r in rows], dtype=np.int64),
-        "parent_category_id": nullable_int(np.array([r.parent or 0 for r in rows], dtype=np.int64),
-                                           np.array([r.parent is not None for r in rows])),
-        "code": strings([r.code for r in rows]),
-        "name": strings([r.name for r in rows]),
-        "description": strings([r.description for r in rows]),
-        "default_priority": strings([cat.PRIORITIES[int(np.argmax(r.priority))] for r in rows]),
-        "is_active": np.array([r.active for r in rows], dtype=bool),
-        "created_at": timestamps(np.full(len(rows), created, dtype=np.int64)),
-    })
 
 
 # ---------------------------------------------------------------------- solution templates
