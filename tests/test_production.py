@@ -4,6 +4,7 @@ with config (new, renamed, retired) without touching the incidents filed under t
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,22 @@ def test_seed_refuses_when_a_category_it_files_under_is_not_deployed(make_projec
         with pytest.raises(ConfigError, match=r"categories.yml: reference_data: .*101 SYSTEM_OUTAGE.SITE_DOWN"):
             ws.seed(incidents=10)
         assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS")[0]["N"] == 0
+
+
+def test_sample_data_is_never_in_the_future_and_check_flags_what_is(make_project, local_dir: Path) -> None:
+    root = make_project()
+    with Workspace.open(root, env="dev") as ws:
+        ws.deploy()
+        ws.seed(incidents=2000)  # ends today: the latest events are from just before now
+        future = ws.query(
+            "SELECT COUNT_IF(GREATEST(created_at, NVL(acknowledged_at, created_at), NVL(resolved_at, created_at), "
+            "NVL(closed_at, created_at), NVL(updated_at, created_at)) > SYSDATE()) AS N FROM incidents")[0]["N"]
+        assert future == 0
+        assert ws.query("SELECT COUNT(*) AS N FROM incident_status_history WHERE changed_at > SYSDATE()")[0]["N"] == 0
+        assert ws.check().ok
+        ws.query("UPDATE incidents SET resolved_at = DATEADD('day', 3, SYSDATE()) "
+                 "WHERE incident_id = (SELECT MIN(incident_id) FROM incidents WHERE resolved_at IS NOT NULL)")
+        failed = {(f.check, f.table, f.column) for f in ws.check().failed}
+        assert ("future_timestamp", "incidents", "resolved_at") in failed
+        with pytest.raises(ConfigError, match=r"--end .* is in the future"):
+            ws.seed(incidents=10, replace=True, end=dt.date(2999, 1, 1))

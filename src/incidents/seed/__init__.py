@@ -48,7 +48,10 @@ class SeedReport:
 
 def window(options: SeedOptions, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The (start, end) dates the options mean; raises ConfigError on a bad combination."""
-    end = options.end or today or dt.datetime.now(dt.timezone.utc).date()
+    now = today or dt.datetime.now(dt.timezone.utc).date()
+    end = options.end or now
+    if end > now:
+        raise ConfigError(f"--end {end} is in the future (today is {now} UTC); sample data never is", key="--end")
     start = options.start or end - dt.timedelta(days=DEFAULT_DAYS)
     if start > end:
         raise ConfigError(f"--start {start} is after --end {end}", key="--start")
@@ -77,7 +80,8 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
     if missing:
         raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {dep.database}.{dep.schema}; "
                                "run `incidents deploy` first")
-    generator = Generator(options.incidents, options.random_seed, Window(start, end))
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    generator = Generator(options.incidents, options.random_seed, Window(start, end, now=now))
     _check_categories(loader.categories(), generator.world.categories.codes())
     filled = {name: n for name, n in loader.row_counts().items() if n}
     if filled and not options.replace:

@@ -41,6 +41,7 @@ CHUNK = 100_000  # incidents per chunk: fixed, so chunking never changes the dat
 class Window:
     start: dt.date
     end: dt.date
+    now: int | None = None  # the moment the seed runs (epoch seconds): nothing happens after it
 
     @property
     def start_ts(self) -> int:
@@ -48,8 +49,10 @@ class Window:
 
     @property
     def as_of(self) -> int:
-        """'Now' for the data: the midnight after `end` (UTC). Nothing happens later than this."""
-        return _epoch(self.end) + DAY
+        """'Now' for the data: the midnight after `end` (UTC), or the moment the seed runs when that is
+        earlier (an `end` of today). Nothing happens later than this."""
+        midnight = _epoch(self.end) + DAY
+        return midnight if self.now is None else min(midnight, self.now)
 
 
 def _epoch(day: dt.date) -> int:
