@@ -9,8 +9,9 @@ from collections.abc import Callable
 from incidents.errors import ConfigError, NotDeployedError, TargetError
 from incidents.models import Environment, Project
 from incidents.render import context
+from incidents.report.data import SectionResult
 from incidents.report.period import TrendWindow, resolve_period
-from incidents.report.result import ReportResult, SectionResult
+from incidents.report.result import ReportResult
 from incidents.report.sections import SECTIONS, Section
 from incidents.session import Session
 from incidents.templating import render_template

@@ -11,8 +11,8 @@ import jinja2
 from markupsafe import Markup
 
 from incidents import __version__, output
+from incidents.report.data import ReportData
 from incidents.report.layout import Body, body, scope_text
-from incidents.report.result import ReportResult
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -34,7 +34,7 @@ def _environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def json_island(report: ReportResult) -> Markup:
+def json_island(report: ReportData) -> Markup:
     """The figures as JSON, safe inside <script>: `<`, `>` and `&` are written as \\u escapes, so no
     value can close the element."""
     text = output.dumps(report.to_dict(), indent=None)
@@ -43,7 +43,7 @@ def json_island(report: ReportResult) -> Markup:
     return Markup(text)
 
 
-def render_html(report: ReportResult) -> str:
+def render_html(report: ReportData) -> str:
     sections = [ShownSection(s.key, s.section.heading, s.definitions, scope_text(report, s), s.empty,
                              s.section.empty, body(report, s)) for s in report.sections]
     context: dict[str, Any] = {"report": report, "sections": sections, "version": __version__,

@@ -9,7 +9,7 @@ from typing import Any
 
 from incidents.report import formats as f
 from incidents.report.charts import PRIORITY_COLOURS, SERIES, Chart, Series, columns, hbars, heatmap
-from incidents.report.result import ReportResult, SectionResult, number
+from incidents.report.data import ReportData, SectionResult, number
 
 Cell = Callable[[Any], str]
 
@@ -69,7 +69,7 @@ def _priority_series(records: Sequence[dict[str, Any]], prefix: str = "", suffix
 
 # --------------------------------------------------------------------------- sections
 
-def headline(report: ReportResult, s: SectionResult) -> Body:
+def headline(report: ReportData, s: SectionResult) -> Body:
     r = s.records[0]
     cur = report.currency
     by_priority = " \u00b7 ".join(f"{p} {f.count(r[f'open_{p}'])}" for p in PRIORITY_COLOURS)
@@ -100,7 +100,7 @@ def headline(report: ReportResult, s: SectionResult) -> Body:
     return body
 
 
-def trends(report: ReportResult, s: SectionResult) -> Body:
+def trends(report: ReportData, s: SectionResult) -> Body:
     months = [r for r in s.records if r["grain"] == "month"]
     weeks = [r for r in s.records if r["grain"] == "week"]
     body = Body()
@@ -125,7 +125,7 @@ def trends(report: ReportResult, s: SectionResult) -> Body:
     return body
 
 
-def sla_by_priority(report: ReportResult, s: SectionResult) -> Body:
+def sla_by_priority(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     milestones = (("acknowledge", SERIES[0]), ("first_response", SERIES[1]), ("resolve", SERIES[2]))
     chart = hbars("SLA met % by priority", [r["priority"] for r in rs],
@@ -140,7 +140,7 @@ def sla_by_priority(report: ReportResult, s: SectionResult) -> Body:
         brief=("priority", "incidents", "ack met", "1st resp met", "resolve measured", "resolve met"))])
 
 
-def durations(report: ReportResult, s: SectionResult) -> Body:
+def durations(report: ReportData, s: SectionResult) -> Body:
     body = Body()
     for metric in ("acknowledge", "resolve"):
         rs = [r for r in s.records if r["metric"] == metric]
@@ -156,7 +156,7 @@ def durations(report: ReportResult, s: SectionResult) -> Body:
     return body
 
 
-def revenue_by_category(report: ReportResult, s: SectionResult) -> Body:
+def revenue_by_category(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     money = lambda v: f.money(v, report.currency)  # noqa: E731
     chart = hbars("Revenue impact by top-level category (whole subtree)", [r["category_name"] for r in rs],
@@ -167,7 +167,7 @@ def revenue_by_category(report: ReportResult, s: SectionResult) -> Body:
         ("share", "revenue_share_pct", f.pct), ("customers affected", "subtree_customers_affected", f.count)])])
 
 
-def heatmap_section(report: ReportResult, s: SectionResult) -> Body:
+def heatmap_section(report: ReportData, s: SectionResult) -> Body:
     days: dict[int, str] = {}
     grid: dict[int, list[int]] = {}
     for r in s.records:
@@ -188,7 +188,7 @@ RISK_BANDS = (("breached", "breached", "#a50f15"), ("90_to_100", "90-100%", "#e6
 AGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 
 
-def aging_risk(report: ReportResult, s: SectionResult) -> Body:
+def aging_risk(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     names = [r["priority"] for r in rs]
     ages = hbars("Open incidents by age", names, [Series(label, AGE_COLOURS[i], _vals(rs, f"age_{key}"))
@@ -204,7 +204,7 @@ def aging_risk(report: ReportResult, s: SectionResult) -> Body:
         ("90-100%", "risk_90_to_100", f.count), ("75-90%", "risk_75_to_90", f.count)])])
 
 
-def teams(report: ReportResult, s: SectionResult) -> Body:
+def teams(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     names = [r["team"] for r in rs]
     return Body(charts=[
@@ -224,7 +224,7 @@ def teams(report: ReportResult, s: SectionResult) -> Body:
         brief=("team", "incidents", "open", "resolved", "MTTR", "SLA met", "open/member", "reassign"))])
 
 
-def escalation_reopen(report: ReportResult, s: SectionResult) -> Body:
+def escalation_reopen(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Escalation and reopen rate by priority", [r["priority"] for r in rs],
                   [Series("escalated %", SERIES[3], _vals(rs, "escalation_rate_pct")),
@@ -238,7 +238,7 @@ def escalation_reopen(report: ReportResult, s: SectionResult) -> Body:
         ("reopen rate", "reopen_rate_pct", f.pct)])])
 
 
-def peak_event(report: ReportResult, s: SectionResult) -> Body:
+def peak_event(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     money = lambda v: f.money(v, report.currency)  # noqa: E731
     chart = hbars("Incidents per day: Black Friday to Cyber Monday vs the 28-day baseline",
@@ -253,7 +253,7 @@ def peak_event(report: ReportResult, s: SectionResult) -> Body:
         ("base MTTR", "baseline_mttr_minutes", f.minutes), ("peak revenue", "peak_revenue_impact", money)])])
 
 
-def solutions(report: ReportResult, s: SectionResult) -> Body:
+def solutions(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Success rate of the most applied solution templates", [r["title"] for r in rs],
                   [Series("success %", SERIES[2], _vals(rs, "success_rate_pct"))], f.pct, maximum=100,
@@ -266,7 +266,7 @@ def solutions(report: ReportResult, s: SectionResult) -> Body:
         brief=("code", "title", "applied", "success", "rating", "to apply"))])
 
 
-def high_impact(report: ReportResult, s: SectionResult) -> Body:
+def high_impact(report: ReportData, s: SectionResult) -> Body:
     money = lambda v: f.money(v, report.currency)  # noqa: E731
     return Body(tables=[table(s.records, [
         ("rank", "impact_rank", f.count), ("incident", "incident_number", f.text), ("title", "title", f.text),
@@ -276,7 +276,7 @@ def high_impact(report: ReportResult, s: SectionResult) -> Body:
         brief=("rank", "incident", "title", "priority", "score", "revenue", "customers"))])
 
 
-def data_quality(report: ReportResult, s: SectionResult) -> Body:
+def data_quality(report: ReportData, s: SectionResult) -> Body:
     checks = s.records
     failed = [r for r in checks if not r["passed"]]
     tiles = [Tile("Checks passed", f"{len(checks) - len(failed)} of {len(checks)}", "latest `incidents check` run",
@@ -290,7 +290,7 @@ def data_quality(report: ReportResult, s: SectionResult) -> Body:
     return Body(tiles=tiles, tables=tables)
 
 
-LAYOUTS: dict[str, Callable[[ReportResult, SectionResult], Body]] = {
+LAYOUTS: dict[str, Callable[[ReportData, SectionResult], Body]] = {
     "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
     "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
     "teams": teams, "escalation_reopen": escalation_reopen, "peak_event": peak_event, "solutions": solutions,
@@ -298,14 +298,14 @@ LAYOUTS: dict[str, Callable[[ReportResult, SectionResult], Body]] = {
 }
 
 
-def body(report: ReportResult, s: SectionResult) -> Body:
+def body(report: ReportData, s: SectionResult) -> Body:
     """What the section shows; an empty section shows nothing but its message."""
     if s.empty:
         return Body()
     return LAYOUTS[s.key](report, s)
 
 
-def scope_text(report: ReportResult, s: SectionResult) -> str:
+def scope_text(report: ReportData, s: SectionResult) -> str:
     p, prev = report.period, report.period.previous
     span = lambda a, b: a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"  # noqa: E731
     return {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from incidents.report.data import ReportData
 from incidents.report.layout import Body, Table, body, scope_text
-from incidents.report.result import ReportResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 SHADES = " \u2591\u2592\u2593\u2588"
 
 
-def render_text(report: ReportResult, width: int = 100) -> str:
+def render_text(report: ReportData, width: int = 100) -> str:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=width, record=True, color_system=None, highlight=False,
