@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from incidents.errors import ConfigError, NotDeployedError, TargetError
+from incidents.errors import ConfigError, NotDeployedError, TargetError, printable
 from incidents.models import Environment, Project
 from incidents.render import context
 from incidents.report.data import SectionResult
@@ -75,10 +75,17 @@ def _as_date(value: object) -> dt.date | None:
 
 def _run(session: Session, project: Project, section: Section, definitions: dict[str, str],
          ctx: dict[str, object]) -> SectionResult:
+    """The section's query; a failure of the target (a view missing since an upgrade, a value the
+    database refuses) becomes the section's error, so one section never takes the report down."""
+    from incidents.session import is_missing_object
+
     sql = render_template(project.templates_dir, section.template, **{**ctx, "limit": section.limit})
+    views = tuple((v, definitions[v]) for v in section.views)
     start = time.perf_counter()
-    columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
-    return SectionResult(section, tuple((v, definitions[v]) for v in section.views),
-                         tuple(c.lower() for c in columns), tuple(rows), time.perf_counter() - start)
-
-
+    try:
+        columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
+    except TargetError as exc:
+        error = (f"a view this section reads ({', '.join(section.views)}) is missing: run `incidents deploy`"
+                 if is_missing_object(exc) else str(exc))
+        return SectionResult(section, views, (), (), time.perf_counter() - start, error=printable(error))
+    return SectionResult(section, views, tuple(c.lower() for c in columns), tuple(rows), time.perf_counter() - start)

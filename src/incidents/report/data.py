@@ -21,6 +21,7 @@ class SectionResult:
     columns: tuple[str, ...]                  # lower case, as in views.yml
     rows: tuple[tuple[Any, ...], ...]
     seconds: float
+    error: str | None = None                  # why the section's query failed; it then has no rows
 
     @property
     def key(self) -> str:
@@ -35,7 +36,7 @@ class SectionResult:
         """No rows, or (for sections whose views list every category / cell / priority) no row with
         a non-zero measure."""
         measure = self.section.measure
-        if not self.rows:
+        if self.error or not self.rows:
             return True
         if measure is None:
             return False
@@ -45,7 +46,8 @@ class SectionResult:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "heading": self.section.heading, "scope": self.section.scope,
                 "views": [{"name": v, "definition": d} for v, d in self.definitions],
-                "empty": self.empty, "columns": list(self.columns), "rows": [list(r) for r in self.rows]}
+                "empty": self.empty, "error": self.error, "columns": list(self.columns),
+                "rows": [list(r) for r in self.rows]}
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class ReportData(JsonResult):
 
     def section(self, key: str) -> SectionResult:
         return next(s for s in self.sections if s.key == key)
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per section whose query failed (the report shows the rest)."""
+        return [f"{s.section.heading}: {s.error}" for s in self.sections if s.error]
 
     def to_dict(self) -> dict[str, Any]:
         return {"env": self.env, "database": self.database, "schema": self.schema, "currency": self.currency,

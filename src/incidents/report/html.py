@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from markupsafe import escape as html_escape
 
 from incidents import __version__, output
 from incidents.report.data import ReportData
@@ -25,13 +27,25 @@ class ShownSection:
     scope: str
     empty: bool
     message: str
+    error: str | None
     body: Body
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["code"] = code_spans
+    return env
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: object) -> Markup:
+    """Plain text (escaped) whose `backticked` spans become <code>: view definitions and messages are
+    written once for Markdown (docs/views.md), the terminal and this page."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(html_escape(str(text)))))
 
 
 def json_island(report: ReportData) -> Markup:
@@ -45,7 +59,7 @@ def json_island(report: ReportData) -> Markup:
 
 def render_html(report: ReportData) -> str:
     sections = [ShownSection(s.key, s.section.heading, s.definitions, scope_text(report, s), s.empty,
-                             s.section.empty, body(report, s)) for s in report.sections]
+                             s.section.empty, s.error, body(report, s)) for s in report.sections]
     context: dict[str, Any] = {"report": report, "sections": sections, "version": __version__,
                                "data": json_island(report)}
     return _environment().get_template("report.html.j2").render(**context)
