@@ -86,7 +86,8 @@ def init_project(dest: str | os.PathLike[str]) -> list[str]:
 
 
 _STUBS = {
-    ".gitignore": "# The embedded local target (fakesnow/DuckDB files): never commit it.\n.incidents/\n",
+    ".gitignore": ("# The embedded local target (fakesnow/DuckDB files): never commit it.\n.incidents/\n"
+                   "# Reports `incidents report` writes: outputs, not sources.\nreports/\n"),
     "README.md": (
         "# Incident warehouse\n\nSchema-as-code for our incident-management warehouse, managed with "
         "the `incidents` tool.\n\n```bash\nincidents deploy && incidents seed   "
