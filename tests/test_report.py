@@ -329,6 +329,7 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
             print(f"full-page screenshot: {shot}")
             if os.environ.get("INCIDENTS_UPDATE_SCREENSHOT"):  # the README's picture: the top of the page
                 page.screenshot(path=str(REPO / "docs" / "report.png"), full_page=False)
+            phone = _on_a_phone(browser, report_html)
         finally:
             browser.close()
     assert console == []
@@ -336,6 +337,36 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
     assert len(marks) >= 12 and all(n > 0 for n in marks), marks
     assert all(w > 0 for w in sizes), sizes
     assert shot.stat().st_size > 50_000
+    # 420 px wide: nothing scrolls the page sideways, a wide table scrolls in its own box, and every
+    # text (SVG text at the scale its chart is drawn) is at least 10 px.
+    assert phone["page_width"] <= 420, phone
+    assert phone["tables"] and all(t["overflow"] == "auto" and t["box"] <= 420 for t in phone["tables"]), phone
+    assert phone["charts"] and all(w <= 420 for w in phone["charts"]), phone
+    assert phone["texts"] > 1000 and phone["smallest"] == [], phone["smallest"]
+
+
+def _on_a_phone(browser: Any, report_html: Path) -> dict[str, Any]:
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.goto(report_html.as_uri(), wait_until="load")
+    page.screenshot(path=str(ARTIFACTS / "report-phone.png"), full_page=True)
+    return page.evaluate("""() => {
+      const texts = [];
+      for (const el of document.querySelectorAll('body *')) {
+        if (!Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+        let px = parseFloat(getComputedStyle(el).fontSize);
+        if (el instanceof SVGElement) px *= el.ownerSVGElement.getScreenCTM().a;  // the chart's drawn scale
+        texts.push([el.tagName + ' ' + el.textContent.trim().slice(0, 30), px]);
+      }
+      return {
+        page_width: document.documentElement.scrollWidth,
+        tables: Array.from(document.querySelectorAll('table')).map(t => ({
+          overflow: getComputedStyle(t.parentElement).overflowX,
+          box: t.parentElement.getBoundingClientRect().right})),
+        charts: Array.from(document.querySelectorAll('figure.chart svg')).map(s => s.getBoundingClientRect().right),
+        texts: texts.length,
+        smallest: texts.filter(([, px]) => px < 10).slice(0, 10),
+      };
+    }""")
 
 
 def test_every_report_query_parses_as_snowflake() -> None:
