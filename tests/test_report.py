@@ -381,7 +381,7 @@ def test_every_report_query_parses_as_snowflake() -> None:
     project = load_project(REPO)
     period = Period(dt.date(2026, 6, 1), END)
     ctx = context(project, environment(project, "prod"), period=period, previous=period.previous,
-                  trend=TrendWindow.ending(period), limit=10)
+                  trend=TrendWindow.ending(period), limit=10, data_first_day=dt.date(2024, 7, 1), data_last_day=END)
     for name in ["bounds", *(s.key for s in SECTIONS)]:
         sql = render_template(project.templates_dir, f"report/{name}.sql.j2", **ctx)
         [statement] = sqlglot.parse(sql, read="snowflake")

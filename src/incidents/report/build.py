@@ -28,11 +28,14 @@ def build_report(session: Session, project: Project, env: Environment, where: st
     progress = on_progress or (lambda *_: None)
     total = len(SECTIONS) + 1
     progress(0, total, "bounds", None)
-    _first_day, last_day, incidents, seconds = _bounds(session, project, env)
+    first_day, last_day, incidents, seconds = _bounds(session, project, env)
     progress(1, total, "bounds", seconds)
     period = resolve_period(start, end, last_day)
     trend = TrendWindow.ending(period)
-    ctx = context(project, env, period=period, previous=period.previous, trend=trend)
+    # The days the data covers, as the bounds query found them: a section that needs them (which peak
+    # years the data covers) reads these parameters instead of scanning the incidents again.
+    ctx = context(project, env, period=period, previous=period.previous, trend=trend, data_first_day=first_day,
+                  data_last_day=last_day)
     results = []
     for i, section in enumerate(SECTIONS, start=2):
         progress(i - 1, total, section.key, None)
