@@ -48,7 +48,7 @@ def report(
     text: the headline figures and key tables, 100 columns wide. Progress goes to stderr.
     Exit 1 when a section could not be computed (the report is written with the others).
 
-    Examples: incidents report && open reports/*.html;
+    Examples: open "$(incidents report -q)";
     incidents report --from 2026-11-01 --to 2026-11-30 -o november.html;
     incidents report --format text | less
     """
