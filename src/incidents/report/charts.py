@@ -211,7 +211,7 @@ def columns(label: str, categories: Sequence[str], stacks: Sequence[Series], fmt
     bar = max(slot * 0.7, 1)
     for i, name in enumerate(categories):
         x = left + i * slot + (slot - bar) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         for s in stacks:
             value = s.values[i] or 0
             h = plot_h * value / y_max

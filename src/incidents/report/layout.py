@@ -13,7 +13,9 @@ from incidents.report.charts import (
     PRIORITY_COLOURS,
     SERIES,
     Chart,
+    Fmt,
     Series,
+    Unit,
     columns,
     duration_unit,
     hbars,
@@ -189,7 +191,7 @@ def durations(report: ReportData, s: SectionResult) -> Body:
             [r["priority"] for r in rs],
             [Series("median", SERIES[0], [unit.of(r["median_minutes"]) for r in rs]),
              Series("p90", SERIES[1], [unit.of(r["p90_minutes"]) for r in rs])],
-            lambda v, unit=unit: f.minutes(v * unit.minutes), tick_fmt=unit.fmt, log=True, label_width=70,
+            _in_minutes(unit), tick_fmt=unit.fmt, log=True, label_width=70,
             targets=[unit.of(r["target_minutes"]) for r in rs], target_name="SLA target"))
     body.tables.append(table(s.records, [
         ("metric", "metric", f.text), ("priority", "priority", f.text),
@@ -197,6 +199,11 @@ def durations(report: ReportData, s: SectionResult) -> Body:
         ("p90", "p90_minutes", f.minutes), ("mean", "avg_minutes", f.minutes),
         ("SLA target", "target_minutes", f.minutes)]))
     return body
+
+
+def _in_minutes(unit: Unit) -> Fmt:
+    """A bar's value label: the duration drawn in `unit`, written as it reads best (3.0 min, 4.3 h)."""
+    return lambda value: f.minutes(value * unit.minutes)
 
 
 def revenue_by_category(report: ReportData, s: SectionResult) -> Body:
@@ -259,7 +266,7 @@ def teams(report: ReportData, s: SectionResult) -> Body:
         hbars(f"Time to resolve by team, {unit.suffix} (mean and median)", names,
               [Series("mean", SERIES[0], [unit.of(r["mttr_minutes"]) for r in rs]),
                Series("median", SERIES[2], [unit.of(r["median_minutes_to_resolve"]) for r in rs])],
-              lambda v: f.minutes(v * unit.minutes), tick_fmt=unit.fmt, label_width=130),
+              _in_minutes(unit), tick_fmt=unit.fmt, label_width=130),
         hbars("Resolution rate by team", names,
               [Series("resolved %", SERIES[2], _vals(rs, "resolution_rate_percentage"))], f.pct, tick_fmt=_pct0,
               maximum=100, label_width=130),

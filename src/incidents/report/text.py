@@ -51,8 +51,8 @@ def _print_body(console: Console, shown: Body) -> None:
         tiles.add_column(no_wrap=True)
         tiles.add_column(no_wrap=True)
         tiles.add_column(overflow="fold")  # the explanation wraps; the figure beside it never does
-        for t in shown.tiles:
-            tiles.add_row(t.label, printable(t.value), printable(t.sub))
+        for tile in shown.tiles:
+            tiles.add_row(tile.label, printable(tile.value), printable(tile.sub))
         console.print(tiles)
     if shown.grid:
         _print_grid(console, *shown.grid)
