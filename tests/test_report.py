@@ -596,6 +596,8 @@ def test_text_report_escapes_control_characters_from_the_data(exact: ReportResul
     text = exact.to_text()
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), "a control character reached the text report"
     assert "Checkout \\x1b[2J\\x1b]0;pwned\\x07 down"[:20] in text and "Ben \\x1b[31mKolk" in text
+    html = exact.to_html()  # the page shows them the same way (its JSON island writes them as \u001b)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", html) and "Checkout \\x1b[2J" in html
     monkeypatch.setenv("INCIDENTS_LOCAL_DIR", str(handmade))
     out = runner.invoke(app, ["report", "--format", "text", "-q", "--from", str(P_FROM), "--to", str(P_TO)])
     assert out.exit_code == 0, out.output

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from markupsafe import escape as html_escape
 
 from incidents import __version__, output
+from incidents.errors import printable
 from incidents.report.data import ReportData
 from incidents.report.layout import Body, body, scope_text
 
@@ -36,6 +37,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["code"] = code_spans
+    env.filters["printable"] = printable  # a control character in the data shows as \x1b, as in the text report
     return env
 
 
@@ -45,7 +47,7 @@ _CODE = re.compile(r"`([^`]+)`")
 def code_spans(text: object) -> Markup:
     """Plain text (escaped) whose `backticked` spans become <code>: view definitions and messages are
     written once for Markdown (docs/views.md), the terminal and this page."""
-    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(html_escape(str(text)))))
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(html_escape(printable(str(text))))))
 
 
 def json_island(report: ReportData) -> Markup:
