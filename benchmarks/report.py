@@ -1,11 +1,14 @@
 """File size and render time of `incidents report` at the demo size and at 100k incidents.
 
-    python benchmarks/report.py [--incidents 5000 100000] [--repeat 2] [--browser/--no-browser]
+    python benchmarks/report.py [--incidents 5000 100000] [--repeat 2] [--browser/--no-browser] [--dir DIR]
 
-For each size: deploy into a fresh local database (temporary folder), seed N incidents, then print
+For each size: deploy into a fresh local database (temporary folder; with --dir, DIR/<N> is kept and
+reused: deployed again, which replaces the views, and seeded only the first time), seed N incidents,
+then print
   - baselines: `SELECT COUNT(*)` of every view the report reads (each view computed, nothing sent),
     and `SELECT *` of the same views fetched bare (what printing them with `incidents query` costs);
-  - report queries: Workspace.report() (the 14 queries of templates/report/), best of --repeat;
+  - report queries: Workspace.report() (the 16 queries of templates/report/), best of --repeat, and
+    the time of each query in that best run;
   - HTML and text rendering time and size (the HTML: inline SVG charts, inline CSS, JSON island);
   - with /usr/bin/chromium and playwright: the browser's time from navigation to the load event and
     to a full-page screenshot (render + paint of every chart).
@@ -32,10 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incidents", type=int, nargs="+", default=[5000, 100_000])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--dir", type=Path, help="keep the seeded databases in DIR/<N> and reuse them")
     args = parser.parse_args(argv)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*Arrow output.*")
+    print(f"load average {os.getloadavg()[0]:.1f} (2-core machine; figures swing with it)")
     for n in args.incidents:
+        if args.dir:
+            measure(n, args.dir / str(n), args.repeat, args.browser and CHROMIUM.exists())
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             measure(n, Path(tmp), args.repeat, args.browser and CHROMIUM.exists())
     return 0
@@ -48,20 +56,22 @@ def measure(n: int, tmp: Path, repeat: int, browser: bool) -> None:
     os.environ["INCIDENTS_LOCAL_DIR"] = str(tmp / "local")
     with incidents.Workspace.open(ROOT) as ws:
         t0 = time.perf_counter()
+        seeded = (tmp / "local").is_dir()
         ws.deploy()
-        ws.seed(incidents=n)
-        print(f"\n== {n:,} incidents (deployed and seeded in {time.perf_counter() - t0:.1f} s)")
+        if not seeded:
+            ws.seed(incidents=n)
+        print(f"\n== {n:,} incidents ({'reused and deployed' if seeded else 'deployed and seeded'} in "
+              f"{time.perf_counter() - t0:.1f} s)")
         views = sorted({v for s in SECTIONS for v in s.views})
         counted = best(repeat, lambda: [ws.query(f"SELECT COUNT(*) FROM {v}") for v in views])
         baseline = best(repeat, lambda: [ws.query(f"SELECT * FROM {v}") for v in views])
-        report = None
+        runs = []
 
         def run() -> None:
-            nonlocal report
-            report = ws.report()
+            runs.append(ws.report())
 
         queries = best(repeat, run)
-    assert report is not None
+    report = min(runs, key=lambda r: r.seconds)
     html_s = best(repeat, report.to_html)
     text_s = best(repeat, report.to_text)
     out = tmp / "report.html"
@@ -72,6 +82,8 @@ def measure(n: int, tmp: Path, repeat: int, browser: bool) -> None:
     print(f"{'baseline: SELECT * of the same views, fetched':55} {baseline:8.2f} s")
     print(f"{'report queries (one per section, plus bounds)':55} {queries:8.2f} s  "
           f"({queries / counted:.2f}x COUNT(*), {queries / baseline:.2f}x SELECT *)")
+    print("  per query: " + ", ".join(f"{s.key} {s.seconds:.2f}" for s in report.sections))
+    print(f"  load average after the queries {os.getloadavg()[0]:.1f}")
     print(f"{'HTML rendering':55} {html_s * 1000:8.1f} ms  size {size / 1024:,.0f} kB ({charts} inline SVG charts)")
     print(f"{'text rendering':55} {text_s * 1000:8.1f} ms  size {text_size / 1024:,.0f} kB")
     if browser:

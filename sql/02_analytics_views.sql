@@ -91,7 +91,12 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_OVERVIEW
     ACKNOWLEDGE_SLA_MET COMMENT 'TRUE if acknowledged within target; FALSE if acknowledged late or still open and unacknowledged past the target; NULL otherwise (pending, not recorded, cancelled/duplicate).',
     FIRST_RESPONSE_SLA_MET COMMENT 'As acknowledge_sla_met, for first_response_at and the first-response target.',
     RESOLVE_SLA_MET COMMENT 'TRUE if resolved within target; FALSE if resolved late or still open past the target; NULL otherwise.',
-    BUSINESS_IMPACT_SCORE COMMENT 'Points from impact_score_weights for priority, impact_level and severity, plus the scaled customers_affected and revenue_impact points (0-100 with the default weights).'
+    SCORE_PRIORITY_POINTS COMMENT 'Points of impact_score_weights for the priority (the first part of the score).',
+    SCORE_IMPACT_LEVEL_POINTS COMMENT 'Points for the impact_level.',
+    SCORE_SEVERITY_POINTS COMMENT 'Points for the severity.',
+    SCORE_CUSTOMERS_POINTS COMMENT 'Points for customers_affected, scaled to the saturation_value of its weight (full points at or above it).',
+    SCORE_REVENUE_POINTS COMMENT 'Points for revenue_impact, scaled as score_customers_points.',
+    BUSINESS_IMPACT_SCORE COMMENT 'Sum of the five score_*_points columns, each rounded to 2 decimals (0-100 with the default weights).'
 )
 COPY GRANTS
 COMMENT = 'One row per incident with its category, owner, lifecycle durations, SLA outcome and business impact score; the base of the other views.'
@@ -184,13 +189,20 @@ SELECT
         WHEN t.resolve_seconds IS NOT NULL THEN t.resolve_seconds <= sla.resolve_minutes * 60
         WHEN t.is_open AND t.age_seconds > sla.resolve_minutes * 60 THEN FALSE
     END AS resolve_sla_met,
-    ROUND(
-        COALESCE(wp.points, 0) + COALESCE(wi.points, 0) + COALESCE(ws.points, 0)
-        + COALESCE(sw.customers_points
-                   * LEAST(GREATEST(t.customers_affected / NULLIF(sw.customers_saturation, 0), 0), 1), 0)
-        + COALESCE(sw.revenue_points
-                   * LEAST(GREATEST(t.revenue_impact / NULLIF(sw.revenue_saturation, 0), 0), 1), 0),
-        2) AS business_impact_score
+    ROUND(COALESCE(wp.points, 0), 2) AS score_priority_points,
+    ROUND(COALESCE(wi.points, 0), 2) AS score_impact_level_points,
+    ROUND(COALESCE(ws.points, 0), 2) AS score_severity_points,
+    ROUND(COALESCE(sw.customers_points
+        * LEAST(GREATEST(t.customers_affected / NULLIF(sw.customers_saturation, 0), 0), 1), 0), 2) AS score_customers_points,
+    ROUND(COALESCE(sw.revenue_points
+        * LEAST(GREATEST(t.revenue_impact / NULLIF(sw.revenue_saturation, 0), 0), 1), 0), 2) AS score_revenue_points,
+    ROUND(COALESCE(wp.points, 0), 2)
+        + ROUND(COALESCE(wi.points, 0), 2)
+        + ROUND(COALESCE(ws.points, 0), 2)
+        + ROUND(COALESCE(sw.customers_points
+        * LEAST(GREATEST(t.customers_affected / NULLIF(sw.customers_saturation, 0), 0), 1), 0), 2)
+        + ROUND(COALESCE(sw.revenue_points
+        * LEAST(GREATEST(t.revenue_impact / NULLIF(sw.revenue_saturation, 0), 0), 1), 0), 2) AS business_impact_score
 FROM timed AS t
 LEFT JOIN INCIDENTS.CORE.V_CATEGORY_TREE AS ct ON ct.category_id = t.category_id
 LEFT JOIN INCIDENTS.CORE.USERS AS assignee ON assignee.user_id = t.assignee_id
@@ -294,6 +306,8 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_MONTHLY_INCIDENT_TRENDS
     MTTR_MINUTES COMMENT 'Mean minutes_to_resolve of the resolved incidents of the month.',
     MEDIAN_MINUTES_TO_RESOLVE COMMENT 'Median minutes_to_resolve.',
     RESOLVE_SLA_MET_PCT COMMENT 'Share of measured incidents resolved within target.',
+    RESOLVED_WITHIN_7D_MEASURED COMMENT 'Incidents of the month, cancelled/duplicate excluded, created at least 7 days before now (SYSDATE, UTC), so their first 7 days are over.',
+    RESOLVED_WITHIN_7D_PCT COMMENT 'Share of resolved_within_7d_measured resolved within 7 days of creation (minutes_to_resolve <= 10080); one still open counts as not resolved, so unlike mttr_minutes open incidents cannot make the month look faster.',
     CUSTOMERS_AFFECTED COMMENT 'Sum of customers_affected, cancelled/duplicate excluded.',
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.',
     INCIDENTS_CHANGE_PCT COMMENT 'Change of total_incidents against the previous month; NULL for the first month or after a month with none.'
@@ -331,6 +345,8 @@ monthly AS (
         MEDIAN(o.minutes_to_resolve) AS median_minutes_to_resolve,
         COUNT_IF(o.resolve_sla_met) AS resolve_sla_met,
         COUNT(o.resolve_sla_met) AS resolve_sla_measured,
+        COUNT_IF(NOT o.is_cancelled_or_duplicate AND o.created_at <= DATEADD('day', -7, SYSDATE())) AS resolved_within_7d_measured,
+        COUNT_IF(NOT o.is_cancelled_or_duplicate AND o.created_at <= DATEADD('day', -7, SYSDATE()) AND o.minutes_to_resolve <= 10080) AS resolved_within_7d,
         SUM(IFF(o.is_cancelled_or_duplicate, 0, o.customers_affected)) AS customers_affected,
         SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
@@ -351,6 +367,8 @@ SELECT
     ROUND(m.mttr_minutes, 2) AS mttr_minutes,
     ROUND(m.median_minutes_to_resolve, 2) AS median_minutes_to_resolve,
     ROUND(100 * (m.resolve_sla_met) / NULLIF(m.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
+    COALESCE(m.resolved_within_7d_measured, 0) AS resolved_within_7d_measured,
+    ROUND(100 * (m.resolved_within_7d) / NULLIF(m.resolved_within_7d_measured, 0), 2) AS resolved_within_7d_pct,
     CAST(COALESCE(m.customers_affected, 0) AS NUMBER(20,0)) AS customers_affected,
     CAST(COALESCE(m.revenue_impact, 0) AS NUMBER(20,2)) AS revenue_impact,
     ROUND(100 * (COALESCE(m.total_incidents, 0) - LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month)) / NULLIF(LAG(COALESCE(m.total_incidents, 0)) OVER (ORDER BY s.month), 0), 2) AS incidents_change_pct
@@ -368,6 +386,8 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_WEEKLY_INCIDENT_TRENDS
     AVG_MINUTES_TO_ACKNOWLEDGE COMMENT 'Mean minutes_to_acknowledge.',
     MTTR_MINUTES COMMENT 'Mean minutes_to_resolve.',
     RESOLVE_SLA_MET_PCT COMMENT 'Share of measured incidents resolved within target.',
+    RESOLVED_WITHIN_7D_MEASURED COMMENT 'Incidents of the week, cancelled/duplicate excluded, created at least 7 days before now (SYSDATE, UTC), so their first 7 days are over.',
+    RESOLVED_WITHIN_7D_PCT COMMENT 'Share of resolved_within_7d_measured resolved within 7 days of creation (minutes_to_resolve <= 10080); one still open counts as not resolved, so unlike mttr_minutes open incidents cannot make the week look faster.',
     REVENUE_IMPACT COMMENT 'Sum of revenue_impact, cancelled/duplicate excluded.',
     INCIDENTS_CHANGE_PCT COMMENT 'Change of total_incidents against the previous week; NULL for the first week or after a week with none.'
 )
@@ -384,6 +404,8 @@ WITH RECURSIVE weekly AS (SELECT
         AVG(o.minutes_to_resolve) AS mttr_minutes,
         COUNT_IF(o.resolve_sla_met) AS resolve_sla_met,
         COUNT(o.resolve_sla_met) AS resolve_sla_measured,
+        COUNT_IF(NOT o.is_cancelled_or_duplicate AND o.created_at <= DATEADD('day', -7, SYSDATE())) AS resolved_within_7d_measured,
+        COUNT_IF(NOT o.is_cancelled_or_duplicate AND o.created_at <= DATEADD('day', -7, SYSDATE()) AND o.minutes_to_resolve <= 10080) AS resolved_within_7d,
         SUM(IFF(o.is_cancelled_or_duplicate, 0, o.revenue_impact)) AS revenue_impact
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
     GROUP BY 1
@@ -407,6 +429,8 @@ SELECT
     ROUND(w.avg_minutes_to_acknowledge, 2) AS avg_minutes_to_acknowledge,
     ROUND(w.mttr_minutes, 2) AS mttr_minutes,
     ROUND(100 * (w.resolve_sla_met) / NULLIF(w.resolve_sla_measured, 0), 2) AS resolve_sla_met_pct,
+    COALESCE(w.resolved_within_7d_measured, 0) AS resolved_within_7d_measured,
+    ROUND(100 * (w.resolved_within_7d) / NULLIF(w.resolved_within_7d_measured, 0), 2) AS resolved_within_7d_pct,
     CAST(COALESCE(w.revenue_impact, 0) AS NUMBER(20,2)) AS revenue_impact,
     ROUND(100 * (COALESCE(w.total_incidents, 0) - LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start)) / NULLIF(LAG(COALESCE(w.total_incidents, 0)) OVER (ORDER BY s.week_start), 0), 2) AS incidents_change_pct
 FROM weeks AS s
@@ -426,8 +450,14 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_HIGH_IMPACT_INCIDENTS
     TOP_CATEGORY_NAME COMMENT 'Name of the top-level category.',
     CUSTOMERS_AFFECTED COMMENT 'Estimated customers affected.',
     REVENUE_IMPACT COMMENT 'Estimated revenue lost.',
-    BUSINESS_IMPACT_SCORE COMMENT 'Score from v_incident_overview.',
-    IMPACT_RANK COMMENT 'Rank by business_impact_score, highest = 1 (ties share a rank).',
+    SCORE_PRIORITY_POINTS COMMENT 'Part of the score for the priority (v_incident_overview).',
+    SCORE_IMPACT_LEVEL_POINTS COMMENT 'Part of the score for the impact level.',
+    SCORE_SEVERITY_POINTS COMMENT 'Part of the score for the severity.',
+    SCORE_CUSTOMERS_POINTS COMMENT 'Part of the score for customers_affected.',
+    SCORE_REVENUE_POINTS COMMENT 'Part of the score for revenue_impact.',
+    BUSINESS_IMPACT_SCORE COMMENT 'Score from v_incident_overview, the sum of the five parts.',
+    DURATION_MINUTES COMMENT 'How long the incident has lasted - minutes_to_resolve, or age_minutes while open; NULL if neither is known.',
+    IMPACT_RANK COMMENT 'Rank over all time, highest = 1, by business_impact_score, then revenue_impact, customers_affected and duration_minutes (all descending); only incidents equal in all four share a rank.',
     IS_OPEN COMMENT 'TRUE while open.',
     CREATED_AT COMMENT 'When it was created (UTC).',
     MINUTES_TO_RESOLVE COMMENT 'Minutes to resolve; NULL unless resolved.'
@@ -447,8 +477,15 @@ SELECT
     o.top_category_name,
     o.customers_affected,
     o.revenue_impact,
+    o.score_priority_points,
+    o.score_impact_level_points,
+    o.score_severity_points,
+    o.score_customers_points,
+    o.score_revenue_points,
     o.business_impact_score,
-    RANK() OVER (ORDER BY o.business_impact_score DESC) AS impact_rank,
+    COALESCE(o.minutes_to_resolve, o.age_minutes) AS duration_minutes,
+    RANK() OVER (ORDER BY o.business_impact_score DESC, o.revenue_impact DESC, o.customers_affected DESC,
+                 COALESCE(o.minutes_to_resolve, o.age_minutes) DESC NULLS LAST) AS impact_rank,
     o.is_open,
     o.created_at,
     o.minutes_to_resolve
@@ -757,7 +794,8 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SYSTEM_HEALTH_OVERVIEW
     REVENUE_IMPACT_LAST_30D COMMENT 'revenue_impact of incidents created in the last 30 days, cancelled/duplicate excluded.',
     OPEN_REVENUE_AT_RISK COMMENT 'revenue_impact of open incidents.',
     OLDEST_OPEN_AGE_MINUTES COMMENT 'age_minutes of the oldest open incident.',
-    HEALTH_STATUS COMMENT 'red if a critical incident is open, else amber if an open incident is past its resolve target, else green.'
+    HEALTH_STATUS COMMENT 'red if a critical incident is open, else amber if an open incident is past its resolve target, else green.',
+    HEALTH_REASON COMMENT 'Why health_status is what it is, in words with the count behind it (e.g. "2 critical incident(s) open").'
 )
 COPY GRANTS
 COMMENT = 'One row of platform health now; windows are relative to SYSDATE() (UTC) - counts by created_at, MTTR and SLA by resolved_at.'
@@ -790,7 +828,15 @@ SELECT
         WHEN COUNT(IFF(is_open AND priority = 'critical', 1, NULL)) > 0 THEN 'red'
         WHEN COUNT(IFF(is_open AND NOT resolve_sla_met, 1, NULL)) > 0 THEN 'amber'
         ELSE 'green'
-    END AS health_status
+    END AS health_status,
+    CASE
+        WHEN COUNT(IFF(is_open AND priority = 'critical', 1, NULL)) > 0
+            THEN COUNT(IFF(is_open AND priority = 'critical', 1, NULL))::VARCHAR || ' critical incident(s) open'
+        WHEN COUNT(IFF(is_open AND NOT resolve_sla_met, 1, NULL)) > 0
+            THEN COUNT(IFF(is_open AND NOT resolve_sla_met, 1, NULL))::VARCHAR
+                 || ' open incident(s) past their resolve target, no critical one open'
+        ELSE 'no critical incident open and none past its resolve target'
+    END AS health_reason
 FROM o
 ;
 
@@ -913,7 +959,8 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DURATION_DISTRIBUTION
     MEDIAN_MINUTES COMMENT 'Median.',
     P90_MINUTES COMMENT '90th percentile (linear interpolation).',
     MIN_MINUTES COMMENT 'Smallest value.',
-    MAX_MINUTES COMMENT 'Largest value.'
+    MAX_MINUTES COMMENT 'Largest value.',
+    TARGET_MINUTES COMMENT 'The SLA target of the metric for the priority (sla_policies); NULL for mitigate, which has no target.'
 )
 COPY GRANTS
 COMMENT = 'Distribution of time to acknowledge, first response, mitigate and resolve per priority; one row per priority and metric with at least one measured incident.'
@@ -935,20 +982,39 @@ durations AS (
         END AS minutes
     FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
     CROSS JOIN metrics AS m
+),
+stats AS (
+    SELECT
+        priority,
+        metric,
+        metric_order,
+        COUNT(minutes) AS incidents_measured,
+        ROUND(AVG(minutes), 2) AS avg_minutes,
+        ROUND(MEDIAN(minutes), 2) AS median_minutes,
+        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS p90_minutes,
+        MIN(minutes) AS min_minutes,
+        MAX(minutes) AS max_minutes
+    FROM durations
+    WHERE minutes IS NOT NULL
+    GROUP BY priority, metric, metric_order
 )
 SELECT
-    priority,
-    metric,
-    metric_order,
-    COUNT(minutes) AS incidents_measured,
-    ROUND(AVG(minutes), 2) AS avg_minutes,
-    ROUND(MEDIAN(minutes), 2) AS median_minutes,
-    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS p90_minutes,
-    MIN(minutes) AS min_minutes,
-    MAX(minutes) AS max_minutes
-FROM durations
-WHERE minutes IS NOT NULL
-GROUP BY priority, metric, metric_order
+    s.priority,
+    s.metric,
+    s.metric_order,
+    s.incidents_measured,
+    s.avg_minutes,
+    s.median_minutes,
+    s.p90_minutes,
+    s.min_minutes,
+    s.max_minutes,
+    CASE s.metric
+        WHEN 'acknowledge' THEN sla.acknowledge_minutes
+        WHEN 'first_response' THEN sla.first_response_minutes
+        WHEN 'resolve' THEN sla.resolve_minutes
+    END AS target_minutes
+FROM stats AS s
+LEFT JOIN INCIDENTS.CORE.SLA_POLICIES AS sla ON sla.priority = s.priority
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_OPEN_INCIDENT_AGING
@@ -1036,6 +1102,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ASSIGNMENT_HANDOFFS
     INCIDENT_NUMBER COMMENT 'Human-readable number.',
     PRIORITY COMMENT 'Priority.',
     STATUS COMMENT 'Current status.',
+    ASSIGNED_TEAM COMMENT 'Team currently responsible (incidents.assigned_team).',
     ASSIGNMENTS COMMENT 'Assignment-history rows.',
     REASSIGNMENTS COMMENT 'assignments - 1.',
     DISTINCT_ASSIGNEES COMMENT 'Distinct new_assignee_id values.',
@@ -1077,6 +1144,7 @@ SELECT
     i.incident_number,
     i.priority,
     i.status,
+    i.assigned_team,
     p.assignments,
     p.assignments - 1 AS reassignments,
     p.distinct_assignees,
@@ -1465,6 +1533,106 @@ FROM INCIDENTS.CORE.USERS AS u
 LEFT JOIN INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o ON o.assignee_id = u.user_id
 WHERE u.role IN ('support_agent', 'engineer', 'manager', 'admin') OR o.incident_id IS NOT NULL
 GROUP BY u.user_id, u.full_name, u.role, u.team, u.is_active
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ONCALL_INTERRUPTIONS
+(
+    ASSIGNMENT_ID COMMENT 'The assignment (incident_assignment_history).',
+    INCIDENT_ID COMMENT 'Incident assigned.',
+    PRIORITY COMMENT 'Current priority of the incident.',
+    USER_ID COMMENT 'The responder paged (new_assignee_id).',
+    FULL_NAME COMMENT 'Display name of the responder.',
+    TEAM COMMENT 'Team of the responder (users.team).',
+    TIMEZONE COMMENT 'IANA time zone of the responder (users.timezone).',
+    ASSIGNED_AT COMMENT 'When the assignment took effect (UTC).',
+    LOCAL_ASSIGNED_AT COMMENT 'assigned_at as wall-clock time in the time zone of the responder.',
+    LOCAL_DAY_OF_WEEK_ISO COMMENT '1 = Monday ... 7 = Sunday, local.',
+    LOCAL_HOUR COMMENT '0-23, local.',
+    BAND COMMENT 'business_hours (08:00-18:00 Monday to Friday), sleep_hours (22:00-08:00 any day) or off_hours (18:00-22:00 Monday to Friday and 08:00-22:00 at weekends).'
+)
+COPY GRANTS
+COMMENT = 'One row per assignment of an incident to a person (each pages its new assignee), in the interruption bands of PagerDuty by the local time of the responder (users.timezone) - business hours 08-18 Monday to Friday, sleep hours 22-08 any day, off hours the rest.'
+AS
+WITH paged AS (
+    SELECT
+        a.assignment_id,
+        a.incident_id,
+        a.new_assignee_id AS user_id,
+        u.full_name,
+        u.team,
+        u.timezone,
+        a.assigned_at,
+        CONVERT_TIMEZONE('UTC', u.timezone, a.assigned_at) AS local_assigned_at
+    FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS a
+    JOIN INCIDENTS.CORE.USERS AS u ON u.user_id = a.new_assignee_id
+)
+SELECT
+    p.assignment_id,
+    p.incident_id,
+    i.priority,
+    p.user_id,
+    p.full_name,
+    p.team,
+    p.timezone,
+    p.assigned_at,
+    p.local_assigned_at,
+    DAYOFWEEKISO(p.local_assigned_at) AS local_day_of_week_iso,
+    HOUR(p.local_assigned_at) AS local_hour,
+    CASE
+        WHEN HOUR(p.local_assigned_at) >= 22 OR HOUR(p.local_assigned_at) < 8 THEN 'sleep_hours'
+        WHEN DAYOFWEEKISO(p.local_assigned_at) <= 5 AND HOUR(p.local_assigned_at) < 18 THEN 'business_hours'
+        ELSE 'off_hours'
+    END AS band
+FROM paged AS p
+JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = p.incident_id
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ALERT_NOISE
+(
+    INCIDENT_ID COMMENT 'The incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    SOURCE_SYSTEM COMMENT 'System that raised it (incidents.source_system), or "(none)".',
+    PRIORITY COMMENT 'Current priority.',
+    STATUS COMMENT 'Current status.',
+    CREATED_AT COMMENT 'When the incident was created (UTC).',
+    RESOLVED_UNACKNOWLEDGED COMMENT 'TRUE when it is resolved or closed and nobody ever acknowledged it - its alert cleared before anyone acted.',
+    ALERTS COMMENT 'raw_alerts rows of the episode (firing and resolved notifications as received, repeats included; malformed ones left out).',
+    FIRING_NOTIFICATIONS COMMENT 'Distinct firing notifications of the episode (identical repeats counted once).',
+    RESOLVED_NOTIFICATIONS COMMENT 'raw_alerts rows of the episode with status resolved.',
+    FIRST_RECEIVED_AT COMMENT 'When the first alert of the episode arrived (UTC).',
+    LAST_RECEIVED_AT COMMENT 'When the latest alert of the episode arrived (UTC).'
+)
+COPY GRANTS
+COMMENT = 'One row per incident opened from monitoring alerts (source monitoring, metadata:alert:episode set by `incidents ingest` / `receive`) with the raw alerts of its episode - how many notifications one incident cost.'
+AS
+WITH episodes AS (
+    SELECT
+        episode_key,
+        COUNT(*) AS alerts,
+        COUNT(DISTINCT IFF(status = 'firing', event_key, NULL)) AS firing_notifications,
+        COUNT(IFF(status = 'resolved', 1, NULL)) AS resolved_notifications,
+        MIN(received_at) AS first_received_at,
+        MAX(received_at) AS last_received_at
+    FROM INCIDENTS.CORE.RAW_ALERTS
+    WHERE error IS NULL AND episode_key IS NOT NULL
+    GROUP BY episode_key
+)
+SELECT
+    i.incident_id,
+    i.incident_number,
+    COALESCE(i.source_system, '(none)') AS source_system,
+    i.priority,
+    i.status,
+    i.created_at,
+    i.status IN ('resolved', 'closed') AND i.acknowledged_at IS NULL AS resolved_unacknowledged,
+    e.alerts,
+    e.firing_notifications,
+    e.resolved_notifications,
+    e.first_received_at,
+    e.last_received_at
+FROM INCIDENTS.CORE.INCIDENTS AS i
+JOIN episodes AS e ON e.episode_key = i.metadata:alert:episode::VARCHAR
+WHERE i.source = 'monitoring'
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_CHECKS

@@ -262,9 +262,15 @@ def test_high_impact_incidents(world: tuple[Session, Environment, vd.Dataset]) -
     threshold = next(w["points"] for w in vd.reference_rows("impact_score_weights") if w["factor"] == "threshold")
     rows = [r for r in ov(data).values()
             if r["status"] not in vd.EXCLUDED and r["business_impact_score"] >= threshold]
-    scores = sorted((r["business_impact_score"] for r in rows), reverse=True)
+    # Ties on the score are broken by revenue, customers, then duration (open: age so far; unknown last).
+    def order(r: dict[str, Any]) -> tuple[float, ...]:
+        duration = r["minutes_to_resolve"] if r["minutes_to_resolve"] is not None else r["age_minutes"]
+        return (-r["business_impact_score"], -float(r["revenue_impact"]), -r["customers_affected"],
+                -duration if duration is not None else float("inf"))
+    keys = sorted(order(r) for r in rows)
     expected = [{"incident_id": r["incident_id"], "business_impact_score": r["business_impact_score"],
-                 "impact_rank": scores.index(r["business_impact_score"]) + 1} for r in rows]
+                 "score_revenue_points": r["score_revenue_points"], "impact_rank": keys.index(order(r)) + 1}
+                for r in rows]
     assert expected, "the dataset should contain high-impact incidents"
     assert_rows(select(session, env, "v_high_impact_incidents"), expected, ("incident_id",))
 

@@ -351,6 +351,11 @@ def category_tree(d: Dataset) -> dict[int, Row]:
     return out
 
 
+def scaled(value: float, saturation: float) -> float:
+    """A scaled score factor: value / saturation, between 0 and 1."""
+    return min(max(value / saturation, 0), 1)
+
+
 def overview(d: Dataset, now: dt.datetime, sla: list[Row] | None = None) -> dict[int, Row]:
     """Per-incident metrics as documented in config/views.yml."""
     sla_by = {r["priority"]: r for r in (sla or reference_rows("sla_policies"))}
@@ -384,11 +389,14 @@ def overview(d: Dataset, now: dt.datetime, sla: list[Row] | None = None) -> dict
             elif is_open and age > target["resolve_minutes"] * 60:
                 resolve_met = False
         cust, rev = weights[("customers_affected", "*")], weights[("revenue_impact", "*")]
-        score = (weights.get(("priority", i["priority"]), {"points": 0})["points"]
-                 + weights.get(("impact_level", i["impact_level"]), {"points": 0})["points"]
-                 + weights.get(("severity", i["severity"]), {"points": 0})["points"]
-                 + cust["points"] * min(max(i["customers_affected"] / cust["saturation_value"], 0), 1)
-                 + rev["points"] * min(max(float(i["revenue_impact"]) / rev["saturation_value"], 0), 1))
+        parts = {  # each part rounded to 2 decimals; the score is their sum (views.yml)
+            "score_priority_points": weights.get(("priority", i["priority"]), {"points": 0})["points"],
+            "score_impact_level_points": weights.get(("impact_level", i["impact_level"]), {"points": 0})["points"],
+            "score_severity_points": weights.get(("severity", i["severity"]), {"points": 0})["points"],
+            "score_customers_points": cust["points"] * scaled(i["customers_affected"], cust["saturation_value"]),
+            "score_revenue_points": rev["points"] * scaled(float(i["revenue_impact"]), rev["saturation_value"]),
+        }
+        parts = {k: round(v, 2) for k, v in parts.items()}
         cat = tree[i["category_id"]]
         out[i["incident_id"]] = {
             **i, "category_code": cat["category_code"], "category_name": cat["category_name"],
@@ -403,7 +411,7 @@ def overview(d: Dataset, now: dt.datetime, sla: list[Row] | None = None) -> dict
             "acknowledge_sla_met": met(ack, i["acknowledged_at"], "acknowledge_minutes"),
             "first_response_sla_met": met(resp, i["first_response_at"], "first_response_minutes"),
             "resolve_sla_met": resolve_met,
-            "business_impact_score": round(score, 2),
+            **parts, "business_impact_score": round(sum(parts.values()), 2),
         }
     return out
 

@@ -110,7 +110,8 @@ def _ignore_local_target(root: Path) -> list[str]:
 
 
 _STUBS = {
-    ".gitignore": "# The embedded local target (fakesnow/DuckDB files): never commit it.\n.incidents/\n",
+    ".gitignore": ("# The embedded local target (fakesnow/DuckDB files): never commit it.\n.incidents/\n"
+                   "# Reports `incidents report` writes: outputs, not sources.\nreports/\n"),
     "README.md": (
         "# Incident warehouse\n\nSchema-as-code for our incident-management warehouse, managed with "
         "the `incidents` tool.\n\n```bash\nincidents deploy && incidents seed   "

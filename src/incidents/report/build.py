@@ -6,13 +6,14 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from incidents.errors import ConfigError, NotDeployedError, TargetError
+from incidents.errors import ConfigError, NotDeployedError, TargetError, printable
 from incidents.project.deployment import Deployment
 from incidents.project.models import Project
+from incidents.report.data import SectionResult
 from incidents.report.period import TrendWindow, resolve_period
-from incidents.report.result import ReportResult, SectionResult
+from incidents.report.result import ReportResult
 from incidents.report.sections import SECTIONS, Section
-from incidents.sql.session import Session
+from incidents.sql.session import Session, is_missing_object
 
 # on_progress(done, total, label, seconds): called before each query (seconds None) and after it.
 Progress = Callable[[int, int, str, float | None], None]
@@ -27,11 +28,14 @@ def build_report(session: Session, dep: Deployment, where: str, *,
     progress = on_progress or (lambda *_: None)
     total = len(SECTIONS) + 1
     progress(0, total, "bounds", None)
-    _first_day, last_day, incidents, seconds = _bounds(session, dep)
+    first_day, last_day, incidents, seconds = _bounds(session, dep)
     progress(1, total, "bounds", seconds)
     period = resolve_period(start, end, last_day)
     trend = TrendWindow.ending(period)
-    ctx = {"period": period, "previous": period.previous, "trend": trend}
+    # The days the data covers, as the bounds query found them: a section that needs them (which peak
+    # years the data covers) reads these parameters instead of scanning the incidents again.
+    ctx = {"period": period, "previous": period.previous, "trend": trend, "data_first_day": first_day,
+           "data_last_day": last_day}
     results = []
     for i, section in enumerate(SECTIONS, start=2):
         progress(i - 1, total, section.key, None)
@@ -52,8 +56,6 @@ def _definitions(project: Project) -> dict[str, str]:
 
 
 def _bounds(session: Session, dep: Deployment) -> tuple[dt.date | None, dt.date | None, int, float]:
-    from incidents.sql.session import is_missing_object
-
     sql = dep.render("report/bounds.sql.j2")
     start = time.perf_counter()
     try:
@@ -74,10 +76,15 @@ def _as_date(value: object) -> dt.date | None:
 
 def _run(session: Session, dep: Deployment, section: Section, definitions: dict[str, str],
          ctx: dict[str, object]) -> SectionResult:
+    """The section's query; a failure of the target (a view missing since an upgrade, a value the
+    database refuses) becomes the section's error, so one section never takes the report down."""
     sql = dep.render(section.template, **{**ctx, "limit": section.limit})
+    views = tuple((v, definitions[v]) for v in section.views)
     start = time.perf_counter()
-    columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
-    return SectionResult(section, tuple((v, definitions[v]) for v in section.views),
-                         tuple(c.lower() for c in columns), tuple(rows), time.perf_counter() - start)
-
-
+    try:
+        columns, rows = session.execute(sql, obj=f"report {section.key} ({section.views[0]})")
+    except TargetError as exc:
+        error = (f"a view this section reads ({', '.join(section.views)}) is missing: run `incidents deploy`"
+                 if is_missing_object(exc) else str(exc))
+        return SectionResult(section, views, (), (), time.perf_counter() - start, error=printable(error))
+    return SectionResult(section, views, tuple(c.lower() for c in columns), tuple(rows), time.perf_counter() - start)

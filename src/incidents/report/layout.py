@@ -8,8 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.report import formats as f
-from incidents.report.charts import PRIORITY_COLOURS, SERIES, Chart, Series, columns, hbars, heatmap
-from incidents.report.result import ReportResult, SectionResult, number
+from incidents.report.charts import (
+    INK,
+    PRIORITY_COLOURS,
+    SERIES,
+    Chart,
+    Fmt,
+    Series,
+    Unit,
+    columns,
+    duration_unit,
+    hbars,
+    heatmap,
+)
+from incidents.report.data import ReportData, SectionResult, number
 
 Cell = Callable[[Any], str]
 
@@ -44,6 +56,7 @@ class Body:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     grid: tuple[list[str], list[str], list[list[int]]] | None = None  # heat map for the text report
+    notes: list[str] = field(default_factory=list)  # sentences under the section: what a measure means
 
 
 Col = tuple[str, str, Cell]  # (header, column, formatter); numeric unless the formatter is f.text/f.when
@@ -69,7 +82,7 @@ def _priority_series(records: Sequence[dict[str, Any]], prefix: str = "", suffix
 
 # --------------------------------------------------------------------------- sections
 
-def headline(report: ReportResult, s: SectionResult) -> Body:
+def headline(report: ReportData, s: SectionResult) -> Body:
     r = s.records[0]
     cur = report.currency
     by_priority = " \u00b7 ".join(f"{p} {f.count(r[f'open_{p}'])}" for p in PRIORITY_COLOURS)
@@ -82,13 +95,13 @@ def headline(report: ReportResult, s: SectionResult) -> Body:
              "red" if r["open_critical"] else ""),
         Tile("Revenue at risk", f.money(r["revenue_at_risk"], cur),
              f"in open incidents; {f.count(r['open_resolve_sla_breached'])} open past resolve target"),
-        Tile("Health now", f.text(r["health_status"]), "v_system_health_overview.health_status",
-             str(r["health_status"] or "")),
+        Tile("Health now", f.text(r["health_status"]), f.text(r["health_reason"]), str(r["health_status"] or "")),
         Tile("Incidents in period", f.count(r["incidents"]), prev(("incidents", f.count))),
         Tile("MTTA median / p90", f"{f.minutes(r['mtta_median_minutes'])} / {f.minutes(r['mtta_p90_minutes'])}",
              prev(("mtta_median_minutes", f.minutes), ("mtta_p90_minutes", f.minutes))),
         Tile("MTTR median / p90", f"{f.minutes(r['mttr_median_minutes'])} / {f.minutes(r['mttr_p90_minutes'])}",
-             prev(("mttr_median_minutes", f.minutes), ("mttr_p90_minutes", f.minutes))),
+             f"of {f.count(r['resolved_measured'])} resolved, {f.count(r['still_open'])} still open; "
+             + prev(("mttr_median_minutes", f.minutes), ("mttr_p90_minutes", f.minutes))),
         Tile("Acknowledge SLA met", f.pct(r["acknowledge_sla_met_pct"]), prev(("acknowledge_sla_met_pct", f.pct))),
         Tile("Resolve SLA met", f.pct(r["resolve_sla_met_pct"]), prev(("resolve_sla_met_pct", f.pct))),
     ]
@@ -100,74 +113,113 @@ def headline(report: ReportResult, s: SectionResult) -> Body:
     return body
 
 
-def trends(report: ReportResult, s: SectionResult) -> Body:
+WITHIN_7D = "resolved within 7 days, % (right axis)"
+TREND_NOTE = ("The line is the share of each month's (week's) incidents resolved within 7 days of creation, "
+              "counting those still open as not resolved; an incident counts once its first 7 days are over. "
+              "MTTR (in the table) averages resolved incidents only, so a recent month looks faster while its "
+              "slow incidents are still open: read it beside the open share.")
+
+
+def trends(report: ReportData, s: SectionResult) -> Body:
     months = [r for r in s.records if r["grain"] == "month"]
     weeks = [r for r in s.records if r["grain"] == "week"]
-    body = Body()
-    mttr = "MTTR (mean, right axis)"
+    body = Body(notes=[TREND_NOTE])
+    line = lambda rs: Series(WITHIN_7D, INK, _vals(rs, "resolved_within_7d_pct"))  # noqa: E731
     if months:
-        labels = [r["period_start"].strftime("%b %y") for r in months]
-        body.charts.append(columns("Incidents per month by priority, MTTR line", labels, _priority_series(months),
-                                   f.count, line=Series(mttr, "#222", _vals(months, "mttr_minutes")),
-                                   line_fmt=f.minutes))
+        labels = [_month_label(r["period_start"], i) for i, r in enumerate(months)]
+        body.charts.append(columns("Incidents per month by priority; resolved within 7 days", labels,
+                                   _priority_series(months), f.count, line=line(months), line_fmt=_pct0,
+                                   line_max=100, every=max(1, len(months) // 12)))
     if weeks:
         labels = [r["period_start"].strftime("%d %b") for r in weeks]
         stacks = [Series("critical + high", PRIORITY_COLOURS["high"], _vals(weeks, "critical_high_incidents")),
                   Series("medium + low", PRIORITY_COLOURS["low"], _vals(weeks, "other_incidents"))]
-        body.charts.append(columns("Incidents per week, MTTR line", labels, stacks, f.count,
-                                   line=Series(mttr, "#222", _vals(weeks, "mttr_minutes")), line_fmt=f.minutes,
-                                   every=max(1, len(weeks) // 13)))
+        body.charts.append(columns("Incidents per week; resolved within 7 days", labels, stacks, f.count,
+                                   line=line(weeks), line_fmt=_pct0, line_max=100,
+                                   every=max(1, (len(weeks) + 5) // 6)))
     body.tables.append(table(months, [
         ("month", "period_start", lambda v: v.strftime("%Y-%m")), ("total", "total_incidents", f.count),
         ("critical", "critical_incidents", f.count), ("high", "high_incidents", f.count),
         ("medium", "medium_incidents", f.count), ("low", "low_incidents", f.count),
-        ("MTTR", "mttr_minutes", f.minutes), ("resolve SLA", "resolve_sla_met_pct", f.pct)], "Monthly"))
+        ("within 7 d", "resolved_within_7d_pct", f.pct), ("open", "open_pct", f.pct),
+        ("MTTR (resolved)", "mttr_minutes", f.minutes), ("median", "median_minutes_to_resolve", f.minutes),
+        ("resolve SLA", "resolve_sla_met_pct", f.pct)], "Monthly, by month of creation",
+        brief=("month", "total", "critical", "high", "within 7 d", "open", "MTTR (resolved)", "resolve SLA")))
     return body
 
 
-def sla_by_priority(report: ReportResult, s: SectionResult) -> Body:
+def _month_label(day: Any, i: int) -> str:
+    """The month, and under the first column and each January the year: three letters fit a column."""
+    return day.strftime("%b\n%Y") if i == 0 or day.month == 1 else day.strftime("%b")
+
+
+def _pct0(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _tick(value: float) -> str:
+    """An axis tick of a plain number: 0, 2.5, 1,000."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def sla_by_priority(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     milestones = (("acknowledge", SERIES[0]), ("first_response", SERIES[1]), ("resolve", SERIES[2]))
     chart = hbars("SLA met % by priority", [r["priority"] for r in rs],
                   [Series(m.replace("_", " "), c, _vals(rs, f"{m}_sla_met_pct")) for m, c in milestones],
-                  f.pct, maximum=100, label_width=90)
+                  f.pct, tick_fmt=_pct0, maximum=100, label_width=70)
     return Body(charts=[chart], tables=[table(rs, [
         ("priority", "priority", f.text), ("incidents", "incidents", f.count),
+        ("ack target", "acknowledge_target_minutes", f.minutes),
         ("ack measured", "acknowledge_sla_measured", f.count), ("ack met", "acknowledge_sla_met_pct", f.pct),
-        ("1st resp measured", "first_response_sla_measured", f.count),
+        ("1st resp target", "first_response_target_minutes", f.minutes),
         ("1st resp met", "first_response_sla_met_pct", f.pct),
+        ("resolve target", "resolve_target_minutes", f.minutes),
         ("resolve measured", "resolve_sla_measured", f.count), ("resolve met", "resolve_sla_met_pct", f.pct)],
-        brief=("priority", "incidents", "ack met", "1st resp met", "resolve measured", "resolve met"))])
+        brief=("priority", "incidents", "ack target", "ack met", "1st resp met", "resolve target", "resolve met"))])
 
 
-def durations(report: ReportResult, s: SectionResult) -> Body:
+def durations(report: ReportData, s: SectionResult) -> Body:
     body = Body()
     for metric in ("acknowledge", "resolve"):
         rs = [r for r in s.records if r["metric"] == metric]
-        if rs:
-            body.charts.append(hbars(f"Time to {metric} by priority (log scale)", [r["priority"] for r in rs],
-                                     [Series("median", SERIES[0], _vals(rs, "median_minutes")),
-                                      Series("p90", SERIES[1], _vals(rs, "p90_minutes"))],
-                                     f.minutes, log=True, label_width=90))
+        if not rs:
+            continue
+        unit = duration_unit(max(float(r[c] or 0) for r in rs for c in ("p90_minutes", "target_minutes")))
+        body.charts.append(hbars(
+            f"Time to {metric} by priority, {unit.suffix} (log scale), against the SLA target",
+            [r["priority"] for r in rs],
+            [Series("median", SERIES[0], [unit.of(r["median_minutes"]) for r in rs]),
+             Series("p90", SERIES[1], [unit.of(r["p90_minutes"]) for r in rs])],
+            _in_minutes(unit), tick_fmt=unit.fmt, log=True, label_width=70,
+            targets=[unit.of(r["target_minutes"]) for r in rs], target_name="SLA target"))
     body.tables.append(table(s.records, [
         ("metric", "metric", f.text), ("priority", "priority", f.text),
         ("measured", "incidents_measured", f.count), ("median", "median_minutes", f.minutes),
-        ("p90", "p90_minutes", f.minutes), ("mean", "avg_minutes", f.minutes)]))
+        ("p90", "p90_minutes", f.minutes), ("mean", "avg_minutes", f.minutes),
+        ("SLA target", "target_minutes", f.minutes)]))
     return body
 
 
-def revenue_by_category(report: ReportResult, s: SectionResult) -> Body:
+def _in_minutes(unit: Unit) -> Fmt:
+    """A bar's value label: the duration drawn in `unit`, written as it reads best (3.0 min, 4.3 h)."""
+    return lambda value: f.minutes(value * unit.minutes)
+
+
+def revenue_by_category(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     money = lambda v: f.money(v, report.currency)  # noqa: E731
-    chart = hbars("Revenue impact by top-level category (whole subtree)", [r["category_name"] for r in rs],
-                  [Series("revenue impact", SERIES[0], _vals(rs, "subtree_revenue_impact"))], money, label_width=190)
+    chart = hbars(f"Revenue impact by top-level category (whole subtree), {report.currency}",
+                  [r["category_name"] for r in rs],
+                  [Series("revenue impact", SERIES[0], _vals(rs, "subtree_revenue_impact"))],
+                  lambda v: f.money(v), label_width=150)
     return Body(charts=[chart], tables=[table(rs, [
         ("category", "category_name", f.text), ("subcategories", "descendant_categories", f.count),
         ("incidents", "subtree_incidents", f.count), ("revenue impact", "subtree_revenue_impact", money),
         ("share", "revenue_share_pct", f.pct), ("customers affected", "subtree_customers_affected", f.count)])])
 
 
-def heatmap_section(report: ReportResult, s: SectionResult) -> Body:
+def heatmap_section(report: ReportData, s: SectionResult) -> Body:
     days: dict[int, str] = {}
     grid: dict[int, list[int]] = {}
     for r in s.records:
@@ -176,7 +228,8 @@ def heatmap_section(report: ReportResult, s: SectionResult) -> Body:
     order = sorted(days)
     rows, hours = [days[d] for d in order], [f"{h:02d}" for h in range(24)]
     values = [grid[d] for d in order]
-    chart = heatmap("Incidents by weekday and hour of creation (UTC)", rows, hours, values, f.count)
+    chart = heatmap("Incidents by weekday and hour of creation (UTC)", rows, hours, values, f.count,
+                    unit="incidents")
     return Body(charts=[chart], grid=(rows, hours, values))
 
 
@@ -188,15 +241,15 @@ RISK_BANDS = (("breached", "breached", "#a50f15"), ("90_to_100", "90-100%", "#e6
 AGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 
 
-def aging_risk(report: ReportResult, s: SectionResult) -> Body:
+def aging_risk(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     names = [r["priority"] for r in rs]
     ages = hbars("Open incidents by age", names, [Series(label, AGE_COLOURS[i], _vals(rs, f"age_{key}"))
                                                   for i, (key, label) in enumerate(AGE_BUCKETS)],
-                 f.count, stacked=True, label_width=90)
+                 f.count, stacked=True, label_width=70)
     risk = hbars("Open incidents by share of the pending SLA target elapsed", names,
                  [Series(label, colour, _vals(rs, f"risk_{key}")) for key, label, colour in RISK_BANDS],
-                 f.count, stacked=True, label_width=90)
+                 f.count, stacked=True, label_width=70)
     return Body(charts=[ages, risk], tables=[table(rs, [
         ("priority", "priority", f.text), ("open", "open_incidents", f.count),
         ("median age", "median_age_minutes", f.minutes), ("oldest", "oldest_age_minutes", f.minutes),
@@ -204,16 +257,19 @@ def aging_risk(report: ReportResult, s: SectionResult) -> Body:
         ("90-100%", "risk_90_to_100", f.count), ("75-90%", "risk_75_to_90", f.count)])])
 
 
-def teams(report: ReportResult, s: SectionResult) -> Body:
+def teams(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     names = [r["team"] for r in rs]
+    unit = duration_unit(max((float(r[c] or 0) for r in rs for c in ("mttr_minutes", "median_minutes_to_resolve")),
+                             default=0))
     return Body(charts=[
-        hbars("MTTR by team (mean and median)", names,
-              [Series("mean", SERIES[0], _vals(rs, "mttr_minutes")),
-               Series("median", SERIES[2], _vals(rs, "median_minutes_to_resolve"))], f.minutes, label_width=170),
+        hbars(f"Time to resolve by team, {unit.suffix} (mean and median)", names,
+              [Series("mean", SERIES[0], [unit.of(r["mttr_minutes"]) for r in rs]),
+               Series("median", SERIES[2], [unit.of(r["median_minutes_to_resolve"]) for r in rs])],
+              _in_minutes(unit), tick_fmt=unit.fmt, label_width=130),
         hbars("Resolution rate by team", names,
-              [Series("resolved %", SERIES[2], _vals(rs, "resolution_rate_percentage"))], f.pct, maximum=100,
-              label_width=170),
+              [Series("resolved %", SERIES[2], _vals(rs, "resolution_rate_percentage"))], f.pct, tick_fmt=_pct0,
+              maximum=100, label_width=130),
     ], tables=[table(rs, [
         ("team", "team", f.text), ("incidents", "total_assigned_incidents", f.count),
         ("open", "open_incidents", f.count),
@@ -224,11 +280,51 @@ def teams(report: ReportResult, s: SectionResult) -> Body:
         brief=("team", "incidents", "open", "resolved", "MTTR", "SLA met", "open/member", "reassign"))])
 
 
-def escalation_reopen(report: ReportResult, s: SectionResult) -> Body:
+# PagerDuty's colour signifiers for its interruption bands: yellow, orange, red.
+BANDS = (("business_hours", "business hours", "#e8c547"), ("off_hours", "off hours", "#ee8833"),
+         ("sleep_hours", "sleep hours", "#a50f15"))
+ONCALL_NOTE = ("Each assignment of an incident pages its new assignee: an interruption, placed by the "
+               "responder's local time (users.timezone) in PagerDuty's bands - business hours 08:00-18:00 "
+               "Monday to Friday, sleep hours 22:00-08:00 any day, off hours the rest (evenings and weekends).")
+
+
+def oncall_load(report: ReportData, s: SectionResult) -> Body:
+    rs = s.records
+    names = [f"{r['full_name']}" for r in rs]
+    shown = f"the {len(rs)} of {rs[0]['responders']} responders paged" if rs[0]["responders"] > len(rs) else ""
+    chart = hbars("Interruptions per responder by band of local time", names,
+                  [Series(label, colour, _vals(rs, key)) for key, label, colour in BANDS], f.count, stacked=True,
+                  label_width=130)
+    notes = [ONCALL_NOTE + (f" Most sleep hours lost first; {shown}." if shown else "")]
+    return Body(charts=[chart], notes=notes, tables=[table(rs, [
+        ("responder", "full_name", f.text), ("team", "team", f.text), ("time zone", "timezone", f.text),
+        ("business", "business_hours", f.count), ("off hours", "off_hours", f.count),
+        ("sleep", "sleep_hours", f.count), ("total", "interruptions", f.count),
+        ("outside business", "outside_business_hours_pct", f.pct), ("incidents", "incidents", f.count)],
+        brief=("responder", "team", "business", "off hours", "sleep", "total", "outside business"))])
+
+
+def alert_noise(report: ReportData, s: SectionResult) -> Body:
+    rs = s.records
+    chart = hbars("Alerts received per incident, by source system", [r["source_system"] for r in rs],
+                  [Series("alerts per incident", SERIES[3], _vals(rs, "alerts_per_incident"))], f.number,
+                  tick_fmt=_tick, label_width=130)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("source system", "source_system", f.text), ("incidents", "incidents", f.count),
+        ("alerts", "alerts", f.count), ("alerts/incident", "alerts_per_incident", f.number),
+        ("distinct firing", "firing_notifications", f.count),
+        ("firing/incident", "firing_notifications_per_incident", f.number),
+        ("resolved unacked", "resolved_unacknowledged", f.count),
+        ("unacked %", "resolved_unacknowledged_pct", f.pct)],
+        caption="Resolved unacked: the alert cleared and the incident was resolved before anyone acknowledged it")])
+
+
+def escalation_reopen(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Escalation and reopen rate by priority", [r["priority"] for r in rs],
                   [Series("escalated %", SERIES[3], _vals(rs, "escalation_rate_pct")),
-                   Series("reopened %", SERIES[4], _vals(rs, "reopen_rate_pct"))], f.pct, label_width=90)
+                   Series("reopened %", SERIES[4], _vals(rs, "reopen_rate_pct"))], f.pct, tick_fmt=_pct0,
+                  label_width=70)
     return Body(charts=[chart], tables=[table(rs, [
         ("priority", "priority", f.text), ("incidents", "total_incidents", f.count),
         ("escalated", "escalated_incidents", f.count), ("rate", "escalation_rate_pct", f.pct),
@@ -238,26 +334,38 @@ def escalation_reopen(report: ReportResult, s: SectionResult) -> Body:
         ("reopen rate", "reopen_rate_pct", f.pct)])])
 
 
-def peak_event(report: ReportResult, s: SectionResult) -> Body:
-    rs = s.records
+def peak_event(report: ReportData, s: SectionResult) -> Body:
+    compared = [r for r in s.records if r["coverage"] == "complete"]
     money = lambda v: f.money(v, report.currency)  # noqa: E731
-    chart = hbars("Incidents per day: Black Friday to Cyber Monday vs the 28-day baseline",
-                  [str(r["year"]) for r in rs],
-                  [Series("peak per day", SERIES[1], _vals(rs, "peak_incidents_per_day")),
-                   Series("baseline per day", SERIES[0], _vals(rs, "baseline_incidents_per_day"))],
-                  f.number, label_width=60)
-    return Body(charts=[chart], tables=[table(rs, [
-        ("year", "year", f.text), ("Black Friday", "black_friday", f.when), ("peak", "peak_incidents", f.count),
-        ("per day", "peak_incidents_per_day", f.number), ("baseline/day", "baseline_incidents_per_day", f.number),
-        ("ratio", "peak_to_baseline_ratio", f.ratio), ("peak MTTR", "peak_mttr_minutes", f.minutes),
-        ("base MTTR", "baseline_mttr_minutes", f.minutes), ("peak revenue", "peak_revenue_impact", money)])])
+    body = Body()
+    if compared:
+        body.charts.append(hbars("Incidents per day: Black Friday to Cyber Monday vs the 28-day baseline",
+                                 [str(r["year"]) for r in compared],
+                                 [Series("peak per day", SERIES[1], _vals(compared, "peak_incidents_per_day")),
+                                  Series("baseline per day", SERIES[0], _vals(compared, "baseline_incidents_per_day"))],
+                                 f.number, tick_fmt=_tick, label_width=50))
+    left_out = [r for r in s.records if r["coverage"] != "complete"]
+    if left_out:
+        why = {"no data": "no incidents in its windows", "partial": "its windows are only partly in the data"}
+        body.notes.append("Not compared: " + "; ".join(f"{r['year']} ({why[r['coverage']]})" for r in left_out)
+                          + ".")
+    cols: list[Col] = [
+        ("year", "year", f.text), ("Black Friday", "black_friday", f.when), ("data", "coverage", f.text),
+        ("peak", "peak_incidents", f.count), ("per day", "peak_incidents_per_day", f.number),
+        ("baseline/day", "baseline_incidents_per_day", f.number), ("ratio", "peak_to_baseline_ratio", f.ratio),
+        ("peak MTTR", "peak_mttr_minutes", f.minutes), ("base MTTR", "baseline_mttr_minutes", f.minutes),
+        ("peak revenue", "peak_revenue_impact", money)]
+    shown = [{**r, **({c: None for _, c, _ in cols[3:]} if r["coverage"] == "no data" else {})} for r in s.records]
+    body.tables.append(table(shown, cols, brief=("year", "Black Friday", "data", "peak", "per day", "baseline/day",
+                                                 "ratio", "peak MTTR", "base MTTR")))
+    return body
 
 
-def solutions(report: ReportResult, s: SectionResult) -> Body:
+def solutions(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Success rate of the most applied solution templates", [r["title"] for r in rs],
-                  [Series("success %", SERIES[2], _vals(rs, "success_rate_pct"))], f.pct, maximum=100,
-                  label_width=230)
+                  [Series("success %", SERIES[2], _vals(rs, "success_rate_pct"))], f.pct, tick_fmt=_pct0,
+                  maximum=100, label_width=170)
     return Body(charts=[chart], tables=[table(rs, [
         ("code", "solution_code", f.text), ("title", "title", f.text), ("applied", "times_applied", f.count),
         ("success", "success_rate_pct", f.pct), ("rating", "avg_effectiveness_rating", f.number),
@@ -266,17 +374,36 @@ def solutions(report: ReportResult, s: SectionResult) -> Body:
         brief=("code", "title", "applied", "success", "rating", "to apply"))])
 
 
-def high_impact(report: ReportResult, s: SectionResult) -> Body:
+# The parts of the business impact score (v_incident_overview), in the order they add up.
+SCORE_PARTS = (("score_priority_points", "priority", "#a50f15"),
+               ("score_impact_level_points", "impact level", "#e6550d"),
+               ("score_severity_points", "severity", "#fdae6b"),
+               ("score_customers_points", "customers", "#3366aa"),
+               ("score_revenue_points", "revenue", "#55aa55"))
+IMPACT_NOTE = ("Score = points for priority + impact level + severity + customers affected + revenue impact "
+               "(impact_score_weights; customers and revenue earn full points at their saturation value). "
+               "Equal scores are ranked by revenue, then customers affected, then duration.")
+
+
+def high_impact(report: ReportData, s: SectionResult) -> Body:
+    rs = s.records
     money = lambda v: f.money(v, report.currency)  # noqa: E731
-    return Body(tables=[table(s.records, [
-        ("rank", "impact_rank", f.count), ("incident", "incident_number", f.text), ("title", "title", f.text),
+    chart = hbars("Business impact score and its parts", [r["incident_number"] for r in rs],
+                  [Series(label, colour, _vals(rs, key)) for key, label, colour in SCORE_PARTS], f.number,
+                  tick_fmt=_tick, stacked=True, label_width=130, maximum=100)
+    return Body(charts=[chart], notes=[IMPACT_NOTE], tables=[table(rs, [
+        ("rank", "period_rank", f.count), ("incident", "incident_number", f.text), ("title", "title", f.text),
         ("priority", "priority", f.text), ("status", "status", f.text), ("score", "business_impact_score", f.number),
+        ("prio", "score_priority_points", f.number), ("impact", "score_impact_level_points", f.number),
+        ("sev", "score_severity_points", f.number), ("cust", "score_customers_points", f.number),
+        ("rev", "score_revenue_points", f.number),
         ("revenue", "revenue_impact", money), ("customers", "customers_affected", f.count),
-        ("created", "created_at", f.when), ("resolved in", "minutes_to_resolve", f.minutes)],
-        brief=("rank", "incident", "title", "priority", "score", "revenue", "customers"))])
+        ("duration", "duration_minutes", f.minutes), ("created", "created_at", f.when)],
+        caption="Score parts: prio + impact + sev + cust + rev = score",
+        brief=("rank", "incident", "title", "score", "revenue", "customers", "duration"))])
 
 
-def data_quality(report: ReportResult, s: SectionResult) -> Body:
+def data_quality(report: ReportData, s: SectionResult) -> Body:
     checks = s.records
     failed = [r for r in checks if not r["passed"]]
     tiles = [Tile("Checks passed", f"{len(checks) - len(failed)} of {len(checks)}", "latest `incidents check` run",
@@ -290,26 +417,26 @@ def data_quality(report: ReportResult, s: SectionResult) -> Body:
     return Body(tiles=tiles, tables=tables)
 
 
-LAYOUTS: dict[str, Callable[[ReportResult, SectionResult], Body]] = {
+LAYOUTS: dict[str, Callable[[ReportData, SectionResult], Body]] = {
     "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
     "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
-    "teams": teams, "escalation_reopen": escalation_reopen, "peak_event": peak_event, "solutions": solutions,
-    "high_impact": high_impact, "data_quality": data_quality,
+    "teams": teams, "oncall_load": oncall_load, "alert_noise": alert_noise, "escalation_reopen": escalation_reopen,
+    "peak_event": peak_event, "solutions": solutions, "high_impact": high_impact, "data_quality": data_quality,
 }
 
 
-def body(report: ReportResult, s: SectionResult) -> Body:
+def body(report: ReportData, s: SectionResult) -> Body:
     """What the section shows; an empty section shows nothing but its message."""
     if s.empty:
         return Body()
     return LAYOUTS[s.key](report, s)
 
 
-def scope_text(report: ReportResult, s: SectionResult) -> str:
+def scope_text(report: ReportData, s: SectionResult) -> str:
     p, prev = report.period, report.period.previous
     span = lambda a, b: a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"  # noqa: E731
     return {
-        "period": f"incidents created {span(p.start, p.end)} ({p.days} days)"
+        "period": f"{s.section.counts} {span(p.start, p.end)} ({p.days} days)"
                   + (f"; previous period {span(prev.start, prev.end)}" if s.key == "headline" else ""),
         "trend": f"months from {report.trend.months_from:%Y-%m}, weeks from {report.trend.weeks_from}, to {p.end}",
         "all_time": "all incidents in the warehouse",

@@ -18,6 +18,7 @@ class Section:
     empty: str        # what the section says when there is nothing to show
     measure: str | None = None  # a column whose non-zero values mean "there is data"
     limit: int = 0    # rows the query returns at most (its `limit`), 0 when it returns all
+    counts: str = "incidents created"  # what a period section counts within the period
 
     @property
     def template(self) -> str:
@@ -31,7 +32,7 @@ SECTIONS: tuple[Section, ...] = (
             TREND, "No incidents in the trend window.", "total_incidents"),
     Section("sla_by_priority", "SLA compliance by priority", ("v_incident_overview",),
             PERIOD, "No incidents created in the period.", "incidents"),
-    Section("durations", "Time to acknowledge and to resolve", ("v_duration_distribution",),
+    Section("durations", "Time to acknowledge and to resolve against the SLA targets", ("v_duration_distribution",),
             ALL_TIME, "No acknowledged or resolved incidents yet.", "incidents_measured"),
     Section("revenue_by_category", "Revenue impact and customers by category", ("v_category_rollup",),
             ALL_TIME, "No incidents with revenue or customer impact yet.", "subtree_incidents"),
@@ -41,6 +42,11 @@ SECTIONS: tuple[Section, ...] = (
             NOW, "Nothing is open right now.", "open_incidents"),
     Section("teams", "Teams and assignees", ("v_team_performance", "v_assignee_workload", "v_assignment_handoffs"),
             ALL_TIME, "No incidents assigned yet.", "total_assigned_incidents"),
+    Section("oncall_load", "On-call load per responder", ("v_oncall_interruptions",),
+            PERIOD, "Nobody was assigned an incident in the period.", limit=12, counts="assignments made"),
+    Section("alert_noise", "Alert noise by source", ("v_alert_noise",),
+            PERIOD, "No incident was opened from monitoring alerts in the period (alerts arrive through "
+            "`incidents ingest` or `incidents receive`).", "incidents"),
     Section("escalation_reopen", "Escalations and reopens", ("v_escalation_patterns", "v_reopen_rate"),
             ALL_TIME, "No incidents yet.", "total_incidents"),
     Section("peak_event", "Peak event vs baseline", ("v_peak_event_comparison",),

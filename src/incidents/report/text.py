@@ -1,13 +1,16 @@
 """The report as text for SSH sessions and CI logs: the headline tiles and the key tables (rich),
-100 columns wide. Same figures and formatting as the HTML (layout.py)."""
+100 columns wide. Same figures and formatting as the HTML (layout.py). Every text that came from the
+database (titles, names, categories, codes) is printed through `printable`: a control character in
+the data is shown as an escape (\\x1b), never sent to the terminal."""
 
 from __future__ import annotations
 
 import io
 from typing import TYPE_CHECKING
 
+from incidents.errors import printable
+from incidents.report.data import ReportData
 from incidents.report.layout import Body, Table, body, scope_text
-from incidents.report.result import ReportResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,7 +19,7 @@ if TYPE_CHECKING:
 SHADES = " \u2591\u2592\u2593\u2588"
 
 
-def render_text(report: ReportResult, width: int = 100) -> str:
+def render_text(report: ReportData, width: int = 100) -> str:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=width, record=True, color_system=None, highlight=False,
@@ -30,6 +33,9 @@ def render_text(report: ReportResult, width: int = 100) -> str:
     for n, s in enumerate(report.sections, start=1):
         console.rule(f"{n}. {s.section.heading}", align="left", characters="-")
         console.print(f"from {', '.join(v for v, _ in s.definitions)}; {scope_text(report, s)}")
+        if s.error:
+            console.print(f"This section could not be computed: {s.error}")
+            continue
         if s.empty:
             console.print(s.section.empty)
             continue
@@ -42,15 +48,18 @@ def _print_body(console: Console, shown: Body) -> None:
 
     if shown.tiles:
         tiles = RichTable(show_header=False, box=None, pad_edge=False)
-        for _ in range(3):
-            tiles.add_column(no_wrap=True)
-        for t in shown.tiles:
-            tiles.add_row(t.label, t.value, t.sub)
+        tiles.add_column(no_wrap=True)
+        tiles.add_column(no_wrap=True)
+        tiles.add_column(overflow="fold")  # the explanation wraps; the figure beside it never does
+        for tile in shown.tiles:
+            tiles.add_row(tile.label, printable(tile.value), printable(tile.sub))
         console.print(tiles)
     if shown.grid:
         _print_grid(console, *shown.grid)
-    for table in shown.tables:
-        console.print(_rich_table(table.for_text(), RichTable))
+    for t in shown.tables:
+        console.print(_rich_table(t.for_text(), RichTable))
+    for note in shown.notes:
+        console.print(note)
 
 
 def _rich_table(t: Table, cls: type) -> object:
@@ -63,7 +72,7 @@ def _rich_table(t: Table, cls: type) -> object:
         table.add_column(header, justify="right" if t.numeric[i] else "left", no_wrap=True,
                          overflow="ellipsis", max_width=32 if wide else None)
     for row in t.rows:
-        table.add_row(*row)
+        table.add_row(*(printable(cell) for cell in row))
     return table
 
 
@@ -73,5 +82,5 @@ def _print_grid(console: Console, rows: list[str], cols: list[str], values: list
     console.print("     " + "".join(c[:2] for c in cols))
     for name, row in zip(rows, values, strict=True):
         cells = "".join(SHADES[min(len(SHADES) - 1, round(v / peak * (len(SHADES) - 1)))] * 2 for v in row)
-        console.print(f"{name:<4} {cells}")
+        console.print(f"{printable(name):<4} {cells}")
     console.print(f"     darkest = {peak:,} incidents per cell")
