@@ -107,3 +107,27 @@ def test_sample_data_is_never_in_the_future_and_check_flags_what_is(make_project
         assert ("future_timestamp", "incidents", "resolved_at") in failed
         with pytest.raises(ConfigError, match=r"--end .* is in the future"):
             ws.seed(incidents=10, replace=True, end=dt.date(2999, 1, 1))
+
+
+def test_a_first_deploy_racing_another_says_the_database_is_in_use(tmp_path: Path, repo: Path) -> None:
+    """Two first deploys started together: the second meets the file the first just created (DuckDB's lock)
+    at its CREATE DATABASE, and says what the README promises, not DuckDB's text."""
+    import subprocess
+    import sys
+
+    from incidents.errors import TargetError
+    from incidents.project.config import environment, load_project
+    from incidents.targets.local import open_local
+
+    env = environment(load_project(repo), "dev")
+    session = open_local(tmp_path, env)  # no database file yet: nothing attached
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(30)", str(tmp_path / "INCIDENTS.db")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(TargetError, match="another incidents process is using the local database in "):
+            session.execute("CREATE DATABASE IF NOT EXISTS INCIDENTS")
+    finally:
+        holder.kill()
+        session.close()

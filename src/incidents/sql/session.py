@@ -37,6 +37,9 @@ class Session:
     trace: list[Statement] = field(default_factory=list)
     on_close: Callable[[], None] | None = None
     hint: Callable[[str], str | None] = lambda message: None  # backend-specific advice for an error
+    # The whole message for a backend error that has a plain explanation (the local database held by
+    # another process), in place of the driver's text.
+    explain: Callable[[str], str | None] = lambda message: None
     # Statements the backend cannot parse but that only set what it does not have (the local target has
     # no Time Travel): accepted and not sent, so plans are the same on every backend.
     ignores: Callable[[str], bool] = lambda sql: False
@@ -76,7 +79,7 @@ class Session:
         except Exception as exc:
             if not self.is_target_error(exc):
                 raise
-            message = first_line(exc)
+            message = self.explain(first_line(exc)) or first_line(exc)
             advice = self.hint(message)
             raise TargetError(f"{message} ({advice})" if advice else message, obj=obj or self.label,
                               statement=sql) from exc

@@ -47,8 +47,7 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
         conn = fake.connect(database=env.database, schema=env.schema)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise TargetError(f"another incidents process is using the local database in {path}; "
-                              "wait for it to finish (or set INCIDENTS_LOCAL_DIR)") from None
+            raise TargetError(_busy(path)) from None
         raise TargetError(f"cannot open the local database in {path}: {exc}") from None
 
     def is_target_error(exc: BaseException) -> bool:
@@ -56,6 +55,7 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
 
     session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
                       on_close=fake.duck_conn.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,
+                      explain=lambda message: _held_elsewhere(message, path),
                       rewrite=keys_declared_not_enforced, bulk_load=lambda: _capped_cache(fake.duck_conn))
     rules = os.environ.get("INCIDENTS_LOCAL_RULES")
     if rules:
@@ -120,6 +120,17 @@ def _capped_cache(duck: Any) -> Iterator[None]:
         yield
     finally:
         duck.execute("RESET memory_limit")
+
+
+def _busy(path: Path) -> str:
+    return f"another incidents process is using the local database in {path}; wait for it to finish (or set " \
+           "INCIDENTS_LOCAL_DIR)"
+
+
+def _held_elsewhere(message: str, path: Path) -> str | None:
+    """DuckDB's file lock met by a statement (a second deploy started in the same second as the first
+    creates the database file): the same explanation as when opening finds it held."""
+    return _busy(path) if "Could not set lock on file" in message or "Conflicting lock" in message else None
 
 
 def _local_hint(message: str) -> str | None:
