@@ -23,6 +23,10 @@ from incidents.project.reader import Node
 from incidents.sql import identifiers
 
 _KEYS = ("roles", "future_grants", "audit_every_minutes", "purge_schedule", "task_warehouse")
+# Snowflake's system-defined roles (https://docs.snowflake.com/en/user-guide/security-access-control-overview
+# #system-defined-roles): never a functional role of ours. PUBLIC is held by every user, so nothing of ours
+# is granted to it either: a pii_reader granted to PUBLIC would show PII in clear to everyone.
+SYSTEM_ROLES = ("ORGADMIN", "GLOBALORGADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC")
 # https://docs.snowflake.com/en/sql-reference/sql/create-task : SCHEDULE = '<num> MINUTE' or
 # 'USING CRON <expr> <time_zone>' (five cron fields).
 _CRON = re.compile(r"USING CRON (\S+ ){5}[A-Za-z_]+(/[A-Za-z_]+)*")
@@ -76,8 +80,15 @@ def _read(node: Node) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         fields: dict[str, Any] = {}
         if "name" in role.data:
             fields["name"] = role.ident("name")
+            if fields["name"].upper() in SYSTEM_ROLES:
+                default = f"<PROJECT>_<ENV>_{str(kind).upper()}"
+                raise role.error("name", f"{fields['name']} is one of Snowflake's system roles; name the {kind} role "
+                                         f"after your project (the default is {default})")
         if "granted_to" in role.data:
             fields["granted_to"] = role.idents("granted_to")
+            if any(to.upper() == "PUBLIC" for to in fields["granted_to"]):
+                raise role.error("granted_to", "PUBLIC is held by every user: granting the role to it grants it to "
+                                               "everyone; name the roles that should hold it")
         roles[str(kind)] = fields
     return values, roles
 

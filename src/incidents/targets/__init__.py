@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from incidents.errors import ConfigError
 from incidents.project.config import PACKAGED_PROJECT
 from incidents.project.deployment import Deployment
 from incidents.project.models import Project
@@ -17,7 +18,13 @@ from incidents.sql.session import Session
 def local_dir(project: Project, environ: Mapping[str, str] = os.environ) -> Path:
     """Where the local target keeps its database files."""
     if environ.get("INCIDENTS_LOCAL_DIR"):
-        return Path(environ["INCIDENTS_LOCAL_DIR"]).expanduser()
+        path = Path(environ["INCIDENTS_LOCAL_DIR"]).expanduser()
+        try:
+            path.exists()  # the operating system's verdict on the name itself (too long, not a name)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot use it for the local database: {getattr(exc, 'strerror', None) or exc}; point "
+                              "it at a folder you can write", key="INCIDENTS_LOCAL_DIR") from None
+        return path
     # The example project inside the installed package is not ours to write into.
     base = Path.cwd() if project.root.resolve() == PACKAGED_PROJECT.resolve() else project.root
     return base / ".incidents"

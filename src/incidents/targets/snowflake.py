@@ -154,6 +154,10 @@ def _check_types(base: Mapping[str, Any], name: str, home: Path) -> None:
                               str: "a string"}[k] for k in kinds)
         raise ConfigError(f"expected {wanted} in connection {name!r}, got a {type(value).__name__}",
                           file=str(home / "connections.toml"), key=f"{name}.{key}")
+    port = base.get("port")
+    if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
+        raise ConfigError(f"expected a port from 1 to 65535 in connection {name!r}, got {port}",
+                          file=str(home / "connections.toml"), key=f"{name}.port")
 
 
 def _check_warehouse(params: dict[str, Any], env: Environment, name: str) -> None:
@@ -206,6 +210,12 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
         message = first_line(exc)
         raise TargetError(f"cannot connect to Snowflake with connection {name!r} "
                           f"(account {params.get('account')!r}): {message}") from None
+    except (ValueError, TypeError) as exc:
+        # What the connector raises on parameters it cannot use before it talks to Snowflake: a private key
+        # file that has a PEM header but is not a key (or needs another passphrase), a malformed host.
+        what = "private_key_file" if params.get("private_key_file") else "--connection"
+        raise ConfigError(f"connection {name!r} cannot be used: {type(exc).__name__}: {first_line(exc)}",
+                          key=what) from None
 
     def is_target_error(exc: BaseException) -> bool:
         return isinstance(exc, snowflake.connector.errors.Error)
