@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ from incidents.cli.common import (
     _workspace,
     show,
 )
-from incidents.errors import ConfigError, Found
+from incidents.errors import ConfigError, Found, IncidentsError
 from incidents.version import __version__
 
 if TYPE_CHECKING:
@@ -342,7 +343,7 @@ def query(
     Examples: incidents query "SELECT * FROM v_monthly_incident_trends" --limit 12;
     incidents query -F checks.sql
     """
-    with _errors(output is QueryFormat.json and file is None):  # --file prints its own array
+    with _errors(output is QueryFormat.json):  # --file prints its own array, then marks the error reported
         if file is not None:
             if sql is not None:
                 raise ConfigError("give SQL or --file, not both", key="--file")
@@ -371,6 +372,9 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
                 done.append((statement, result))
                 if output is not QueryFormat.json:
                     fmt.script_statement(len(done), statement, result, output.value, vertical)
+    except IncidentsError as exc:
+        exc.reported = output is QueryFormat.json  # type: ignore[attr-defined]  # the array below says it
+        raise
     finally:
         if output is QueryFormat.json:  # one document, also when a statement failed
             fmt.script_json(done)
@@ -428,7 +432,29 @@ def _quiet_connector_threads() -> None:
 def main() -> None:
     _one_line_warnings()
     _quiet_connector_threads()
-    app()
+    if not _json_requested(sys.argv[1:]):
+        app()
+        return
+    # --format json: even a usage error (an unknown option, a file that is not there) prints the JSON
+    # error document a CI parser reads from stdout, not only typer's box on stderr.
+    try:
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        # typer's usage errors (its vendored click's ClickException): they say what to fix themselves.
+        show = getattr(exc, "format_message", None)
+        if show is None:
+            if type(exc).__name__ == "Abort":  # Ctrl-C at a prompt
+                sys.exit(130)
+            raise
+        fmt.error_line("error", show())
+        fmt.error_json(exc)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _json_requested(argv: list[str]) -> bool:
+    return any(a in ("--format=json", "-fjson") for a in argv) or any(
+        a in ("--format", "-f") and b == "json" for a, b in itertools.pairwise(argv))
 
 
 if __name__ == "__main__":

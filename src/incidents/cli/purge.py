@@ -33,7 +33,8 @@ def purge(
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
         if not dry_run and not yes and (connection is not None or ws.env.target != "local"):
-            raise ConfigError(f"purge deletes rows in env {ws.env.name} ({ws.env.target}); rerun with --yes, "
+            where = f"Snowflake connection {connection}" if connection is not None else ws.env.target
+            raise ConfigError(f"purge deletes rows in env {ws.env.name} ({where}); rerun with --yes, "
                               "or with --dry-run to count them first", key="--yes")
         result = ws.purge(dry_run=dry_run, as_of=as_of)
         show(result, output, lambda: fmt.purge_text(result, ws.where))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from incidents.errors import TargetError
+from incidents.errors import TargetError, printable
 from incidents.project.deployment import Deployment
 from incidents.project.models import LOCK_TABLE
 from incidents.sql.session import Session
@@ -52,8 +52,10 @@ class Holder:
         return False
 
     def __str__(self) -> str:
+        # The row is data anyone with write access could have set: no newline or escape code gets through.
         who = f"{self.owner or '?'}@{self.host or '?'}"
-        return f"{who} since {self.acquired_at} UTC (deploy {self.deploy_id}; the lock expires {self.expires_at} UTC)"
+        return printable(f"{who} since {self.acquired_at} UTC (deploy {self.deploy_id}; the lock expires "
+                         f"{self.expires_at} UTC)")
 
 
 class DeployLock:

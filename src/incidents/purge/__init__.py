@@ -49,16 +49,24 @@ def parse_as_of(value: dt.datetime | str | None) -> dt.datetime:
     """--as-of: an ISO date or timestamp (UTC); default now. Anything else is the user's mistake."""
     from incidents.errors import ConfigError
 
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     if value is None:
-        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        return now
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ConfigError(f"expected a date or timestamp as YYYY-MM-DD[ HH:MM:SS], got {value!r}",
-                          key="--as-of") from None
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+        moment = value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(f"expected a date or timestamp as YYYY-MM-DD[ HH:MM:SS], got {value!r}",
+                              key="--as-of") from None
+        moment = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    if moment > now + dt.timedelta(days=1):
+        # Ages measured from a future moment make rows expire early: 2062 typed for 2026 would delete
+        # every retained row.
+        raise ConfigError(f"{moment:%Y-%m-%d %H:%M:%S} is in the future (now is {now:%Y-%m-%d %H:%M} UTC); ages are "
+                          "measured from --as-of, so a future one deletes rows that have not expired", key="--as-of")
+    return moment
 
 
 def purge(session: Session, dep: Deployment, *, as_of: dt.datetime, dry_run: bool = False) -> PurgeResult:
