@@ -80,3 +80,44 @@ def test_init_never_overwrites_a_file_and_ignores_the_local_target(tmp_path: Pat
     assert "node_modules/" in (folder / ".gitignore").read_text(encoding="utf-8")
     long_name = runner.invoke(app, ["init", str(tmp_path / ("x" * 300))])
     assert long_name.exit_code == 2 and "File name too long" in long_name.stderr
+
+
+KILL_MID_SEED = """
+import os, sys
+from incidents import Workspace
+from incidents.seed import load
+
+real_write, calls = load.Loader.write, []
+
+def dying_write(self, name, frame):
+    calls.append(name)
+    if len(calls) == int(sys.argv[2]):
+        os._exit(137)  # as kill -9: no cleanup, no rollback by us
+    return real_write(self, name, frame)
+
+load.Loader.write = dying_write
+with Workspace.open(sys.argv[1]) as ws:
+    ws.seed(incidents=3000, replace=True, end=__import__("datetime").date(2026, 11, 30))
+"""
+
+
+def test_a_seed_killed_half_way_leaves_the_old_rows_as_they_were(project_copy: Path, deployed_local: Path) -> None:
+    """issue 22 (H5): --replace used to empty the tables first, so a kill left neither the old rows nor the new."""
+    import subprocess
+    import sys
+
+    def counts() -> dict[str, int]:
+        with Workspace.open(project_copy) as ws:
+            return {t: ws.query(f"SELECT COUNT(*) AS N FROM {t}")[0]["N"]
+                    for t in ("users", "incidents", "incident_status_history", "incident_comments")}
+
+    with Workspace.open(project_copy) as ws:
+        ws.seed(incidents=1000, end=__import__("datetime").date(2026, 11, 1))
+    before = counts()
+    for dies_at in (2, 6):  # in the dimensions; in the incidents' children, after the old rows were deleted
+        done = subprocess.run([sys.executable, "-c", KILL_MID_SEED, str(project_copy), str(dies_at)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 137, done.stderr
+        assert counts() == before
+    with Workspace.open(project_copy) as ws:
+        assert ws.check().ok

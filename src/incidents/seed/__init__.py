@@ -65,7 +65,6 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
     from incidents.seed.catalog import LIFECYCLE
     from incidents.seed.generate import Generator, Window
     from incidents.seed.load import Loader
-    from incidents.seed.progress import Progress
 
     if options.incidents < 1:
         raise ConfigError(f"expected at least 1 incident, got {options.incidents}", key="--incidents")
@@ -75,7 +74,7 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
                           "cannot generate believable history for it", file="config/project.yml", key="lifecycle")
     start, end = window(options)
     began = time.perf_counter()
-    loader = Loader(session, dep)
+    loader = Loader(session, dep, atomic=True)
     missing = loader.missing_tables()
     if missing:
         raise NotDeployedError(f"table(s) {', '.join(missing)} do not exist in {dep.database}.{dep.schema}; "
@@ -88,10 +87,22 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
         listed = ", ".join(f"{name} ({n:,} rows)" for name, n in filled.items())
         raise TablesNotEmptyError(f"tables already hold rows: {listed}; pass --replace to replace them "
                                   "(nothing was changed)")
+    loader.begin()
+    try:
+        return _fill(session, loader, generator, options, replace=bool(filled), began=began)
+    except BaseException:  # Ctrl-C too: what was there stays there
+        loader.abort()
+        raise
+
+
+def _fill(session: Session, loader: Any, generator: Any, options: SeedOptions, *, replace: bool,
+          began: float) -> SeedReport:
+    from incidents.seed.progress import Progress
+
     deleting = time.perf_counter()
-    if filled:
+    if replace:
         loader.delete_all()
-    delete_seconds = time.perf_counter() - deleting if filled else 0.0
+    delete_seconds = time.perf_counter() - deleting if replace else 0.0
     rows: dict[str, int] = {}
     phases: dict[str, float] = {"generate": 0.0}
     with Progress(enabled=options.progress, incidents=options.incidents) as progress, session.bulk_load():

@@ -11,6 +11,7 @@ The staged strategy also runs on fakesnow, which is how the tests cover its SQL.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -30,13 +31,21 @@ WriteFn = Callable[..., Any]
 
 
 class Loader:
+    """Bulk loads into declared tables. With `atomic`, everything between `begin()` and `finish()` (the
+    --replace DELETEs included) lands in one transaction: a seed killed half way leaves the tables as
+    they were. Snowflake commits every DDL statement, and staging creates temporary tables, so there
+    the chunks are staged first and moved into their tables in one transaction at the end."""
+
     def __init__(self, session: Session, dep: Deployment, *, staged: bool | None = None,
-                 tables: tuple[str, ...] = SEED_TABLES) -> None:
-        self.session, self.dep = session, dep
+                 tables: tuple[str, ...] = SEED_TABLES, atomic: bool = False) -> None:
+        self.session, self.dep, self.atomic = session, dep, atomic
         self.staged = session.backend != "local" if staged is None else staged
         self.tables = {name: declared_table(dep.project, name) for name in tables}
         self._write = _write_function(session.backend)
         self._stages: set[str] = set()
+        self._staged_columns: dict[str, list[Any]] = {}  # table -> columns its stage holds (atomic, staged)
+        self._replace = False
+        self._open = False  # a transaction of ours is open
 
     def sql(self, template: str, **extra: Any) -> str:
         return self.dep.render(f"seed/{template}", **extra)
@@ -64,8 +73,19 @@ class Loader:
 
     # ------------------------------------------------------------------ writes
 
+    def begin(self) -> None:
+        """Open the load's transaction (staged: it opens in `finish`, after the last chunk is staged)."""
+        if self.atomic and not self.staged:
+            self._transaction("begin")
+
     def delete_all(self) -> None:
-        """Empty the seeded tables, children first."""
+        """Empty the seeded tables, children first (staged and atomic: in `finish`'s transaction)."""
+        if self.atomic and self.staged:
+            self._replace = True
+            return
+        self._delete_all()
+
+    def _delete_all(self) -> None:
         for name in reversed(SEED_TABLES):
             table = self.tables[name]
             for fk in table.foreign_keys:
@@ -84,17 +104,46 @@ class Loader:
             self._write_pandas(df, table.name.upper())
             return len(df)
         stage = f"{STAGE_PREFIX}{table.name.upper()}"
+        columns = [c for c in table.columns if c.name.upper() in df.columns]
+        if self.atomic:  # every chunk into one stage per table; moved at `finish`
+            if stage not in self._stages:
+                self.session.execute(self.sql("drop_stage.sql.j2", stage=stage), obj=stage)
+                self._stages.add(stage)
+                self._staged_columns[name] = columns
+            self._write_pandas(df, stage, auto_create_table=True, table_type="temporary")
+            return len(df)
         self._stages.add(stage)
         self.session.execute(self.sql("drop_stage.sql.j2", stage=stage), obj=stage)
         self._write_pandas(df, stage, auto_create_table=True, table_type="temporary")
-        columns = [c for c in table.columns if c.name.upper() in df.columns]
         self.session.execute(self.sql("insert_from_stage.sql.j2", table=table, columns=columns, stage=stage),
                              obj=name)
         return len(df)
 
     def finish(self) -> None:
+        """The derived solution counts, then the commit of an atomic load; the stages go."""
+        if self.atomic and self.staged:
+            self._transaction("begin")
+            if self._replace:
+                self._delete_all()
+            for name in (n for n in SEED_TABLES if n in self._staged_columns):
+                stage = f"{STAGE_PREFIX}{name.upper()}"
+                self.session.execute(self.sql("insert_from_stage.sql.j2", table=self.tables[name],
+                                              columns=self._staged_columns[name], stage=stage), obj=name)
         self.session.execute(self.sql("solution_usage.sql.j2"), obj="solution_templates")
+        if self._open:
+            self._transaction("commit")
         self.drop_stages()
+
+    def abort(self) -> None:
+        """After a failure: roll the load's transaction back, drop the stages; errors here are not the news."""
+        with contextlib.suppress(TargetError):
+            if self._open:
+                self._transaction("rollback")
+            self.drop_stages()
+
+    def _transaction(self, verb: str) -> None:
+        self.session.execute(self.sql(f"{verb}.sql.j2"), obj="seed transaction")
+        self._open = verb == "begin"
 
     def drop_stages(self) -> None:
         for stage in sorted(self._stages):
