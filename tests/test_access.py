@@ -304,13 +304,13 @@ def test_purge_dry_run_counts_equal_a_direct_count_and_purge_removes_exactly_tho
     counted = {t["table"]: t["rows"] for t in json.loads(dry.stdout)["tables"]}
     assert counted == {table: expired for table, (expired, _) in before.items()}
     assert _counts(workspace) == before  # a dry run deletes nothing
-    done = cli(runner, root, "purge", "--as-of", AS_OF)
+    done = cli(runner, root, "purge", "--as-of", AS_OF, "--yes")  # a future --as-of needs --yes
     assert done.exit_code == 0, done.output
     assert re.search(rf"{before['incident_attachments'][0]}\s+row\(s\) older than 365 days", done.stdout)
     assert _counts(workspace) == {table: (0, kept) for table, (_, kept) in before.items()}
     assert rows(workspace, "SELECT COUNT(*) FROM incidents") == incidents  # the incident itself is kept
     workspace.close()
-    again = cli(runner, root, "purge", "--as-of", AS_OF, "--format", "json")
+    again = cli(runner, root, "purge", "--as-of", AS_OF, "--yes", "--format", "json")
     assert json.loads(again.stdout)["total"] == 0
 
 

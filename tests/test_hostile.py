@@ -34,7 +34,7 @@ def test_purge_refuses_a_future_as_of_and_deletes_nothing(project_copy: Path, de
     for as_of in ("9999-12-31 23:59:59.999999", "2062-01-01"):
         result = runner.invoke(app, ["purge", "--as-of", as_of, "--format", "json", *args])
         assert result.exit_code == 2, result.output
-        assert "is in the future" in result.stderr and "--as-of" in result.stderr
+        assert "is in the future" in result.stderr and "--yes" in result.stderr
         assert json.loads(result.stdout)["error"]["key"] == "--as-of"
     with Workspace.open(project_copy) as ws:
         assert ws.query("SELECT COUNT(*) AS N FROM INCIDENT_COMMENTS")[0]["N"] == 1

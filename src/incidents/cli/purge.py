@@ -32,6 +32,12 @@ def purge(
     Examples: incidents purge --dry-run; incidents purge --env prod --yes; incidents purge --as-of 2026-01-01
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
+        from incidents.purge import in_the_future, parse_as_of
+
+        if not dry_run and not yes and as_of is not None and in_the_future(parse_as_of(as_of)):
+            raise ConfigError(f"{as_of} is in the future: measured from it, rows that have not expired would be "
+                              "deleted; rerun with --yes if that is what you want, or --dry-run to count them",
+                              key="--as-of")
         if not dry_run and not yes and (connection is not None or ws.env.target != "local"):
             where = f"Snowflake connection {connection}" if connection is not None else ws.env.target
             raise ConfigError(f"purge deletes rows in env {ws.env.name} ({where}); rerun with --yes, "

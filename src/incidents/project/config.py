@@ -79,6 +79,8 @@ def load_project(root: Path) -> Project:
     node.only("name", "database", "schema", "currency", "default_env", "environments", "variables", "lifecycle",
               "access")
     name = node.get("name", str, "incidents")
+    if not name.strip():
+        raise node.error("name", "is empty; name the project (role names and query tags are made from it)")
     database = node.ident("database")
     schema = node.ident("schema")
     currency = node.get("currency", str, "USD")
@@ -516,6 +518,13 @@ def _order_tables(tables: list[Table]) -> tuple[Table, ...]:
 
 # --------------------------------------------------------------------------- views
 
+def _column_doc(view: Node, column: Any, text: Any) -> ConfigText:
+    """Every view column is documented in words (the text is its column comment and docs/views.md)."""
+    if not isinstance(text, str) or not text.strip():
+        raise view.error(f"columns.{column}", f"expected a sentence documenting the column, got {kind_of(text)}")
+    return ConfigText(text)
+
+
 def _load_views(root: Path) -> tuple[View, ...]:
     rel = "config/views.yml"
     path = root / rel
@@ -531,8 +540,8 @@ def _load_views(root: Path) -> tuple[View, ...]:
         name = view.ident("name")
         if any(v.name == name for v in views):
             raise view.error("name", f"duplicate view {name!r}")
-        cols = view.get("columns", dict, {})
-        documented = tuple((view.check_ident(f"columns.{c}", c), ConfigText(d)) for c, d in cols.items())
+        cols = view.get("columns", dict, required=True)
+        documented = tuple((view.check_ident(f"columns.{c}", c), _column_doc(view, c, d)) for c, d in cols.items())
         views.append(View(name=name, template=view.get("template", str, f"views/{name}.sql.j2"),
                           comment=_object_comment(view), columns=documented, source=rel))
     return tuple(views)

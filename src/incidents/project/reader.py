@@ -97,10 +97,19 @@ class Node:
             if key not in allowed:
                 raise self.error(str(key), f"unknown key; expected one of {', '.join(allowed)}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
-        if key not in self.data or self.data[key] is None:
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False,
+            nullable: bool = False) -> Any:
+        """The key's value, checked to be of `kind`; `default` when the key is absent. An explicit null is
+        refused (a silent fallback to the default hid typos) unless the key takes null (`nullable`)."""
+        if key not in self.data:
             if required:
                 raise self.error(key, "is required")
+            return default
+        if self.data[key] is None:
+            if required:
+                raise self.error(key, "is required")
+            if not nullable:
+                raise self.error(key, f"is null; give {kind_names(kind)} or leave the key out")
             return default
         value = self.data[key]
         if kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):

@@ -49,9 +49,8 @@ def parse_as_of(value: dt.datetime | str | None) -> dt.datetime:
     """--as-of: an ISO date or timestamp (UTC); default now. Anything else is the user's mistake."""
     from incidents.errors import ConfigError
 
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     if value is None:
-        return now
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     if isinstance(value, dt.datetime):
         moment = value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     else:
@@ -61,12 +60,13 @@ def parse_as_of(value: dt.datetime | str | None) -> dt.datetime:
             raise ConfigError(f"expected a date or timestamp as YYYY-MM-DD[ HH:MM:SS], got {value!r}",
                               key="--as-of") from None
         moment = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
-    if moment > now + dt.timedelta(days=1):
-        # Ages measured from a future moment make rows expire early: 2062 typed for 2026 would delete
-        # every retained row.
-        raise ConfigError(f"{moment:%Y-%m-%d %H:%M:%S} is in the future (now is {now:%Y-%m-%d %H:%M} UTC); ages are "
-                          "measured from --as-of, so a future one deletes rows that have not expired", key="--as-of")
     return moment
+
+
+def in_the_future(moment: dt.datetime) -> bool:
+    """Ages measured from a future moment make rows expire early (2062 typed for 2026 would delete every
+    retained row): such a purge needs an explicit --yes."""
+    return moment > dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=1)
 
 
 def purge(session: Session, dep: Deployment, *, as_of: dt.datetime, dry_run: bool = False) -> PurgeResult:
