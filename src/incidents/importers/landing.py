@@ -101,9 +101,10 @@ def json_text(column: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
     text = column.cast(pa.string())
-    for plain, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        text = pc.replace_substring(text, plain, escaped)
-    text = pc.replace_substring_regex(text, _CONTROL.pattern, " ")
+    if pc.any(pc.match_substring_regex(text, r'[\\"\x00-\x1f]')).as_py():  # most columns need no escaping
+        for plain, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            text = pc.replace_substring(text, plain, escaped)
+        text = pc.replace_substring_regex(text, _CONTROL.pattern, " ")
     quoted = pc.binary_join_element_wise('"', text, '"', "")
     return pc.fill_null(quoted, "null")
 
@@ -128,7 +129,21 @@ def json_objects(columns: dict[str, pa.Array], length: int) -> pa.Array:
 def constant(value: Any, length: int, kind: pa.DataType) -> pa.Array:
     import pyarrow as pa
 
-    return pa.array([value] * length, kind) if value is not None else pa.nulls(length, kind)
+    return pa.repeat(pa.scalar(value, kind), length) if value is not None else pa.nulls(length, kind)
+
+
+def when_changed(values: pa.Array, group: pa.Array) -> pa.Array:
+    """`values` where they differ from the row before of the same group (the first row of a group
+    keeps its own), null elsewhere: an incident's fields that rarely change are stored once per change."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) < 2:
+        return values
+    same_group = pc.fill_null(pc.equal(group[1:], group[:-1]), False)
+    same_value = pc.fill_null(pc.equal(values[1:], values[:-1]), False)
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(pc.and_(same_group, same_value))])
+    return pc.if_else(keep, values, pa.nulls(len(values), values.type))
 
 
 def landing_table(columns: dict[str, Any], length: int, common: dict[str, Any]) -> pa.Table:

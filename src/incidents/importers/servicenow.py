@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from incidents.errors import ConfigError
 from incidents.importers import dates
-from incidents.importers.landing import MAX_NUMBER, People, json_objects, keys_of, landing_table
+from incidents.importers.landing import MAX_NUMBER, People, json_objects, keys_of, landing_table, when_changed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,8 +35,8 @@ TEXT = {"assignment_group": "assignment_group", "short_description": "title", "d
         "urgency": "urgency", "contact_type": "contact_type"}
 # Known fields without a column of their own: incidents.metadata:import:fields keeps them.
 ATTRIBUTES = ("active", "location", "u_symptom", "cmdb_ci", "knowledge", "u_priority_confirmation", "notify",
-              "problem_id", "rfc", "vendor", "caused_by", "severity", "sys_id", "sys_created_at", "business_service",
-              "escalation", "made_sla", "sys_mod_count", "reassignment_count", "reopen_count")
+              "problem_id", "rfc", "vendor", "caused_by", "severity", "sys_id", "business_service", "escalation",
+              "sys_created_at")
 ALIASES = {"incident_state": ("incident_state", "state"), "closed_code": ("closed_code", "close_code")}
 BLOCK_BYTES = 8 << 20  # ~30-60k rows of an incident export per batch
 TRUE = ("true", "1", "yes", "y", "t")
@@ -222,12 +222,16 @@ def _landing(raw: pa.Table, *, load: dict[str, Any], people: People, order: str,
             out[landing] = keys
         _meet(people, named, role, text(name), event_at)
     known = {a for names in ALIASES.values() for a in names} | set(TEXT) | set(ATTRIBUTES) | set(DATE_COLUMNS) | {
-        p for p, _, _ in PEOPLE} | {"number"}
+        p for p, _, _ in PEOPLE} | {"number", "sys_mod_count", "reassignment_count", "reopen_count", "made_sla"}
     unknown = {name: col[name] for name in raw.column_names if name not in known}
     rejected = pc.is_valid(error)
-    out["attributes"] = json_objects(attributes, n)
-    out["other_fields"] = pc.if_else(rejected, json_objects(col, n),
-                                     json_objects(unknown, n) if unknown else pa.nulls(n, pa.string()))
+    # Stored where they change within an incident's rows: the pass takes the latest stored ones.
+    out["attributes"] = when_changed(json_objects(attributes, n), number)
+    out["other_fields"] = when_changed(json_objects(unknown, n), number) if unknown else pa.nulls(n, pa.string())
+    if pc.any(rejected).as_py():  # a rejected row keeps every field it had
+        everything = json_objects({name: pc.filter(values, rejected) for name, values in col.items()},
+                                  pc.sum(rejected.cast(pa.int64())).as_py())
+        out["other_fields"] = pc.replace_with_mask(out["other_fields"], rejected, everything)
     out["event_key"] = _event_keys(seq, event_at, rejected, out["other_fields"])
     out["error"] = error
     count = pc.sum(rejected.cast(pa.int64())).as_py() or 0
