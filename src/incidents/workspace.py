@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from incidents.access.purge import PurgeResult
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
+    from incidents.importers.result import ImportResult
     from incidents.report import ReportResult
     from incidents.session import Session, Statement
     from incidents.status import HistoryResult, StatusResult
@@ -327,6 +328,21 @@ class Workspace:
         from incidents.ingest.config import load_ingest_config
 
         Pass(self.session, self.project, self.env, load_ingest_config(self.project), now_utc()).prepare()
+
+    def import_(self, source: str, path: str | os.PathLike[str], *, date_format: str | None = None,
+                on_progress: Callable[[str, int, int, str], None] | None = None) -> ImportResult:
+        """Import a ticketing export (see README, "Importing history"): source "servicenow" (the incident
+        list export or audit event log, CSV) or "jira" (REST search API issues with expand=changelog,
+        JSON). Rows land in raw_import_rows in bulk, then one set-based pass merges incidents, their
+        status and assignment history and users by source key. Rows that cannot make an incident are
+        landed with their error and counted in `.rejected`. `date_format` (ServiceNow): day-first,
+        month-first, iso or a strptime pattern; default config/import.yml's (auto: from the data).
+        `on_progress(phase, done, total, detail)`: "read" over the file's bytes, then "pass" steps."""
+        from incidents.importers import import_file
+
+        self.require_deployed()
+        return import_file(self.session, self.project, self.env, source, path, date_format=date_format,
+                           where=self.where, on_progress=on_progress)
 
     def purge(self, *, dry_run: bool = False, as_of: dt.datetime | str | None = None) -> PurgeResult:
         """Delete the rows older than each table's `retention:` (children first, one DELETE per
