@@ -300,7 +300,8 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_IMPORT_ROWS (
     REASSIGNMENT_COUNT NUMBER(38,0) COMMENT 'reassignment_count as given.',
     REOPEN_COUNT NUMBER(38,0) COMMENT 'reopen_count as given.',
     SLA_MET BOOLEAN COMMENT 'made_sla, or the Jira resolution SLA not breached.',
-    ATTRIBUTES VARCHAR(16777216) COMMENT 'The row''s other fields as a JSON object of source names and values (null when missing); a rejected row keeps all of them.',
+    ATTRIBUTES VARCHAR(16777216) COMMENT 'The row''s other known fields (ServiceNow location, cmdb_ci, vendor ...; Jira issue type, components, labels, SLA) as a JSON object; they become incidents.metadata:import:fields.',
+    OTHER_FIELDS VARCHAR(16777216) COMMENT 'Fields this tool does not know, as a JSON object, kept and never mapped (they may hold free text); a rejected row keeps all its fields here.',
     ERROR VARCHAR(1000) COMMENT 'Why the row cannot make an incident; NULL when it was imported.',
     CONSTRAINT PK_RAW_IMPORT_ROWS PRIMARY KEY (LOAD_ID, ROW_INDEX, EVENT_KEY)
 )

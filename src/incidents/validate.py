@@ -71,6 +71,7 @@ def validate_project(project: Project, env: Environment, files: dict[str, str] |
         if view is not None:
             _check_select_list(view, parsed[0])
     count += _validate_ingest(project, env, seen)
+    count += _validate_import(project, env)
     count += _validate_access(state, seen)
     count += _validate_checks(project, env)
     for rel, content in (files if files is not None else render_files(project, env)).items():
@@ -91,6 +92,19 @@ def _validate_ingest(project: Project, env: Environment, seen: set[str]) -> int:
     for statement in statements:
         parse_statements(statement, "templates/ingest/")
         seen.add(_normal(statement))
+    return len(statements)
+
+
+def _validate_import(project: Project, env: Environment) -> int:
+    """config/import.yml (when present) and every statement an import sends, for both sources."""
+    from incidents.importers.config import IMPORT_FILE
+    from incidents.importers.statements import all_statements
+
+    if not (project.root / IMPORT_FILE).is_file():
+        return 0
+    statements = all_statements(project, env)
+    for statement in statements:
+        parse_statements(statement, "templates/import/")
     return len(statements)
 
 

@@ -47,25 +47,11 @@ class ImportPass:
         self.now, self.load_id = now, load_id
 
     def table(self, name: str) -> str:
-        """A temporary table's name: qualified except on the local target (fakesnow refuses a qualified
-        temporary table name)."""
-        if self.session.backend == "local":
-            return identifiers.quote(name)
-        return identifiers.qualify(self.env.database, self.env.schema, name)
+        return temporary_table(self.env, name, qualified=self.session.backend != "local")
 
     def sql(self, name: str, **extra: Any) -> str:
-        from incidents.render import context
-        from incidents.templating import render_template
-
-        temps = {key: self.table(value) for key, value in TEMP_TABLES.items()}
-        return render_template(self.project.templates_dir, f"import/{name}.sql.j2",
-                               **context(self.project, self.env, cfg=self.cfg, now_sql=literal(self.now),
-                                         load_id=self.load_id, system_email=self.system_email,
-                                         system_name=SYSTEM_NAMES[self.cfg.name], **temps, **extra))
-
-    @property
-    def system_email(self) -> str:
-        return f"import-{self.cfg.name}@system.incidents.invalid"
+        return render_step(self.project, self.env, self.cfg, name, now_sql=literal(self.now), load_id=self.load_id,
+                           qualified=self.session.backend != "local", **extra)
 
     def execute(self, name: str, **extra: Any) -> list[tuple[Any, ...]]:
         return self.session.execute(self.sql(name, **extra), obj=f"import {name}")[1]
@@ -113,6 +99,41 @@ class ImportPass:
     def conflict_errors(self) -> tuple[str, ...]:
         rows = self.execute("conflict_errors")
         return tuple(f"row {r}: {e}" for r, e in rows)
+
+
+def temporary_table(env: Environment, name: str, *, qualified: bool) -> str:
+    """A temporary table's name: qualified except on the local target (fakesnow refuses a qualified
+    temporary table name)."""
+    return identifiers.qualify(env.database, env.schema, name) if qualified else identifiers.quote(name)
+
+
+def render_step(project: Project, env: Environment, cfg: SourceConfig, name: str, *, now_sql: str, load_id: str,
+                qualified: bool, **extra: Any) -> str:
+    """One statement of the pass (templates/import/<name>.sql.j2)."""
+    from incidents.render import context
+    from incidents.templating import render_template
+
+    temps = {key: temporary_table(env, value, qualified=qualified) for key, value in TEMP_TABLES.items()}
+    return render_template(project.templates_dir, f"import/{name}.sql.j2",
+                           **context(project, env, cfg=cfg, now_sql=now_sql, load_id=load_id,
+                                     system_email=f"import-{cfg.name}@system.incidents.invalid",
+                                     system_name=SYSTEM_NAMES[cfg.name], **temps, **extra))
+
+
+def all_statements(project: Project, env: Environment) -> list[str]:
+    """Every statement an import can send, for both sources, as sent to Snowflake (what `incidents
+    validate` parses); a config/import.yml problem is a ConfigError."""
+    from incidents.importers.config import SOURCES, load_import_config
+
+    config = load_import_config(project)
+    out = []
+    for source in SOURCES:
+        cfg = config.source(source)
+        for name in ("missing_categories", *STEPS, "touched", "fallbacks", "conflict_errors"):
+            out.append(render_step(project, env, cfg, name, now_sql="SYSDATE()", load_id="validate", qualified=True))
+        out.extend(render_step(project, env, cfg, "drop", now_sql="SYSDATE()", load_id="validate", qualified=True,
+                               table=temporary_table(env, table, qualified=True)) for table in TEMP_TABLES.values())
+    return out
 
 
 def _count(rows: list[tuple[Any, ...]]) -> int:
