@@ -39,9 +39,10 @@ def now_utc() -> dt.datetime:
 
 
 def import_file(session: Session, project: Project, env: Environment, source: str, path: str | Path, *,
-                date_format: str | None = None, where: str = "", on_progress: ProgressFn | None = None
-                ) -> ImportResult:
-    """Import one export file of `source` (servicenow | jira); see the module's docstring."""
+                date_format: str | None = None, where: str = "", on_progress: ProgressFn | None = None,
+                staged: bool | None = None) -> ImportResult:
+    """Import one export file of `source` (servicenow | jira); see the module's docstring. `staged`
+    picks the loader's strategy (default: staged on Snowflake; tests force it on fakesnow)."""
     began = time.perf_counter()
     if source not in SOURCES:
         raise ConfigError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}", key="SOURCE")
@@ -60,7 +61,7 @@ def import_file(session: Session, project: Project, env: Environment, source: st
     common = {"load_id": load_id, "landed_at": now, "source": source, "file_name": file.name}
     people = People(source)
     reading, batches = _reader(source, file, cfg, common, people, order or cfg.date_format, on_progress)
-    _land(session, project, env, batches, lambda: people.table(load_id))
+    _land(session, project, env, batches, lambda: people.table(load_id), staged=staged)
     counts = runner.run(None if on_progress is None else lambda i, n, name: on_progress("pass", i, n, name))
     errors = tuple((reading.errors or []) + list(counts.conflict_errors))[:5]
     return ImportResult(
@@ -93,14 +94,14 @@ def _reader(source: str, file: Path, cfg: Any, common: dict[str, Any], people: P
 
 
 def _land(session: Session, project: Project, env: Environment, batches: Iterator[pa.Table],
-          people: Callable[[], pa.Table]) -> None:
+          people: Callable[[], pa.Table], *, staged: bool | None = None) -> None:
     """Every batch, then the people, through seed's bulk loader (write_pandas locally; stage + one
     INSERT ... SELECT on Snowflake), never row by row."""
     import pandas as pd
 
     from incidents.seed.load import Loader
 
-    loader = Loader(session, project, env, tables=(ROWS_TABLE, PEOPLE_TABLE))
+    loader = Loader(session, project, env, tables=(ROWS_TABLE, PEOPLE_TABLE), staged=staged)
 
     def frame(table: pa.Table) -> pd.DataFrame:
         df = table.to_pandas(types_mapper=pd.ArrowDtype)
