@@ -352,7 +352,7 @@ def test_validate_checks_the_import_config_and_every_import_statement(make_proje
     root = make_project()
     project = load_project(root)
     statements = all_statements(project, environment(project, "dev"))
-    assert len(statements) == 2 * 28 and all(parse_statements(s, "templates/import/") for s in statements)
+    assert len(statements) == 2 * 23 and all(parse_statements(s, "templates/import/") for s in statements)
     config = root / "config" / "import.yml"
     config.write_text(config.read_text(encoding="utf-8").replace("    default: investigating\n", "    default: open\n", 1))
     bad = CliRunner().invoke(app, ["validate", "--project-dir", str(root)])
