@@ -12,19 +12,19 @@ import shutil
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from incidents import Workspace
-from incidents.cli import app
 from incidents.importers.synthetic import write_jira, write_servicenow
 
 REPO = Path(__file__).resolve().parents[1]
-CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES (1, 'SYSTEM_OUTAGE', 'System Outage'), "
-              "(2, 'PAYMENT', 'Payment'), (3, 'PERFORMANCE', 'Performance'), (4, 'DATA', 'Data'), "
+CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
+              "(1, 'SYSTEM_OUTAGE', 'System Outage'), (2, 'PAYMENT', 'Payment'), (3, 'PERFORMANCE', 'Performance'), "
+              "(4, 'DATA', 'Data'), "
               "(5, 'ACCOUNT', 'Account'), (6, 'SECURITY', 'Security')")
 
 # The documented default mappings of config/import.yml, written out independently of the code.
@@ -103,7 +103,7 @@ def jira_truth(path: Path) -> dict[str, dict[str, Any]]:
             "priority": JIRA_PRIORITY[fields["priority"]["name"]], "category": "SYSTEM_OUTAGE", "impact": "moderate",
             "sla_met": not any(c["breached"] for c in cycles),
             "reopen_count": _reopens(mapped),
-            "reassignment_count": sum(1 for a, b in zip(pairs, pairs[1:]) if a[0] is not None and a != b),
+            "reassignment_count": sum(1 for a, b in pairwise(pairs) if a[0] is not None and a != b),
             "created": jira_time(fields["created"]),
             "resolved": jira_time(fields["resolutiondate"]) if fields["resolutiondate"] else None,
         }
@@ -126,7 +126,7 @@ def _assignments(pairs: list[tuple[Any, Any]]) -> int:
 
 def _reopens(statuses: list[str]) -> int:
     changes = [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]]
-    return sum(1 for a, b in zip(changes, changes[1:]) if a in RESOLVED and b in OPEN)
+    return sum(1 for a, b in pairwise(changes) if a in RESOLVED and b in OPEN)
 
 
 def median_minutes(values: list[float]) -> float:

@@ -19,13 +19,15 @@ from incidents import Workspace
 from incidents.cli import app
 from incidents.importers.synthetic import SERVICENOW_COLUMNS, write_servicenow
 
-CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES (1, 'SYSTEM_OUTAGE', 'System Outage'), "
-              "(2, 'PAYMENT', 'Payment'), (3, 'PERFORMANCE', 'Performance'), (4, 'DATA', 'Data'), "
+CATEGORIES = ("INSERT INTO INCIDENT_CATEGORIES (CATEGORY_ID, CODE, NAME) VALUES "
+              "(1, 'SYSTEM_OUTAGE', 'System Outage'), (2, 'PAYMENT', 'Payment'), (3, 'PERFORMANCE', 'Performance'), "
+              "(4, 'DATA', 'Data'), "
               "(5, 'ACCOUNT', 'Account'), (6, 'SECURITY', 'Security')")
 BASE = {"active": "true", "reassignment_count": "0", "reopen_count": "0", "made_sla": "true", "caller_id": "Caller 1",
         "opened_by": "Opened by 1", "sys_created_by": "Created by 1", "sys_updated_by": "Updated by 1",
         "contact_type": "Phone", "location": "Location 9", "category": "Network", "subcategory": "Subcategory 2",
-        "u_symptom": "Symptom 3", "cmdb_ci": "?", "impact": "1 - High", "urgency": "1 - High", "priority": "1 - Critical",
+        "u_symptom": "Symptom 3", "cmdb_ci": "?", "impact": "1 - High", "urgency": "1 - High",
+        "priority": "1 - Critical",
         "assignment_group": "Group 56", "assigned_to": "?", "knowledge": "false", "u_priority_confirmation": "false",
         "notify": "Do Not Notify", "problem_id": "?", "rfc": "?", "vendor": "Vendor 4", "caused_by": "?",
         "closed_code": "?", "resolved_by": "?", "resolved_at": "?", "closed_at": "?"}
@@ -122,7 +124,8 @@ def test_every_mapped_field_missing_values_reopens_and_rejects(project: Path, tm
                i.source_sla_met, i.source_key, reporter.full_name AS reporter, assignee.full_name AS assignee,
                i.metadata:import:state::VARCHAR AS state, i.metadata:import:fields:vendor::VARCHAR AS vendor
         FROM incidents i JOIN incident_categories c ON c.category_id = i.category_id
-        JOIN users reporter ON reporter.user_id = i.reporter_id LEFT JOIN users assignee ON assignee.user_id = i.assignee_id
+        JOIN users reporter ON reporter.user_id = i.reporter_id
+        LEFT JOIN users assignee ON assignee.user_id = i.assignee_id
         """)}
     assert got["INC0000001"] == {
         "INCIDENT_NUMBER": "INC0000001", "STATUS": "closed", "PRIORITY": "critical", "SEVERITY": "SEV1",
@@ -178,7 +181,8 @@ def assignments(root: Path) -> dict[str, list[tuple[Any, ...]]]:
     for r in query(root, "SELECT i.incident_number, a.previous_team, a.new_team, u.full_name, "
                          "a.assigned_at::VARCHAR AS at FROM incident_assignment_history a "
                          "JOIN incidents i ON i.incident_id = a.incident_id "
-                         "LEFT JOIN users u ON u.user_id = a.new_assignee_id ORDER BY i.incident_number, a.assigned_at"):
+                         "LEFT JOIN users u ON u.user_id = a.new_assignee_id "
+                         "ORDER BY i.incident_number, a.assigned_at"):
         out.setdefault(r["INCIDENT_NUMBER"], []).append((r["PREVIOUS_TEAM"], r["NEW_TEAM"], r["FULL_NAME"], r["AT"]))
     return out
 
@@ -194,7 +198,8 @@ def test_a_changed_mapping_applies_on_the_next_import(project: Path, tmp_path: P
     config = project / "config" / "import.yml"
     config.write_text(config.read_text(encoding="utf-8").replace("map: {Group 56: Payments}",
                                                                  "map: {Group 56: Payments, Group 70: Platform SRE}"))
-    report = json.loads(run(project, "servicenow", str(export), "--format", "json", "--date-format", "day-first").stdout)
+    report = json.loads(run(project, "servicenow", str(export), "--format", "json", "--date-format",
+                            "day-first").stdout)
     assert (report["updated"], report["status_rows"], report["assignment_rows"]) == (1, 0, 1)
     assert query(project, "SELECT assigned_team FROM incidents") == [{"ASSIGNED_TEAM": "Platform SRE"}]
     assert assignments(project)["INC0000001"][-1][:2] == ("Payments", "Platform SRE")
@@ -323,7 +328,8 @@ def test_missing_category_codes_are_refused_before_anything_lands(project: Path,
     ("  timezone: UTC", "  timezone: Mars/Olympus", "servicenow.timezone: unknown time zone 'Mars/Olympus'"),
     ("  sources:                   # contact_type", "  channels: {}\n  sources:                   # contact_type",
      "servicenow.channels: unknown key"),
-    ("      1 - Critical: {priority: critical, severity: SEV1}", "      1 - Critical: {priority: urgent, severity: SEV1}",
+    ("      1 - Critical: {priority: critical, severity: SEV1}",
+     "      1 - Critical: {priority: urgent, severity: SEV1}",
      "servicenow.priorities.map.1 - Critical.priority: expected one of critical, high, medium, low, got 'urgent'"),
     ("  date_format: auto", "  date_format: '%H:%M'", "servicenow.date_format: expected auto, day-first"),
 ])
@@ -354,7 +360,8 @@ def test_validate_checks_the_import_config_and_every_import_statement(make_proje
     statements = all_statements(project, environment(project, "dev"))
     assert len(statements) == 2 * 23 and all(parse_statements(s, "templates/import/") for s in statements)
     config = root / "config" / "import.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace("    default: investigating\n", "    default: open\n", 1))
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("    default: investigating\n", "    default: open\n", 1))
     bad = CliRunner().invoke(app, ["validate", "--project-dir", str(root)])
     assert bad.exit_code == 2
     assert bad.stderr.strip().startswith("error: config/import.yml:") and "servicenow.statuses.default" in bad.stderr

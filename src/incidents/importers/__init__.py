@@ -110,11 +110,51 @@ def _land(session: Session, project: Project, env: Environment, batches: Iterato
 
     try:
         with session.bulk_load():
-            for batch in batches:
+            for batch in prefetched(batches):
                 loader.write(ROWS_TABLE, frame(batch))
             loader.write(PEOPLE_TABLE, frame(people()))  # complete once every batch is read
     finally:
         loader.drop_stages()
+
+
+def prefetched(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """`items`, produced in a thread up to `depth` ahead: the next block is parsed (Arrow kernels, which
+    release the GIL) while this one loads (DuckDB or the connector, which do too). Memory stays at most
+    depth + 2 blocks; an error in the producer is raised here."""
+    import queue
+    import threading
+
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                box.put((True, item))
+            box.put((True, done))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            box.put((False, exc))
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 __all__ = ["ImportResult", "import_file", "now_utc"]

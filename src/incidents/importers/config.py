@@ -122,7 +122,7 @@ def _source(parent: Node, name: str, allowed: dict[str, tuple[str, ...]], projec
     node = parent.child(name, parent.get(name, dict, required=True))
     extra = ("timezone", "date_format", "initial_state") if name == "servicenow" else ("fields", "sla")
     node.only(*MAPPINGS, *extra)
-    maps = {
+    maps: dict[str, Any] = {
         "statuses": _mapping(node, "statuses", lambda n, k, v: _one_of(n, k, v, allowed["status"])),
         "priorities": _mapping(node, "priorities", lambda n, k, v: _triage(n, k, v, allowed)),
         "urgencies": _mapping(node, "urgencies", lambda n, k, v: _one_of(n, k, v, allowed["priority"])),

@@ -81,19 +81,20 @@ def _format_of(text: str, order: str) -> str | None:
     match = re.match(_PATTERN, text)
     if match is None:
         return None
-    a, b, c, hour, _minute, second, fraction, half = match.groups()
-    seps = re.findall(r"[-/.]", text.strip())[:2]
+    year = match.group(3)
     fields = {"iso": ("%Y", "%m", "%d"), "day-first": ("%d", "%m", "%Y"), "month-first": ("%m", "%d", "%Y")}[order]
-    if order != "iso" and len(c) == 2:
+    if order != "iso" and len(year) == 2:
         fields = (*fields[:2], "%y")
-    fmt = f"{fields[0]}{seps[0]}{fields[1]}{seps[1]}{fields[2]}"
-    if hour is not None:
-        stamp = text.strip()[len(match.group(1)) + len(match.group(2)) + len(match.group(3)) + 2:]
-        fmt += ("T" if stamp.startswith("T") else " ") + ("%I" if half else "%H") + ":%M"
-        fmt += ":%S" if second is not None else ""
-        fmt += (text[text.index(second) + 2] + "%f") if fraction is not None and second is not None else ""
-        fmt += " %p" if half else ""
-    return fmt
+    fmt = (f"{fields[0]}{text[match.end(1):match.start(2)]}{fields[1]}{text[match.end(2):match.start(3)]}"
+           f"{fields[2]}")
+    if match.group(4) is None:
+        return fmt
+    fmt += ("T" if "T" in text[match.end(3):match.start(4)] else " ") + ("%I" if match.group(8) else "%H") + ":%M"
+    if match.group(6) is not None:
+        fmt += ":%S"
+    if match.group(7) is not None:
+        fmt += text[match.start(7) - 1] + "%f"
+    return fmt + (" %p" if match.group(8) else "")
 
 
 def _parse_pattern(texts: pd.Series, order: str) -> pd.Series:

@@ -50,12 +50,10 @@ def read(path: Path, *, load: dict[str, Any], people: People, cfg: SourceConfig,
     """raw_import_rows batches of the issues in the file."""
     reading.size = path.stat().st_size
     rows: list[dict[str, Any]] = []
-    issues = 0
     for position, issue, consumed in _issues(path):
         reading.bytes_read = consumed
-        issues += 1
         rows.extend(_issue_rows(issue, position, cfg, people, reading))
-        if issues % ISSUES_PER_BATCH == 0:
+        if position % ISSUES_PER_BATCH == 0:
             yield _table(rows, load, reading, on_batch)
             rows = []
     if rows:
@@ -331,7 +329,8 @@ def _record(fields: dict[str, Any], cfg: SourceConfig, people: People, created: 
 # Fields mapped above, and big or free-text ones the warehouse has no use for.
 _KNOWN = {"summary", "description", "status", "priority", "issuetype", "project", "resolution", "resolutiondate",
           "components", "labels", "created", "updated", "creator", "reporter", "assignee", "comment", "attachment",
-          "worklog", "watches", "votes", "subtasks", "issuelinks", "timetracking", "lastViewed", "statuscategorychangedate"}
+          "worklog", "watches", "votes", "subtasks", "issuelinks", "timetracking", "lastViewed",
+          "statuscategorychangedate"}
 
 
 def _other(fields: dict[str, Any], cfg: SourceConfig) -> str | None:

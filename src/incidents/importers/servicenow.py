@@ -298,7 +298,7 @@ def _meet(people: People, named: list[tuple[str, str]], role: str, values: pa.Ar
     seen = pa.table({"name": values, "at": event_at}).group_by("name").aggregate([("at", "min")])
     first = dict(zip(seen.column("name").to_pylist(), seen.column("at_min").to_pylist(), strict=True))
     for key, name in named:
-        stamp = first.get(name)
+        stamp: Any = first.get(name)
         people.add(key, name, role, stamp.to_pydatetime() if hasattr(stamp, "to_pydatetime") else stamp)
 
 

@@ -21,7 +21,8 @@ TEMP_TABLES = {"batch": "import_batch", "events": "import_events", "final": "imp
                "changes": "import_changes", "rows": "import_incident_rows"}
 # In order. Each name is a template; the MERGEs and DELETEs report the rows they touched.
 STEPS = ("system_user", "conflicts", "batch", "supersede", "people", "events", "final", "status_changes",
-         "incident_rows", "incidents", "status_history_stale", "status_history", "assignment_history_stale", "assignment_history")
+         "incident_rows", "incidents", "status_history_stale", "status_history", "assignment_history_stale",
+         "assignment_history")
 SYSTEM_NAMES = {"servicenow": "ServiceNow import (system)", "jira": "Jira import (system)"}
 
 
