@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -173,12 +172,3 @@ def _as(value: Any, kind: pa.DataType, length: int) -> pa.Array:
     if isinstance(value, list):
         return pa.array(value, kind)
     return constant(value, length, kind)
-
-
-def first_errors(errors: Iterable[str], limit: int = 5) -> list[str]:
-    out: list[str] = []
-    for error in errors:
-        if len(out) >= limit:
-            break
-        out.append(error)
-    return out

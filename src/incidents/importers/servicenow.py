@@ -10,7 +10,6 @@ block is turned into landing columns with Arrow compute kernels, never row by ro
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,7 +299,3 @@ def _meet(people: People, named: list[tuple[str, str]], role: str, values: pa.Ar
     for key, name in named:
         stamp: Any = first.get(name)
         people.add(key, name, role, stamp.to_pydatetime() if hasattr(stamp, "to_pydatetime") else stamp)
-
-
-def describe(values: dict[str, Any]) -> str:
-    return json.dumps(values, sort_keys=True)
