@@ -87,7 +87,7 @@ def header(path: Path) -> list[str]:
         raise ConfigError(f"cannot read the export: {exc.strerror or exc}", file=str(path)) from None
     except Exception as exc:  # pyarrow.lib.ArrowInvalid: not CSV, empty
         raise ConfigError(f"not a CSV export: {str(exc).splitlines()[0]}", file=str(path)) from None
-    return [str(name).strip().lower() for name in reader.schema.names]
+    return [str(name).lstrip("\ufeff").strip().lower() for name in reader.schema.names]  # a BOM is no name
 
 
 def read(path: Path, *, load: dict[str, Any], people: People, date_format: str, timezone: str,
