@@ -8,10 +8,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import shutil
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -135,33 +133,28 @@ def median_minutes(values: list[float]) -> float:
 
 # --------------------------------------------------------------------------- the warehouse
 
-@pytest.fixture(scope="module")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("exports")
-    return {"events": write_servicenow(folder / "incident_event_log.csv", 160, seed=3),
-            "jira": write_jira(folder / "issues.json", 60, seed=5)}
+@pytest.fixture
+def exports(tmp_path: Path) -> dict[str, Path]:
+    return {"events": write_servicenow(tmp_path / "incident_event_log.csv", 160, seed=3),
+            "jira": write_jira(tmp_path / "issues.json", 60, seed=5)}
 
 
-@pytest.fixture(scope="module")
-def imported(exports: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
-             deployed_template: Path) -> Iterator[tuple[Workspace, dict[str, Any]]]:
-    """The repository's project deployed, categories added, both exports imported once (on the
-    Snowflake-rules target: the stricter one)."""
-    local = tmp_path_factory.mktemp("imported") / "local"
-    shutil.copytree(deployed_template, local)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("INCIDENTS_LOCAL_DIR", str(local))
-        patch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
-        patch.delenv("INCIDENTS_ENV", raising=False)
-        with Workspace.open(REPO, env="dev") as ws:
-            ws.query(CATEGORIES)
-            results = {"servicenow": ws.import_("servicenow", exports["events"]),
-                       "jira": ws.import_("jira", exports["jira"])}
-            yield ws, results
+def test_servicenow_and_jira_exports_end_to_end(exports: dict[str, Path], deployed_local: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One warehouse (on the Snowflake-rules target, the stricter one), both exports imported, every
+    figure checked, then both imported again. One test, so the imports run once whatever the workers."""
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    with Workspace.open(REPO, env="dev") as ws:
+        ws.query(CATEGORIES)
+        results = {"servicenow": ws.import_("servicenow", exports["events"]),
+                   "jira": ws.import_("jira", exports["jira"])}
+        check_report(ws, results, exports)
+        check_views(ws, exports)
+        check_source_values(ws)
+        check_reimport(ws, exports)
 
 
-def test_import_reports_what_it_did(imported: tuple[Workspace, dict[str, Any]], exports: dict[str, Path]) -> None:
-    ws, results = imported
+def check_report(ws: Workspace, results: dict[str, Any], exports: dict[str, Path]) -> None:
     sn, jira = results["servicenow"], results["jira"]
     rows = sum(1 for _ in exports["events"].open(encoding="utf-8")) - 1
     assert (sn.rows, sn.rejected, sn.incidents, sn.inserted, sn.updated, sn.date_order) == (
@@ -173,9 +166,8 @@ def test_import_reports_what_it_did(imported: tuple[Workspace, dict[str, Any]], 
     assert ws.check(record=False).ok  # keys, references, lifecycle order and status history all consistent
 
 
-def test_views_give_the_figures_of_the_files(imported: tuple[Workspace, dict[str, Any]],
-                                            exports: dict[str, Path]) -> None:
-    ws, _ = imported
+def check_views(ws: Workspace, exports: dict[str, Path]) -> None:
+    """The existing views give what an independent reading of the files gives."""
     sn, jira = servicenow_truth(exports["events"]), jira_truth(exports["jira"])
     everything = {**sn, **jira}
     by_state = ws.query("SELECT source_system, status, COUNT(*) AS n FROM v_incident_overview "
@@ -215,8 +207,7 @@ def test_views_give_the_figures_of_the_files(imported: tuple[Workspace, dict[str
     assert sla == {g: (n, round(100 * met[g] / n, 2)) for g, n in groups.items()}
 
 
-def test_source_values_land_on_every_row(imported: tuple[Workspace, dict[str, Any]]) -> None:
-    ws, _ = imported
+def check_source_values(ws: Workspace) -> None:
     keys = ws.query("SELECT COUNT(*) AS n, COUNT(source_key) AS keyed, COUNT(DISTINCT source_key) AS distinct_keys "
                     "FROM incidents")[0]
     assert keys["N"] == keys["KEYED"] == keys["DISTINCT_KEYS"] == 220
@@ -232,9 +223,8 @@ def test_source_values_land_on_every_row(imported: tuple[Workspace, dict[str, An
     assert names["N"] == 0  # display names never become keys or addresses
 
 
-def test_importing_the_same_exports_again_changes_nothing(imported: tuple[Workspace, dict[str, Any]],
-                                                          exports: dict[str, Path]) -> None:
-    ws, _ = imported
+def check_reimport(ws: Workspace, exports: dict[str, Path]) -> None:
+    """Importing the same exports again changes nothing."""
     before = _snapshot(ws)
     again = ws.import_("servicenow", exports["events"])
     assert (again.inserted, again.updated, again.unchanged, again.status_rows, again.assignment_rows,
