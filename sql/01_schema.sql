@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.USERS (
     CREATED_AT TIMESTAMP_NTZ(9) NOT NULL DEFAULT SYSDATE() COMMENT 'When the user was created (UTC).',
     UPDATED_AT TIMESTAMP_NTZ(9) COMMENT 'When the user was last changed (UTC).',
     METADATA VARIANT COMMENT 'Free-form attributes (skills, on-call rotation, source-system ids).',
+    USER_KEY VARCHAR(200) COMMENT 'Stable non-PII identity of a user the tool created or imported: system:<name> for system accounts, servicenow:<id>, jira:<accountId>.',
     CONSTRAINT PK_USERS PRIMARY KEY (USER_ID),
-    CONSTRAINT UK_USERS_EMAIL UNIQUE (EMAIL)
+    CONSTRAINT UK_USERS_EMAIL UNIQUE (EMAIL),
+    CONSTRAINT UK_USERS_USER_KEY UNIQUE (USER_KEY)
 )
 COMMENT = 'Everyone who touches an incident - support agents, engineers, managers, admins, customers who report, and system accounts that raise alerts.'
 ;
@@ -98,8 +100,11 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENTS (
     RESOLUTION_CODE VARCHAR(30) COMMENT 'How it ended: fixed, workaround, rolled_back, config_change, vendor_fix, no_action_needed, duplicate or cannot_reproduce.',
     TAGS ARRAY COMMENT 'Free-form labels.',
     METADATA VARIANT COMMENT 'Free-form attributes (alert payload, order ids, region).',
+    SOURCE_KEY VARCHAR(200) COMMENT 'Key of the record in the ticketing system it was imported from (servicenow:<number>, jira:<issue id>); NULL for incidents raised here. Unique.',
+    SOURCE_SLA_MET BOOLEAN COMMENT 'SLA verdict of the system the incident was imported from (ServiceNow made_sla; Jira Service Management resolution SLA not breached); NULL when it has none.',
     CONSTRAINT PK_INCIDENTS PRIMARY KEY (INCIDENT_ID),
     CONSTRAINT UK_INCIDENTS_INCIDENT_NUMBER UNIQUE (INCIDENT_NUMBER),
+    CONSTRAINT UK_INCIDENTS_SOURCE_KEY UNIQUE (SOURCE_KEY),
     CONSTRAINT FK_INCIDENTS_CATEGORY_ID FOREIGN KEY (CATEGORY_ID) REFERENCES INCIDENTS.CORE.INCIDENT_CATEGORIES (CATEGORY_ID),
     CONSTRAINT FK_INCIDENTS_REPORTER_ID FOREIGN KEY (REPORTER_ID) REFERENCES INCIDENTS.CORE.USERS (USER_ID),
     CONSTRAINT FK_INCIDENTS_ASSIGNEE_ID FOREIGN KEY (ASSIGNEE_ID) REFERENCES INCIDENTS.CORE.USERS (USER_ID),
@@ -119,7 +124,9 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY (
     ASSIGNED_BY NUMBER(38,0) NOT NULL COMMENT 'User (or system account) who made the assignment.',
     ASSIGNMENT_REASON VARCHAR(1000) COMMENT 'Why the incident was (re)assigned.',
     ASSIGNED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the assignment took effect (UTC).',
+    SOURCE_KEY VARCHAR(200) COMMENT 'Key of the imported assignment: the incident''s source_key, # and the source event that made it (e.g. servicenow:INC0010001#3@2016-03-01T10:15:00); NULL when made here. Unique.',
     CONSTRAINT PK_INCIDENT_ASSIGNMENT_HISTORY PRIMARY KEY (ASSIGNMENT_ID),
+    CONSTRAINT UK_INCIDENT_ASSIGNMENT_HISTORY_SOURCE_KEY UNIQUE (SOURCE_KEY),
     CONSTRAINT FK_INCIDENT_ASSIGNMENT_HISTORY_INCIDENT_ID FOREIGN KEY (INCIDENT_ID) REFERENCES INCIDENTS.CORE.INCIDENTS (INCIDENT_ID),
     CONSTRAINT FK_INCIDENT_ASSIGNMENT_HISTORY_PREVIOUS_ASSIGNEE_ID FOREIGN KEY (PREVIOUS_ASSIGNEE_ID) REFERENCES INCIDENTS.CORE.USERS (USER_ID),
     CONSTRAINT FK_INCIDENT_ASSIGNMENT_HISTORY_NEW_ASSIGNEE_ID FOREIGN KEY (NEW_ASSIGNEE_ID) REFERENCES INCIDENTS.CORE.USERS (USER_ID),
@@ -215,7 +222,9 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_STATUS_HISTORY (
     CHANGED_BY NUMBER(38,0) NOT NULL COMMENT 'User who made the change.',
     CHANGE_REASON VARCHAR(1000) COMMENT 'Why the status changed.',
     CHANGED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the status changed (UTC).',
+    SOURCE_KEY VARCHAR(200) COMMENT 'Key of the imported change: the incident''s source_key, # and the source event that made it (e.g. servicenow:INC0010001#3@2016-03-01T10:15:00); NULL when made here. Unique.',
     CONSTRAINT PK_INCIDENT_STATUS_HISTORY PRIMARY KEY (STATUS_HISTORY_ID),
+    CONSTRAINT UK_INCIDENT_STATUS_HISTORY_SOURCE_KEY UNIQUE (SOURCE_KEY),
     CONSTRAINT FK_INCIDENT_STATUS_HISTORY_INCIDENT_ID FOREIGN KEY (INCIDENT_ID) REFERENCES INCIDENTS.CORE.INCIDENTS (INCIDENT_ID),
     CONSTRAINT FK_INCIDENT_STATUS_HISTORY_CHANGED_BY FOREIGN KEY (CHANGED_BY) REFERENCES INCIDENTS.CORE.USERS (USER_ID)
 )
@@ -241,6 +250,63 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS (
 )
 CLUSTER BY (TO_DATE(RECEIVED_AT))
 COMMENT = 'Landing table of monitoring alerts, one row per received alert, append-only - what arrived is kept also when it cannot be mapped (error says why).'
+;
+
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_IMPORT_PEOPLE (
+    LOAD_ID VARCHAR(36) NOT NULL COMMENT 'The import call (raw_import_rows.load_id).',
+    USER_KEY VARCHAR(200) NOT NULL COMMENT 'Stable non-PII identity: servicenow:<sys_id or hash of the name>, jira:<accountId>.',
+    EMAIL VARCHAR(320) NOT NULL COMMENT 'Placeholder address for users.email, derived from user_key under the reserved .invalid domain (imports carry no e-mail).',
+    FULL_NAME VARCHAR(200) NOT NULL COMMENT 'Display name as the source shows it.',
+    ROLE VARCHAR(20) NOT NULL COMMENT 'What the person did in the file: engineer (assigned or resolved), support_agent (opened or updated), customer (only called).',
+    FIRST_SEEN_AT TIMESTAMP_NTZ(9) COMMENT 'Earliest event the person appears in (UTC).',
+    CONSTRAINT PK_RAW_IMPORT_PEOPLE PRIMARY KEY (LOAD_ID, USER_KEY)
+)
+COMMENT = 'People named in imported ticketing history, one row per person and import call; `incidents import` makes them users keyed by user_key.'
+;
+
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_IMPORT_ROWS (
+    LOAD_ID VARCHAR(36) NOT NULL COMMENT 'One id per import call (a UUID).',
+    ROW_INDEX NUMBER(38,0) NOT NULL COMMENT 'Position of the row in its file, from 1: the CSV data row, or for Jira the issue (its events share it).',
+    LANDED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the import call landed the row (UTC).',
+    SOURCE VARCHAR(20) NOT NULL COMMENT 'System the file came from: servicenow or jira.',
+    FILE_NAME VARCHAR(1000) COMMENT 'Name of the imported file (without its folder).',
+    SOURCE_KEY VARCHAR(200) COMMENT 'The incident''s key: servicenow:<number> or jira:<issue id>; becomes incidents.source_key. NULL when the row has no number.',
+    INCIDENT_NUMBER VARCHAR(200) COMMENT 'The source''s number (ServiceNow number, Jira issue key) as given.',
+    EVENT_KEY VARCHAR(200) NOT NULL COMMENT 'The update within the incident: sys_mod_count@sys_updated_at, or created / changelog id / final@updated for Jira (the same event landed twice is one); row for a rejected row.',
+    ROW_HASH NUMBER(38,0) COMMENT 'Hash of the row as read: an identical row landed again is dropped from its load.',
+    IS_RECORD BOOLEAN NOT NULL COMMENT 'TRUE when the row carries the incident''s fields (every ServiceNow row, the final state of a Jira issue), not only its status and assignment.',
+    EVENT_AT TIMESTAMP_NTZ(9) COMMENT 'When the update was made (UTC): sys_updated_at, else sys_created_at, else opened_at; the changelog entry''s time for Jira.',
+    EVENT_SEQ NUMBER(38,0) COMMENT 'Order of the update among the incident''s updates: sys_mod_count; the changelog position for Jira.',
+    STATE VARCHAR(200) COMMENT 'Status after the update, as the source names it (ServiceNow incident_state, Jira status).',
+    ASSIGNEE_KEY VARCHAR(200) COMMENT 'Assignee after the update (users.user_key).',
+    ASSIGNMENT_GROUP VARCHAR(200) COMMENT 'Assignment group after the update, as the source names it.',
+    UPDATED_BY_KEY VARCHAR(200) COMMENT 'Who made the update (users.user_key): sys_updated_by, the changelog author.',
+    CALLER_KEY VARCHAR(200) COMMENT 'Who reported it (users.user_key): caller_id, the Jira reporter.',
+    OPENED_BY_KEY VARCHAR(200) COMMENT 'Who opened it (users.user_key): opened_by, the Jira creator.',
+    RESOLVED_BY_KEY VARCHAR(200) COMMENT 'Who resolved it (users.user_key): resolved_by.',
+    TITLE VARCHAR(1000) COMMENT 'short_description or the Jira summary.',
+    DESCRIPTION VARCHAR(16777216) COMMENT 'description as given (Jira''s rich text as plain text).',
+    CATEGORY VARCHAR(200) COMMENT 'category, or the first Jira component.',
+    SUBCATEGORY VARCHAR(200) COMMENT 'subcategory, or the Jira issue type.',
+    PRIORITY VARCHAR(100) COMMENT 'Priority label as given, e.g. 2 - High, Highest.',
+    IMPACT VARCHAR(100) COMMENT 'Impact label as given, e.g. 2 - Medium.',
+    URGENCY VARCHAR(100) COMMENT 'Urgency label as given, e.g. 1 - High.',
+    CONTACT_TYPE VARCHAR(100) COMMENT 'How it was reported (ServiceNow contact_type).',
+    CLOSED_CODE VARCHAR(200) COMMENT 'How it ended as given: closed_code / close_code, the Jira resolution.',
+    OPENED_AT TIMESTAMP_NTZ(9) COMMENT 'opened_at / created (UTC).',
+    RESOLVED_AT TIMESTAMP_NTZ(9) COMMENT 'resolved_at / resolutiondate (UTC).',
+    CLOSED_AT TIMESTAMP_NTZ(9) COMMENT 'closed_at (UTC).',
+    FIRST_RESPONSE_AT TIMESTAMP_NTZ(9) COMMENT 'When the first-response SLA stopped (Jira Service Management; UTC).',
+    REASSIGNMENT_COUNT NUMBER(38,0) COMMENT 'reassignment_count as given.',
+    REOPEN_COUNT NUMBER(38,0) COMMENT 'reopen_count as given.',
+    SLA_MET BOOLEAN COMMENT 'made_sla, or the Jira resolution SLA not breached.',
+    ATTRIBUTES VARCHAR(16777216) COMMENT 'The row''s other known fields (ServiceNow location, cmdb_ci, vendor ...; Jira issue type, components, labels, SLA) as a JSON object; they become incidents.metadata:import:fields.',
+    OTHER_FIELDS VARCHAR(16777216) COMMENT 'Fields this tool does not know, as a JSON object, kept and never mapped (they may hold free text); a rejected row keeps all its fields here.',
+    ERROR VARCHAR(1000) COMMENT 'Why the row cannot make an incident; NULL when it was imported.',
+    CONSTRAINT PK_RAW_IMPORT_ROWS PRIMARY KEY (LOAD_ID, ROW_INDEX, EVENT_KEY)
+)
+CLUSTER BY (TO_DATE(LANDED_AT))
+COMMENT = 'Landing table of imported ticketing history (`incidents import`), one row per source event - a ServiceNow incident row, the creation, each changelog entry or the final state of a Jira issue; rows that cannot make an incident are kept with their error.'
 ;
 
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.SLA_POLICIES (

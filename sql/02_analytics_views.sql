@@ -90,7 +90,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_OVERVIEW
     SLA_RESOLVE_MINUTES COMMENT 'Resolve target for the priority of the incident (sla_policies).',
     ACKNOWLEDGE_SLA_MET COMMENT 'TRUE if acknowledged within target; FALSE if acknowledged late or still open and unacknowledged past the target; NULL otherwise (pending, not recorded, cancelled/duplicate).',
     FIRST_RESPONSE_SLA_MET COMMENT 'As acknowledge_sla_met, for first_response_at and the first-response target.',
-    RESOLVE_SLA_MET COMMENT 'TRUE if resolved within target; FALSE if resolved late or still open past the target; NULL otherwise.',
+    RESOLVE_SLA_MET COMMENT 'TRUE if resolved within target; FALSE if resolved late or still open past the target; NULL otherwise. An imported incident with an SLA verdict of its source system (incidents.source_sla_met) keeps that verdict.',
     SCORE_PRIORITY_POINTS COMMENT 'Points of impact_score_weights for the priority (the first part of the score).',
     SCORE_IMPACT_LEVEL_POINTS COMMENT 'Points for the impact_level.',
     SCORE_SEVERITY_POINTS COMMENT 'Points for the severity.',
@@ -186,6 +186,8 @@ SELECT
             AND DATEDIFF('second', t.created_at, t.as_of) > sla.first_response_minutes * 60 THEN FALSE
     END AS first_response_sla_met,
     CASE
+        -- An imported incident keeps the verdict of the system it came from (its SLA definitions and calendars).
+        WHEN t.source_sla_met IS NOT NULL THEN t.source_sla_met
         WHEN t.resolve_seconds IS NOT NULL THEN t.resolve_seconds <= sla.resolve_minutes * 60
         WHEN t.is_open AND t.age_seconds > sla.resolve_minutes * 60 THEN FALSE
     END AS resolve_sla_met,

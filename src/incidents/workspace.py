@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from incidents.checks import CheckResult
     from incidents.engine.apply import DeployReport, StepResult
     from incidents.engine.status import HistoryResult, StatusResult
+    from incidents.importers.result import ImportResult
     from incidents.purge import PurgeResult
     from incidents.report import ReportResult
     from incidents.sql.session import Session, Statement
@@ -353,6 +354,21 @@ class Workspace:
 
         Pass(self.session, self.dep, load_ingest_config(self.project), now_utc()).prepare()
 
+    def import_(self, source: str, path: str | os.PathLike[str], *, date_format: str | None = None,
+                on_progress: Callable[[str, int, int, str], None] | None = None) -> ImportResult:
+        """Import a ticketing export (see README, "Importing history"): source "servicenow" (the incident
+        list export or audit event log, CSV) or "jira" (REST search API issues with expand=changelog,
+        JSON). Rows land in raw_import_rows in bulk, then one set-based pass merges incidents, their
+        status and assignment history and users by source key. Rows that cannot make an incident are
+        landed with their error and counted in `.rejected`. `date_format` (ServiceNow): day-first,
+        month-first, iso or a strptime pattern; default config/import.yml's (auto: from the data).
+        `on_progress(phase, done, total, detail)`: "read" over the file's bytes, then "pass" steps."""
+        from incidents.importers import import_file
+
+        self.require_deployed()
+        return import_file(self.session, self.dep, source, Path(path), date_format=date_format, where=self.where,
+                           on_progress=on_progress)
+
     def purge(self, *, dry_run: bool = False, as_of: dt.datetime | str | None = None) -> PurgeResult:
         """Delete the rows older than each table's `retention:` (children first, one DELETE per
         table), ages measured from `as_of` (default: now, UTC); `dry_run` only counts them."""
@@ -428,8 +444,9 @@ def committed_files(dep: Deployment) -> dict[str, str]:
 
 
 def _validate(dep: Deployment, files: dict[str, str]) -> int:
-    """The engine's offline checks, with the statements of `incidents check` too."""
+    """The engine's offline checks, with the statements of `incidents check` and of an import too."""
     from incidents.checks import statements_to_validate
     from incidents.engine.validate import validate
+    from incidents.importers.statements import statements_to_validate as import_statements
 
-    return validate(dep, files, statements_to_validate(dep))
+    return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep)])

@@ -382,6 +382,7 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import importers as _importers  # noqa: E402
 from incidents.cli import ingest as _ingest  # noqa: E402
 from incidents.cli import purge as _purge  # noqa: E402
 from incidents.cli import receive as _receive  # noqa: E402
@@ -394,6 +395,7 @@ app.command()(_status.history)
 app.command()(_report.report)
 app.command()(_ingest.ingest)
 app.command()(_receive.receive)
+app.add_typer(_importers.app, name="import")
 app.command()(_purge.purge)
 app.command()(_sql.sql)
 

@@ -23,7 +23,8 @@ STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned"
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # emoji=False: a `:100:` in a message (a file and its line number) stays text, never an emoji.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def escape(text: str) -> str:

@@ -19,7 +19,7 @@ class Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as RichProgress
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, emoji=False)
         if not console.is_terminal:
             return
         # The bar counts incidents (known up front); child tables show their own rows and rate beside it.

@@ -56,7 +56,9 @@ def _insert(dep: Deployment, table: Table, df: pd.DataFrame) -> str:
                 else f"PARSE_JSON(COLUMN{i})::ARRAY" if kind == "ARRAY" else f"COLUMN{i}::{col.type}")
         columns.append({"name": col.name, "cast": cast})
     position = {name.lower(): i for i, name in enumerate(names, start=1)}
-    keys = [[(col, position[col]) for col in key] for key in (table.primary_key, *table.unique_keys)]
+    # A key over a column the sample leaves NULL (an imported-only key such as user_key) cannot clash.
+    keys = [[(col, position[col]) for col in key] for key in (table.primary_key, *table.unique_keys)
+            if all(col in position for col in key)]
     rows = [[_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
     return dep.render("seed/sample_insert.sql.j2", table=table, columns=columns, rows=rows, keys=keys)
 
