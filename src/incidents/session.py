@@ -70,8 +70,9 @@ class Session:
         try:
             sent = self.rewrite(sql)
             cur.execute(sent, params) if params is not None else cur.execute(sent)
-            columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
-            fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if cur.description else []
+            description = cur.description  # read once: on fakesnow each read re-runs a DESCRIBE (issue 26)
+            columns = [self._column_name(d[0]) for d in description] if description else []
+            fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if description else []
             rows = [tuple(r) for r in fetched]
         except Exception as exc:
             if not self.is_target_error(exc):

@@ -114,7 +114,7 @@ class Loader:
 def _write_function(backend: str) -> WriteFn:
     # Imported here: only targets.py imports the connector or fakesnow at module level.
     if backend == "local":
-        from fakesnow.pandas_tools import write_pandas as fake_write
+        from incidents.localdb import write_pandas as fake_write
 
         return fake_write
     from snowflake.connector.pandas_tools import write_pandas as snowflake_write
