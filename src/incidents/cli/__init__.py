@@ -353,8 +353,7 @@ def query(
             raise ConfigError("no SQL given; pass a statement, `-` for standard input, or --file FILE", key="SQL")
         text = sys.stdin.read() if sql == "-" else sql
         with _workspace(project_dir, env, connection, verbose) as ws:
-            result = ws.query(text, limit=limit)
-        fmt.query_result(result, output.value, vertical or None)
+            fmt.query_stream(ws.stream(text, limit=limit), output.value, vertical or None)
 
 
 def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bool | None,
