@@ -87,7 +87,7 @@ def test_repeated_column_names_keep_both_values(repo: Path, deployed_local: Path
     assert as_json.exit_code == 0 and json.loads(as_json.output) == [{"A": 1, "A_2": 2}]
     table = runner.invoke(app, [*base, "table"])
     assert table.exit_code == 0
-    assert [line.split() for line in table.output.splitlines() if "1" in line][0] == ["│", "1", "│", "2", "│"]
+    assert next(line.split() for line in table.output.splitlines() if "1" in line) == ["│", "1", "│", "2", "│"]
     vertical = runner.invoke(app, [*base, "table", "--vertical"])
     assert vertical.exit_code == 0 and "A | 1" in vertical.output and "A | 2" in vertical.output
 

@@ -26,6 +26,7 @@ copies of fakesnow's modules when both are used in one process.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -171,10 +172,8 @@ def _private_import(name: str, globals: Any = None, locals: Any = None, fromlist
     if fromlist:
         for item in fromlist:
             if item != "*" and not hasattr(target, item):
-                try:
+                with contextlib.suppress(ModuleNotFoundError):  # else the `from` import reports it as usual
                     importlib.import_module(f"{target.__name__}.{item}")
-                except ModuleNotFoundError:
-                    pass  # a plain attribute: the `from` import reports it as Python would
         return target
     return sys.modules[f"{PREFIX}.{name.partition('.')[0]}"]
 

@@ -77,97 +77,110 @@ class _Classes:
 
 @cache
 def _classes() -> _Classes:
-    """LocalConnection and LocalCursor, subclasses of the private fakesnow classes (defined on first use)."""
-    conn_module = fakesnow_light.module("conn")
-    cursor_module = fakesnow_light.module("cursor")
+    """LocalConnection and LocalCursor: the mixins below over the private fakesnow classes (made on first use)."""
+    cursor = type("LocalCursor", (_CursorMixin, fakesnow_light.module("cursor").FakeSnowflakeCursor), {})
+    connection = type("LocalConnection", (_ConnectionMixin, fakesnow_light.module("conn").FakeSnowflakeConnection),
+                      {"cursor_class": cursor})
+    return _Classes(connection, cursor)
 
-    class LocalCursor(cursor_module.FakeSnowflakeCursor):  # type: ignore[name-defined,misc]
-        @property
-        def description(self) -> list[Any]:
-            """Column names (and nothing else) from the result: no DESCRIBE of the last statement."""
-            table = self._arrow_table
-            if table is None:
-                return []
-            return [fakesnow_light.ResultMetadata(name, 0, None, None, None, None, True)
-                    for name in table.schema.names]
 
-        def fetchmany(self, size: int | None = None) -> list[Any]:
-            if self._use_dict_result:
-                return super().fetchmany(size)  # type: ignore[no-any-return]
-            if self._prefetch_hook is not None:
-                self._prefetch_hook()
-            if self._arrow_table is None:
-                raise TypeError("No open result set")
-            size = size or self._arraysize
-            start = self._arrow_table_fetch_index or 0
-            self._arrow_table_fetch_index = start + size
-            return rows_of(self._arrow_table.slice(offset=start, length=size))
+class _ConnectionMixin:
+    cursor_class: type
+    duck: Any = None
+    _duck_conn: Any
 
-        def fetchall(self) -> list[Any]:
-            if self._arrow_table is None and self._prefetch_hook is None:
-                raise TypeError("No open result set")
-            if self._prefetch_hook is not None:
-                self._prefetch_hook()
-            return self.fetchmany(max(self._arrow_table.num_rows, 1))
+    def cursor(self, cursor_class: type = fakesnow_light.SnowflakeCursor) -> Any:
+        return self.cursor_class(conn=self, duck_conn=self._duck_conn,
+                                 use_dict_result=cursor_class is fakesnow_light.DictCursor)
 
-        def execute_arrow(self, command: str, params: Sequence[Any] | None = None,
-                          batch_rows: int = BATCH_ROWS) -> ArrowRows:
-            """Run one statement; its rows as Arrow batches. A query streams from DuckDB in bounded memory;
-            any other statement (and any query fakesnow rewrites into more than one DuckDB statement) runs
-            through fakesnow's `execute` as every statement does, and its result is read back in batches."""
-            plan = self._stream_plan(command, params)
-            if plan is not None:
-                import duckdb
 
-                sql, values = plan
-                try:
-                    reader = self._duck_conn.sql(sql, params=values).to_arrow_reader(batch_rows)
-                except duckdb.Error:
-                    plan = None  # fakesnow runs it again below and raises its own error for it
-                else:
-                    self._last_sql, self._last_params, self._arrow_table = sql, values, None
-                    return ArrowRows(list(reader.schema.names), _mapped_errors(reader))
-            self.execute(command, params)
-            table = self._arrow_table
-            return ArrowRows(list(table.schema.names), iter(table.to_batches(max_chunksize=batch_rows)))
+class _CursorMixin:
+    """What the local target changes in fakesnow's cursor (fakesnow's attributes, used as it uses them)."""
 
-        def _stream_plan(self, command: str, params: Sequence[Any] | None) -> tuple[str, Any] | None:
-            """(DuckDB SQL, parameters) when the statement is a plain query fakesnow turns into one plain
-            DuckDB query (what `execute` then runs and reads back whole); None otherwise."""
-            from sqlglot import exp
+    _arrow_table: Any
+    _arrow_table_fetch_index: int | None
+    _arraysize: int
+    _prefetch_hook: Any
+    _use_dict_result: bool
+    _duck_conn: Any
+    _conn: Any
 
-            dialect = fakesnow_light.module("dialect")
+    @property
+    def description(self) -> list[Any]:
+        """Column names (and nothing else) from the result: no DESCRIBE of the last statement."""
+        table = self._arrow_table
+        if table is None:
+            return []
+        return [fakesnow_light.ResultMetadata(name, 0, None, None, None, None, True) for name in table.schema.names]
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._use_dict_result:
+            return super().fetchmany(size)  # type: ignore[misc,no-any-return]
+        if self._prefetch_hook is not None:
+            self._prefetch_hook()
+        if self._arrow_table is None:
+            raise TypeError("No open result set")
+        size = size or self._arraysize
+        start = self._arrow_table_fetch_index or 0
+        self._arrow_table_fetch_index = start + size
+        return rows_of(self._arrow_table.slice(offset=start, length=size))
+
+    def fetchall(self) -> list[Any]:
+        if self._prefetch_hook is not None:
+            self._prefetch_hook()
+        if self._arrow_table is None:
+            raise TypeError("No open result set")
+        return self.fetchmany(max(self._arrow_table.num_rows, 1))
+
+    def execute_arrow(self, command: str, params: Sequence[Any] | None = None,
+                      batch_rows: int = BATCH_ROWS) -> ArrowRows:
+        """Run one statement; its rows as Arrow batches. A query streams from DuckDB in bounded memory; any
+        other statement (and any query fakesnow rewrites into more than one DuckDB statement) runs through
+        fakesnow's `execute` as every statement does, and its result is read back in batches."""
+        import duckdb
+
+        plan = _stream_plan(self, command, params)
+        if plan is not None:
+            sql, values = plan
             try:
-                command = self._inline_variables(command)
-                command, values = self._rewrite_with_params(command, params)
-                if values is not None and not isinstance(values, (list, dict)):
-                    values = list(values)
-                if self._conn.nop_regexes and any(re.match(p, command, re.I) for p in self._conn.nop_regexes):
-                    return None
-                expression = dialect.parse_one(command)
-                if not isinstance(expression, exp.Query):
-                    return None
-                self.check_db_and_schema(expression)
-                exploded = self._transform_explode(expression)
-                if len(exploded) != 1:
-                    return None
-                transformed = self._transform(exploded[0], values)
-            except Exception:
-                return None  # `execute` runs it and reports the error as for every statement
-            # fakesnow marks statements it post-processes (RESULT_SCAN, SAMPLE seeds, stages ...) with args of
-            # its own: those go through `execute`.
-            if not isinstance(transformed, exp.Query) or set(transformed.args) - set(type(transformed).arg_types):
-                return None
-            return transformed.sql(dialect="duckdb"), values if transformed.find(exp.Placeholder) else None
+                reader = self._duck_conn.sql(sql, params=values).to_arrow_reader(batch_rows)
+            except duckdb.Error:
+                pass  # fakesnow runs it again below and raises its own error for it
+            else:
+                self._last_sql, self._last_params, self._arrow_table = sql, values, None
+                return ArrowRows(list(reader.schema.names), _mapped_errors(reader))
+        self.execute(command, params)  # type: ignore[attr-defined]
+        table = self._arrow_table
+        return ArrowRows(list(table.schema.names), iter(table.to_batches(max_chunksize=batch_rows)))
 
-    class LocalConnection(conn_module.FakeSnowflakeConnection):  # type: ignore[name-defined,misc]
-        duck: Any = None
 
-        def cursor(self, cursor_class: type = fakesnow_light.SnowflakeCursor) -> LocalCursor:
-            return LocalCursor(conn=self, duck_conn=self._duck_conn,
-                               use_dict_result=cursor_class is fakesnow_light.DictCursor)
+def _stream_plan(cursor: Any, command: str, params: Sequence[Any] | None) -> tuple[str, Any] | None:
+    """(DuckDB SQL, parameters) when the statement is a plain query that fakesnow's `execute` would turn into
+    one plain DuckDB query, run, and read back whole; None otherwise. The same steps as `execute`, in order."""
+    from sqlglot import exp
 
-    return _Classes(LocalConnection, LocalCursor)
+    dialect = fakesnow_light.module("dialect")
+    try:
+        command = cursor._inline_variables(command)
+        command, values = cursor._rewrite_with_params(command, params)
+        if values is not None and not isinstance(values, (list, dict)):
+            values = list(values)
+        if cursor._conn.nop_regexes and any(re.match(p, command, re.I) for p in cursor._conn.nop_regexes):
+            return None
+        expression = dialect.parse_one(command)
+        if not isinstance(expression, exp.Query):
+            return None
+        cursor.check_db_and_schema(expression)
+        exploded = cursor._transform_explode(expression)
+        if len(exploded) != 1:
+            return None
+        transformed = cursor._transform(exploded[0], values)
+    except Exception:
+        return None  # `execute` runs it and reports the error as it does for every statement
+    # fakesnow marks what it post-processes (RESULT_SCAN, SAMPLE seeds, stages ...) with args of its own.
+    if not isinstance(transformed, exp.Query) or set(transformed.args) - set(type(transformed).arg_types):
+        return None
+    return transformed.sql(dialect="duckdb"), values if transformed.find(exp.Placeholder) else None
 
 
 def rows_of(table: pyarrow.Table | pyarrow.RecordBatch) -> list[tuple[Any, ...]]:

@@ -47,7 +47,9 @@ def stream(session: Session, sql: str, params: Sequence[Any] | None = None, *, o
         columns, chunks = _run(session, cur, session.rewrite(sql), params)
     except Exception as exc:
         cur.close()
-        raise _mapped(session, exc, sql, obj) if session.is_target_error(exc) else exc
+        if not session.is_target_error(exc):
+            raise
+        raise _mapped(session, exc, sql, obj) from exc
     finally:
         session.trace.append(Statement(sql, obj, time.perf_counter() - start))
     names = [session._column_name(c) for c in columns]
@@ -92,7 +94,9 @@ def _guarded(session: Session, cur: Any, chunks: Iterator[Any], sql: str, obj: s
     try:
         yield from chunks
     except Exception as exc:
-        raise _mapped(session, exc, sql, obj) if session.is_target_error(exc) else exc
+        if not session.is_target_error(exc):
+            raise
+        raise _mapped(session, exc, sql, obj) from exc
     finally:
         close = getattr(chunks, "close", None)
         if close:
@@ -103,6 +107,4 @@ def _guarded(session: Session, cur: Any, chunks: Iterator[Any], sql: str, obj: s
 def _mapped(session: Session, exc: BaseException, sql: str, obj: str | None) -> TargetError:
     message = first_line(exc)
     advice = session.hint(message)
-    error = TargetError(f"{message} ({advice})" if advice else message, obj=obj or session.label, statement=sql)
-    error.__cause__ = exc
-    return error
+    return TargetError(f"{message} ({advice})" if advice else message, obj=obj or session.label, statement=sql)

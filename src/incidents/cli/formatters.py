@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from incidents.checks import CheckResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
     from incidents.session import Statement
-    from incidents.streaming import StreamedResult
     from incidents.status import DeployRecord, HistoryResult, StatusResult
+    from incidents.streaming import StreamedResult
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan", "interrupted": "red"}
 
