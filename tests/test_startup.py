@@ -36,3 +36,29 @@ def test_local_session_imports_neither_connector_nor_pandas(repo: Path, tmp_path
                          capture_output=True, text=True, check=True).stdout.splitlines()
     out = [line for line in out if not line.startswith("INFO:")]  # the fakesnow server's access log
     assert out == ["[(2,)]", "loaded: []", "3", "True True", "[(42,)]", "(['A', 'A'], [(3, 4)])"]
+
+
+HELP = """
+import sys
+from incidents.cli import fasthelp
+fasthelp.install()
+sys.argv = ["incidents", "--help"]
+from incidents.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("deferred:", type(sys.modules["rich.markdown"]).__name__, type(sys.modules["rich.traceback"]).__name__)
+from rich.console import Console
+from rich.markdown import Markdown
+Console(width=20).print(Markdown("# Title"))
+print("after use:", type(sys.modules["rich.markdown"]).__name__)
+"""
+
+
+def test_help_defers_rich_markdown_and_traceback_until_used() -> None:
+    done = subprocess.run([sys.executable, "-c", HELP], capture_output=True, text=True, check=True)
+    lines = done.stdout.splitlines()
+    assert any("Usage:" in line for line in lines) and any("query" in line for line in lines)
+    assert "deferred: _DeferredModule _DeferredModule" in lines
+    assert any(line.strip() == "Title" for line in lines) and lines[-1] == "after use: module"

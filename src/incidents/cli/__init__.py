@@ -425,6 +425,9 @@ def _quiet_connector_threads() -> None:
 
 
 def main() -> None:
+    from incidents.cli import fasthelp
+
+    fasthelp.install()  # rich help without rich's Markdown and Syntax (issue 26.3)
     _one_line_warnings()
     _quiet_connector_threads()
     app()
