@@ -109,3 +109,18 @@ def test_streamed_query_limit_groups_and_errors(repo: Path, deployed_local: Path
     assert table.exit_code == 0 and table.output.count("┃ N") == 3 and "5 row(s)" in table.output
     failed = runner.invoke(app, ["query", "SELECT * FROM nowhere", "--format", "json", "--project-dir", str(repo)])
     assert failed.exit_code == 3 and json.loads(failed.stdout)["error"]["kind"] == "TargetError"
+
+
+FLOATS = ["-0.0", "0.0", "1e-4", "5e-5", "123456789.5", "1000000000.5", "-98765.4321", "9007199254740992",
+          "9007199254740993", "1e16", "1e22", "2.5e-300", "3.0", "-7", "0.30000000000000004", "1e308"]
+
+
+@pytest.mark.parametrize("batch_rows", [5, 100])
+def test_doubles_render_as_python_writes_them(conn: Any, batch_rows: int) -> None:
+    values = ", ".join(f"('{v}')" for v in FLOATS)
+    sql = f"SELECT column1::FLOAT AS f, -column1::FLOAT AS g FROM (VALUES {values})"
+    result, names, batches = both_ways(conn, sql, batch_rows)
+    for write, expected in ((export.write_csv, result.to_csv()), (export.write_json, result.to_json() + "\n")):
+        out = io.BytesIO()
+        write(names, batches, out)
+        assert out.getvalue().decode() == expected

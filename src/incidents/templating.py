@@ -16,6 +16,7 @@ import jinja2
 from incidents import identifiers
 from incidents.errors import ConfigError
 from incidents.sqltext import ConfigText, UnsafeValue, dollar_quoted, literal
+from incidents.template_cache import bytecode_cache
 
 
 def finalize(value: Any) -> Any:
@@ -38,6 +39,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=finalize,
+        bytecode_cache=bytecode_cache(),  # compiled templates kept between runs (incidents.template_cache)
     )
     env.filters["ident"] = identifiers.quote
     env.filters["literal"] = literal
