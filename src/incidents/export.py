@@ -54,7 +54,8 @@ def csv_chunk(chunk: Chunk, width: int) -> bytes:
         return buffer.getvalue().encode()
     if chunk.num_rows == 0:
         return b""
-    fields = [_csv_field(_cell_text(column)) for column in chunk.columns]
+    fields = [_csv_field(_cell_text(column)) if _may_need_quotes(column.type) else _cell_text(column)
+              for column in chunk.columns]
     if width == 1:  # csv writes a row of one empty field as "" (else it would be an empty line)
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -63,12 +64,22 @@ def csv_chunk(chunk: Chunk, width: int) -> bytes:
     return _joined(fields, sep=",", end="\n")
 
 
+def _may_need_quotes(kind: pyarrow.DataType) -> bool:
+    """Numbers, booleans, dates and times never hold a comma, a quote or a newline in their CSV form."""
+    import pyarrow as pa
+
+    return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+                or pa.types.is_boolean(kind) or pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+                or pa.types.is_time(kind))
+
+
 def _csv_field(text: pyarrow.Array) -> pyarrow.Array:
     """Python csv's minimal quoting: a field holding a comma, a quote or a newline is quoted, quotes doubled."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    needs = pc.match_substring_regex(text, r'[,"\n]')
+    needs = pc.or_(pc.or_(pc.match_substring(text, ","), pc.match_substring(text, '"')),
+                   pc.match_substring(text, "\n"))
     if not pc.any(needs).as_py():
         return text
     quote = pa.scalar('"')
@@ -113,11 +124,13 @@ def _iso(column: pyarrow.Array) -> pyarrow.Array:
 
     kind = column.type
     text = pc.cast(column, pa.string())
+    utc = pa.types.is_timestamp(kind) and kind.tz is not None
+    if utc:
+        text = pc.utf8_slice_codeunits(text, 0, -1)  # the "Z"
     if pa.types.is_timestamp(kind):
         text = pc.replace_substring(text, " ", "T", max_replacements=1)
-        if kind.tz is not None:
-            text = pc.replace_substring_regex(text, "Z$", "+00:00")
-    return pc.replace_substring_regex(text, r"\.000000(\+00:00)?$", r"\1")
+    text = pc.if_else(pc.ends_with(text, ".000000"), pc.utf8_slice_codeunits(text, 0, -7), text)
+    return pc.binary_join_element_wise(text, pa.scalar("+00:00"), "") if utc else text
 
 
 def _float_text(column: pyarrow.Array, *, for_json: bool) -> pyarrow.Array:
