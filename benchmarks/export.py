@@ -1,6 +1,7 @@
 """Exporting a large result: `incidents query --format csv|json > file` against DuckDB's own Arrow-to-CSV.
 
     python benchmarks/export.py [--dir SEEDED_LOCAL_DIR] [--incidents 1000000] [--view v_incident_overview]
+                                [--before OLD_CHECKOUT/src]
 
 Without --dir it deploys the project into a temporary local target and seeds --incidents incidents (about
 a minute at 1M); with --dir it reuses a local-target folder seeded before (`INCIDENTS_LOCAL_DIR` of
@@ -10,7 +11,9 @@ a minute at 1M); with --dir it reuses a local-target folder seeded before (`INCI
   with DuckDB's Arrow reader and pyarrow's CSV writer (DuckDB's own Arrow-to-CSV);
 - `incidents query "SELECT * FROM <view>" --format csv > file` (goal: <= 2x the baseline);
 - the same with `--format json`, and the CSV export of the first tenth of the rows (`--limit`), whose peak
-  memory shows whether memory stays flat as the result grows.
+  memory shows whether memory stays flat as the result grows;
+- with --before, the same CSV and JSON exports by another version's source folder (on PYTHONPATH), e.g.
+  `git archive <commit> src | tar -x -C /tmp/old` then `--before /tmp/old/src`.
 
 Prints wall seconds, CPU seconds, peak RSS and output size of each, the ratio to the baseline, and the load
 average before and after.
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--view", default="v_incident_overview")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another version's src/ folder to time beside this one")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
@@ -91,12 +95,18 @@ def main(argv: list[str] | None = None) -> int:
             "incidents query --format json": [*cli, "--format", "json"],
             f"incidents query --format csv --limit {rows // 10}": [*cli, "--format", "csv", "--limit", str(rows // 10)],
         }
+        envs = {name: env for name in commands}
+        if args.before:
+            for fmt in ("csv", "json"):
+                name = f"before ({args.before}): --format {fmt}"
+                commands[name] = [*cli, "--format", fmt]
+                envs[name] = {**env, "PYTHONPATH": str(args.before.resolve())}
         runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
         sizes: dict[str, int] = {}
         for _ in range(args.repeat):
             for i, (name, command) in enumerate(commands.items()):
                 out = work / f"out{i}"
-                runs[name].append(run(command, env, work, out))
+                runs[name].append(run(command, envs[name], work, out))
                 target = work / "baseline.csv" if i == 0 else out
                 sizes[name] = target.stat().st_size
                 target.unlink()

@@ -105,6 +105,15 @@ class _CursorMixin:
     _duck_conn: Any
     _conn: Any
 
+    _reader: Any = None
+
+    def close(self) -> bool:
+        """Also closes a streaming reader: it holds the DuckDB connection until closed."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        return super().close()  # type: ignore[misc,no-any-return]
+
     @property
     def description(self) -> list[Any]:
         """Column names (and nothing else) from the result: no DESCRIBE of the last statement."""
@@ -148,6 +157,7 @@ class _CursorMixin:
                 pass  # fakesnow runs it again below and raises its own error for it
             else:
                 self._last_sql, self._last_params, self._arrow_table = sql, values, None
+                self._reader = reader
                 return ArrowRows(list(reader.schema.names), _mapped_errors(reader))
         self.execute(command, params)  # type: ignore[attr-defined]
         table = self._arrow_table
