@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         local = args.dir.resolve() if args.dir else work / ".incidents"
         env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(local)}
         env.pop("INCIDENTS_ENV", None)
+        # Byte-compile the project's modules once, as an installed package is (an editable install run with
+        # PYTHONDONTWRITEBYTECODE set would compile every module of incidents on every start).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         if not args.dir:
             seeded(work, args.incidents, env)
         database = local / "INCIDENTS.db"

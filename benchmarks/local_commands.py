@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(ROOT / part, work / part)
         env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(work / ".incidents")}
         env.pop("INCIDENTS_ENV", None)
+        # Byte-compile the project's modules once, as an installed package is (an editable install run with
+        # PYTHONDONTWRITEBYTECODE set would compile every module of incidents on every start).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run([*cli, "deploy", "-q"], env=env, cwd=work, check=True, capture_output=True)
         database = work / ".incidents" / "INCIDENTS.db"
         commands = {
