@@ -20,6 +20,20 @@ ProjectFactory = Callable[..., Path]
 SchemaDeployer = Callable[[Path, Project, Environment], Session]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _template_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled templates of the many project copies go to a folder of the test run, not ~/.cache."""
+    import os
+
+    previous = os.environ.get("INCIDENTS_CACHE_DIR")
+    os.environ["INCIDENTS_CACHE_DIR"] = str(tmp_path_factory.mktemp("template-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("INCIDENTS_CACHE_DIR", None)
+    else:
+        os.environ["INCIDENTS_CACHE_DIR"] = previous
+
+
 def copy_project(dest: Path, *, views: bool = True, extra_tables: int = 0) -> Path:
     """A writable copy of the repository's config/ and templates/ (without views.yml if not views),
     plus `extra_tables` small tables extra_00, extra_01, ..."""
