@@ -5,9 +5,10 @@ The text is exactly what `output.rows_as_csv` / `QueryResult.to_json` print for 
 both ways and compares): values as `output.cell` and `output.jsonable` + `output.dumps` write them (exact
 decimals, integers without `.0` in CSV, NaN and infinities empty in CSV and null in JSON, ISO 8601 times, hex
 binary), CSV quoted as Python's `csv` module quotes (only fields holding `,`, `"` or a newline; a row of one
-empty field as `""`). Arrow batches are rendered column by column with pyarrow.compute; a column of a type
-without a vectorised rendering (floats, binary, nested values, time zones other than UTC) goes value by value
-through the same Python functions.
+empty field as `""`). Arrow batches are rendered column by column with pyarrow.compute and written from
+the joined buffer, no Python object per row; the values Arrow would write differently (doubles outside
+1e-4..1e9, binary, nested values, time zones other than UTC) go value by value through the same Python
+functions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from incidents import output
@@ -52,8 +53,8 @@ def csv_chunk(chunk: Chunk, width: int) -> bytes:
         for row in chunk:
             writer.writerow([output.cell(v, null="") for v in row])
         return buffer.getvalue().encode()
-    if chunk.num_rows == 0:
-        return b""
+    if chunk.num_rows == 0 or chunk.num_columns == 0:
+        return b"\n" * chunk.num_rows  # csv writes a row without fields as an empty line
     fields = [_csv_field(_cell_text(column)) if _may_need_quotes(column.type) else _cell_text(column)
               for column in chunk.columns]
     if width == 1:  # csv writes a row of one empty field as "" (else it would be an empty line)
@@ -282,5 +283,3 @@ def in_row_groups(chunks: Iterable[Chunk], size: int) -> Iterator[list[tuple[Any
     if group:
         yield group
 
-
-Writer = Callable[[list[str], Iterable[Chunk], IO[bytes]], int]
