@@ -266,9 +266,9 @@ def rows_of(chunk: Chunk) -> list[tuple[Any, ...]]:
     """A chunk's rows as tuples (for the terminal table)."""
     if isinstance(chunk, list):
         return chunk
-    from incidents.localdb import rows_of as arrow_rows
-
-    return arrow_rows(chunk)
+    if chunk.num_columns == 0:
+        return [() for _ in range(chunk.num_rows)]
+    return list(zip(*(column.to_pylist() for column in chunk.columns), strict=True))
 
 
 def in_row_groups(chunks: Iterable[Chunk], size: int) -> Iterator[list[tuple[Any, ...]]]:
