@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 ProjectFactory = Callable[..., Path]
 SchemaDeployer = Callable[[Path, Project, Environment], Session]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _template_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled templates of the many project copies go to a folder of the test run, not ~/.cache."""
+    import os
+
+    previous = os.environ.get("INCIDENTS_CACHE_DIR")
+    os.environ["INCIDENTS_CACHE_DIR"] = str(tmp_path_factory.mktemp("template-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("INCIDENTS_CACHE_DIR", None)
+    else:
+        os.environ["INCIDENTS_CACHE_DIR"] = previous
 
 
 def copy_project(dest: Path, *, views: bool = True, extra_tables: int = 0) -> Path:
@@ -207,8 +222,29 @@ def server() -> Iterator[dict]:
 
     # The server runs in this process: keep sqlglot's notes about ignored properties out of the output.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    with fakesnow.server() as kwargs:
+    with _keys_declared_not_enforced_on_the_server(), fakesnow.server() as kwargs:
         yield kwargs
+
+
+@contextmanager
+def _keys_declared_not_enforced_on_the_server() -> Iterator[None]:
+    """The server's DuckDB would enforce PRIMARY/FOREIGN KEY and UNIQUE; Snowflake enforces none of them
+    (https://docs.snowflake.com/en/sql-reference/constraints-overview). The server behaves as the account
+    it stands in for, with the local target's own rewrite (the server runs in this process)."""
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    from incidents.targets.local import keys_declared_not_enforced
+
+    original = FakeSnowflakeCursor.execute
+
+    def execute(self: FakeSnowflakeCursor, command: str, *args: object, **kwargs: object) -> object:
+        return original(self, keys_declared_not_enforced(command), *args, **kwargs)
+
+    FakeSnowflakeCursor.execute = execute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeSnowflakeCursor.execute = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

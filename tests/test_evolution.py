@@ -98,7 +98,9 @@ def test_safe_evolution_keeps_every_row_and_value(root: Path, local_dir: Path, r
          "  - {name: channel, type: VARCHAR(30), nullable: false, default: \"'web'\"}\n"
          "  - {name: note, type: VARCHAR(100)}\nprimary_key:")
     edit(root, "incident_solutions", 'type: "NUMBER(1,0)"', 'type: "NUMBER(3,0)"')
-    (root / "config" / "views.yml").write_text("views:\n  - name: v_status_changes\n", encoding="utf-8")
+    (root / "config" / "views.yml").write_text(
+        "views:\n  - name: v_status_changes\n    columns: {incident_id: The incident., status_changes: Its changes.}\n",
+        encoding="utf-8")
     (root / "templates" / "views" / "v_status_changes.sql.j2").write_text(
         "SELECT incident_id, COUNT(*) AS status_changes\nFROM {{ fq('incident_status_history') }}\n"
         "GROUP BY incident_id\n", encoding="utf-8")

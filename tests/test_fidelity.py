@@ -26,7 +26,8 @@ ROWS = (
     f"INSERT INTO {FQ}INCIDENT_STATUS_HISTORY (STATUS_HISTORY_ID, INCIDENT_ID, PREVIOUS_STATUS, NEW_STATUS, "
     "CHANGED_BY, CHANGE_REASON, CHANGED_AT) VALUES (1, 1, NULL, 'new', 1, 'opened', '2026-01-01 10:00:00')",
 )
-VIEWS_YML = "views:\n  - name: v_user_emails\n    comment: Users and their e-mail.\n"
+VIEWS_YML = ("views:\n  - name: v_user_emails\n    comment: Users and their e-mail.\n"
+             "    columns: {user_id: The user., email: Their e-mail.}\n")
 VIEW_SQL = "SELECT user_id, email FROM {{ fq('users') }}\n"
 
 
@@ -121,7 +122,7 @@ def test_replaced_views_keep_their_grants_and_hidden_view_text_is_not_comparable
     local = Path(rules_root).parent / "local"
     grant(local, "V_USER_EMAILS")
     (rules_root / "templates" / "views" / "v_user_emails.sql.j2").write_text(
-        "SELECT user_id, email, full_name FROM {{ fq('users') }}\n", encoding="utf-8")
+        "SELECT user_id, LOWER(email) AS email FROM {{ fq('users') }}\n", encoding="utf-8")
     assert cli(runner, rules_root, "deploy").exit_code == 0
     assert "SELECT TO ROLE REPORTING" in rules_state(local).grants["V_USER_EMAILS"]
     assert cli(runner, rules_root, "diff").exit_code == 0  # the full CREATE text as sent is no drift

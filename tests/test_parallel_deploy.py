@@ -76,7 +76,7 @@ class SharedTarget:
     def open(self) -> Session:
         self.opened += 1
         return DelayedSession(self.base.conn, "snowflake", label="fake", emulated=True,
-                              is_target_error=self.base.is_target_error, target=self)
+                              is_target_error=self.base.is_target_error, rewrite=self.base.rewrite, target=self)
 
 
 class DelayedSession(Session):

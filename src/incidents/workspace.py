@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from incidents.purge import PurgeResult
     from incidents.report import ReportResult
     from incidents.sql.session import Session, Statement
+    from incidents.sql.streaming import StreamedResult
 
 
 # Above this a seed would run for hours and need hundreds of GB: almost surely a typo.
@@ -407,6 +408,19 @@ class Workspace:
         """Run exactly one statement; the result is a sequence of dicts keyed by column name.
         Text holding several statements raises ConfigError before anything runs; `limit` fetches
         at most that many rows."""
+        self._one_statement(sql, limit)
+        columns, rows = self.session.execute(sql, params, obj="query", max_rows=limit)  # type: ignore[arg-type]
+        return QueryResult(columns, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None) -> StreamedResult:
+        """Like `query`, but the rows come in chunks (Arrow record batches on the local target, lists of
+        tuples on Snowflake) read while the workspace is open: output of any size in bounded memory."""
+        from incidents.sql.streaming import stream
+
+        self._one_statement(sql, limit)
+        return stream(self.session, sql, params, obj="query", max_rows=limit)
+
+    def _one_statement(self, sql: str, limit: int | None) -> None:
         count = count_statements(sql)
         if count == 0:
             raise ConfigError("no SQL given (only blanks or comments); pass one statement", key="SQL")
@@ -416,8 +430,6 @@ class Workspace:
         if limit is not None and limit < 0:
             raise ConfigError(f"expected a limit of 0 or more rows, got {limit}", key="--limit")
         self.require_deployed()
-        columns, rows = self.session.execute(sql, params, obj="query", max_rows=limit)  # type: ignore[arg-type]
-        return QueryResult(columns, rows)
 
     def run_script(self, sql: str, *, limit: int | None = None) -> Iterator[tuple[str, QueryResult]]:
         """Run the statements of a script one by one, yielding (statement, result) as each ends; the

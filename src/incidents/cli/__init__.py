@@ -354,8 +354,7 @@ def query(
             raise ConfigError("no SQL given; pass a statement, `-` for standard input, or --file FILE", key="SQL")
         text = sys.stdin.read() if sql == "-" else sql
         with _workspace(project_dir, env, connection, verbose) as ws:
-            result = ws.query(text, limit=limit)
-        fmt.query_result(result, output.value, vertical or None)
+            fmt.query_stream(ws.stream(text, limit=limit), output.value, vertical or None)
 
 
 def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bool | None,
@@ -432,6 +431,9 @@ def _quiet_connector_threads() -> None:
 
 
 def main() -> None:
+    from incidents.cli import fasthelp
+
+    fasthelp.install()  # rich help without rich's Markdown and Syntax (issue 26.3)
     _one_line_warnings()
     _quiet_connector_threads()
     if not _json_requested(sys.argv[1:]):

@@ -3,9 +3,12 @@ cli/formatters.py). The commands in cli/__init__.py only choose which formatter 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import typer
+
+from incidents.errors import IncidentsError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from incidents.purge import PurgeResult
     from incidents.results import DiffResult, QueryResult, RenderResult, SeedResult, ValidationResult
     from incidents.sql.session import Statement
+    from incidents.sql.streaming import StreamedResult
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "refused": "yellow", "planned": "cyan", "interrupted": "red"}
 
@@ -201,28 +205,74 @@ def query_result(result: QueryResult, output: str, vertical: bool | None) -> Non
 
 def query_table(result: QueryResult, vertical: bool | None = None) -> None:
     """A table, or (psql's `\\x auto`) one block per row when the table would not fit."""
-    from incidents.output import cell
-
     out = console()
-    cells = [[cell(v) for v in row] for row in result.rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(result.columns)]
-    if vertical is None:
-        vertical = bool(result.columns) and sum(widths) + 3 * len(widths) + 1 > out.width
-    if vertical:
-        _vertical(out, result.columns, cells)
-    else:
-        from rich.table import Table
-
-        table = Table(*(escape(c) for c in result.columns), show_lines=False)
-        for row in cells:
-            table.add_row(*(escape(c) for c in row))
-        out.print(table)
+    _table_group(out, result.columns, result.rows, vertical)
     out.print(f"[dim]{len(result.rows)} row(s)[/]")
 
 
-def _vertical(out: Console, columns: list[str], cells: list[list[str]]) -> None:
+TABLE_GROUP_ROWS = 1000  # a streamed table is laid out this many rows at a time (psql's FETCH_COUNT)
+
+
+def query_stream(result: StreamedResult, output: str, vertical: bool | None) -> None:
+    """`incidents query` output written as the rows arrive, in bounded memory (issue 26.2). A table longer
+    than TABLE_GROUP_ROWS is laid out group by group, as psql does with FETCH_COUNT (widths may differ
+    between groups; vertical or not is decided by the first). A failure after output began ends it there
+    (exit 3, the error on stderr) without a JSON error document after half an array."""
+    import sys
+
+    from incidents import export
+
+    started = False
+
+    def chunks() -> Iterator[object]:
+        nonlocal started
+        for chunk in result.chunks:
+            started = True
+            yield chunk
+
+    try:
+        if output in ("csv", "json"):
+            sys.stdout.flush()
+            write = export.write_csv if output == "csv" else export.write_json
+            write(result.columns, chunks(), sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
+        out, total = console(), 0
+        for group in export.in_row_groups(chunks(), TABLE_GROUP_ROWS):
+            vertical = _table_group(out, result.columns, group, vertical, first=total + 1)
+            total += len(group)
+        if not total:
+            _table_group(out, result.columns, [], vertical)
+        out.print(f"[dim]{total} row(s)[/]")
+    except IncidentsError as exc:
+        exc.reported = started  # type: ignore[attr-defined]
+        raise
+
+
+def _table_group(out: Console, columns: list[str], rows: Sequence[tuple[object, ...]], vertical: bool | None,
+                 first: int = 1) -> bool:
+    """Rows as a table or as vertical blocks numbered from `first`; returns which it chose."""
+    from incidents.output import cell
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    if vertical is None:
+        vertical = bool(columns) and sum(widths) + 3 * len(widths) + 1 > out.width
+    if vertical:
+        _vertical(out, columns, cells, first)
+    else:
+        from rich.table import Table
+
+        table = Table(*(escape(c) for c in columns), show_lines=False)
+        for row in cells:
+            table.add_row(*(escape(c) for c in row))
+        out.print(table)
+    return vertical
+
+
+def _vertical(out: Console, columns: list[str], cells: list[list[str]], first: int = 1) -> None:
     label = max((len(c) for c in columns), default=0)
-    for n, row in enumerate(cells, start=1):
+    for n, row in enumerate(cells, start=first):
         out.print(f"[bold]-[ RECORD {n} ]{'-' * max(label - 8, 4)}[/]")
         for name, value in zip(columns, row, strict=True):
             out.print(f"{escape(name):<{label}} | {escape(value)}")

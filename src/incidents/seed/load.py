@@ -12,7 +12,6 @@ The staged strategy also runs on fakesnow, which is how the tests cover its SQL.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -27,7 +26,6 @@ from incidents.sql.session import Session
 SEED_TABLES = ("users", "solution_templates", "incidents", "incident_status_history",
                "incident_assignment_history", "incident_comments", "incident_attachments", "incident_solutions")
 STAGE_PREFIX = "SEED_STAGE_"
-WriteFn = Callable[..., Any]
 
 
 class Loader:
@@ -41,7 +39,9 @@ class Loader:
         self.session, self.dep, self.atomic = session, dep, atomic
         self.staged = session.backend != "local" if staged is None else staged
         self.tables = {name: declared_table(dep.project, name) for name in tables}
-        self._write = _write_function(session.backend)
+        if session.write_pandas is None:
+            raise TargetError("this target takes no bulk loads", obj=dep.database)
+        self._write = session.write_pandas
         self._stages: set[str] = set()
         self._staged_columns: dict[str, list[Any]] = {}  # table -> columns its stage holds (atomic, staged)
         self._replace = False
@@ -162,17 +162,6 @@ class Loader:
             raise TargetError(f"bulk load failed: {message}", obj=table_name) from exc
         if not ok:
             raise TargetError(f"bulk load failed: {output}", obj=table_name)
-
-
-def _write_function(backend: str) -> WriteFn:
-    # Imported here: only targets.py imports the connector or fakesnow at module level.
-    if backend == "local":
-        from fakesnow.pandas_tools import write_pandas as fake_write
-
-        return fake_write
-    from snowflake.connector.pandas_tools import write_pandas as snowflake_write
-
-    return snowflake_write
 
 
 def declared_table(project: Project, name: str) -> Table:

@@ -46,6 +46,9 @@ class Session:
     # What the backend is sent in place of a statement, where it would otherwise behave unlike Snowflake
     # (the local target drops key constraints that DuckDB would enforce). Trace and errors keep the original.
     rewrite: Callable[[str], str] = lambda sql: sql
+    # The target's bulk loader of a DataFrame into a table (the connector's write_pandas, or the local
+    # target's): what seed, ingest and import land rows through, never row by row.
+    write_pandas: Callable[..., Any] | None = None
     # Entered around a bulk load (seed): the local target caps DuckDB's block cache there, which would
     # otherwise keep every block the load wrote in memory.
     bulk_load: Callable[[], AbstractContextManager[None]] = nullcontext
@@ -73,8 +76,9 @@ class Session:
         try:
             sent = self.rewrite(sql)
             cur.execute(sent, params) if params is not None else cur.execute(sent)
-            columns = [self._column_name(d[0]) for d in cur.description] if cur.description else []
-            fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if cur.description else []
+            description = cur.description  # read once: on fakesnow each read re-runs a DESCRIBE (issue 26)
+            columns = [self._column_name(d[0]) for d in description] if description else []
+            fetched = (cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)) if description else []
             rows = [tuple(r) for r in fetched]
         except Exception as exc:
             if not self.is_target_error(exc):

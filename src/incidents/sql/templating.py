@@ -15,6 +15,7 @@ import jinja2
 
 from incidents.errors import ConfigError
 from incidents.sql import identifiers
+from incidents.sql.template_cache import bytecode_cache
 from incidents.sql.text import ConfigText, UnsafeValue, dollar_quoted, literal
 
 
@@ -38,6 +39,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=finalize,
+        bytecode_cache=bytecode_cache(),  # compiled templates kept between runs (incidents.sql.template_cache)
     )
     env.filters["ident"] = identifiers.quote
     env.filters["literal"] = literal

@@ -26,12 +26,9 @@ def _quiet_fakesnow() -> None:
 
 def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Session:
     _quiet_fakesnow()
-    from incidents.targets import lazy_pandas
-
-    lazy_pandas.install()  # the local target needs pandas only to seed: import it then
     import duckdb
-    import snowflake.connector.errors
-    from fakesnow.instance import FakeSnow
+
+    from incidents.targets import localdb  # fakesnow without the Snowflake connector's package (issue 26)
 
     if not in_memory:
         try:
@@ -42,24 +39,24 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
     exists = not in_memory and (path / f"{env.database.upper()}.db").is_file()
     try:
         # Attach an existing database file; a new one is created by deploy's CREATE DATABASE.
-        fake = FakeSnow(db_path=None if in_memory else path, create_database_on_connect=exists,
-                        create_schema_on_connect=False)
-        conn = fake.connect(database=env.database, schema=env.schema)
+        conn = localdb.connect(None if in_memory else path, env.database, env.schema, create_database=exists)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise TargetError(_busy(path)) from None
         raise TargetError(f"cannot open the local database in {path}: {exc}") from None
 
+    errors = localdb.target_error_types()
+
     def is_target_error(exc: BaseException) -> bool:
-        return isinstance(exc, (snowflake.connector.errors.Error, duckdb.Error))
+        return isinstance(exc, errors)
 
     session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
-                      on_close=fake.duck_conn.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,
-                      explain=lambda message: _held_elsewhere(message, path),
-                      rewrite=keys_declared_not_enforced, bulk_load=lambda: _capped_cache(fake.duck_conn))
+                      on_close=conn.duck.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,
+                      explain=lambda message: _held_elsewhere(message, path), write_pandas=localdb.write_pandas,
+                      rewrite=keys_declared_not_enforced, bulk_load=lambda: _capped_cache(conn.duck))
     rules = os.environ.get("INCIDENTS_LOCAL_RULES")
     if rules:
-        # A test aid: the local target under Snowflake's documented rules (incidents.testing).
+        # A test aid: the local target under Snowflake's documented rules (incidents.targets.rules).
         from incidents.targets.rules import wrap_local
 
         return wrap_local(session, path, rules)

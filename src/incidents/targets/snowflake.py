@@ -222,5 +222,7 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
 
     # A fakesnow server on loopback speaks Snowflake's protocol but keeps fakesnow's semantics.
     emulated = str(params.get("host", "")) in ("127.0.0.1", "localhost", "::1")
+    from snowflake.connector.pandas_tools import write_pandas
+
     return Session(conn, "snowflake", label=f"snowflake:{params.get('account')}", emulated=emulated,
-                   is_target_error=is_target_error, access_control=not emulated)
+                   is_target_error=is_target_error, access_control=not emulated, write_pandas=write_pandas)

@@ -84,9 +84,9 @@ def _fakesnow_form(sql: str) -> str:
 
 
 def _connector_error(message: str, errno: int | None) -> BaseException:
-    import snowflake.connector.errors
+    from incidents.targets.localdb import errors  # the local target's own copy of snowflake.connector.errors
 
-    return snowflake.connector.errors.ProgrammingError(msg=message, errno=errno)
+    return errors().ProgrammingError(msg=message, errno=errno)
 
 
 
