@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 FORMATS = ("auto", "alertmanager", "ndjson")
 STATUSES = ("firing", "resolved")
 COLUMNS = ("LOAD_ID", "ALERT_INDEX", "RECEIVED_AT", "SOURCE_FORMAT", "FINGERPRINT", "STATUS", "STARTS_AT",
@@ -378,6 +380,7 @@ def _parse_time(value: str) -> dt.datetime | None:
         return dt.datetime.max
 
 
+@functools.lru_cache(maxsize=65536)
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -385,20 +388,27 @@ def _iso(moment: dt.datetime | None) -> str | None:
 def derived_fingerprint(labels: dict[str, str]) -> str:
     """For events without one: 16 hex digits of a hash of the label set as canonical JSON (sorted
     keys, no spaces), so no choice of label values can make two label sets look alike."""
-    canonical = json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256(_dumps(labels, canonical=True).encode("utf-8")).hexdigest()[:16]
 
 
 def notification_key(alert: dict[str, Any], starts_at: dt.datetime, ends_at: dt.datetime | None) -> str:
     """What makes two notifications the same one: the alert as canonical JSON with its times as
     instants (a firing alert's endsAt left out: it only says when Prometheus will look again)."""
     canonical = dict(alert, startsAt=_iso(starts_at), endsAt=_iso(ends_at))
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(_dumps(canonical, canonical=True).encode("utf-8")).hexdigest()[:32]
+
+
+def _dumps(value: Any, *, canonical: bool = False) -> str:
+    """JSON text (orjson; the standard encoder for what orjson refuses: integers beyond 64 bits,
+    lone surrogates). Canonical: sorted keys, no spaces."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if canonical else 0).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=canonical, separators=(",", ":"))
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _dumps(value)
 
 
 def _envelope_text(envelope: dict[str, Any]) -> str:
