@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from incidents import Workspace
+from incidents.ingest import store_batch
 from incidents.ingest.config import ReceiveSettings
 from incidents.ingest.receiver import Server, Stats, build_app
 
@@ -38,7 +39,7 @@ def ws(repo: Path, deployed_local: Path) -> Iterator[Workspace]:
 def receiver(ws: Workspace, *, seconds: float = 0.2, alerts: int = 1000, size: int = 1_048_576,
              token: str | None = None) -> Iterator[tuple[Server, Stats]]:
     stats = Stats()
-    app = build_app(lambda text: ws.ingest(text), ReceiveSettings(seconds, alerts, size), token, stats)
+    app = build_app(lambda rows: store_batch(ws.session, ws.project, ws.env, rows), ReceiveSettings(seconds, alerts, size), token, stats)
     server = Server(app, "127.0.0.1", 0, grace_seconds=30)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,14 +65,18 @@ def request(port: int, data: bytes | None = None, *, token: str | None = None, p
         return exc.code, json.loads(exc.read())
 
 
+def stored(alerts: int, malformed: int = 0, errors: list[str] | None = None) -> dict:
+    return {"status": "stored", "alerts": alerts, "malformed": malformed, "errors": errors or []}
+
+
 def count(ws: Workspace, sql: str) -> int:
     return int(ws.query(sql)[0]["N"])
 
 
 def test_a_post_is_answered_once_stored_and_healthz_answers(ws: Workspace) -> None:
     with receiver(ws) as (server, stats):
-        assert request(server.port, body("firing.json")) == (200, {"status": "stored", "alerts": 1})
-        assert request(server.port, body("grouped.json")) == (200, {"status": "stored", "alerts": 3})
+        assert request(server.port, body("firing.json")) == (200, stored(1))
+        assert request(server.port, body("grouped.json")) == (200, stored(3))
         status, health = request(server.port, path="/healthz")
         assert status == 200 and health["status"] == "ok" and health["loads"] == 2
     assert stats.loads == 2
@@ -122,7 +127,7 @@ def test_unauthenticated_and_oversized_posts_are_refused_and_not_stored(ws: Work
         big = json.dumps({"version": "4", "alerts": [], "pad": "x" * 5000}).encode()
         status, answer = request(server.port, big, token="s3cret")
         assert status == 413 and "larger than 4096 bytes" in answer["error"]
-        assert request(server.port, body("firing.json"), token="s3cret") == (200, {"status": "stored", "alerts": 1})
+        assert request(server.port, body("firing.json"), token="s3cret") == (200, stored(1))
         assert stats.refused == 3
     assert count(ws, "SELECT COUNT(*) AS N FROM RAW_ALERTS") == 1
 

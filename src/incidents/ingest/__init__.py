@@ -20,6 +20,7 @@ Rules (README, "Alerts in"):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -287,7 +288,6 @@ class Pass:
             raise
 
     def _rollback(self) -> None:
-        try:
+        # If the connection is gone, the database rolls the transaction back itself.
+        with contextlib.suppress(Exception):
             self.execute("rollback")
-        except Exception:  # the connection is gone: the database rolls the transaction back itself
-            pass
