@@ -298,3 +298,116 @@ def test_parse_reads_arrays_concatenated_documents_and_rfc3339_times() -> None:
     assert row["STARTS_AT"] == dt.datetime(2026, 12, 1, 19, 53, 8, 123456)
     assert row["ENDS_AT"] == dt.datetime(2026, 12, 1, 23, 0)
     assert row["EPISODE_KEY"].endswith("@2026-12-01T19:53:08.123456Z") and row["SOURCE_FORMAT"] == "ndjson"
+
+
+# --------------------------------------------------------------------------- hostile input (issue 22 H2, H6, H10)
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+POISONS = ("H2_starts_year9999.json", "H2_starts_year0002.json", "H2_starts_year1500.json", "H2_ends_year9999.json",
+           "H2_lone_surrogate.json")
+
+
+def hostile(name: str) -> str:
+    return (HOSTILE / name).read_text(encoding="utf-8")
+
+
+def test_poison_alerts_land_with_their_error_and_take_no_good_alert_down(ws: Workspace) -> None:
+    result = ws.ingest("".join([hostile("innocent.json"), *(hostile(p) for p in POISONS)]))
+    assert (result.documents, result.alerts, result.malformed, result.opened) == (6, 1, 5, 1)
+    errors = [r["ERROR"] for r in ws.query("SELECT ERROR FROM RAW_ALERTS WHERE ERROR IS NOT NULL ORDER BY ALERT_INDEX")]
+    assert errors == [
+        "document 2 (line 2) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 3 (line 3) alert 1: startsAt '0002-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 4 (line 4) alert 1: startsAt '1500-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 5 (line 5) alert 1: endsAt '9999-12-31T23:59:59Z' is outside 1970 to 2199",
+        "document 6 (line 6) alert 1: text that is not valid Unicode (a lone surrogate such as \\ud800, or bytes "
+        "that are not UTF-8)"]
+    kept = ws.query("SELECT PAYLOAD::VARCHAR AS P FROM RAW_ALERTS WHERE ALERT_INDEX = 5")[0]["P"]
+    assert "\\\\ud800" in kept  # the alert is kept as text, the escape visible
+    assert [r["TITLE"] for r in incidents(ws)] == ["innocent fired"]
+
+
+def test_cli_hostile_documents_are_error_rows_and_one_line_never_a_traceback(repo: Path, ws: Workspace,
+                                                                             runner: CliRunner, tmp_path: Path) -> None:
+    ws.close()
+    names = ("H10_nested_100k.json", "H10_nested_in_alert.json", "H10_integer_5000_digits.json", "H10_nan.json",
+             "innocent.json", *POISONS)
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text("".join(hostile(n) for n in names), encoding="utf-8")
+    latin1 = b'{"labels": {"alertname": "latin-1 \xe9"}, "startsAt": "2026-11-25T10:00:00Z"}\n'
+    mixed.write_bytes(mixed.read_bytes() + latin1)
+    result = runner.invoke(app, ["ingest", str(mixed), "--project-dir", str(repo), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    doc = json.loads(result.stdout)
+    assert (doc["documents"], doc["alerts"], doc["malformed"], doc["opened"]) == (11, 1, 10, 1)
+    assert doc["errors"] == ["document 1 (line 1): invalid JSON: nested too deeply",
+                             "document 2 (line 2): invalid JSON: nested too deeply",
+                             "document 3 (line 3): invalid JSON: an integer of more than 4300 digits",
+                             "document 4 (line 4): invalid JSON: NaN is not a JSON value",
+                             "document 6 (line 6) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199"]
+    assert result.stderr.count("\n") == 1 and "10 malformed alert document(s)" in result.stderr
+    last = ws.query("SELECT ERROR FROM RAW_ALERTS ORDER BY ALERT_INDEX DESC LIMIT 1")[0]["ERROR"]
+    assert last.startswith("document 11 (line 11): text that is not valid Unicode")
+
+
+@pytest.mark.parametrize(("stdin", "message"), [
+    ("", "<stdin>: no alert documents: the input is empty"),
+    ("  \n\n", "<stdin>: no alert documents: the input is empty"),
+    ("not json\n" * 1000, "<stdin>: not one alert in the first 1,000 documents"),
+])
+def test_cli_empty_or_non_alert_input_is_exit_2_and_lands_nothing(repo: Path, ws: Workspace, runner: CliRunner,
+                                                                  stdin: str, message: str) -> None:
+    ws.close()
+    result = runner.invoke(app, ["ingest", "-", "--project-dir", str(repo)], input=stdin)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert ws.query("SELECT COUNT(*) AS N FROM RAW_ALERTS")[0]["N"] == 0
+
+
+def test_a_document_over_the_limit_stops_reading_and_what_came_before_is_ingested(
+        repo: Path, ws: Workspace, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import incidents.ingest
+
+    ws.close()
+    monkeypatch.setattr(incidents.ingest, "MAX_DOCUMENT_CHARS", 100_000)  # /dev/zero, 64 MiB at a time, in small
+    endless = tmp_path / "zeros.json"
+    endless.write_bytes(hostile("innocent.json").encode() + b"\0" * 300_000)
+    result = runner.invoke(app, ["ingest", str(endless), "--project-dir", str(repo), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["alerts"], doc["opened"], doc["malformed"]) == (1, 1, 1)
+    assert doc["stopped"] == ("line 2: no complete JSON document within 0 MiB; stopped reading there (is this "
+                              "alert JSON?)")
+    assert "the 1 alerts before it were ingested" in result.stderr
+
+
+def test_input_is_read_in_blocks_and_landed_in_chunks(ws: Workspace) -> None:
+    """Memory is bounded by the chunk, not the input: 3 chunks of 2 rows, one pass."""
+    from incidents.ingest import ingest_blocks
+
+    events = [json.dumps({"labels": {"alertname": f"A{i}"}, "startsAt": "2026-12-01T10:00:00Z"}) for i in range(5)]
+    text = "\n".join(events) + "\n"
+    pieces = [text[i:i + 37] for i in range(0, len(text), 37)]  # documents cut across blocks
+    before = len(ws.trace)
+    report = ingest_blocks(ws.session, ws.project, ws.env, iter(pieces), chunk_rows=2)
+    assert (report.documents, report.alerts, report.opened) == (5, 5, 5)
+    assert sum(1 for s in ws.trace[before:] if s.obj == "ingest episodes") == 1
+    assert [r["ALERT_INDEX"] for r in ws.query("SELECT ALERT_INDEX FROM RAW_ALERTS ORDER BY 1")] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_cli_dev_zero_stops_with_exit_2_in_bounded_memory(repo: Path, deployed_local: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with Workspace.open(repo, env="dev") as workspace:
+        workspace.query(CATEGORIES)
+    proc = subprocess.Popen([sys.executable, "-m", "incidents", "ingest", "/dev/zero", "--project-dir", str(repo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert os.waitstatus_to_exitcode(status) == 2, stderr
+    assert "/dev/zero: line 1: no complete JSON document within 64 MiB" in stderr
+    assert usage.ru_maxrss < 1_000_000, usage.ru_maxrss  # KiB: well under 1 GiB

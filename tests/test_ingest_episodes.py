@@ -87,9 +87,9 @@ def test_label_sets_the_old_separator_confused_are_two_incidents(ws: Workspace) 
 
 @pytest.mark.parametrize(("moved", "resolution"), [
     ("I24_starts_moved_earlier.ndjson", "I24_resolved_for_first_start.ndjson"),
-    pytest.param("I24_starts_moved_earlier.ndjson", "I24_resolved_for_moved_start.ndjson", marks=pytest.mark.slow),
+    pytest.param("I24_starts_moved_earlier.ndjson", "I24_resolved_for_earlier_start.ndjson", marks=pytest.mark.slow),
     pytest.param("I24_starts_moved_later.ndjson", "I24_resolved_for_first_start.ndjson", marks=pytest.mark.slow),
-    ("I24_starts_moved_later.ndjson", "I24_resolved_for_moved_start.ndjson"),
+    ("I24_starts_moved_later.ndjson", "I24_resolved_for_later_start.ndjson"),
 ])
 def test_a_moved_start_keeps_one_incident_until_resolved(ws: Workspace, moved: str, resolution: str) -> None:
     first, second = lines(moved)
@@ -97,7 +97,8 @@ def test_a_moved_start_keeps_one_incident_until_resolved(ws: Workspace, moved: s
     assert ws.ingest(second).opened == 0  # the same firing run: no second incident
     assert ws.ingest("\n".join(lines(resolution))).resolved == 1
     [row] = incidents(ws)
-    earliest = min(json.loads(first)["startsAt"], json.loads(second)["startsAt"]).replace("T", " ").rstrip("Z")
+    starts = [json.loads(e)["startsAt"] for e in (first, second, *lines(resolution))]
+    earliest = min(starts).replace("T", " ").rstrip("Z")
     assert (row[2], row[4], row[7]) == ("resolved", earliest, "2026-11-22 10:30:00")
     assert [t[2:4] for t in trail(ws)] == [(None, "new"), ("new", "resolved")]
     again = ws.ingest("\n".join(lines("I24_fires_again.ndjson")))  # after the resolution: a new episode
@@ -142,7 +143,7 @@ def test_one_call_at_a_time_in_any_order_ends_as_one_call(ws: Workspace, one_cal
                "resolutions first": sorted(events, key=lambda e: json.loads(e)["status"] != "resolved"),
                "interleaved": events[1::2] + events[0::2]}[order]
     assert replay(ws, ordered) == one_call
-    state, history = one_call
+    state, _history = one_call
     orderly = [row for row in state if row[0] == "0rde1f1e0rde1f1e"]
     assert sorted((r[7], r[2], r[8]) for r in orderly) == [("2026-11-21 10:40:00", "resolved", 3),
                                                            ("2026-11-21 12:30:00", "resolved", 1)]
