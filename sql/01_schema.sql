@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.USERS (
     CREATED_AT TIMESTAMP_NTZ(9) NOT NULL DEFAULT SYSDATE() COMMENT 'When the user was created (UTC).',
     UPDATED_AT TIMESTAMP_NTZ(9) COMMENT 'When the user was last changed (UTC).',
     METADATA VARIANT COMMENT 'Free-form attributes (skills, on-call rotation, source-system ids).',
+    USER_KEY VARCHAR(200) COMMENT 'Stable non-PII identity of a user the tool created or imported: system:<name> for system accounts, servicenow:<id>, jira:<accountId>.',
     CONSTRAINT PK_USERS PRIMARY KEY (USER_ID),
-    CONSTRAINT UK_USERS_EMAIL UNIQUE (EMAIL)
+    CONSTRAINT UK_USERS_EMAIL UNIQUE (EMAIL),
+    CONSTRAINT UK_USERS_USER_KEY UNIQUE (USER_KEY)
 )
 COMMENT = 'Everyone who touches an incident - support agents, engineers, managers, admins, customers who report, and system accounts that raise alerts.'
 ;
@@ -232,8 +234,8 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS (
     STATUS VARCHAR(20) COMMENT 'Alert status as sent: firing or resolved; NULL when malformed.',
     STARTS_AT TIMESTAMP_NTZ(9) COMMENT 'startsAt of the alert (UTC).',
     ENDS_AT TIMESTAMP_NTZ(9) COMMENT 'endsAt of a resolved alert (UTC); NULL while firing.',
-    EPISODE_KEY VARCHAR(200) COMMENT 'fingerprint@startsAt as sent: one firing episode, one incident.',
-    EVENT_KEY VARCHAR(64) COMMENT 'Hash of the alert as sent: identical notifications share it.',
+    EPISODE_KEY VARCHAR(200) COMMENT 'fingerprint@startsAt (the instant, UTC) of this notification; the ingest pass groups a fingerprint''s notifications into episodes (firing runs), one incident each.',
+    EVENT_KEY VARCHAR(64) COMMENT 'Hash of the alert as canonical JSON with its times as instants: identical notifications share it.',
     PAYLOAD VARIANT COMMENT 'The alert object as received (the malformed text as a string when it is not JSON).',
     ENVELOPE VARIANT COMMENT 'The webhook payload around the alert (receiver, groupKey, commonLabels, externalURL...) without its alerts.',
     ERROR VARCHAR(1000) COMMENT 'Why the alert could not be mapped; NULL when it was ingested.',

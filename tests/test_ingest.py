@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from incidents import Workspace
 from incidents.cli import app
-from incidents.errors import ConfigError
+from incidents.errors import ConfigError, TargetError
 from incidents.ingest.parse import parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -411,3 +411,54 @@ def test_cli_dev_zero_stops_with_exit_2_in_bounded_memory(repo: Path, deployed_l
     assert os.waitstatus_to_exitcode(status) == 2, stderr
     assert "/dev/zero: line 1: no complete JSON document within 64 MiB" in stderr
     assert usage.ru_maxrss < 1_000_000, usage.ru_maxrss  # KiB: well under 1 GiB
+
+
+# --------------------------------------------------------------------------- the Snowflake intake (issue 25 N3, N9)
+
+
+def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its_work_queued(
+        deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """On the Snowflake-rules target (its stream and EXECUTE TASK emulation): rows landed while the
+    task was not running are all taken in; a run that fails keeps its fingerprints in the queue."""
+    import datetime as dt
+
+    from incidents.ingest import land
+    from incidents.ingest.intake import render_intake
+    from incidents.sqltext import split_statements
+
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    root = deployed_copy("intake", after=(CATEGORIES,))
+    with Workspace.open(root, env="dev") as ws:
+        s = ws.session
+        for statement in split_statements(render_intake(ws.project, ws.env)):
+            if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):  # no stages here
+                s.execute(statement)
+
+        def landed(name: str, load: str) -> None:
+            land(s, ws.project, ws.env, parse(text(name), received_at=dt.datetime(2026, 12, 2), load_id=load).rows)
+
+        landed("grouped.json", "a")  # an outage: the task ran for neither load
+        landed("firing.json", "b")
+        s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS")[0]["N"] == 4
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
+        landed("resolved.json", "c")
+        s.execute("ALTER TABLE INCIDENT_CATEGORIES RENAME TO CATEGORIES_AWAY")  # the next run fails
+        with pytest.raises(TargetError):
+            s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 1  # kept for the next run
+        s.execute("ALTER TABLE CATEGORIES_AWAY RENAME TO INCIDENT_CATEGORIES")
+        s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
+        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS WHERE STATUS = 'resolved'")[0]["N"] == 1
+
+
+def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_allow(project_copy: Path,
+                                                                                     runner: CliRunner) -> None:
+    pipe = project_copy / "templates" / "ingest" / "intake" / "pipe.sql.j2"
+    pipe.write_text(pipe.read_text(encoding="utf-8").replace("MD5(TO_VARCHAR($1))", "MD5(TO_JSON($1))"),
+                    encoding="utf-8")
+    result = runner.invoke(app, ["validate", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2, result.output
+    assert "the COPY of CREATE PIPE calls TO_JSON, which Snowflake does not allow in a COPY transformation" in \
+        result.stderr

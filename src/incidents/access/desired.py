@@ -23,6 +23,7 @@ STREAM = "incidents_audit_stream"
 AUDIT_PROCEDURE, AUDIT_TASK = "audit_incident_changes", "audit_incident_changes_task"
 PURGE_PROCEDURE, PURGE_TASK = "purge_expired_rows", "purge_expired_rows_task"
 AUDIT_EMAIL = "audit@system.incidents.invalid"  # the system user audit rows are written by
+AUDIT_KEY = "system:audit"  # its users.user_key: found by that, never by the (masked) e-mail
 MASKED_SUFFIX = "_masked"  # Standard Edition: <table>_masked, the secure view with PII masked
 
 
@@ -169,9 +170,9 @@ def _objects(project: Project, env: Environment, access: Access, masked: tuple[s
 def _audit_objects(project: Project, env: Environment, access: Access) -> list[AccessObject]:
     if access.audit_minutes is None or project.table("incidents") is None:
         return []
-    ctx = {"stream": STREAM, "audit_email": AUDIT_EMAIL}
+    ctx = {"stream": STREAM, "audit_email": AUDIT_EMAIL, "audit_key": AUDIT_KEY}
     statements = [_sql(project, env, f"audit/{name}", **ctx)
-                  for name in ("system_user", "status_history", "assignment_history")]
+                  for name in ("system_user_adopt", "system_user", "status_history", "assignment_history")]
     stream_name = identifiers.qualify(env.database, env.schema, STREAM)
     return [
         AccessObject(ObjectKind.STREAM, STREAM, (_sql(project, env, "audit/stream", stream=STREAM, replace=False),),

@@ -50,7 +50,8 @@ FORMS: dict[str, re.Pattern[str]] = {
     # https://docs.snowflake.com/en/sql-reference/sql/create-stream
     "create_stream": _form(rf"CREATE (?:OR REPLACE STREAM|STREAM IF NOT EXISTS) (?P<stream>{QNAME}) ON TABLE "
                            rf"(?P<table>{QNAME})"
-                           rf"(?: APPEND_ONLY = (?:TRUE|FALSE))?(?: COMMENT = {STRING})?"),
+                           rf"(?: APPEND_ONLY = (?:TRUE|FALSE))?(?: SHOW_INITIAL_ROWS = (?:TRUE|FALSE))?"
+                           rf"(?: COMMENT = {STRING})?"),
     # https://docs.snowflake.com/en/sql-reference/sql/create-task : WAREHOUSE, SCHEDULE, COMMENT, WHEN, AS, in
     # that order; without WAREHOUSE the task is serverless.
     "create_task": _form(rf"CREATE OR REPLACE TASK (?P<task>{QNAME})(?: WAREHOUSE = {NAME})? SCHEDULE = {SCHEDULE}"

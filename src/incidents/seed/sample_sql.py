@@ -58,7 +58,8 @@ def _insert(project: Project, env: Environment, table: Table, df: pd.DataFrame) 
                 else f"PARSE_JSON(COLUMN{i})::ARRAY" if kind == "ARRAY" else f"COLUMN{i}::{col.type}")
         columns.append({"name": col.name, "cast": cast})
     position = {name.lower(): i for i, name in enumerate(names, start=1)}
-    keys = [[(col, position[col]) for col in key] for key in (table.primary_key, *table.unique_keys)]
+    keys = [[(col, position[col]) for col in key] for key in (table.primary_key, *table.unique_keys)
+            if all(col in position for col in key)]  # a key the sample leaves NULL (users.user_key) skips nothing
     rows = [[_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
     return render_template(project.templates_dir, "seed/sample_insert.sql.j2",
                            **context(project, env, table=table, columns=columns, rows=rows, keys=keys))
