@@ -462,3 +462,41 @@ def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_all
     assert result.exit_code == 2, result.output
     assert "the COPY of CREATE PIPE calls TO_JSON, which Snowflake does not allow in a COPY transformation" in \
         result.stderr
+
+
+# --------------------------------------------------------------------------- the system user by user_key (issue 25 N1)
+
+
+def test_the_system_user_is_found_by_user_key_and_an_old_one_is_adopted(ws: Workspace) -> None:
+    # One an earlier version made (no user_key), and a masked look-alike: neither is found by e-mail any more.
+    ws.query(f"INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES (7, '{SYSTEM}', 'alertmanager (system)', "
+             "'system'), (8, '***@system.shop.example', 'a***', 'system')")
+    ws.ingest(text("firing.json"))
+    ws.ingest(text("resolved.json"))
+    users = ws.query("SELECT USER_ID, USER_KEY FROM USERS ORDER BY USER_ID")
+    assert [(u["USER_ID"], u["USER_KEY"]) for u in users] == [(7, "system:alertmanager"), (8, None)]
+    assert {r["REPORTER"] for r in incidents(ws)} == {SYSTEM}
+    assert {h[3] for h in history(ws)} == {SYSTEM}
+    ws.query("UPDATE USERS SET EMAIL = '***@system.shop.example' WHERE USER_ID = 7")  # what masking shows
+    ws.ingest(text("refire.json"))
+    assert ws.query("SELECT COUNT(*) AS N FROM USERS")[0]["N"] == 2  # still found: by user_key
+
+
+@pytest.mark.slow
+def test_deploy_adds_user_key_to_an_existing_users_table_and_keeps_its_rows(make_project, local_dir: Path,
+                                                                            runner: CliRunner) -> None:
+    root = make_project()
+    users = root / "config" / "tables" / "users.yml"
+    new = users.read_text(encoding="utf-8")
+    old = "\n".join(line for line in new.splitlines() if "user_key" not in line) + "\n"
+    users.write_text(old, encoding="utf-8")
+    args = ["--project-dir", str(root)]
+    assert runner.invoke(app, ["deploy", "-q", *args]).exit_code == 0
+    assert runner.invoke(app, ["query", "INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES "
+                                        "(1, 'ana@shop.example', 'Ana', 'engineer')", *args]).exit_code == 0
+    users.write_text(new, encoding="utf-8")
+    deployed = runner.invoke(app, ["deploy", *args])
+    assert deployed.exit_code == 0, deployed.output
+    rows = runner.invoke(app, ["query", "SELECT USER_ID, EMAIL, USER_KEY FROM USERS", "--format", "json", *args])
+    assert json.loads(rows.stdout) == [{"USER_ID": 1, "EMAIL": "ana@shop.example", "USER_KEY": None}]
+    assert runner.invoke(app, ["diff", *args]).exit_code == 0
