@@ -367,10 +367,10 @@ def test_cli_empty_or_non_alert_input_is_exit_2_and_lands_nothing(repo: Path, ws
 
 def test_a_document_over_the_limit_stops_reading_and_what_came_before_is_ingested(
         repo: Path, ws: Workspace, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import incidents.ingest
+    from incidents import ingest as ingest_module
 
     ws.close()
-    monkeypatch.setattr(incidents.ingest, "MAX_DOCUMENT_CHARS", 100_000)  # /dev/zero, 64 MiB at a time, in small
+    monkeypatch.setattr(ingest_module, "MAX_DOCUMENT_CHARS", 100_000)  # /dev/zero, 64 MiB at a time, in small
     endless = tmp_path / "zeros.json"
     endless.write_bytes(hostile("innocent.json").encode() + b"\0" * 300_000)
     result = runner.invoke(app, ["ingest", str(endless), "--project-dir", str(repo), "--format", "json"])
@@ -500,3 +500,16 @@ def test_deploy_adds_user_key_to_an_existing_users_table_and_keeps_its_rows(make
     rows = runner.invoke(app, ["query", "SELECT USER_ID, EMAIL, USER_KEY FROM USERS", "--format", "json", *args])
     assert json.loads(rows.stdout) == [{"USER_ID": 1, "EMAIL": "ana@shop.example", "USER_KEY": None}]
     assert runner.invoke(app, ["diff", *args]).exit_code == 0
+
+
+def test_a_load_taken_in_several_passes_ends_as_one_pass(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large load is taken one share of its fingerprints at a time (memory stays bounded): same result."""
+    from incidents import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PASS_ALERTS", 2)
+    before = len(ws.trace)
+    result = ws.ingest(text("grouped.json") + text("out_of_order.ndjson") + text("firing.json"))
+    assert sum(1 for s in ws.trace[before:] if s.obj == "ingest episodes") == 3  # 6 alerts, 2 a pass
+    assert (result.alerts, result.opened, result.resolved) == (6, 5, 1)
+    assert len(incidents(ws)) == 5 and len(history(ws)) == 6 and len(comments(ws)) == 6
+    assert sorted(r["INCIDENT_ID"] for r in incidents(ws)) == [1, 2, 3, 4, 5]

@@ -56,6 +56,7 @@ INTAKE_STATEMENTS = ("enqueue", "system_user_adopt", "system_user", "drop_episod
 CHUNK_ROWS = 25_000  # raw_alerts rows landed at a time: bounds memory whatever the input size
 MAX_INPUT_CHARS = 4 * 1024**3  # one ingest call reads at most this much (~20M alerts), then stops
 GARBAGE_DOCUMENTS = 1000  # this many documents in and not one alert: the input is not alert JSON
+PASS_ALERTS = 250_000  # a load is taken in one pass per this many alerts (a share of its fingerprints each)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,8 @@ def ingest_text(session: Session, project: Project, env: Environment, text: Any,
 def ingest_blocks(session: Session, project: Project, env: Environment, blocks: Iterable[str], fmt: str = "auto",
                   *, cfg: IngestConfig | None = None, name: str = "<input>", chunk_rows: int = CHUNK_ROWS,
                   max_chars: int = MAX_INPUT_CHARS) -> IngestReport:
-    with session.bulk_load():  # the local target keeps at most 400 MB of DuckDB blocks cached
-        return _ingest_blocks(session, project, env, blocks, fmt, cfg or load_ingest_config(project), name,
-                              chunk_rows, max_chars)
+    return _ingest_blocks(session, project, env, blocks, fmt, cfg or load_ingest_config(project), name, chunk_rows,
+                          max_chars)
 
 
 def _ingest_blocks(session: Session, project: Project, env: Environment, blocks: Iterable[str], fmt: str,
@@ -127,7 +127,7 @@ def _ingest_blocks(session: Session, project: Project, env: Environment, blocks:
         lander.land(pending)
     finally:
         lander.close()
-    counts = runner.run(load_id) if reader.alerts else {}
+    counts = runner.run(load_id, groups=-(-reader.alerts // PASS_ALERTS)) if reader.alerts else {}
     return IngestReport(load_id, reader.documents, reader.alerts, reader.malformed,
                         seconds=time.perf_counter() - began, errors=tuple(reader.errors), stopped=stopped, **counts)
 
@@ -154,13 +154,12 @@ def store_batch(session: Session, project: Project, env: Environment, rows: list
     cfg = cfg or load_ingest_config(project)
     now, load_id = now_utc(), str(uuid.uuid4())
     runner = Pass(session, project, env, cfg, now)
-    with session.bulk_load():
-        lander = Lander(runner, load_id)
-        try:
-            lander.land(rows)
-        finally:
-            lander.close()
-        counts = runner.run(load_id) if any(r[12] is None for r in rows) else {}
+    lander = Lander(runner, load_id)
+    try:
+        lander.land(rows)
+    finally:
+        lander.close()
+    counts = runner.run(load_id) if any(r[12] is None for r in rows) else {}
     return {"load_id": load_id, **counts}
 
 
@@ -182,7 +181,8 @@ class Lander:
         for i, row in enumerate(rows, start=self.next_index):
             row[0], row[1] = self.load_id, i
         self.next_index += len(rows)
-        self.loader.write("raw_alerts", frame(rows))
+        with self.loader.session.bulk_load():  # the local target keeps at most 400 MB of written blocks cached
+            self.loader.write("raw_alerts", frame(rows))
 
     def close(self) -> None:
         self.loader.drop_stages()
@@ -231,7 +231,8 @@ def pass_sql(project: Project, env: Environment, cfg: IngestConfig, name: str, *
     return render_template(project.templates_dir, f"ingest/{name}.sql.j2",
                            **context(project, env, cfg=cfg, now_sql=now_sql, episodes=episodes,
                                      system_user_key=SYSTEM_USER_KEY,
-                                     **{"load_id": None, "queue": None, "stream": None, **extra}))
+                                     **{"load_id": None, "queue": None, "stream": None, "group": 0, "groups": 1,
+                                        **extra}))
 
 
 class Pass:
@@ -263,18 +264,24 @@ class Pass:
                               key="categories")
         self.prepared = True
 
-    def run(self, load_id: str) -> dict[str, int]:
+    def run(self, load_id: str, *, groups: int = 1) -> dict[str, int]:
+        """The pass over the fingerprints of a load, in `groups` passes of a share of them each (the
+        same result as one: fingerprints are independent), each its own transaction."""
         self.execute("system_user_adopt")
         self.execute("system_user")
-        self.execute("drop_episodes")
-        self.execute("episodes", load_id=load_id)
-        try:
-            episodes, opened, resolved, repeated, noted, work = (int(v or 0) for v in self.execute("summary")[0])
-            if work:
-                self._write()
-        finally:
+        totals = dict.fromkeys(("episodes", "opened", "resolved", "repeated", "noted"), 0)
+        for group in range(max(1, groups)):
             self.execute("drop_episodes")
-        return {"episodes": episodes, "opened": opened, "resolved": resolved, "repeated": repeated, "noted": noted}
+            self.execute("episodes", load_id=load_id, group=group, groups=max(1, groups))
+            try:
+                *counts, work = (int(v or 0) for v in self.execute("summary")[0])
+                if work:
+                    self._write()
+            finally:
+                self.execute("drop_episodes")
+            for key, value in zip(totals, counts, strict=True):
+                totals[key] += value
+        return totals
 
     def _write(self) -> None:
         """The writes, all or nothing."""
