@@ -127,6 +127,11 @@ BEGIN
         WHERE incident_id IS NOT NULL
         QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint, episode_no ORDER BY incident_id) = 1
     ),
+    numbered AS (    SELECT r.fingerprint, r.episode_no, ROW_NUMBER() OVER (ORDER BY r.fingerprint, r.episode_no) AS new_no
+        FROM runs AS r
+        LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
+        WHERE o.incident_id IS NULL
+    ),
     trail AS (    SELECT h.incident_id,
                COUNT_IF(h.previous_status IS NULL) AS opening_rows,
                COUNT_IF(h.new_status = 'resolved') AS resolution_rows
@@ -149,7 +154,7 @@ BEGIN
     ),
     mapped AS (
         SELECT r.fingerprint, r.episode_no, r.starts_at, c.ends_at, r.notifications, pk.labels, pk.generator_url,
-               q.queued_through,
+               q.queued_through, nb.new_no,
                x.incident_id AS existing_id, x.status AS existing_status, x.assignee_id,
                x.title AS existing_title, x.description AS existing_description, x.category_id AS existing_category_id,
                x.priority AS existing_priority, x.severity AS existing_severity, x.impact_level AS existing_impact_level,
@@ -202,6 +207,7 @@ BEGIN
         JOIN batch AS q ON q.fingerprint = r.fingerprint
         LEFT JOIN cuts AS c ON c.fingerprint = r.fingerprint AND c.cut_no = r.episode_no + 1
         LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
+        LEFT JOIN numbered AS nb ON nb.fingerprint = r.fingerprint AND nb.episode_no = r.episode_no
         LEFT JOIN INCIDENTS.CORE.INCIDENTS AS x ON x.incident_id = o.incident_id
         LEFT JOIN trail AS t ON t.incident_id = o.incident_id
         LEFT JOIN notes AS n ON n.incident_id = o.incident_id
@@ -215,9 +221,7 @@ BEGIN
         LEFT JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.code = mp.category_code
     )
     SELECT j.*,
-           IFF(j.is_new,
-               (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS)
-                   + ROW_NUMBER() OVER (PARTITION BY j.is_new ORDER BY j.fingerprint, j.episode_no),
+           IFF(j.is_new, (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS) + j.new_no,
                j.existing_id) AS incident_id,
            (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager') AS system_user_id,
            IFF(j.managed, IFF(j.closed, 'resolved', 'new'),
