@@ -304,7 +304,7 @@ def test_parse_reads_arrays_concatenated_documents_and_rfc3339_times() -> None:
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 POISONS = ("H2_starts_year9999.json", "H2_starts_year0002.json", "H2_starts_year1500.json", "H2_ends_year9999.json",
-           "H2_lone_surrogate.json")
+           "H2_lone_surrogate.json", "H8_ends_before_starts.json")
 
 
 def hostile(name: str) -> str:
@@ -313,7 +313,7 @@ def hostile(name: str) -> str:
 
 def test_poison_alerts_land_with_their_error_and_take_no_good_alert_down(ws: Workspace) -> None:
     result = ws.ingest("".join([hostile("innocent.json"), *(hostile(p) for p in POISONS)]))
-    assert (result.documents, result.alerts, result.malformed, result.opened) == (6, 1, 5, 1)
+    assert (result.documents, result.alerts, result.malformed, result.opened) == (7, 1, 6, 1)
     errors = [r["ERROR"] for r in ws.query("SELECT ERROR FROM RAW_ALERTS WHERE ERROR IS NOT NULL ORDER BY ALERT_INDEX")]
     assert errors == [
         "document 2 (line 2) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199",
@@ -321,7 +321,8 @@ def test_poison_alerts_land_with_their_error_and_take_no_good_alert_down(ws: Wor
         "document 4 (line 4) alert 1: startsAt '1500-01-01T00:00:00Z' is outside 1970 to 2199",
         "document 5 (line 5) alert 1: endsAt '9999-12-31T23:59:59Z' is outside 1970 to 2199",
         "document 6 (line 6) alert 1: text that is not valid Unicode (a lone surrogate such as \\ud800, or bytes "
-        "that are not UTF-8)"]
+        "that are not UTF-8)",
+        "document 7 (line 7) alert 1: endsAt '2026-11-25T09:00:00Z' is before startsAt '2026-11-25T10:00:00Z'"]
     kept = ws.query("SELECT PAYLOAD::VARCHAR AS P FROM RAW_ALERTS WHERE ALERT_INDEX = 5")[0]["P"]
     assert "\\\\ud800" in kept  # the alert is kept as text, the escape visible
     assert [r["TITLE"] for r in incidents(ws)] == ["innocent fired"]
@@ -340,15 +341,15 @@ def test_cli_hostile_documents_are_error_rows_and_one_line_never_a_traceback(rep
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     doc = json.loads(result.stdout)
-    assert (doc["documents"], doc["alerts"], doc["malformed"], doc["opened"]) == (11, 1, 10, 1)
+    assert (doc["documents"], doc["alerts"], doc["malformed"], doc["opened"]) == (12, 1, 11, 1)
     assert doc["errors"] == ["document 1 (line 1): invalid JSON: nested too deeply",
                              "document 2 (line 2): invalid JSON: nested too deeply",
                              "document 3 (line 3): invalid JSON: an integer of more than 4300 digits",
                              "document 4 (line 4): invalid JSON: NaN is not a JSON value",
                              "document 6 (line 6) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199"]
-    assert result.stderr.count("\n") == 1 and "10 malformed alert document(s)" in result.stderr
+    assert result.stderr.count("\n") == 1 and "11 malformed alert document(s)" in result.stderr
     last = ws.query("SELECT ERROR FROM RAW_ALERTS ORDER BY ALERT_INDEX DESC LIMIT 1")[0]["ERROR"]
-    assert last.startswith("document 11 (line 11): text that is not valid Unicode")
+    assert last.startswith("document 12 (line 12): text that is not valid Unicode")
 
 
 @pytest.mark.parametrize(("stdin", "message"), [

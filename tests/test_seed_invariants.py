@@ -64,8 +64,9 @@ def key_checks(project: Project, rename: dict[str, str] | None = None) -> list[t
         assert table is not None
         for key in (table.primary_key, *table.unique_keys):
             cols = ", ".join(key)
+            present = " AND ".join(f"{col} IS NOT NULL" for col in key)  # NULLs are distinct (users.user_key)
             checks.append((f"{name} unique ({cols})", f"SELECT COUNT(*) FROM (SELECT {cols} FROM {name_of(name)} "
-                                                      f"GROUP BY {cols} HAVING COUNT(*) > 1)"))
+                                                      f"WHERE {present} GROUP BY {cols} HAVING COUNT(*) > 1)"))
         for fk in table.foreign_keys:
             join = " AND ".join(f"p.{r} = c.{col}" for col, r in zip(fk.columns, fk.ref_columns, strict=True))
             present = " AND ".join(f"c.{col} IS NOT NULL" for col in fk.columns)

@@ -48,12 +48,10 @@ def ingest(
 ) -> None:
     """Turn monitoring alerts (Alertmanager webhook payloads, NDJSON events) into incidents.
 
-    One JSON document, an array of them, or one a line, read as a stream (memory stays flat).
-    All land in raw_alerts in bulk, then one set-based pass opens, deduplicates and resolves
-    incidents (config/ingest.yml). The same input twice changes nothing. Malformed documents land
-    with an error: exit 1 and a count. Exit 2 for empty input, for input that is not alert JSON
-    (1,000 documents and not one alert: nothing lands), and when a document is over 64 MiB or the
-    input over 4 GiB (reading stops there; what came before is ingested).
+    One JSON document, an array of them, or one a line, read as a stream: all land in raw_alerts,
+    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The same
+    input twice changes nothing. Malformed documents land with an error: exit 1 and a count. Exit 2
+    for empty input or input that is not alert JSON (nothing lands), or a document over 64 MiB.
 
     Examples:
 

@@ -247,8 +247,7 @@ class AlertReader:
         self.documents += 1
         where = f"document {self.documents} (line {doc.line})"
         if doc.problem is not None:
-            rows = [self._error(_kept_text(doc.text), None, "alertmanager" if self.fmt != "ndjson" else "ndjson",
-                                f"{where}: {doc.problem}")]
+            rows = [self._error(_kept_text(doc.text), None, _source(self.fmt), f"{where}: {doc.problem}")]
         elif _too_deep(doc):
             rows = [self._error(_kept_text(doc.text), None, _source(self.fmt),
                                 f"{where}: nested deeper than {MAX_DEPTH} levels")]
