@@ -354,7 +354,7 @@ def test_cli_hostile_documents_are_error_rows_and_one_line_never_a_traceback(rep
 
 @pytest.mark.parametrize(("stdin", "message"), [
     ("", "<stdin>: no alert documents: the input is empty"),
-    ("  \n\n", "<stdin>: no alert documents: the input is empty"),
+    pytest.param("  \n\n", "<stdin>: no alert documents: the input is empty", marks=pytest.mark.slow),
     ("not json\n" * 1000, "<stdin>: not one alert in the first 1,000 documents"),
 ])
 def test_cli_empty_or_non_alert_input_is_exit_2_and_lands_nothing(repo: Path, ws: Workspace, runner: CliRunner,
@@ -417,6 +417,7 @@ def test_cli_dev_zero_stops_with_exit_2_in_bounded_memory(repo: Path, deployed_l
 # --------------------------------------------------------------------------- the Snowflake intake (issue 25 N3, N9)
 
 
+@pytest.mark.slow
 def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its_work_queued(
         deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """On the Snowflake-rules target (its stream and EXECUTE TASK emulation): rows landed while the
@@ -454,6 +455,7 @@ def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its
         assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS WHERE STATUS = 'resolved'")[0]["N"] == 1
 
 
+@pytest.mark.slow
 def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_allow(project_copy: Path,
                                                                                      runner: CliRunner) -> None:
     pipe = project_copy / "templates" / "ingest" / "intake" / "pipe.sql.j2"
@@ -468,6 +470,7 @@ def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_all
 # --------------------------------------------------------------------------- the system user by user_key (issue 25 N1)
 
 
+@pytest.mark.slow
 def test_the_system_user_is_found_by_user_key_and_an_old_one_is_adopted(ws: Workspace) -> None:
     # One an earlier version made (no user_key), and a masked look-alike: neither is found by e-mail any more.
     ws.query(f"INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES (7, '{SYSTEM}', 'alertmanager (system)', "
@@ -503,6 +506,7 @@ def test_deploy_adds_user_key_to_an_existing_users_table_and_keeps_its_rows(make
     assert runner.invoke(app, ["diff", *args]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_load_taken_in_several_passes_ends_as_one_pass(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """A large load is taken one share of its fingerprints at a time (memory stays bounded): same result."""
     from incidents import ingest as ingest_module

@@ -67,6 +67,7 @@ def test_one_instant_written_four_ways_is_one_incident(ws: Workspace) -> None:
     assert row[4] == "2026-11-20 10:00:00" and row[8] == 1  # one instant; the four spellings are one notification
 
 
+@pytest.mark.slow
 def test_a_resolution_spelled_differently_resolves_its_firing(ws: Workspace) -> None:
     first, resolution = lines("H8_resolution_spelled_differently.ndjson")
     ws.ingest(first)
@@ -89,7 +90,7 @@ def test_label_sets_the_old_separator_confused_are_two_incidents(ws: Workspace) 
     ("I24_starts_moved_earlier.ndjson", "I24_resolved_for_first_start.ndjson"),
     pytest.param("I24_starts_moved_earlier.ndjson", "I24_resolved_for_earlier_start.ndjson", marks=pytest.mark.slow),
     pytest.param("I24_starts_moved_later.ndjson", "I24_resolved_for_first_start.ndjson", marks=pytest.mark.slow),
-    ("I24_starts_moved_later.ndjson", "I24_resolved_for_later_start.ndjson"),
+    pytest.param("I24_starts_moved_later.ndjson", "I24_resolved_for_later_start.ndjson", marks=pytest.mark.slow),
 ])
 def test_a_moved_start_keeps_one_incident_until_resolved(ws: Workspace, moved: str, resolution: str) -> None:
     first, second = lines(moved)
@@ -133,7 +134,7 @@ def one_call(tmp_path_factory: pytest.TempPathFactory, repo: Path, deployed_temp
 
 
 @pytest.mark.parametrize("order", [
-    "reversed",
+    pytest.param("reversed", marks=pytest.mark.slow),
     pytest.param("resolutions first", marks=pytest.mark.slow),
     pytest.param("interleaved", marks=pytest.mark.slow),
 ])
@@ -198,6 +199,7 @@ def test_a_pass_cut_after_any_statement_leaves_no_gap_and_a_rerun_repairs(
         assert ws.check(record=False).ok
 
 
+@pytest.mark.slow
 def test_check_sees_an_ingested_incident_without_its_trail_and_a_reingest_repairs_it(ws: Workspace) -> None:
     events = "\n".join(lines("H8_order_free.ndjson"))
     ws.ingest(events)

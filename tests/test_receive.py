@@ -213,8 +213,9 @@ def test_a_store_failing_for_one_post_is_retried_post_by_post(ws: Workspace) -> 
 
 
 @pytest.mark.parametrize(("name", "status", "expected"), [
-    ("H13_empty_object.json", 400, "labels must be a non-empty object of strings"),
-    ("H13_labels_not_strings.json", 400, "labels must be a non-empty object of strings"),
+    pytest.param("H13_empty_object.json", 400, "labels must be a non-empty object of strings", marks=pytest.mark.slow),
+    pytest.param("H13_labels_not_strings.json", 400, "labels must be a non-empty object of strings",
+                 marks=pytest.mark.slow),
     ("H10_nested_100k.json", 400, "invalid JSON: nested too deeply"),
     ("H13_valid_plus_broken.ndjson", 200, "invalid JSON"),
 ])
