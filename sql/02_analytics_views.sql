@@ -1605,19 +1605,56 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ALERT_NOISE
     LAST_RECEIVED_AT COMMENT 'When the latest alert of the episode arrived (UTC).'
 )
 COPY GRANTS
-COMMENT = 'One row per incident opened from monitoring alerts (source monitoring, metadata:alert:episode set by `incidents ingest` / `receive`) with the raw alerts of its episode - how many notifications one incident cost.'
+COMMENT = 'One row per incident opened from monitoring alerts (source monitoring, metadata:alert fingerprint and anchor set by `incidents ingest` / `receive`) with the raw alerts of its episode (placed into episodes as the ingest pass places them) - how many notifications one incident cost.'
 AS
-WITH episodes AS (
-    SELECT
-        episode_key,
-        COUNT(*) AS alerts,
-        COUNT(DISTINCT IFF(status = 'firing', event_key, NULL)) AS firing_notifications,
-        COUNT(IFF(status = 'resolved', 1, NULL)) AS resolved_notifications,
-        MIN(received_at) AS first_received_at,
-        MAX(received_at) AS last_received_at
+WITH events AS (
+    SELECT fingerprint, status, starts_at, ends_at, event_key, received_at
     FROM INCIDENTS.CORE.RAW_ALERTS
-    WHERE error IS NULL AND episode_key IS NOT NULL
-    GROUP BY episode_key
+    WHERE error IS NULL AND fingerprint IS NOT NULL
+),
+known AS (
+    SELECT i.incident_id, i.metadata:alert:fingerprint::VARCHAR AS fingerprint, COALESCE(TRY_CAST(i.metadata:alert:anchor::VARCHAR AS TIMESTAMP_NTZ), i.detected_at, i.created_at) AS anchor
+    FROM INCIDENTS.CORE.INCIDENTS AS i
+    WHERE i.source = 'monitoring' AND i.metadata:alert:fingerprint IS NOT NULL
+),
+cuts AS (
+    SELECT d.fingerprint, d.ends_at, ROW_NUMBER() OVER (PARTITION BY d.fingerprint ORDER BY d.ends_at) AS cut_no
+    FROM (SELECT DISTINCT fingerprint, ends_at FROM events WHERE status = 'resolved') AS d
+),
+points AS (
+    SELECT fingerprint, starts_at AS point_at, 0 AS is_cut, status, event_key, received_at,
+           CAST(NULL AS NUMBER(38, 0)) AS incident_id
+    FROM events
+    UNION ALL
+    SELECT fingerprint, ends_at, 1, NULL, NULL, NULL, NULL
+    FROM cuts
+    UNION ALL
+    SELECT fingerprint, anchor, 0, NULL, NULL, NULL, incident_id
+    FROM known
+),
+placed AS (    SELECT p.*,
+           CAST(SUM(p.is_cut) OVER (PARTITION BY p.fingerprint ORDER BY p.point_at, p.is_cut
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS INTEGER) AS episode_no
+    FROM points AS p
+),
+owner AS (
+    SELECT fingerprint, episode_no, MIN(incident_id) AS incident_id
+    FROM placed
+    WHERE incident_id IS NOT NULL
+    GROUP BY fingerprint, episode_no
+),
+episodes AS (
+    SELECT
+        o.incident_id,
+        COUNT(*) AS alerts,
+        COUNT(DISTINCT IFF(p.status = 'firing', p.event_key, NULL)) AS firing_notifications,
+        COUNT(IFF(p.status = 'resolved', 1, NULL)) AS resolved_notifications,
+        MIN(p.received_at) AS first_received_at,
+        MAX(p.received_at) AS last_received_at
+    FROM placed AS p
+    JOIN owner AS o ON o.fingerprint = p.fingerprint AND o.episode_no = p.episode_no
+    WHERE p.is_cut = 0 AND p.incident_id IS NULL
+    GROUP BY o.incident_id
 )
 SELECT
     i.incident_id,
@@ -1633,8 +1670,7 @@ SELECT
     e.first_received_at,
     e.last_received_at
 FROM INCIDENTS.CORE.INCIDENTS AS i
-JOIN episodes AS e ON e.episode_key = i.metadata:alert:episode::VARCHAR
-WHERE i.source = 'monitoring'
+JOIN episodes AS e ON e.incident_id = i.incident_id
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_CHECKS

@@ -13,16 +13,23 @@ CREATE OR REPLACE PROCEDURE INCIDENTS.CORE.AUDIT_INCIDENT_CHANGES()
 $$
 BEGIN
     BEGIN TRANSACTION;
-    INSERT INTO INCIDENTS.CORE.USERS (user_id, email, full_name, ROLE, team, is_active, timezone, created_at, updated_at)
-    SELECT next_id.user_id, 'audit@system.incidents.invalid', 'audit task (system)', 'system', NULL, TRUE, 'UTC', SYSDATE(), SYSDATE()
+    UPDATE INCIDENTS.CORE.USERS
+    SET user_key = 'system:audit'
+    WHERE user_id = (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS
+                     WHERE email = 'audit@system.incidents.invalid' AND user_key IS NULL AND ROLE = 'system')
+      AND NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:audit');
+    INSERT INTO INCIDENTS.CORE.USERS (user_id, user_key, email, full_name, ROLE, team, is_active, timezone,
+        created_at, updated_at)
+    SELECT next_id.user_id, 'system:audit', 'audit@system.incidents.invalid', 'audit task (system)', 'system', NULL,
+           TRUE, 'UTC', SYSDATE(), SYSDATE()
     FROM (SELECT COALESCE(MAX(user_id), 0) + 1 AS user_id FROM INCIDENTS.CORE.USERS) AS next_id
-    WHERE NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE email = 'audit@system.incidents.invalid');
+    WHERE NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:audit');
     INSERT INTO INCIDENTS.CORE.INCIDENT_STATUS_HISTORY (status_history_id, incident_id, previous_status, new_status,
         changed_by, change_reason, changed_at)
     SELECT (SELECT COALESCE(MAX(status_history_id), 0) FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY)
                + ROW_NUMBER() OVER (ORDER BY c.incident_id),
            c.incident_id, c.old_status, c.new_status,
-           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE email = 'audit@system.incidents.invalid'),
+           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:audit'),
            'Recorded by the audit task: a direct UPDATE of incidents changed the status', c.changed_at
     FROM (SELECT n.incident_id,
            o.status AS old_status, n.status AS new_status,
@@ -44,7 +51,7 @@ BEGIN
     SELECT (SELECT COALESCE(MAX(assignment_id), 0) FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY)
                + ROW_NUMBER() OVER (ORDER BY c.incident_id),
            c.incident_id, c.old_assignee_id, c.new_assignee_id, c.old_team, c.new_team,
-           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE email = 'audit@system.incidents.invalid'),
+           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:audit'),
            'Recorded by the audit task: a direct UPDATE of incidents changed the assignee or team', c.changed_at
     FROM (SELECT n.incident_id,
            o.status AS old_status, n.status AS new_status,

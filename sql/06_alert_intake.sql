@@ -5,6 +5,15 @@ CREATE STAGE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS_STAGE
     FILE_FORMAT = (TYPE = JSON)
     COMMENT = 'NDJSON alert events (one Alertmanager alert object a line); the pipe loads them into raw_alerts.';
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INGEST_QUEUE (
+    fingerprint VARCHAR(100) NOT NULL COMMENT 'Alert fingerprint with rows landed that the pass has yet to take in.',
+    queued_at TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the intake task took it from the stream (UTC).'
+)
+COMMENT = 'Work queue of the Snowflake intake task (sql/06_alert_intake.sql).';
+
+CREATE STREAM IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS_STREAM ON TABLE INCIDENTS.CORE.RAW_ALERTS APPEND_ONLY = TRUE SHOW_INITIAL_ROWS = TRUE
+    COMMENT = 'Rows landed in raw_alerts since the intake task last ran.';
+
 CREATE PIPE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS_PIPE
     COMMENT = 'Loads staged NDJSON alert events into raw_alerts; the task turns them into incidents.'
     AS COPY INTO INCIDENTS.CORE.RAW_ALERTS (load_id, alert_index, received_at, source_format, fingerprint, status,
@@ -15,94 +24,171 @@ CREATE PIPE IF NOT EXISTS INCIDENTS.CORE.RAW_ALERTS_PIPE
                CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ,
                'ndjson',
                $1:fingerprint::VARCHAR,
-               $1:status::VARCHAR,
-               TRY_TO_TIMESTAMP_NTZ($1:startsAt::VARCHAR),
-               IFF($1:status::VARCHAR = 'resolved',
-                   COALESCE(TRY_TO_TIMESTAMP_NTZ($1:endsAt::VARCHAR),
-                            CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ), NULL),
-               $1:fingerprint::VARCHAR || '@' || $1:startsAt::VARCHAR,
-               MD5(TO_JSON($1)),
+               NVL($1:status::VARCHAR, 'firing'),
+               CONVERT_TIMEZONE('UTC', TRY_CAST($1:startsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ,
+               IFF(NVL($1:status::VARCHAR, 'firing') = 'resolved', NVL(CONVERT_TIMEZONE('UTC', TRY_CAST($1:endsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ, CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ), NULL),
+               $1:fingerprint::VARCHAR || '@' || TO_VARCHAR(CONVERT_TIMEZONE('UTC', TRY_CAST($1:startsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ),
+               MD5(TO_VARCHAR($1)),
                $1,
                NULL,
-               IFF($1:fingerprint::VARCHAR IS NULL OR $1:labels IS NULL
-                       OR TRY_TO_TIMESTAMP_NTZ($1:startsAt::VARCHAR) IS NULL
-                       OR COALESCE($1:status::VARCHAR, '') NOT IN ('firing', 'resolved'),
-                   'staged event without fingerprint, labels, a valid startsAt or status firing/resolved', NULL)
+               IFF($1:fingerprint::VARCHAR IS NULL OR LENGTH($1:fingerprint::VARCHAR) > 100
+                       OR NOT IS_OBJECT($1:labels)
+                       OR CONVERT_TIMEZONE('UTC', TRY_CAST($1:startsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ IS NULL
+                       OR CONVERT_TIMEZONE('UTC', TRY_CAST($1:startsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ < '1970-01-01'::TIMESTAMP_NTZ OR CONVERT_TIMEZONE('UTC', TRY_CAST($1:startsAt::VARCHAR AS TIMESTAMP_TZ))::TIMESTAMP_NTZ >= '2200-01-01'::TIMESTAMP_NTZ
+                       OR NVL($1:status::VARCHAR, 'firing') NOT IN ('firing', 'resolved'),
+                   'staged event without a fingerprint (1 to 100 characters), labels, a startsAt from 1970 to 2199 '
+                       || 'or status firing/resolved', NULL)
         FROM @INCIDENTS.CORE.RAW_ALERTS_STAGE
     )
-    FILE_FORMAT = (TYPE = JSON);
+    FILE_FORMAT = (TYPE = JSON)
+    TRUNCATECOLUMNS = TRUE
+    ON_ERROR = CONTINUE;
 
 CREATE OR REPLACE PROCEDURE INCIDENTS.CORE.INGEST_RAW_ALERTS()
     RETURNS VARCHAR
     LANGUAGE SQL
+    COMMENT = 'Turns the rows landed in raw_alerts since the last run into incidents (the incidents ingest pass).'
     EXECUTE AS CALLER
-    COMMENT = 'Turns recently landed raw_alerts into incidents (the incidents ingest pass).'
     AS
 $$
 BEGIN
-    INSERT INTO INCIDENTS.CORE.USERS (user_id, email, full_name, ROLE, team, is_active, timezone, created_at, updated_at)
-    SELECT next_id.user_id, 'alertmanager@system.shop.example', 'alertmanager (system)', 'system', NULL, TRUE, 'UTC',
-           SYSDATE(), SYSDATE()
+    INSERT INTO INCIDENTS.CORE.INGEST_QUEUE (fingerprint, queued_at)
+    SELECT fingerprint, SYSDATE()
+    FROM INCIDENTS.CORE.RAW_ALERTS_STREAM
+    WHERE error IS NULL AND fingerprint IS NOT NULL
+    GROUP BY fingerprint;
+    UPDATE INCIDENTS.CORE.USERS
+    SET user_key = 'system:alertmanager'
+    WHERE user_id = (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS
+                     WHERE email = 'alertmanager@system.shop.example' AND user_key IS NULL AND ROLE = 'system')
+      AND NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager');
+    INSERT INTO INCIDENTS.CORE.USERS (user_id, user_key, email, full_name, ROLE, team, is_active, timezone,
+        created_at, updated_at)
+    SELECT next_id.user_id, 'system:alertmanager', 'alertmanager@system.shop.example', 'alertmanager (system)',
+           'system', NULL, TRUE, 'UTC', SYSDATE(), SYSDATE()
     FROM (SELECT COALESCE(MAX(user_id), 0) + 1 AS user_id FROM INCIDENTS.CORE.USERS) AS next_id
-    WHERE NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE email = 'alertmanager@system.shop.example');
+    WHERE NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager');
     DROP TABLE IF EXISTS INCIDENTS.CORE.INGEST_EPISODES;
     CREATE TEMPORARY TABLE INCIDENTS.CORE.INGEST_EPISODES AS
     WITH batch AS (
-        SELECT DISTINCT episode_key
-        FROM INCIDENTS.CORE.RAW_ALERTS
-        WHERE error IS NULL AND received_at >= DATEADD('minute', -15, SYSDATE())
+    SELECT fingerprint, MAX(queued_at) AS queued_through
+        FROM INCIDENTS.CORE.INGEST_QUEUE
+        GROUP BY fingerprint
+
     ),
     events AS (
-        SELECT r.episode_key, r.fingerprint, r.status, r.starts_at, r.ends_at, r.event_key, r.received_at, r.load_id,
-               r.alert_index, r.payload
+        SELECT r.fingerprint, r.status, r.starts_at, r.ends_at, r.event_key, r.load_id, r.alert_index
         FROM INCIDENTS.CORE.RAW_ALERTS AS r
-        JOIN batch AS b ON b.episode_key = r.episode_key
+        JOIN batch AS b ON b.fingerprint = r.fingerprint
         WHERE r.error IS NULL
     ),
-    firsts AS (
-        SELECT episode_key, fingerprint, starts_at, payload
-        FROM events
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY episode_key ORDER BY received_at, load_id, alert_index) = 1
-    ),
-    totals AS (
-        SELECT episode_key,
-               COUNT(DISTINCT IFF(status = 'firing', event_key, NULL)) AS notifications,
-               MIN(IFF(status = 'resolved', ends_at, NULL)) AS ends_at
-        FROM events
-        GROUP BY episode_key
-    ),
-    existing AS (
-        SELECT i.incident_id, i.status, i.assignee_id,
-               i.metadata:alert:episode::VARCHAR AS episode_key,
-               i.metadata:alert:notifications::NUMBER AS notifications,
-               COALESCE(i.metadata:alert:resolved::BOOLEAN, FALSE) AS resolved
+    known AS (
+        SELECT i.incident_id, b.fingerprint, COALESCE(TRY_CAST(i.metadata:alert:anchor::VARCHAR AS TIMESTAMP_NTZ), i.detected_at, i.created_at) AS anchor
         FROM INCIDENTS.CORE.INCIDENTS AS i
-        WHERE i.source = 'monitoring' AND i.metadata:alert:episode::VARCHAR IN (SELECT episode_key FROM batch)
+        JOIN batch AS b ON b.fingerprint = i.metadata:alert:fingerprint::VARCHAR
+        WHERE i.source = 'monitoring'
+    ),
+    cuts AS (
+        SELECT d.fingerprint, d.ends_at, ROW_NUMBER() OVER (PARTITION BY d.fingerprint ORDER BY d.ends_at) AS cut_no
+        FROM (SELECT DISTINCT fingerprint, ends_at FROM events WHERE status = 'resolved') AS d
+    ),
+    points AS (
+        SELECT fingerprint, starts_at AS point_at, 0 AS is_cut, status, event_key, load_id, alert_index,
+               CAST(NULL AS NUMBER(38, 0)) AS incident_id
+        FROM events
+        UNION ALL
+        SELECT fingerprint, ends_at, 1, NULL, NULL, NULL, NULL, NULL
+        FROM cuts
+        UNION ALL
+        SELECT fingerprint, anchor, 0, NULL, NULL, NULL, NULL, incident_id
+        FROM known
+    ),
+    placed AS (    SELECT p.*,
+               CAST(SUM(p.is_cut) OVER (PARTITION BY p.fingerprint ORDER BY p.point_at, p.is_cut
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS INTEGER) AS episode_no
+        FROM points AS p
+    ),
+    runs AS (
+        SELECT fingerprint, episode_no, MIN(point_at) AS starts_at,
+               COUNT(DISTINCT IFF(status = 'firing', event_key, NULL)) AS notifications
+        FROM placed
+        WHERE is_cut = 0 AND incident_id IS NULL
+        GROUP BY fingerprint, episode_no
+    ),
+    chosen AS (    SELECT fingerprint, episode_no, load_id, alert_index
+        FROM placed
+        WHERE is_cut = 0 AND incident_id IS NULL
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint, episode_no
+                                   ORDER BY point_at, IFF(status = 'firing', 0, 1), event_key, load_id, alert_index) = 1
+    ),
+    owner AS (    SELECT fingerprint, episode_no, incident_id
+        FROM placed
+        WHERE incident_id IS NOT NULL
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint, episode_no ORDER BY incident_id) = 1
+    ),
+    numbered AS (    SELECT r.fingerprint, r.episode_no, ROW_NUMBER() OVER (ORDER BY r.fingerprint, r.episode_no) AS new_no
+        FROM runs AS r
+        LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
+        WHERE o.incident_id IS NULL
+    ),
+    trail AS (    SELECT h.incident_id,
+               COUNT_IF(h.previous_status IS NULL) AS opening_rows,
+               COUNT_IF(h.new_status = 'resolved') AS resolution_rows
+        FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
+        JOIN owner AS o ON o.incident_id = h.incident_id
+        GROUP BY h.incident_id
+    ),
+    picked AS (
+        SELECT ch.fingerprint, ch.episode_no, a.payload['labels'] AS labels, a.payload['annotations'] AS annotations,
+               a.payload['generatorURL'] AS generator_url
+        FROM chosen AS ch
+        JOIN INCIDENTS.CORE.RAW_ALERTS AS a ON a.load_id = ch.load_id AND a.alert_index = ch.alert_index
+    ),
+    notes AS (
+        SELECT c.incident_id, COUNT(*) AS system_comments
+        FROM INCIDENTS.CORE.INCIDENT_COMMENTS AS c
+        JOIN owner AS o ON o.incident_id = c.incident_id
+        WHERE c.is_system_generated
+        GROUP BY c.incident_id
     ),
     mapped AS (
-        SELECT f.episode_key, f.fingerprint, f.starts_at, f.payload, t.notifications, t.ends_at,
-               x.incident_id AS existing_id, x.status AS existing_status, x.notifications AS known_notifications,
-               COALESCE(x.resolved, FALSE) AS known_resolved,
-               x.incident_id IS NULL OR (x.status = 'new' AND x.assignee_id IS NULL) AS untouched,
-               COALESCE(f.payload['labels']['alertname']::VARCHAR, 'unnamed') AS alertname,
-               LEFT(COALESCE(f.payload['annotations']['summary']::VARCHAR, COALESCE(f.payload['labels']['alertname']::VARCHAR, 'unnamed')), 500) AS title,
-               f.payload['annotations']['description']::VARCHAR AS description,
-               LEFT(COALESCE(f.payload['labels']['service']::VARCHAR, f.payload['labels']['job']::VARCHAR, 'alertmanager'), 100) AS source_system,
-               CASE LOWER(f.payload['labels']['severity']::VARCHAR)
+        SELECT r.fingerprint, r.episode_no, r.starts_at, c.ends_at, r.notifications, pk.labels, pk.generator_url,
+               q.queued_through, nb.new_no,
+               x.incident_id AS existing_id, x.status AS existing_status, x.assignee_id,
+               x.title AS existing_title, x.description AS existing_description, x.category_id AS existing_category_id,
+               x.priority AS existing_priority, x.severity AS existing_severity, x.impact_level AS existing_impact_level,
+               x.source_system AS existing_source_system, x.detected_at AS existing_detected_at,
+               x.created_at AS existing_created_at, x.mitigated_at AS existing_mitigated_at,
+               x.resolved_at AS existing_resolved_at,
+               COALESCE(TRY_CAST(x.metadata:alert:anchor::VARCHAR AS TIMESTAMP_NTZ), x.detected_at, x.created_at,
+                        r.starts_at) AS anchor,
+               x.metadata:alert:notifications::NUMBER AS known_notifications,
+               COALESCE(x.metadata:alert:resolved::BOOLEAN, FALSE) AS known_resolved,
+               COALESCE(x.metadata:alert:status::VARCHAR,
+                        IFF(COALESCE(x.metadata:alert:resolved::BOOLEAN, FALSE), 'resolved',
+                            'new')) AS ingest_status,
+               COALESCE(t.opening_rows, 0) AS opening_rows,
+               COALESCE(t.resolution_rows, 0) AS resolution_rows,
+               COALESCE(n.system_comments, 0) AS system_comments,
+               COALESCE(pk.labels['alertname']::VARCHAR, 'unnamed') AS alertname,
+               LEFT(COALESCE(pk.annotations['summary']::VARCHAR, COALESCE(pk.labels['alertname']::VARCHAR, 'unnamed')), 500) AS title,
+               pk.annotations['description']::VARCHAR AS description,
+               LEFT(COALESCE(pk.labels['service']::VARCHAR, pk.labels['job']::VARCHAR, 'alertmanager'), 100) AS source_system,
+               CASE LOWER(pk.labels['severity']::VARCHAR)
                 WHEN 'critical' THEN 'critical'
                 WHEN 'error' THEN 'high'
                 WHEN 'warning' THEN 'medium'
                 WHEN 'info' THEN 'low'
                 ELSE 'medium'
             END AS priority,
-               CASE LOWER(f.payload['labels']['severity']::VARCHAR)
+               CASE LOWER(pk.labels['severity']::VARCHAR)
                 WHEN 'critical' THEN 'SEV1'
                 WHEN 'error' THEN 'SEV2'
                 WHEN 'warning' THEN 'SEV3'
                 WHEN 'info' THEN 'SEV4'
                 ELSE 'SEV3'
             END AS severity,
-               CASE LOWER(f.payload['labels']['severity']::VARCHAR)
+               CASE LOWER(pk.labels['severity']::VARCHAR)
                 WHEN 'critical' THEN 'major'
                 WHEN 'error' THEN 'moderate'
                 WHEN 'warning' THEN 'minor'
@@ -110,59 +196,79 @@ BEGIN
                 ELSE 'minor'
             END AS impact_level,
                CASE
-                WHEN f.payload['labels']['team']::VARCHAR = 'payments' THEN 'PAYMENT'
-                WHEN f.payload['labels']['alertname']::VARCHAR = 'CheckoutDown' THEN 'SYSTEM_OUTAGE'
-                WHEN f.payload['labels']['team']::VARCHAR = 'storefront' THEN 'PERFORMANCE'
+                WHEN pk.labels['team']::VARCHAR = 'payments' THEN 'PAYMENT'
+                WHEN pk.labels['alertname']::VARCHAR = 'CheckoutDown' THEN 'SYSTEM_OUTAGE'
+                WHEN pk.labels['team']::VARCHAR = 'storefront' THEN 'PERFORMANCE'
                 ELSE 'SYSTEM_OUTAGE'
             END AS category_code
-        FROM firsts AS f
-        JOIN totals AS t ON t.episode_key = f.episode_key
-        LEFT JOIN existing AS x ON x.episode_key = f.episode_key
+        FROM runs AS r
+        JOIN picked AS pk ON pk.fingerprint = r.fingerprint AND pk.episode_no = r.episode_no
+        JOIN batch AS q ON q.fingerprint = r.fingerprint
+        LEFT JOIN cuts AS c ON c.fingerprint = r.fingerprint AND c.cut_no = r.episode_no + 1
+        LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
+        LEFT JOIN numbered AS nb ON nb.fingerprint = r.fingerprint AND nb.episode_no = r.episode_no
+        LEFT JOIN INCIDENTS.CORE.INCIDENTS AS x ON x.incident_id = o.incident_id
+        LEFT JOIN trail AS t ON t.incident_id = o.incident_id
+        LEFT JOIN notes AS n ON n.incident_id = o.incident_id
+    ),
+    judged AS (    SELECT mp.*,
+               mp.existing_id IS NULL AS is_new,
+               mp.existing_id IS NULL OR (mp.assignee_id IS NULL AND mp.existing_status = mp.ingest_status) AS managed,
+               mp.ends_at IS NOT NULL AS closed,
+               c.category_id
+        FROM mapped AS mp
+        LEFT JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.code = mp.category_code
     )
-    SELECT m.*,
-           m.existing_id IS NULL AS is_new,
-           IFF(m.existing_id IS NULL,
-               (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS)
-                   + ROW_NUMBER() OVER (PARTITION BY m.existing_id IS NULL ORDER BY m.episode_key),
-               m.existing_id) AS incident_id,
-           c.category_id,
-           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE email = 'alertmanager@system.shop.example') AS system_user_id,
-           m.ends_at IS NOT NULL AND NOT m.known_resolved AS resolution_seen,
-           m.ends_at IS NOT NULL AND NOT m.known_resolved AND m.untouched AS do_resolve,
-           m.ends_at IS NOT NULL AND NOT m.known_resolved AND NOT m.untouched AS note_resolve,
-           m.notifications > GREATEST(COALESCE(m.known_notifications, 0), 1) AS repeated
-    FROM mapped AS m
-    LEFT JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.code = m.category_code;
+    SELECT j.*,
+           IFF(j.is_new, (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS) + j.new_no,
+               j.existing_id) AS incident_id,
+           (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager') AS system_user_id,
+           IFF(j.managed, IFF(j.closed, 'resolved', 'new'),
+               j.ingest_status) AS target_status,
+           j.managed AND j.closed AND j.existing_status IS DISTINCT FROM 'resolved' AS do_resolve,
+           NOT j.managed AND j.closed AND NOT j.known_resolved AS note_resolve,
+           NOT j.is_new AND j.notifications > GREATEST(COALESCE(j.known_notifications, 0), 1) AS repeated,
+           j.managed AND j.opening_rows = 0 AS add_opening_row,
+           j.managed AND j.closed AND j.resolution_rows = 0 AS add_resolution_row,
+           j.system_comments = 0 AS add_opening_comment,
+           j.managed AND j.closed AND NOT j.known_resolved AS add_resolution_comment,
+           NOT j.is_new AND (
+               j.notifications IS DISTINCT FROM j.known_notifications
+               OR j.closed AND NOT j.known_resolved
+               OR j.managed AND (
+                   j.existing_status IS DISTINCT FROM IFF(j.closed, 'resolved', 'new')
+                   OR j.existing_title IS DISTINCT FROM j.title
+                   OR j.existing_description IS DISTINCT FROM j.description
+                   OR j.existing_category_id IS DISTINCT FROM j.category_id
+                   OR j.existing_priority IS DISTINCT FROM j.priority
+                   OR j.existing_severity IS DISTINCT FROM j.severity
+                   OR j.existing_impact_level IS DISTINCT FROM j.impact_level
+                   OR j.existing_source_system IS DISTINCT FROM j.source_system
+                   OR j.existing_detected_at IS DISTINCT FROM j.starts_at
+                   OR j.existing_created_at IS DISTINCT FROM j.starts_at
+                   OR j.existing_resolved_at IS DISTINCT FROM j.ends_at
+                   OR j.existing_mitigated_at IS DISTINCT FROM j.ends_at)) AS changed
+    FROM judged AS j;
+    BEGIN TRANSACTION;
     INSERT INTO INCIDENTS.CORE.INCIDENTS (incident_id, incident_number, title, description, category_id, status, priority,
         severity, impact_level, source, source_system, reporter_id, detected_at, created_at, mitigated_at, resolved_at,
         updated_at, metadata)
     SELECT incident_id,
            'ALERT-' || LPAD(TO_VARCHAR(incident_id), 12, '0'),
-           title, description, category_id,
-           IFF(do_resolve, 'resolved', 'new'),
+           title, description, category_id, target_status,
            priority, severity, impact_level, 'monitoring', source_system, system_user_id,
-           starts_at, starts_at,
-           IFF(do_resolve, ends_at, NULL), IFF(do_resolve, ends_at, NULL),
+           starts_at, starts_at, ends_at, ends_at,
            SYSDATE(),
-    OBJECT_CONSTRUCT('alert', OBJECT_CONSTRUCT(
-               'episode', episode_key, 'fingerprint', fingerprint, 'alertname', alertname,
-               'starts_at', payload['startsAt'], 'labels', payload['labels'], 'generator_url', payload['generatorURL'],
-               'notifications', notifications, 'resolved', ends_at IS NOT NULL))
-
+           OBJECT_CONSTRUCT('alert', OBJECT_CONSTRUCT(
+               'episode', fingerprint || '@' || TO_VARCHAR(anchor, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'fingerprint', fingerprint, 'alertname', alertname,
+               'anchor', TO_VARCHAR(anchor, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'starts_at', TO_VARCHAR(starts_at, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'labels', labels, 'generator_url', generator_url,
+               'notifications', notifications, 'resolved', closed OR known_resolved,
+               'status', target_status))
     FROM INCIDENTS.CORE.INGEST_EPISODES
     WHERE is_new;
-    UPDATE INCIDENTS.CORE.INCIDENTS
-    SET status = IFF(e.do_resolve, 'resolved', INCIDENTS.CORE.INCIDENTS.status),
-        mitigated_at = IFF(e.do_resolve, COALESCE(INCIDENTS.CORE.INCIDENTS.mitigated_at, e.ends_at), INCIDENTS.CORE.INCIDENTS.mitigated_at),
-        resolved_at = IFF(e.do_resolve, e.ends_at, INCIDENTS.CORE.INCIDENTS.resolved_at),
-        updated_at = IFF(e.untouched, SYSDATE(), INCIDENTS.CORE.INCIDENTS.updated_at),
-        metadata = OBJECT_CONSTRUCT('alert', OBJECT_CONSTRUCT(
-            'episode', e.episode_key, 'fingerprint', e.fingerprint, 'alertname', e.alertname,
-            'starts_at', e.payload['startsAt'], 'labels', e.payload['labels'], 'generator_url', e.payload['generatorURL'],
-            'notifications', GREATEST(e.notifications, COALESCE(e.known_notifications, 0)),
-            'resolved', e.ends_at IS NOT NULL OR e.known_resolved))
-    FROM INCIDENTS.CORE.INGEST_EPISODES AS e
-    WHERE INCIDENTS.CORE.INCIDENTS.incident_id = e.incident_id AND NOT e.is_new AND (e.resolution_seen OR e.repeated);
     INSERT INTO INCIDENTS.CORE.INCIDENT_STATUS_HISTORY (status_history_id, incident_id, previous_status, new_status,
         changed_by, change_reason, changed_at)
     SELECT (SELECT COALESCE(MAX(status_history_id), 0) FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY)
@@ -173,14 +279,23 @@ BEGIN
                system_user_id, 'Opened by alert ' || alertname || ' (fingerprint ' || fingerprint || ')' AS reason,
                starts_at AS changed_at
         FROM INCIDENTS.CORE.INGEST_EPISODES
-        WHERE is_new
+        WHERE add_opening_row
         UNION ALL
-        SELECT incident_id, 2, IFF(is_new, 'new', existing_status),
-               'resolved', system_user_id,
+        SELECT incident_id, 2, 'new', 'resolved', system_user_id,
                'Alert ' || alertname || ' resolved (Alertmanager endsAt)', ends_at
         FROM INCIDENTS.CORE.INGEST_EPISODES
-        WHERE do_resolve
+        WHERE add_resolution_row
     ) AS t;
+    UPDATE INCIDENTS.CORE.INCIDENT_STATUS_HISTORY
+    SET changed_at = IFF(INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.previous_status IS NULL, e.starts_at, e.ends_at)
+    FROM INCIDENTS.CORE.INGEST_EPISODES AS e
+    WHERE INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.incident_id = e.incident_id
+      AND e.managed AND NOT e.is_new AND e.changed
+      AND INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.changed_by = e.system_user_id
+      AND (INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.previous_status IS NULL
+           OR INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.new_status = 'resolved' AND e.closed)
+      AND INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.changed_at
+          IS DISTINCT FROM IFF(INCIDENTS.CORE.INCIDENT_STATUS_HISTORY.previous_status IS NULL, e.starts_at, e.ends_at);
     INSERT INTO INCIDENTS.CORE.INCIDENT_COMMENTS (comment_id, incident_id, author_id, comment_type, body, is_public,
         is_system_generated, created_at)
     SELECT (SELECT COALESCE(MAX(comment_id), 0) FROM INCIDENTS.CORE.INCIDENT_COMMENTS)
@@ -190,7 +305,7 @@ BEGIN
         SELECT incident_id, 1 AS step, system_user_id, starts_at AS created_at,
                'Opened from Alertmanager alert ' || alertname || ' (fingerprint ' || fingerprint || ').' AS body
         FROM INCIDENTS.CORE.INGEST_EPISODES
-        WHERE is_new
+        WHERE add_opening_comment
         UNION ALL
         SELECT incident_id, 2, system_user_id, SYSDATE(),
                'Alert ' || alertname || ' fired again: ' || TO_VARCHAR(notifications) || ' notifications so far.'
@@ -200,20 +315,51 @@ BEGIN
         SELECT incident_id, 3, system_user_id, ends_at,
                'Resolved automatically: Alertmanager reports alert ' || alertname || ' resolved.'
         FROM INCIDENTS.CORE.INGEST_EPISODES
-        WHERE do_resolve
+        WHERE add_resolution_comment
         UNION ALL
         SELECT incident_id, 3, system_user_id, SYSDATE(),
                'Alertmanager reports alert ' || alertname || ' resolved; the status is left to the person handling this incident.'
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE note_resolve
     ) AS t;
+    UPDATE INCIDENTS.CORE.INCIDENTS
+    SET status = IFF(e.managed, e.target_status, INCIDENTS.CORE.INCIDENTS.status),
+        title = IFF(e.managed, e.title, INCIDENTS.CORE.INCIDENTS.title),
+        description = IFF(e.managed, e.description, INCIDENTS.CORE.INCIDENTS.description),
+        category_id = IFF(e.managed, e.category_id, INCIDENTS.CORE.INCIDENTS.category_id),
+        priority = IFF(e.managed, e.priority, INCIDENTS.CORE.INCIDENTS.priority),
+        severity = IFF(e.managed, e.severity, INCIDENTS.CORE.INCIDENTS.severity),
+        impact_level = IFF(e.managed, e.impact_level, INCIDENTS.CORE.INCIDENTS.impact_level),
+        source_system = IFF(e.managed, e.source_system, INCIDENTS.CORE.INCIDENTS.source_system),
+        detected_at = IFF(e.managed, e.starts_at, INCIDENTS.CORE.INCIDENTS.detected_at),
+        created_at = IFF(e.managed, e.starts_at, INCIDENTS.CORE.INCIDENTS.created_at),
+        mitigated_at = IFF(e.managed, e.ends_at, INCIDENTS.CORE.INCIDENTS.mitigated_at),
+        resolved_at = IFF(e.managed, e.ends_at, INCIDENTS.CORE.INCIDENTS.resolved_at),
+        updated_at = IFF(e.managed, SYSDATE(), INCIDENTS.CORE.INCIDENTS.updated_at),
+        metadata = OBJECT_CONSTRUCT('alert', OBJECT_CONSTRUCT(
+               'episode', e.fingerprint || '@' || TO_VARCHAR(e.anchor, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'fingerprint', e.fingerprint, 'alertname', e.alertname,
+               'anchor', TO_VARCHAR(e.anchor, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'starts_at', TO_VARCHAR(e.starts_at, 'YYYY-MM-DD HH24:MI:SS.FF6'),
+               'labels', e.labels, 'generator_url', e.generator_url,
+               'notifications', e.notifications, 'resolved', e.closed OR e.known_resolved,
+               'status', e.target_status))
+    FROM INCIDENTS.CORE.INGEST_EPISODES AS e
+    WHERE INCIDENTS.CORE.INCIDENTS.incident_id = e.incident_id AND e.changed;
+    DELETE FROM INCIDENTS.CORE.INGEST_QUEUE
+    USING (SELECT DISTINCT fingerprint, queued_through FROM INCIDENTS.CORE.INGEST_EPISODES) AS done
+    WHERE INCIDENTS.CORE.INGEST_QUEUE.fingerprint = done.fingerprint AND INCIDENTS.CORE.INGEST_QUEUE.queued_at <= done.queued_through;
+    COMMIT;
     DROP TABLE IF EXISTS INCIDENTS.CORE.INGEST_EPISODES;
     RETURN 'ok';
 END
 $$;
 
-CREATE TASK IF NOT EXISTS INCIDENTS.CORE.INGEST_RAW_ALERTS_TASK
+CREATE OR REPLACE TASK INCIDENTS.CORE.INGEST_RAW_ALERTS_TASK
     WAREHOUSE = INGEST_WH
     SCHEDULE = '5 MINUTE'
-    COMMENT = 'Runs the incidents ingest pass over recently landed raw_alerts.'
+    COMMENT = 'Runs the incidents ingest pass over the rows landed in raw_alerts since its last run.'
+    WHEN SYSTEM$STREAM_HAS_DATA('INCIDENTS.CORE.RAW_ALERTS_STREAM')
     AS CALL INCIDENTS.CORE.INGEST_RAW_ALERTS();
+
+ALTER TASK INCIDENTS.CORE.INGEST_RAW_ALERTS_TASK RESUME;

@@ -184,4 +184,4 @@ def test_issue_22_dollar_in_ingest_yml_stays_in_the_procedure_body(tmp_path: Pat
     write(root, "config/ingest.yml", data)
     files = render(root)
     assert_same_statements(files, clean, "ingest.yml")
-    assert len(split_statements(files["sql/06_alert_intake.sql"])) == 4
+    assert len(split_statements(files["sql/06_alert_intake.sql"])) == 7  # + queue, stream, resume

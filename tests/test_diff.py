@@ -194,7 +194,8 @@ def test_config_change_since_last_deploy_is_reported(project: Path, runner: CliR
 
 def test_view_template_change_is_reported_and_replaced(project: Path, runner: CliRunner) -> None:
     (project / "templates" / "views" / "v_public_comments.sql.j2").write_text(
-        "SELECT comment_id, incident_id FROM {{ fq('incident_comments') }} WHERE is_public AND NOT is_system_generated\n")
+        "SELECT comment_id, incident_id FROM {{ fq('incident_comments') }}\n"
+        "WHERE is_public AND NOT is_system_generated\n")
     result = cli(runner, project, "diff", "--format", "json")
     assert result.exit_code == 1
     [change] = json.loads(result.stdout)["changes"]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from incidents import Workspace
 from incidents.cli import app
-from incidents.errors import ConfigError
+from incidents.errors import ConfigError, TargetError
 from incidents.ingest.parse import parse
 from incidents.project.deployment import Deployment
 
@@ -294,4 +294,222 @@ def test_parse_reads_arrays_concatenated_documents_and_rfc3339_times() -> None:
     [row] = parse(json.dumps(event), received_at=now, load_id="L").rows
     assert row["STARTS_AT"] == dt.datetime(2026, 12, 1, 19, 53, 8, 123456)
     assert row["ENDS_AT"] == dt.datetime(2026, 12, 1, 23, 0)
-    assert row["EPISODE_KEY"].endswith("@2026-12-01T19:53:08.123456789Z") and row["SOURCE_FORMAT"] == "ndjson"
+    assert row["EPISODE_KEY"].endswith("@2026-12-01T19:53:08.123456Z") and row["SOURCE_FORMAT"] == "ndjson"
+
+
+# --------------------------------------------------------------------------- hostile input (issue 22 H2, H6, H10)
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+POISONS = ("H2_starts_year9999.json", "H2_starts_year0002.json", "H2_starts_year1500.json", "H2_ends_year9999.json",
+           "H2_lone_surrogate.json", "H8_ends_before_starts.json")
+
+
+def hostile(name: str) -> str:
+    return (HOSTILE / name).read_text(encoding="utf-8")
+
+
+def test_poison_alerts_land_with_their_error_and_take_no_good_alert_down(ws: Workspace) -> None:
+    result = ws.ingest("".join([hostile("innocent.json"), *(hostile(p) for p in POISONS)]))
+    assert (result.documents, result.alerts, result.malformed, result.opened) == (7, 1, 6, 1)
+    errors = [r["ERROR"] for r in ws.query("SELECT ERROR FROM RAW_ALERTS WHERE ERROR IS NOT NULL ORDER BY ALERT_INDEX")]
+    assert errors == [
+        "document 2 (line 2) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 3 (line 3) alert 1: startsAt '0002-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 4 (line 4) alert 1: startsAt '1500-01-01T00:00:00Z' is outside 1970 to 2199",
+        "document 5 (line 5) alert 1: endsAt '9999-12-31T23:59:59Z' is outside 1970 to 2199",
+        "document 6 (line 6) alert 1: text that is not valid Unicode (a lone surrogate such as \\ud800, or bytes "
+        "that are not UTF-8)",
+        "document 7 (line 7) alert 1: endsAt '2026-11-25T09:00:00Z' is before startsAt '2026-11-25T10:00:00Z'"]
+    kept = ws.query("SELECT PAYLOAD::VARCHAR AS P FROM RAW_ALERTS WHERE ALERT_INDEX = 5")[0]["P"]
+    assert "\\\\ud800" in kept  # the alert is kept as text, the escape visible
+    assert [r["TITLE"] for r in incidents(ws)] == ["innocent fired"]
+
+
+def test_cli_hostile_documents_are_error_rows_and_one_line_never_a_traceback(repo: Path, ws: Workspace,
+                                                                             runner: CliRunner, tmp_path: Path) -> None:
+    ws.close()
+    names = ("H10_nested_100k.json", "H10_nested_in_alert.json", "H10_integer_5000_digits.json", "H10_nan.json",
+             "innocent.json", *POISONS)
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text("".join(hostile(n) for n in names), encoding="utf-8")
+    latin1 = b'{"labels": {"alertname": "latin-1 \xe9"}, "startsAt": "2026-11-25T10:00:00Z"}\n'
+    mixed.write_bytes(mixed.read_bytes() + latin1)
+    result = runner.invoke(app, ["ingest", str(mixed), "--project-dir", str(repo), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    doc = json.loads(result.stdout)
+    assert (doc["documents"], doc["alerts"], doc["malformed"], doc["opened"]) == (12, 1, 11, 1)
+    assert doc["errors"] == ["document 1 (line 1): invalid JSON: nested too deeply",
+                             "document 2 (line 2): invalid JSON: nested too deeply",
+                             "document 3 (line 3): invalid JSON: an integer of more than 4300 digits",
+                             "document 4 (line 4): invalid JSON: NaN is not a JSON value",
+                             "document 6 (line 6) alert 1: startsAt '9999-01-01T00:00:00Z' is outside 1970 to 2199"]
+    assert result.stderr.count("\n") == 1 and "11 malformed alert document(s)" in result.stderr
+    last = ws.query("SELECT ERROR FROM RAW_ALERTS ORDER BY ALERT_INDEX DESC LIMIT 1")[0]["ERROR"]
+    assert last.startswith("document 12 (line 12): text that is not valid Unicode")
+
+
+@pytest.mark.parametrize(("stdin", "message"), [
+    ("", "<stdin>: no alert documents: the input is empty"),
+    pytest.param("  \n\n", "<stdin>: no alert documents: the input is empty", marks=pytest.mark.slow),
+    ("not json\n" * 1000, "<stdin>: not one alert in the first 1,000 documents"),
+])
+def test_cli_empty_or_non_alert_input_is_exit_2_and_lands_nothing(repo: Path, ws: Workspace, runner: CliRunner,
+                                                                  stdin: str, message: str) -> None:
+    ws.close()
+    result = runner.invoke(app, ["ingest", "-", "--project-dir", str(repo)], input=stdin)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert ws.query("SELECT COUNT(*) AS N FROM RAW_ALERTS")[0]["N"] == 0
+
+
+def test_a_document_over_the_limit_stops_reading_and_what_came_before_is_ingested(
+        repo: Path, ws: Workspace, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidents import ingest as ingest_module
+
+    ws.close()
+    monkeypatch.setattr(ingest_module, "MAX_DOCUMENT_CHARS", 100_000)  # /dev/zero, 64 MiB at a time, in small
+    endless = tmp_path / "zeros.json"
+    endless.write_bytes(hostile("innocent.json").encode() + b"\0" * 300_000)
+    result = runner.invoke(app, ["ingest", str(endless), "--project-dir", str(repo), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["alerts"], doc["opened"], doc["malformed"]) == (1, 1, 1)
+    assert doc["stopped"] == ("line 2: no complete JSON document within 0 MiB; stopped reading there (is this "
+                              "alert JSON?)")
+    assert "the 1 alerts before it were ingested" in result.stderr
+
+
+def test_input_is_read_in_blocks_and_landed_in_chunks(ws: Workspace) -> None:
+    """Memory is bounded by the chunk, not the input: 3 chunks of 2 rows, one pass."""
+    from incidents.ingest import ingest_blocks
+
+    events = [json.dumps({"labels": {"alertname": f"A{i}"}, "startsAt": "2026-12-01T10:00:00Z"}) for i in range(5)]
+    text = "\n".join(events) + "\n"
+    pieces = [text[i:i + 37] for i in range(0, len(text), 37)]  # documents cut across blocks
+    before = len(ws.trace)
+    report = ingest_blocks(ws.session, ws.dep, iter(pieces), chunk_rows=2)
+    assert (report.documents, report.alerts, report.opened) == (5, 5, 5)
+    assert sum(1 for s in ws.trace[before:] if s.obj == "ingest episodes") == 1
+    assert [r["ALERT_INDEX"] for r in ws.query("SELECT ALERT_INDEX FROM RAW_ALERTS ORDER BY 1")] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_cli_dev_zero_stops_with_exit_2_in_bounded_memory(repo: Path, deployed_local: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "incidents", "ingest", "/dev/zero", "--project-dir", str(repo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert os.waitstatus_to_exitcode(status) == 2, stderr
+    assert "/dev/zero: line 1: no complete JSON document within 64 MiB" in stderr
+    assert usage.ru_maxrss < 1_000_000, usage.ru_maxrss  # KiB: well under 1 GiB
+
+
+# --------------------------------------------------------------------------- the Snowflake intake (issue 25 N3, N9)
+
+
+@pytest.mark.slow
+def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its_work_queued(
+        deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """On the Snowflake-rules target (its stream and EXECUTE TASK emulation): rows landed while the
+    task was not running are all taken in; a run that fails keeps its fingerprints in the queue."""
+    import datetime as dt
+
+    from incidents.engine.files import render_files
+    from incidents.ingest import land
+    from incidents.sql.text import split_statements
+
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    root = deployed_copy("intake")
+    with Workspace.open(root, env="dev") as ws:
+        s = ws.session
+        for statement in split_statements(render_files(ws.dep)["sql/06_alert_intake.sql"]):
+            if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):  # no stages here
+                s.execute(statement)
+
+        def landed(name: str, load: str) -> None:
+            land(s, ws.dep, parse(text(name), received_at=dt.datetime(2026, 12, 2), load_id=load).rows)
+
+        landed("grouped.json", "a")  # an outage: the task ran for neither load
+        landed("firing.json", "b")
+        s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS")[0]["N"] == 4
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
+        landed("resolved.json", "c")
+        s.execute("ALTER TABLE INCIDENT_CATEGORIES RENAME TO CATEGORIES_AWAY")  # the next run fails
+        with pytest.raises(TargetError):
+            s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 1  # kept for the next run
+        s.execute("ALTER TABLE CATEGORIES_AWAY RENAME TO INCIDENT_CATEGORIES")
+        s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
+        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS WHERE STATUS = 'resolved'")[0]["N"] == 1
+
+
+@pytest.mark.slow
+def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_allow(project_copy: Path,
+                                                                                     runner: CliRunner) -> None:
+    pipe = project_copy / "templates" / "ingest" / "intake" / "pipe.sql.j2"
+    pipe.write_text(pipe.read_text(encoding="utf-8").replace("MD5(TO_VARCHAR($1))", "MD5(TO_JSON($1))"),
+                    encoding="utf-8")
+    result = runner.invoke(app, ["validate", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2, result.output
+    assert "the COPY of CREATE PIPE calls TO_JSON, which Snowflake does not allow in a COPY transformation" in \
+        result.stderr
+
+
+# --------------------------------------------------------------------------- the system user by user_key (issue 25 N1)
+
+
+@pytest.mark.slow
+def test_the_system_user_is_found_by_user_key_and_an_old_one_is_adopted(ws: Workspace) -> None:
+    # One an earlier version made (no user_key), and a masked look-alike: neither is found by e-mail any more.
+    ws.query(f"INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES (7, '{SYSTEM}', 'alertmanager (system)', "
+             "'system'), (8, '***@system.shop.example', 'a***', 'system')")
+    ws.ingest(text("firing.json"))
+    ws.ingest(text("resolved.json"))
+    users = ws.query("SELECT USER_ID, USER_KEY FROM USERS ORDER BY USER_ID")
+    assert [(u["USER_ID"], u["USER_KEY"]) for u in users] == [(7, "system:alertmanager"), (8, None)]
+    assert {r["REPORTER"] for r in incidents(ws)} == {SYSTEM}
+    assert {h[3] for h in history(ws)} == {SYSTEM}
+    ws.query("UPDATE USERS SET EMAIL = '***@system.shop.example' WHERE USER_ID = 7")  # what masking shows
+    ws.ingest(text("refire.json"))
+    assert ws.query("SELECT COUNT(*) AS N FROM USERS")[0]["N"] == 2  # still found: by user_key
+
+
+@pytest.mark.slow
+def test_deploy_adds_user_key_to_an_existing_users_table_and_keeps_its_rows(make_project, local_dir: Path,
+                                                                            runner: CliRunner) -> None:
+    root = make_project()
+    users = root / "config" / "tables" / "users.yml"
+    new = users.read_text(encoding="utf-8")
+    old = "\n".join(line for line in new.splitlines() if "user_key" not in line) + "\n"
+    users.write_text(old, encoding="utf-8")
+    args = ["--project-dir", str(root)]
+    assert runner.invoke(app, ["deploy", "-q", *args]).exit_code == 0
+    assert runner.invoke(app, ["query", "INSERT INTO USERS (USER_ID, EMAIL, FULL_NAME, ROLE) VALUES "
+                                        "(1, 'ana@shop.example', 'Ana', 'engineer')", *args]).exit_code == 0
+    users.write_text(new, encoding="utf-8")
+    deployed = runner.invoke(app, ["deploy", *args])
+    assert deployed.exit_code == 0, deployed.output
+    rows = runner.invoke(app, ["query", "SELECT USER_ID, EMAIL, USER_KEY FROM USERS", "--format", "json", *args])
+    assert json.loads(rows.stdout) == [{"USER_ID": 1, "EMAIL": "ana@shop.example", "USER_KEY": None}]
+    assert runner.invoke(app, ["diff", *args]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_a_load_taken_in_several_passes_ends_as_one_pass(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large load is taken one share of its fingerprints at a time (memory stays bounded): same result."""
+    from incidents import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PASS_ALERTS", 2)
+    before = len(ws.trace)
+    result = ws.ingest(text("grouped.json") + text("out_of_order.ndjson") + text("firing.json"))
+    assert sum(1 for s in ws.trace[before:] if s.obj == "ingest episodes") == 3  # 6 alerts, 2 a pass
+    assert (result.alerts, result.opened, result.resolved) == (6, 5, 1)
+    assert len(incidents(ws)) == 5 and len(history(ws)) == 6 and len(comments(ws)) == 6
+    assert sorted(r["INCIDENT_ID"] for r in incidents(ws)) == [1, 2, 3, 4, 5]

@@ -147,20 +147,21 @@ class IngestResult(JsonResult):
     documents: int  # webhook payloads or event lines read
     alerts: int  # alerts landed and mapped
     malformed: int  # landed with an error, not mapped
-    episodes: int  # alert episodes (fingerprint + startsAt) the pass looked at
+    episodes: int  # alert episodes (one firing run of a fingerprint each) the pass looked at
     opened: int  # new incidents
     resolved: int  # incidents resolved by a resolved alert
     repeated: int  # incidents that got a "fired again" comment
     noted: int  # incidents a person took over that got a "resolved" comment only
     seconds: float
     errors: tuple[str, ...] = ()  # the first few malformed documents, why
+    stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
 
     @property
     def ok(self) -> bool:
-        return self.malformed == 0
+        return self.malformed == 0 and self.stopped is None
 
     def to_dict(self) -> dict[str, Any]:
         return {"env": self.env, "load_id": self.load_id, "documents": self.documents, "alerts": self.alerts,
                 "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
                 "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
-                "seconds": round(self.seconds, 3), "errors": list(self.errors)}
+                "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped}

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from incidents.errors import ConfigError, NotDeployedError
 from incidents.project.deployment import Deployment
@@ -338,13 +338,16 @@ class Workspace:
         report = seed(self.session, self.dep, options)
         return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
 
-    def ingest(self, text: str, *, format: str = "auto") -> IngestResult:
+    def ingest(self, text: str | bytes | BinaryIO, *, format: str = "auto", name: str = "<input>") -> IngestResult:
         """Land monitoring alerts (Alertmanager webhook payloads or NDJSON alert events; see README,
-        "Alerts in") in raw_alerts in one bulk load and turn them into incidents in one set-based
-        pass. Malformed documents are landed with an error and counted in `.malformed`."""
+        "Alerts in") in raw_alerts in bulk and turn them into incidents in one set-based pass. `text`
+        is the input itself or a binary stream, read in blocks (memory does not grow with it).
+        Malformed documents are landed with an error and counted in `.malformed`; `.stopped` says
+        why reading ended early (a document over 64 MiB, more than 4 GiB in all). ConfigError when
+        the input holds no document, or 1,000 documents and not one alert (nothing landed)."""
         from incidents.ingest import ingest_text
 
-        report = ingest_text(self.session, self.dep, text, format)
+        report = ingest_text(self.session, self.dep, text, format, name=name)
         return IngestResult(self.env.name, self.where, **vars(report))
 
     def ingest_ready(self) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from enum import Enum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -47,9 +48,10 @@ def ingest(
 ) -> None:
     """Turn monitoring alerts (Alertmanager webhook payloads, NDJSON events) into incidents.
 
-    One JSON document, an array of them, or one a line. All land in raw_alerts in one bulk load,
-    then one set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The
-    same input twice changes nothing. Malformed documents land with an error: exit 1 and a count.
+    One JSON document, an array of them, or one a line, read as a stream: all land in raw_alerts,
+    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The same
+    input twice changes nothing. Malformed documents land with an error: exit 1 and a count. Exit 2
+    for empty input or input that is not alert JSON (nothing lands), or a document over 64 MiB.
 
     Examples:
 
@@ -58,10 +60,12 @@ def ingest(
       cat events.ndjson | incidents ingest - -i ndjson --format json
     """
     with _errors(output is TextJson.json):
-        text = _read(file)
-        with _workspace(project_dir, env, connection, verbose) as ws:
-            result = ws.ingest(text, format=alert_format.value)
+        with _opened(file) as (stream, name), _workspace(project_dir, env, connection, verbose) as ws:
+            result = ws.ingest(stream, format=alert_format.value, name=name)
         show(result, output, lambda: _summary(result, quiet))
+    if result.stopped:
+        fmt.error_line("error", f"{name}: {result.stopped}; the {result.alerts:,} alerts before it were ingested")
+        raise typer.Exit(2)
     if not result.ok:
         first = f"; first: {result.errors[0]}" if result.errors else ""
         fmt.error_line("error", f"{result.malformed:,} malformed alert document(s) landed in raw_alerts with an "
@@ -69,21 +73,20 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _read(file: str) -> str:
+@contextlib.contextmanager
+def _opened(file: str) -> Iterator[tuple[BinaryIO, str]]:
+    """The input as a binary stream, read in blocks by ingest (never whole: memory stays flat)."""
     if file == "-":
-        data = sys.stdin.buffer.read()
-        name = "<stdin>"
-    else:
-        try:
-            data = Path(file).read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=file) from None
-        name = file
+        if sys.stdin.isatty():
+            raise ConfigError("reading alerts from the terminal: give a FILE, or pipe the alerts in", file="<stdin>")
+        yield sys.stdin.buffer, "<stdin>"
+        return
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); alert payloads are "
-                          "UTF-8 JSON", file=name) from None
+        stream = open(file, "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=file) from None
+    with stream:
+        yield stream, file
 
 
 def _summary(result: IngestResult, quiet: bool) -> None:

@@ -22,9 +22,12 @@ def receive(
 
     Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
     answers). Posts are batched (receive: in config/ingest.yml) into the same load + pass as
-    ingest; each is answered once stored. A bearer token is required when the env var
-    receive.token_env names is set. Ctrl-C flushes and stops. On the local target it holds the
-    database while it runs.
+    ingest; each is answered once stored: 200 with the counts of stored and malformed alerts, 400
+    when the body held no valid alert (kept with its error), 503 when storing failed (Alertmanager
+    retries). A bearer token is required when the env var receive.token_env names is set; header
+    and body timeouts and a connection limit apply before it. One log line per request on stderr.
+    On the local target the database is opened per batch, so other commands run in between.
+    Ctrl-C or SIGTERM flushes, stops and prints a summary.
 
     Examples:
 
@@ -32,24 +35,31 @@ def receive(
     """
     import os
 
-    from incidents.ingest.receiver import Server, Stats, build_app
+    from incidents.ingest.receiver import Server, Stats, Store, build_app
     from incidents.project.ingest import load_ingest_config
 
     with _errors(), _workspace(project_dir, env, connection, verbose) as ws:
         cfg = load_ingest_config(ws.project)
         ws.ingest_ready()
+        where, local = ws.where, ws.session.backend == "local"
+        ws.close()  # the receiver opens the target per batch (local) or holds a session of its own
         token = os.environ.get(cfg.receive.token_env) or None
         stats = Stats()
-        app = build_app(lambda text: ws.ingest(text), cfg.receive, token, stats)
+        store = Store(ws.dep, ws.connection, cfg, hold=not local)
+        app = build_app(store, cfg.receive, token, stats)
         try:
-            server = Server(app, host, port, grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
+            server = Server(app, host, port, settings=cfg.receive,
+                            grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
         except OSError as exc:
             fmt.error_line("error", f"cannot listen on {host}:{port}: {exc.strerror or exc}")
             raise typer.Exit(2) from None
         fmt.console(stderr=True).print(
-            f"Receiving on http://{host}:{server.port}/ into {fmt.escape(ws.where)}"
+            f"Receiving on http://{host}:{server.port}/ into {fmt.escape(where)}"
             f"{' (bearer token required)' if token else ''}; Ctrl-C flushes and stops.")
-        server.run()
+        try:
+            server.run()
+        finally:
+            store.close()
         fmt.console(stderr=True).print(
-            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts in {stats.loads:,} loads, "
-            f"{stats.refused:,} refused, {stats.failures:,} failed flushes.")
+            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts ({stats.malformed:,} malformed) in "
+            f"{stats.loads:,} loads, {stats.refused:,} refused, {stats.failures:,} failed flushes.")

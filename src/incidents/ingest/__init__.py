@@ -2,34 +2,54 @@
 deduplicates and resolves incidents (templates/ingest/*.sql.j2, a fixed number of statements).
 
 Rules (README, "Alerts in"):
-- one incident per alert episode: fingerprint + startsAt. A new firing after a resolution has a
-  new startsAt, so it opens a new incident; the resolved one stays resolved.
+- one incident per alert episode: one firing run of a fingerprint. The distinct endsAt of its
+  resolutions cut a fingerprint's notifications into episodes by their startsAt, so a startsAt
+  that Alertmanager moves stays in its episode and a firing after a resolution opens a new one
+  (templates/ingest/episodes.sql.j2).
 - identical notifications (Alertmanager's re-sends, a file ingested twice) are one event; a
   firing that differs (new annotation values) while the episode is known adds a system comment
   with the count.
-- a resolved alert resolves the incident (mitigated_at = resolved_at = endsAt) with a status
-  history row and a comment by the system user, unless a person took it over (status moved
-  past `new` or an assignee set): then only a comment is added.
-- the state is derived from every raw alert of the episode, so order does not matter and a
-  re-ingest changes nothing.
+- a resolved alert resolves the incident (mitigated_at = resolved_at = the episode's end) with a
+  status history row and a comment by the system user, unless a person took it over (status moved
+  off what ingest set, or an assignee set): then only a comment is added.
+- the state is derived from every raw alert of the fingerprint, so order does not matter and a
+  re-ingest changes nothing; the writes of a pass are one transaction, so a pass cut short leaves
+  nothing half done, and the next pass does all of it.
+- input is read as a stream and landed in chunks: memory does not grow with the input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TargetError
-from incidents.ingest.parse import FORMATS, Parsed, parse
-from incidents.kinds.procedure import PASS_TEMPLATES, ingest_pass
+from incidents.ingest.parse import (
+    COLUMNS,
+    FORMATS,
+    MAX_DOCUMENT_CHARS,
+    AlertReader,
+    InputTooLarge,
+    Row,
+    read_documents,
+    stream_blocks,
+    text_blocks,
+)
+from incidents.kinds.procedure import PASS_WRITES, ingest_pass
 from incidents.project.deployment import Deployment
 from incidents.project.ingest import IngestConfig, load_ingest_config
 from incidents.sql.session import Session
 from incidents.sql.text import literal
+
+CHUNK_ROWS = 25_000  # raw_alerts rows landed at a time: bounds memory whatever the input size
+MAX_INPUT_CHARS = 4 * 1024**3  # one ingest call reads at most this much (~20M alerts), then stops
+GARBAGE_DOCUMENTS = 1000  # this many documents in and not one alert: the input is not alert JSON
+PASS_ALERTS = 250_000  # a load is taken in one pass per this many alerts (a share of its fingerprints each)
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class IngestReport:
     noted: int = 0
     seconds: float = 0.0
     errors: tuple[str, ...] = field(default_factory=tuple)
+    stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
 
 
 def now_utc() -> dt.datetime:
@@ -52,47 +73,140 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def ingest_text(session: Session, dep: Deployment, text: str, fmt: str = "auto",
-                *, cfg: IngestConfig | None = None) -> IngestReport:
-    """Parse `text`, land every alert (malformed ones with their error) in one bulk load, and run
-    the pass over the episodes it touched."""
+def ingest_text(session: Session, dep: Deployment, text: Any, fmt: str = "auto",
+                *, cfg: IngestConfig | None = None, name: str = "<input>") -> IngestReport:
+    """Parse `text` (a str, bytes, or a binary stream read in blocks), land every alert (malformed
+    ones with their error) in bulk, chunk by chunk, and run the pass over the fingerprints it touched."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", key="--format")
-    return ingest_parsed(session, dep, lambda now, load_id: parse(text, fmt, received_at=now, load_id=load_id),
-                         cfg=cfg)
+    blocks = stream_blocks(text) if hasattr(text, "read") else text_blocks(text)
+    return ingest_blocks(session, dep, blocks, fmt, cfg=cfg, name=name)
 
 
-def ingest_parsed(session: Session, dep: Deployment, make: Callable[[dt.datetime, str], Parsed], *,
-                  cfg: IngestConfig | None = None) -> IngestReport:
-    """`make(received_at, load_id)` gives the rows; check, land them in one load, run the pass."""
+def ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt: str = "auto",
+                  *, cfg: IngestConfig | None = None, name: str = "<input>", chunk_rows: int = CHUNK_ROWS,
+                  max_chars: int = MAX_INPUT_CHARS) -> IngestReport:
+    return _ingest_blocks(session, dep, blocks, fmt, cfg or load_ingest_config(dep.project), name, chunk_rows,
+                          max_chars)
+
+
+def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt: str,
+                   cfg: IngestConfig, name: str, chunk_rows: int, max_chars: int) -> IngestReport:
     began = time.perf_counter()
+    now, load_id = now_utc(), str(uuid.uuid4())
+    reader = AlertReader(fmt, now)
+    runner = Pass(session, dep, cfg, now)
+    lander: Lander | None = None
+    pending: list[Row] = []
+    stopped = None
+    try:
+        for doc in read_documents(_limited(blocks, max_chars), max_chars=MAX_DOCUMENT_CHARS):
+            pending += reader.rows(doc)
+            if reader.documents == GARBAGE_DOCUMENTS and reader.alerts == 0 and lander is None:
+                raise ConfigError(f"not one alert in the first {GARBAGE_DOCUMENTS:,} documents (first: "
+                                  f"{reader.errors[0] if reader.errors else '?'}); is this alert JSON? Nothing was "
+                                  "landed", file=name)
+            if len(pending) >= chunk_rows:
+                lander = lander or Lander(runner, load_id)
+                lander.land(pending)
+                pending = []
+    except (InputTooLarge, InputLimit) as exc:
+        stopped = str(exc)
+        pending.append(reader.stopped_row(stopped))
+    if reader.documents == 0 and stopped is None:
+        raise ConfigError("no alert documents: the input is empty", file=name)
+    lander = lander or Lander(runner, load_id)
+    try:
+        lander.land(pending)
+    finally:
+        lander.close()
+    counts = runner.run(load_id, groups=-(-reader.alerts // PASS_ALERTS)) if reader.alerts else {}
+    return IngestReport(load_id, reader.documents, reader.alerts, reader.malformed,
+                        seconds=time.perf_counter() - began, errors=tuple(reader.errors), stopped=stopped, **counts)
+
+
+class InputLimit(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the input is longer than {limit // 1024**3} GiB; stopped reading there (split it, or use "
+                         "`incidents receive` for a feed that does not end)")
+
+
+def _limited(blocks: Iterable[str], limit: int) -> Iterator[str]:
+    read = 0
+    for block in blocks:
+        read += len(block)
+        if read > limit:
+            raise InputLimit(limit)
+        yield block
+
+
+def store_batch(session: Session, dep: Deployment, rows: list[Row], *,
+                cfg: IngestConfig | None = None) -> dict[str, Any]:
+    """The receiver's flush: rows already parsed (malformed ones with their error) landed in one
+    load, then the pass. Returns the load id and the pass's counts."""
     cfg = cfg or load_ingest_config(dep.project)
     now, load_id = now_utc(), str(uuid.uuid4())
-    parsed: Parsed = make(now, load_id)
     runner = Pass(session, dep, cfg, now)
-    if not parsed.rows:
-        return IngestReport(load_id, parsed.documents, 0, 0, seconds=time.perf_counter() - began)
-    runner.prepare()
-    land(session, dep, parsed.rows)
-    counts = runner.run(load_id) if parsed.alerts else {}
-    return IngestReport(load_id, parsed.documents, parsed.alerts, parsed.malformed,
-                        seconds=time.perf_counter() - began, errors=tuple(parsed.errors()), **counts)
+    lander = Lander(runner, load_id)
+    try:
+        lander.land(rows)
+    finally:
+        lander.close()
+    counts = runner.run(load_id) if any(r[12] is None for r in rows) else {}
+    return {"load_id": load_id, **counts}
 
 
-def land(session: Session, dep: Deployment, rows: list[dict[str, Any]], *, staged: bool | None = None) -> None:
-    """One bulk load into raw_alerts, through seed's loader: write_pandas straight into the table on
-    the local target; on Snowflake Parquet -> stage -> one INSERT ... SELECT with PARSE_JSON (staged
-    defaults to that; tests force it on fakesnow to run its SQL)."""
+class Lander:
+    """Lands chunks of rows of one load through seed's bulk loader: write_pandas straight into the
+    table on the local target; on Snowflake Parquet -> stage -> one INSERT ... SELECT with PARSE_JSON
+    (staged defaults to that; tests force it on fakesnow to run its SQL)."""
+
+    def __init__(self, runner: Pass, load_id: str, *, staged: bool | None = None) -> None:
+        from incidents.seed.load import Loader
+
+        runner.prepare()  # before anything lands: the schema and the categories are there
+        self.load_id, self.next_index = load_id, 0
+        self.loader = Loader(runner.session, runner.dep, tables=("raw_alerts",), staged=staged)
+
+    def land(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        for i, row in enumerate(rows, start=self.next_index):
+            row[0], row[1] = self.load_id, i
+        self.next_index += len(rows)
+        with self.loader.session.bulk_load():  # the local target keeps at most 400 MB of written blocks cached
+            self.loader.write("raw_alerts", frame(rows))
+
+    def close(self) -> None:
+        self.loader.drop_stages()
+
+
+def frame(rows: list[Row]) -> Any:
+    """raw_alerts rows as a DataFrame. Every time was checked to lie in 1970-2199 (parse.EARLIEST,
+    LATEST), so the conversion to pandas' nanosecond timestamps cannot overflow. Texts are Arrow
+    strings: the loaders read them without a per-value pass in Python."""
     import pandas as pd
 
+    columns = list(zip(*rows, strict=True))
+    data: dict[str, Any] = {}
+    for name, values in zip(COLUMNS, columns, strict=True):
+        if name in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT"):
+            data[name] = pd.to_datetime(pd.Series(values, dtype=object))
+        elif name == "ALERT_INDEX":
+            data[name] = pd.Series(values, dtype="int64")
+        else:
+            data[name] = pd.Series(values, dtype="string[pyarrow]")
+    return pd.DataFrame(data)
+
+
+def land(session: Session, dep: Deployment, rows: list[dict[str, Any]],
+         *, staged: bool | None = None) -> None:
+    """Rows as parse() gives them (dicts with LOAD_ID and ALERT_INDEX set), in one bulk load."""
     from incidents.seed.load import Loader
 
     loader = Loader(session, dep, tables=("raw_alerts",), staged=staged)
-    frame = pd.DataFrame(rows)
-    for column in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT"):
-        frame[column] = pd.to_datetime(frame[column])
     try:
-        loader.write("raw_alerts", frame)
+        loader.write("raw_alerts", frame([[r[c] for c in COLUMNS] for r in rows]))
     finally:
         loader.drop_stages()
 
@@ -102,6 +216,7 @@ class Pass:
 
     def __init__(self, session: Session, dep: Deployment, cfg: IngestConfig, now: dt.datetime) -> None:
         self.session, self.dep, self.cfg, self.now = session, dep, cfg, now
+        self.prepared = False
 
     def sql(self, name: str, **extra: Any) -> str:
         return ingest_pass(self.dep, self.cfg, name, now_sql=literal(self.now),
@@ -112,6 +227,8 @@ class Pass:
 
     def prepare(self) -> None:
         """Refuse before landing anything when the schema or the categories are not there."""
+        if self.prepared:
+            return
         try:
             missing = [str(r[0]) for r in self.execute("missing_categories")]
         except TargetError as exc:
@@ -120,16 +237,39 @@ class Pass:
             raise ConfigError(f"category code(s) {', '.join(missing)} are not in incident_categories; add them "
                               "(or run `incidents seed`) or change the mapping", file="config/ingest.yml",
                               key="categories")
+        self.prepared = True
 
-    def run(self, load_id: str | None, window_minutes: int | None = None) -> dict[str, int]:
+    def run(self, load_id: str, *, groups: int = 1) -> dict[str, int]:
+        """The pass over the fingerprints of a load, in `groups` passes of a share of them each (the
+        same result as one: fingerprints are independent), each its own transaction."""
+        self.execute("system_user_adopt")
         self.execute("system_user")
-        self.execute("drop_episodes")
-        self.execute("episodes", load_id=load_id, window_minutes=window_minutes)
-        try:
-            episodes, opened, resolved, repeated, noted = (int(v or 0) for v in self.execute("summary")[0])
-            if opened or resolved or repeated or noted:
-                for name in PASS_TEMPLATES:
-                    self.execute(name)
-        finally:
+        totals = dict.fromkeys(("episodes", "opened", "resolved", "repeated", "noted"), 0)
+        for group in range(max(1, groups)):
             self.execute("drop_episodes")
-        return {"episodes": episodes, "opened": opened, "resolved": resolved, "repeated": repeated, "noted": noted}
+            self.execute("episodes", load_id=load_id, group=group, groups=max(1, groups))
+            try:
+                *counts, work = (int(v or 0) for v in self.execute("summary")[0])
+                if work:
+                    self._write()
+            finally:
+                self.execute("drop_episodes")
+            for key, value in zip(totals, counts, strict=True):
+                totals[key] += value
+        return totals
+
+    def _write(self) -> None:
+        """The writes, all or nothing."""
+        self.execute("begin")
+        try:
+            for name in PASS_WRITES:
+                self.execute(name)
+            self.execute("commit")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # If the connection is gone, the database rolls the transaction back itself.
+        with contextlib.suppress(Exception):
+            self.execute("rollback")

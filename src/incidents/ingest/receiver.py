@@ -1,49 +1,93 @@
 """`incidents receive`: an HTTP endpoint Alertmanager's webhook_configs can post to.
 
-POST / takes a webhook payload (or NDJSON alert events), GET /healthz says it is alive. Posts are
-batched: a batch is flushed through the same land + pass as `incidents ingest` (one load per
-batch) when it holds `batch_alerts` alerts or is `batch_seconds` old. A POST is answered only once
-its batch is stored (200), so a sender never gets a 200 for alerts that are not in the database; if
-the flush fails the answer is 503 and Alertmanager retries. Shutdown (Ctrl-C, SIGTERM) stops
-accepting, lets waiting posts finish and flushes what is left.
+POST / takes a webhook payload (or NDJSON alert events), GET /healthz says it is alive. Each post
+is parsed on arrival (a malformed alert becomes an error row of its own: it never takes the
+others down), then posts are batched: a batch is landed and run through the same pass as
+`incidents ingest` (one load per batch) when it holds `batch_alerts` alerts, 64 MiB, or is
+`batch_seconds` old. A POST is answered only once its batch is stored:
+
+- 200 {"status": "stored", "alerts": N, "malformed": M, "errors": [...]}: the body held at least one
+  valid alert; the malformed ones (M) are stored too, as error rows, and `errors` says why (of this
+  post only);
+- 400: the body held no valid alert at all (not JSON, `{}`, labels that are not strings...); it is
+  stored as error rows, and Alertmanager does not retry a 4xx, so garbage is not sent forever;
+- 503: storing failed (the database); Alertmanager retries, and nothing of the batch is kept but
+  what was landed (the next pass takes it up). The answer names no alert: the batch holds other
+  posters' alerts.
+
+Before anything is read: at most `max_connections` connections (more are closed at once), the
+request line and headers within `header_timeout_seconds`, the body within `body_timeout_seconds`
+(408) and up to `max_request_bytes` (413), and the bearer token (401). One log line per request.
+Shutdown (Ctrl-C, SIGTERM) stops accepting, flushes what waits and returns, so the CLI prints its
+summary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import hmac
-import json
 import socket
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from incidents.project.ingest import ReceiveSettings
+from incidents.errors import TargetError, printable
+from incidents.ingest.parse import AlertReader, Row, read_documents, text_blocks
+from incidents.project.deployment import Deployment
+from incidents.project.ingest import IngestConfig, ReceiveSettings
 
-FlushFn = Callable[[str], Any]  # NDJSON text of one batch -> an ingest result
+StoreFn = Callable[[list[Row]], Any]  # the rows of one batch -> what the pass did
+LogFn = Callable[[str], None]
+MAX_BATCH_CHARS = 64 * 1024 * 1024  # a batch is flushed once its posts hold this much text
+LOCK_WAIT_SECONDS = 10.0  # local target: how long a batch waits for another command to release the database
 
 
 @dataclass
 class Stats:
     requests: int = 0
     alerts: int = 0
+    malformed: int = 0
     loads: int = 0
     refused: int = 0
     failures: int = 0
-    results: list[Any] = field(default_factory=list)
+    last: Any = None  # what the last flush did
+
+
+@dataclass
+class Post:
+    rows: list[Row]
+    alerts: int
+    malformed: int
+    errors: list[str]
+    chars: int
+    future: asyncio.Future[Any] | None = None  # set by the batcher: the outcome of the post's batch
+
+
+def parse_post(body: bytes) -> Post:
+    """A posted body as raw_alerts rows; never raises on what the body holds."""
+    from incidents.ingest import now_utc
+
+    reader = AlertReader("auto", now_utc())
+    rows = [row for doc in read_documents(text_blocks(body)) for row in reader.rows(doc)]
+    if not rows:
+        rows = [reader.stopped_row("the body is empty")]
+    return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body))
 
 
 class Batcher:
-    """Collects posted documents and flushes them in one ingest call, on a single worker thread
-    (the database connection is used by one thread at a time)."""
+    """Collects parsed posts and stores them in one call, on a single worker thread (the database
+    connection is used by one thread at a time)."""
 
-    def __init__(self, flush: FlushFn, settings: ReceiveSettings, stats: Stats) -> None:
-        self._flush, self.settings, self.stats = flush, settings, stats
-        self._pending: list[str] = []
-        self._count = 0
-        self._future: asyncio.Future[Any] | None = None
+    def __init__(self, store: StoreFn, settings: ReceiveSettings, stats: Stats) -> None:
+        self._store, self.settings, self.stats = store, settings, stats
+        self._posts: list[Post] = []
+        self._count = self._chars = 0
         self._timer: asyncio.TimerHandle | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="incidents-ingest")
         self._lock = asyncio.Lock()
@@ -54,17 +98,17 @@ class Batcher:
     def pending(self) -> int:
         return self._count
 
-    async def submit(self, text: str, alerts: int) -> Any:
+    async def submit(self, post: Post) -> Any:
         loop = asyncio.get_running_loop()
-        if self._future is None:
-            self._future = loop.create_future()
+        post.future = loop.create_future()
+        if not self._posts:
             self._timer = loop.call_later(self.settings.batch_seconds, self._start_flush)
-        future = self._future
-        self._pending.append(text)
-        self._count += alerts
-        if self.closing or self._count >= self.settings.batch_alerts:
+        self._posts.append(post)
+        self._count += len(post.rows)
+        self._chars += post.chars
+        if self.closing or self._count >= self.settings.batch_alerts or self._chars >= MAX_BATCH_CHARS:
             self._start_flush()
-        return await asyncio.shield(future)
+        return await asyncio.shield(post.future)
 
     def _start_flush(self) -> None:
         task = asyncio.ensure_future(self.flush())
@@ -77,94 +121,102 @@ class Batcher:
         await self.flush()
 
     async def flush(self) -> None:
-        if self._future is None:
+        if not self._posts:
             return
-        texts, future = self._pending, self._future
-        self._pending, self._count, self._future = [], 0, None
+        posts, self._posts, self._count, self._chars = self._posts, [], 0, 0
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         async with self._lock:
-            loop = asyncio.get_running_loop()
-            try:
-                result = await loop.run_in_executor(self._executor, self._flush, "\n".join(texts))
-            except Exception as exc:  # reported to every waiting poster as a 503
-                self.stats.failures += 1
-                future.set_exception(exc)
-                future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            await self._store_posts(posts)
+
+    async def _store_posts(self, posts: list[Post]) -> None:
+        """All posts in one load; should that fail for anything but the database, each post alone,
+        so nothing one poster sent can keep another's alerts out."""
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._executor, self._store, [r for p in posts for r in p.rows])
+        except Exception as exc:
+            if isinstance(exc, TargetError) or len(posts) == 1:
+                self._failed(posts, exc)
                 return
-            self.stats.loads += 1
-            self.stats.results.append(result)
-            future.set_result(result)
+            for post in posts:
+                await self._store_posts([post])
+            return
+        self.stats.loads += 1
+        self.stats.last = result
+        for post in posts:
+            post.future.set_result(result)  # type: ignore[union-attr]
+
+    def _failed(self, posts: list[Post], exc: Exception) -> None:
+        self.stats.failures += 1
+        _log_line(f"error: storing a batch of {len(posts)} post(s) failed: {printable(str(exc).splitlines()[0][:500])}")
+        for post in posts:
+            assert post.future is not None
+            post.future.set_exception(exc)
+            post.future.exception()  # retrieved: no "never retrieved" warning when nobody waits
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 
 
-def count_alerts(body: str) -> int:
-    """How many alerts a posted body holds; ValueError when it is not JSON documents at all."""
-    from incidents.ingest.parse import _documents
-
-    total = 0
-    for _line, doc, problem in _documents(body):
-        if problem is not None:
-            raise ValueError(problem)
-        total += len(doc["alerts"]) if isinstance(doc, dict) and isinstance(doc.get("alerts"), list) else 1
-    if total == 0:
-        raise ValueError("no alert documents in the body")
-    return total
-
-
-def build_app(flush: FlushFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None) -> Any:
+def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None,
+              log: LogFn | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     stats = stats or Stats()
-    batcher = Batcher(flush, settings, stats)
+    batcher = Batcher(store, settings, stats)
+    write_log = log or _log_line
 
-    def refuse(status: int, message: str) -> JSONResponse:
-        stats.refused += 1
-        return JSONResponse({"error": message}, status_code=status)
+    def answer(request: Request, began: float, status: int, body: dict[str, Any], *, close: bool = False,
+               post: Post | None = None) -> JSONResponse:
+        if status in (401, 408, 413):
+            stats.refused += 1
+        client = f"{request.client.host}:{request.client.port}" if request.client else "-"
+        counts = f" alerts={post.alerts} malformed={post.malformed}" if post else ""
+        write_log(f"{_now()} {client} {request.method} {printable(request.url.path)[:200]} {status}{counts} "
+                  f"{(time.perf_counter() - began) * 1000:.0f}ms")
+        return JSONResponse(body, status_code=status, headers={"Connection": "close"} if close else None)
 
     async def receive(request: Request) -> JSONResponse:
+        began = time.perf_counter()
         if token and not _authorized(request.headers.get("authorization"), token):
-            return refuse(401, "missing or wrong bearer token")
-        body = await _read_limited(request, settings.max_request_bytes)
+            return answer(request, began, 401, {"error": "missing or wrong bearer token"})
+        try:
+            body = await _read_limited(request, settings.max_request_bytes, settings.body_timeout_seconds)
+        except TimeoutError:
+            return answer(request, began, 408, {"error": f"the body did not arrive within "
+                                                          f"{settings.body_timeout_seconds:g} s"}, close=True)
         if body is None:
-            return refuse(413, f"request body larger than {settings.max_request_bytes} bytes")
-        try:
-            text = body.decode("utf-8-sig")
-            alerts = count_alerts(text)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError
-            # Still landed (with its error) by the next flush: what arrived is never lost.
-            text, alerts = json.dumps(body.decode("utf-8", "replace")), 1
-            problem: str | None = str(exc).splitlines()[0]
-        else:
-            problem = None
+            return answer(request, began, 413, {"error": f"request body larger than {settings.max_request_bytes} "
+                                                          "bytes"}, close=True)
+        post = await asyncio.to_thread(parse_post, body)
         stats.requests += 1
-        stats.alerts += alerts
+        stats.alerts += post.alerts
+        stats.malformed += post.malformed
         try:
-            await batcher.submit(text, alerts)
-        except Exception as exc:
-            return JSONResponse({"error": f"could not store the alerts: {str(exc).splitlines()[0][:300]}"},
-                                status_code=503)
-        if problem:
-            return JSONResponse({"error": f"not an alert payload ({problem}); kept in raw_alerts with the error"},
-                                status_code=400)
-        return JSONResponse({"status": "stored", "alerts": alerts})
+            await batcher.submit(post)
+        except Exception:
+            return answer(request, began, 503, {"error": "could not store the alerts; the receiver's log says why. "
+                                                         "Send them again"}, post=post)
+        if post.alerts == 0:
+            first = post.errors[0] if post.errors else "no alert"
+            return answer(request, began, 400, {"error": f"no valid alert in the body ({first}); kept in raw_alerts "
+                                                         "with its error", "malformed": post.malformed}, post=post)
+        return answer(request, began, 200, {"status": "stored", "alerts": post.alerts, "malformed": post.malformed,
+                                            "errors": post.errors}, post=post)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "pending_alerts": batcher.pending, "loads": stats.loads,
-                             "requests": stats.requests})
+        return answer(request, time.perf_counter(), 200, {"status": "ok", "pending_alerts": batcher.pending,
+                                                          "loads": stats.loads, "requests": stats.requests})
 
     async def lifespan(app: Any):
         yield
         await batcher.flush()  # graceful shutdown: nothing accepted stays unflushed
         batcher.close()
-
-    import contextlib
 
     app = Starlette(routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
                     lifespan=contextlib.asynccontextmanager(lifespan))
@@ -173,18 +225,37 @@ def build_app(flush: FlushFn, settings: ReceiveSettings, token: str | None, stat
     return app
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _log_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _authorized(header: str | None, token: str) -> bool:
     if not header or not header.lower().startswith("bearer "):
         return False
     return hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8"))
 
 
-async def _read_limited(request: Any, limit: int) -> bytes | None:
+async def _read_limited(request: Any, limit: int, seconds: float) -> bytes | None:
+    """The body, or None when it is larger than `limit`; TimeoutError when it takes longer than
+    `seconds` in all (a body sent a byte at a time holds no connection for long)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         return None
+    deadline = time.monotonic() + seconds
     chunks, size = [], 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), left)
+        except StopAsyncIteration:
+            break
         size += len(chunk)
         if size > limit:
             return None
@@ -192,18 +263,121 @@ async def _read_limited(request: Any, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+# --------------------------------------------------------------------------- storing
+
+
+class Store:
+    """Where a batch goes: the same land + pass as `incidents ingest`. On the local target the
+    database is opened for each batch and closed after it, so other commands (`incidents query`)
+    get it in between (a batch waits up to LOCK_WAIT_SECONDS for one that holds it); on Snowflake
+    one session is kept (and opened again after a failure)."""
+
+    def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool) -> None:
+        self.dep, self.connection, self.cfg, self.hold = dep, connection, cfg, hold
+        self._session: Any = None
+
+    def __call__(self, rows: list[Row]) -> dict[str, Any]:
+        from incidents.ingest import store_batch
+
+        session = self._session or self._open()
+        try:
+            result = store_batch(session, self.dep, rows, cfg=self.cfg)
+        except BaseException:
+            self._drop(session)
+            raise
+        session.trace.clear()  # a receiver runs for months: keep no statement history
+        if self.hold:
+            self._session = session
+        else:
+            session.close()
+        return result
+
+    def _open(self) -> Any:
+        from incidents.targets import open_session
+
+        waited = 0.0
+        while True:
+            try:
+                return open_session(self.dep, connection=self.connection)
+            except TargetError as exc:
+                if "another incidents process" not in str(exc) or waited >= LOCK_WAIT_SECONDS:
+                    raise
+            time.sleep(0.1)
+            waited += 0.1
+
+    def _drop(self, session: Any) -> None:
+        self._session = None
+        with contextlib.suppress(Exception):
+            session.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._drop(self._session)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def _guarded_protocol(settings: ReceiveSettings) -> type:
+    """uvicorn's h11 protocol with what it lacks: a deadline for the request line and headers, and a
+    cap on open connections that applies before anything is read (uvicorn's limit_concurrency
+    answers only once the headers are in)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            full = len(self.connections) >= settings.max_connections
+            super().connection_made(transport)
+            if full:
+                self.transport.close()
+                return
+            self._watch_headers()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._watch_headers()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_watch()
+            super().connection_lost(exc)
+
+        def _watch_headers(self) -> None:
+            waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+            if waiting and self._header_timer is None:
+                self._header_timer = self.loop.call_later(settings.header_timeout_seconds, self._headers_late)
+            elif not waiting:
+                self._stop_watch()
+
+        def _stop_watch(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
 class Server:
     """uvicorn on one socket we bind ourselves (port 0 picks a free one: see `.port`)."""
 
-    def __init__(self, app: Any, host: str, port: int, *, log_level: str = "warning",
-                 grace_seconds: float = 30.0) -> None:
+    def __init__(self, app: Any, host: str, port: int, *, settings: ReceiveSettings | None = None,
+                 log_level: str = "warning", grace_seconds: float = 30.0) -> None:
         import uvicorn
 
+        settings = settings or ReceiveSettings()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = host, self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
+                                http=_guarded_protocol(settings), limit_concurrency=settings.max_connections,
                                 timeout_graceful_shutdown=int(grace_seconds))
         batcher: Batcher = app.state.batcher
 
@@ -212,6 +386,23 @@ class Server:
                 # Posts waiting for their batch would hold the graceful shutdown until the timer: flush first.
                 await batcher.close_batches()
                 await super().shutdown(sockets)
+
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                # As uvicorn's, without raising the signal again once shut down: the process then
+                # ends normally and `incidents receive` prints its summary.
+                if threading.current_thread() is not threading.main_thread():
+                    yield
+                    return
+                import signal
+
+                handled = (signal.SIGINT, signal.SIGTERM)
+                original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+                try:
+                    yield
+                finally:
+                    for sig, handler in original.items():
+                        signal.signal(sig, handler)
 
         self.server = _Uvicorn(config)
         self.started = threading.Event()

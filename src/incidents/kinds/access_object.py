@@ -31,6 +31,8 @@ from incidents.project.deployment import Deployment
 MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT = ChangeKind("missing_access_object"), ChangeKind("changed_access_object")
 ACCESS_FILE = "sql/04_access.sql"
 TASKS_FILE = "sql/05_audit_and_retention.sql"
+# The optional Snowflake alert intake (stage, queue, stream, pipe, procedure, task), run by hand, never by deploy.
+INTAKE_FILE, INTAKE_GROUP = "sql/06_alert_intake.sql", 2
 # Not sourced by setup.sql: they need a role that can create roles and grant (README, "Access and privacy").
 ACCESS_SKIPPED = ("access: roles, grants, masking policies, tags, the audit stream and tasks are Snowflake-only; "
                   "not applied to this target (see README, \"Access and privacy\")")

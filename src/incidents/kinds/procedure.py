@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from incidents.kinds.access_object import ACCESS_SKIPPED, TASKS_FILE, object_changes, object_steps
+from incidents.kinds.access_object import (
+    ACCESS_SKIPPED,
+    INTAKE_FILE,
+    INTAKE_GROUP,
+    TASKS_FILE,
+    object_changes,
+    object_steps,
+)
 from incidents.kinds.base import (
     Change,
     Desired,
@@ -23,7 +30,7 @@ from incidents.kinds.base import (
     one_statement,
     statement,
 )
-from incidents.kinds.stream import AUDIT_GROUP, AUDIT_STREAM
+from incidents.kinds.stream import AUDIT_GROUP, AUDIT_STREAM, INTAKE_STREAM
 from incidents.project.deployment import Deployment
 from incidents.project.ingest import INGEST_FILE, IngestConfig, ingest_file_exists, load_ingest_config
 from incidents.project.models import Table
@@ -31,14 +38,19 @@ from incidents.sql import identifiers
 
 PROCEDURE = ObjectKind("procedure")
 AUDIT_PROCEDURE, PURGE_PROCEDURE, INTAKE_PROCEDURE = "audit_incident_changes", "purge_expired_rows", "ingest_raw_alerts"
-PURGE_GROUP, INTAKE_GROUP = 1, 2
+PURGE_GROUP = 1
 AUDIT_EMAIL = "audit@system.incidents.invalid"  # the system user audit rows are written by
-INTAKE_FILE = "sql/06_alert_intake.sql"
+AUDIT_KEY = "system:audit"  # its users.user_key: found by that, never by the (masked) e-mail
 
 EPISODES_TABLE = "ingest_episodes"
-PASS_TEMPLATES = ("insert_incidents", "update_incidents", "status_history", "comments")
-# Every statement of one ingest pass, in order (the scheduled intake procedure runs exactly these).
-INGEST_PASS = ("system_user", "drop_episodes", "episodes", *PASS_TEMPLATES, "drop_episodes")
+INTAKE_QUEUE = "ingest_queue"  # its table is kinds.intake's
+SYSTEM_USER_KEY = "system:alertmanager"  # users.user_key of the account ingest writes as
+# The writes of one ingest pass, in order, inside one transaction.
+PASS_WRITES = ("insert_incidents", "status_history", "history_times", "comments", "update_incidents")
+# Every statement of one pass as the scheduled intake procedure runs it: the fingerprints the stream
+# brought are queued, and dequeued in the pass's own transaction (a failed run leaves them queued).
+INTAKE_STATEMENTS = ("enqueue", "system_user_adopt", "system_user", "drop_episodes", "episodes", "begin",
+                     *PASS_WRITES, "dequeue", "commit", "drop_episodes")
 
 
 class Procedures(Kind):
@@ -69,7 +81,8 @@ def _audit(dep: Deployment) -> list[Desired]:
     if access is None or access.audit_minutes is None or dep.project.table("incidents") is None:
         return []
     body = tuple(statement(dep, f"audit/{name}", f"procedure {AUDIT_PROCEDURE}", stream=AUDIT_STREAM,
-                           audit_email=AUDIT_EMAIL) for name in ("system_user", "status_history", "assignment_history"))
+                           audit_email=AUDIT_EMAIL, audit_key=AUDIT_KEY)
+                 for name in ("system_user_adopt", "system_user", "status_history", "assignment_history"))
     sql = _procedure(dep, "audit/procedure", AUDIT_PROCEDURE, body, comment=(
         "Writes status and assignment history rows for direct UPDATEs of incidents that recorded none "
         "(incidents audit)"))
@@ -99,17 +112,19 @@ def _purge(dep: Deployment) -> list[Desired]:
 def ingest_pass(dep: Deployment, cfg: IngestConfig, name: str, *, now_sql: str, qualified: bool, **extra: Any) -> str:
     """One statement of the ingest pass. `now_sql` is the pass's time as SQL (a literal, or SYSDATE() in
     the scheduled procedure); the episodes table is qualified except on the local target (fakesnow
-    refuses a qualified temporary table name)."""
+    refuses a qualified temporary table name). `group` of `groups`: the share of the load's
+    fingerprints this pass takes; `queue`/`stream`: the intake procedure's (None: `incidents ingest`)."""
     episodes = dep.fq(EPISODES_TABLE) if qualified else identifiers.quote(EPISODES_TABLE)
     return dep.render(f"ingest/{name}.sql.j2", cfg=cfg, now_sql=now_sql, episodes=episodes,
-                      **{"load_id": None, "window_minutes": None, **extra})
+                      system_user_key=SYSTEM_USER_KEY,
+                      **{"load_id": None, "queue": None, "stream": None, "group": 0, "groups": 1, **extra})
 
 
 def intake_pass(dep: Deployment) -> tuple[str, ...]:
     """The pass as the scheduled intake procedure runs it."""
     cfg = load_ingest_config(dep.project)
-    return tuple(ingest_pass(dep, cfg, name, now_sql="SYSDATE()", qualified=True,
-                             window_minutes=cfg.schedule_minutes * 3).strip() for name in INGEST_PASS)
+    return tuple(ingest_pass(dep, cfg, name, now_sql="SYSDATE()", qualified=True, queue=INTAKE_QUEUE,
+                             stream=INTAKE_STREAM).strip() for name in INTAKE_STATEMENTS)
 
 
 def _intake(dep: Deployment) -> list[Desired]:
@@ -117,7 +132,6 @@ def _intake(dep: Deployment) -> list[Desired]:
         return []
     cfg = load_ingest_config(dep.project)
     body = intake_pass(dep)
-    sql = dep.sql("ingest/intake/procedure", procedure=INTAKE_PROCEDURE, statements=list(body),
-                  window_minutes=cfg.schedule_minutes * 3, cfg=cfg)
+    sql = dep.sql("ingest/intake/procedure", procedure=INTAKE_PROCEDURE, statements=list(body), cfg=cfg)
     return [Desired(PROCEDURE, INTAKE_PROCEDURE, (one_statement(sql, f"procedure {INTAKE_PROCEDURE}", INGEST_FILE),),
-                    body=body, file=INTAKE_FILE, file_order=(INTAKE_GROUP, 2), deployed=False, source=INGEST_FILE)]
+                    body=body, file=INTAKE_FILE, file_order=(INTAKE_GROUP, 4), deployed=False, source=INGEST_FILE)]

@@ -4,13 +4,13 @@ changed schedule takes effect) and then resumed; without a warehouse a task is s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import ClassVar
 
-from incidents.errors import ConfigError
 from incidents.kinds.access_object import (
     ACCESS_SKIPPED,
+    INTAKE_FILE,
+    INTAKE_GROUP,
     NAME,
     QNAME,
     STRING,
@@ -23,13 +23,11 @@ from incidents.kinds.access_object import (
 from incidents.kinds.base import Change, Desired, DiffContext, Forms, Kind, ObjectKind, PlanContext, Step, statement
 from incidents.kinds.procedure import (
     AUDIT_PROCEDURE,
-    INTAKE_FILE,
-    INTAKE_GROUP,
     INTAKE_PROCEDURE,
     PURGE_GROUP,
     PURGE_PROCEDURE,
 )
-from incidents.kinds.stream import AUDIT_GROUP, AUDIT_STREAM
+from incidents.kinds.stream import AUDIT_GROUP, AUDIT_STREAM, INTAKE_STREAM
 from incidents.project.deployment import Deployment
 from incidents.project.ingest import INGEST_FILE, ingest_file_exists, load_ingest_config
 from incidents.project.models import Access
@@ -37,9 +35,6 @@ from incidents.project.models import Access
 TASK = ObjectKind("task")
 AUDIT_TASK, PURGE_TASK, INTAKE_TASK = "audit_incident_changes_task", "purge_expired_rows_task", "ingest_raw_alerts_task"
 SCHEDULE = r"'(?:\d{1,5} MINUTES?|USING CRON (?:\S+ ){5}[A-Za-z_/]+)'"
-_INTAKE_TASK = re.compile(
-    rf"CREATE\s+TASK\s+IF\s+NOT\s+EXISTS\s+{QNAME}(?:\s+WAREHOUSE\s*=\s*{NAME})?\s+SCHEDULE\s*=\s*'\d+ MINUTE'"
-    rf"(?:\s+COMMENT\s*=\s*{STRING})?\s+AS\s+CALL\s+{QNAME}\(\)", re.S | re.I)
 
 
 class Tasks(Kind):
@@ -76,12 +71,6 @@ class Tasks(Kind):
         return object_steps(pc, pc.desired.objects.get(self.name, ()))
 
     def check_statement(self, statement: str, source: str) -> bool:
-        head = " ".join(statement.split()[:2]).upper()
-        if head == "CREATE TASK":  # the intake task, created suspended and never replaced
-            if not _INTAKE_TASK.fullmatch(statement.strip()):
-                raise ConfigError(f"CREATE TASK does not follow Snowflake's syntax: {statement.strip()[:120]}",
-                                  file=source)
-            return True
         return check_forms(self.forms, ("ALTER TASK", "CREATE OR REPLACE TASK"), statement, source)
 
 
@@ -98,7 +87,9 @@ def _intake(dep: Deployment) -> list[Desired]:
     if not ingest_file_exists(dep.project.root):
         return []
     cfg = load_ingest_config(dep.project)
-    sql = statement(dep, "ingest/intake/task", f"task {INTAKE_TASK}", cfg=cfg, task=INTAKE_TASK,
-                    procedure=INTAKE_PROCEDURE)
-    return [Desired(TASK, INTAKE_TASK, (sql,), file=INTAKE_FILE, file_order=(INTAKE_GROUP, 3), deployed=False,
-                    source=INGEST_FILE)]
+    what = f"task {INTAKE_TASK}"
+    # OR REPLACE, then RESUME: running the file again applies a changed definition and starts it.
+    create = statement(dep, "ingest/intake/task", what, cfg=cfg, task=INTAKE_TASK, procedure=INTAKE_PROCEDURE,
+                       stream=INTAKE_STREAM)
+    return [Desired(TASK, INTAKE_TASK, (create, statement(dep, "access/resume_task", what, task=INTAKE_TASK)),
+                    file=INTAKE_FILE, file_order=(INTAKE_GROUP, 5), deployed=False, source=INGEST_FILE)]

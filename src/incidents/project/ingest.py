@@ -45,6 +45,9 @@ class ReceiveSettings:
     batch_alerts: int = 1000
     max_request_bytes: int = 1_048_576
     token_env: str = "INCIDENTS_RECEIVE_TOKEN"
+    header_timeout_seconds: float = 10.0  # a connection must send its request line and headers in this time
+    body_timeout_seconds: float = 30.0  # and its whole body in this time after the headers
+    max_connections: int = 100  # open connections at once; more are closed at once
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,8 @@ def _statuses(parent: Node, project: Project) -> tuple[str, str]:
 
 def _receive(parent: Node) -> ReceiveSettings:
     node = parent.child("receive", parent.get("receive", dict, {}))
-    node.only("batch_seconds", "batch_alerts", "max_request_bytes", "token_env")
+    node.only("batch_seconds", "batch_alerts", "max_request_bytes", "token_env", "header_timeout_seconds",
+              "body_timeout_seconds", "max_connections")
     seconds = node.get("batch_seconds", (int, float), 2.0)
     if not 0.05 <= seconds <= 300:
         raise node.error("batch_seconds", "expected 0.05 to 300 seconds")
@@ -205,7 +209,19 @@ def _receive(parent: Node) -> ReceiveSettings:
     token_env = node.get("token_env", str, "INCIDENTS_RECEIVE_TOKEN")
     if not _ENV_VAR_RE.fullmatch(token_env):
         raise node.error("token_env", "expected an environment variable name (letters, digits, _)")
-    return ReceiveSettings(float(seconds), alerts, size, str(token_env))
+    timeouts = {key: _seconds(node, key, default) for key, default in (("header_timeout_seconds", 10.0),
+                                                                        ("body_timeout_seconds", 30.0))}
+    connections = node.get("max_connections", int, 100)
+    if not 1 <= connections <= 10_000:
+        raise node.error("max_connections", "expected 1 to 10,000 connections")
+    return ReceiveSettings(float(seconds), alerts, size, str(token_env), max_connections=connections, **timeouts)
+
+
+def _seconds(node: Node, key: str, default: float) -> float:
+    value = node.get(key, (int, float), default)
+    if isinstance(value, bool) or not 0.1 <= value <= 600:
+        raise node.error(key, "expected 0.1 to 600 seconds")
+    return float(value)
 
 
 def _snowflake(parent: Node) -> dict[str, Any]:

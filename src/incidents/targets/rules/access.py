@@ -33,6 +33,7 @@ _DONE: Answer = (["status"], [("Statement executed successfully.",)])
 _CREATED = "2026-01-01 00:00:00.000 +0000"
 # A procedure's block and transaction statements: no-ops here (each statement commits on its own).
 _CONTROL = re.compile(r"(BEGIN( BEGIN)?( TRANSACTION)?|COMMIT|END|RETURN .*)", re.I | re.S)
+_BLOCK_START = re.compile(r"^\s*BEGIN\s+(?!TRANSACTION\b|BEGIN\b)(?=\S)", re.I)
 _QUALIFIER = r'(?:(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*)\.){0,2}'  # db. and schema. before a name
 
 
@@ -200,6 +201,8 @@ class AccessRules:
         stream, table = _bare(m.group("stream")), _bare(m.group("table"))
         if f"STREAM {stream}" not in self.state.objects or m.group(0).upper().startswith("CREATE OR REPLACE"):
             self.state.objects[f"STREAM {stream}"] = table
+            if re.search(r"\bAPPEND_ONLY = TRUE\b", m.group(0), re.I):
+                self.state.objects[f"APPEND_ONLY {stream}"] = "TRUE"
             self._advance(stream)
 
     def _create_task(self, m: re.Match[str]) -> None:
@@ -239,6 +242,7 @@ class AccessRules:
         self.session.deferred_streams = read
         try:
             for statement in split_statements(body):
+                statement = _BLOCK_START.sub("", statement, count=1)  # the block's BEGIN before its first statement
                 if not _CONTROL.fullmatch(" ".join(statement.split())):
                     self.session.execute(statement, obj=f"procedure {name}")
         finally:
@@ -274,6 +278,10 @@ class AccessRules:
         columns = [c for (c,) in self.session.raw(
             f"SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '{table_name}' "
             "ORDER BY ORDINAL_POSITION")]
+        snapshot = self._snapshot(stream)
+        if self.state.objects.get(f"APPEND_ONLY {stream}"):  # inserted rows only, whatever the table's key
+            return (f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", FALSE AS \"METADATA$ISUPDATE\" "
+                    f"FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {snapshot}) AS n)")
         key = f'"{columns[0]}"'  # the tables streams are declared on have their key first
         changed = " OR ".join(f'n."{c}" IS DISTINCT FROM o."{c}"' for c in columns)
         snapshot = self._snapshot(stream)

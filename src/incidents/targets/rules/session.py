@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ class SnowflakeRulesSession(Session):
     rules: RulesState | None = None
     role: str | None = None  # after USE ROLE: reads and writes are checked against its grants (targets.rules.access)
     deferred_streams: set[str] | None = None  # inside CALL: streams a statement consumed, moved on at the end
+    temporary: set[str] = field(default_factory=set)  # qualified names of temporary tables made (see _fakesnow_form)
 
     @classmethod
     def wrap(cls, base: Session, path: Path, edition: str = "enterprise") -> SnowflakeRulesSession:
@@ -46,8 +47,8 @@ class SnowflakeRulesSession(Session):
         if canned is not None:
             self.trace.append(Statement(sql, obj, 0.0))
             return canned
-        columns, rows = super().execute(AccessRules.secure_view_form(_fakesnow_form(sql)), params, obj=obj,
-                                        max_rows=max_rows)
+        sent = AccessRules.secure_view_form(_fakesnow_form(sql, self.temporary))
+        columns, rows = super().execute(sent, params, obj=obj, max_rows=max_rows)
         SchemaRules(self, self.rules).remember(text)
         return Answers(self, self.rules, text).rewrite(columns, rows)
 
@@ -75,8 +76,20 @@ class SnowflakeRulesSession(Session):
             cur.close()
 
 
-def _fakesnow_form(sql: str) -> str:
-    """Snowflake's COLUMNS view has DATETIME_PRECISION (always NULL); fakesnow's has none: select a NULL."""
+_QUALIFIED_TEMPORARY = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\s+"
+                                  r"((?:[A-Za-z_][A-Za-z0-9_$]*\.){2})([A-Za-z_][A-Za-z0-9_$]*)", re.I)
+
+
+def _fakesnow_form(sql: str, temporary: set[str]) -> str:
+    """Snowflake names a temporary table like any other (db.schema.name, https://docs.snowflake.com/en/
+    user-guide/tables-temp-transient); fakesnow refuses a qualified one: the name alone, where it is
+    made and wherever it is used after. Snowflake's COLUMNS view has DATETIME_PRECISION (always
+    NULL); fakesnow's has none: select a NULL."""
+    made = _QUALIFIED_TEMPORARY.search(sql)
+    if made:
+        temporary.add(made.group(1) + made.group(2))
+    for name in temporary:
+        sql = re.sub(rf"(?<![\w.$]){re.escape(name)}(?![\w$])", name.rsplit(".", 1)[1], sql, flags=re.I)
     if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", sql, re.I) and re.search(r"\bDATETIME_PRECISION\b", sql, re.I):
         return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
                       count=1, flags=re.I)
@@ -87,8 +100,6 @@ def _connector_error(message: str, errno: int | None) -> BaseException:
     from incidents.targets.localdb import errors  # the local target's own copy of snowflake.connector.errors
 
     return errors().ProgrammingError(msg=message, errno=errno)
-
-
 
 
 def wrap_local(session: Session, path: Path, rules: str) -> Session:
