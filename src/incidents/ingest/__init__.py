@@ -75,8 +75,18 @@ def ingest_parsed(session: Session, dep: Deployment, make: Callable[[dt.datetime
     runner.prepare()
     land(session, dep, parsed.rows)
     counts = runner.run(load_id) if parsed.alerts else {}
+    if any(counts.get(key) for key in ("opened", "resolved", "repeated", "noted")):
+        refresh_materialized(session, dep, load_id)
     return IngestReport(load_id, parsed.documents, parsed.alerts, parsed.malformed,
                         seconds=time.perf_counter() - began, errors=tuple(parsed.errors()), **counts)
+
+
+def refresh_materialized(session: Session, dep: Deployment, load_id: str) -> None:
+    """The local target's materialized views after a pass: by incident (the incidents of the load's
+    episodes) where a view allows it, else whole. Snowflake refreshes its dynamic tables itself."""
+    from incidents.kinds.dynamic_table import refresh
+
+    refresh(session, dep, incidents=dep.render("ingest/touched_incidents.sql.j2", load_id=load_id))
 
 
 def land(session: Session, dep: Deployment, rows: list[dict[str, Any]], *, staged: bool | None = None) -> None:
