@@ -172,8 +172,8 @@ class DynamicTables(Kind):
         if head.startswith(("CREATE OR REPLACE DYNAMIC TABLE", "CREATE DYNAMIC TABLE")):
             found = _CREATE.fullmatch(text)
             if found is None:
-                raise ConfigError(f"CREATE DYNAMIC TABLE does not follow Snowflake's syntax: {' '.join(text.split())[:160]}",
-                                  file=source)
+                shown = " ".join(text.split())[:160]
+                raise ConfigError(f"CREATE DYNAMIC TABLE does not follow Snowflake's syntax: {shown}", file=source)
             parse_statements(found.group("query"), source)
             return True
         if head.startswith("DROP DYNAMIC TABLE"):
@@ -236,6 +236,12 @@ def _upstream(name: str, reads: dict[str, tuple[str, ...]]) -> list[str]:
     return seen
 
 
+def reads_current_time(sql: str) -> str | None:
+    """The first function reading the current time that the SQL calls (outside strings and comments)."""
+    found = _NOW.search(_code(sql))
+    return found.group(1).upper() if found else None
+
+
 def _code(sql: str) -> str:
     """SQL without its string constants and comments (what a search for a function name should read)."""
     return _COMMENTS.sub(" ", _STRINGS.sub("''", sql))
@@ -245,8 +251,8 @@ def _dynamic_table(dep: Deployment, view: View, bodies: dict[str, str], reads: d
     m = view.materialize
     assert m is not None
     key = f"views.{view.name}.materialize"
-    now = next(((other, found.group(1).upper()) for other in _upstream(view.name, reads)
-                if (found := _NOW.search(_code(bodies[other]))) is not None), None)
+    now = next(((other, found) for other in _upstream(view.name, reads)
+                if (found := reads_current_time(bodies[other])) is not None), None)
     if now is not None and m.refresh_mode != "FULL":
         through = "" if now[0] == view.name else f" through {now[0]}"
         raise ConfigError(f"view {view.name} reads the current time ({now[1]}{through}); Snowflake refreshes such a "

@@ -558,7 +558,7 @@ REFRESH_MODES = ("FULL", "INCREMENTAL", "AUTO")
 
 def _materialize(view: Node, columns: list[str]) -> Materialize | None:
     """`materialize:` of one view: a dynamic table on Snowflake, a table refreshed by the loads locally."""
-    if "materialize" not in view.data:
+    if view.data.get("materialize") is None:
         return None
     node = view.child("materialize", view.get("materialize", dict, required=True))
     node.only("target_lag", "refresh_mode", "warehouse", "by_incident")
@@ -570,8 +570,8 @@ def _materialize(view: Node, columns: list[str]) -> Materialize | None:
     if by_incident and "incident_id" not in columns:
         raise node.error("by_incident", "the view documents no incident_id column; by_incident refreshes rows by "
                                         "their incident, so the view needs one (or drop by_incident)")
-    return Materialize(target_lag=_target_lag(node), refresh_mode=mode, warehouse=node.ident("warehouse", required=False),
-                       by_incident=by_incident)
+    return Materialize(target_lag=_target_lag(node), refresh_mode=mode,
+                       warehouse=node.ident("warehouse", required=False), by_incident=by_incident)
 
 
 def _target_lag(node: Node) -> str | None:

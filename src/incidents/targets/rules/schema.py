@@ -36,7 +36,47 @@ class SchemaRules:
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{QUALIFIED} (.*)$", text, re.I | re.S)
         if m:
             self._alter_table(object_name(m.group(1))[1], m.group(2))
+        if upper.startswith(("CREATE OR REPLACE DYNAMIC TABLE", "CREATE DYNAMIC TABLE")):
+            self._dynamic_table(text)
+        m = re.fullmatch(rf"SHOW DYNAMIC TABLES IN SCHEMA {QUALIFIED}", text, re.I)
+        if m:
+            return self._show_dynamic_tables(m.group(1))
         return None
+
+    # https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table : the documented syntax (the form the
+    # kind declares); TARGET_LAG of at least 1 minute. https://docs.snowflake.com/en/user-guide/
+    # dynamic-tables-supported-queries : non-deterministic functions (the current time) only in full refresh.
+    def _dynamic_table(self, text: str) -> None:
+        from incidents.kinds import forms
+        from incidents.kinds.dynamic_table import reads_current_time
+
+        found = forms()["create_dynamic_table"].fullmatch(text)
+        if found is None:
+            raise SnowflakeRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+        lag = re.search(r"TARGET_LAG\s*=\s*'(\d+) (second|minute|hour|day)", text, re.I)
+        if lag and int(lag.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[lag.group(2)[0].lower()] < 60:
+            raise SnowflakeRuleError("SQL compilation error: target lag must be at least 1 minute", 1003)
+        now = reads_current_time(found.group("query"))
+        if (found.group("mode") or "AUTO").upper() == "INCREMENTAL" and now:
+            raise SnowflakeRuleError(f"SQL compilation error: dynamic table cannot be refreshed incrementally: "
+                                     f"the query calls the non-deterministic function {now}", 2000)
+
+    # https://docs.snowflake.com/en/sql-reference/sql/show-dynamic-tables : name, database_name, schema_name,
+    # target_lag, refresh_mode, warehouse, text (the statement that created it).
+    def _show_dynamic_tables(self, schema_name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        from incidents.kinds import forms
+
+        database, schema = [unquote(p) for p in re.findall(NAME, schema_name)][-2:]
+        rows = []
+        for key, text in sorted(self.state.objects.items()):
+            if key.startswith("DYNAMIC TABLE "):
+                found = forms()["create_dynamic_table"].fullmatch(text)
+                mode = ((found.group("mode") if found else None) or "AUTO").upper()
+                lag = re.search(r"TARGET_LAG\s*=\s*(?:'([^']*)'|(DOWNSTREAM))", text, re.I)
+                warehouse = re.search(rf"WAREHOUSE\s*=\s*({NAME})", text, re.I)
+                rows.append((key.split(" ", 2)[2], database, schema, (lag.group(1) or lag.group(2)) if lag else None,
+                             mode, unquote(warehouse.group(1)) if warehouse else None, text))
+        return ["name", "database_name", "schema_name", "target_lag", "refresh_mode", "warehouse", "text"], rows
 
     # https://docs.snowflake.com/en/sql-reference/info-schema : "Information schema query returned too much
     # data. Please repeat query with more selective predicates." on big accounts; every query on TABLES,
@@ -169,10 +209,14 @@ class SchemaRules:
                 # replaced view's grants are dropped.
                 self.state.grants.pop(view, None)
             changed = True
-        m = re.match(rf"DROP (TABLE|VIEW) (?:IF EXISTS )?{QUALIFIED}", text, re.I)
+        m = re.match(rf"DROP (TABLE|VIEW|DYNAMIC TABLE) (?:IF EXISTS )?{QUALIFIED}", text, re.I)
         if m:
             schema, name = object_name(m.group(2))
             self._forget(schema, name)
+            changed = True
+        m = re.match(rf"CREATE (?:OR REPLACE )?DYNAMIC TABLE {QUALIFIED}", text, re.I)
+        if m:
+            self.state.objects[f"DYNAMIC TABLE {object_name(m.group(1))[1]}"] = text  # as sent, for SHOW
             changed = True
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{QUALIFIED} (.*)$", text, re.I)
         if m:
@@ -185,7 +229,7 @@ class SchemaRules:
         stream on a dropped table is stale for good)."""
         self.state.masked = {c: p for c, p in self.state.masked.items() if not c.startswith(f"{name}.")}
         self.state.objects = {k: v for k, v in self.state.objects.items()
-                              if not (k.startswith("STREAM ") and v == name)}
+                              if not (k.startswith("STREAM ") and v == name) and k != f"DYNAMIC TABLE {name}"}
         self.state.clustering.pop(name, None)
         self.state.grants.pop(name, None)
         self.state.views.pop(f"{schema}.{name}", None)
