@@ -129,7 +129,8 @@ def test_parallel_deploy_converges_records_every_step_and_uses_several_sessions(
 def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(local: tuple) -> None:
     project, env, base = local
     # Two views that read no other view (the first view wave); v_category_rollup reads v_category_tree.
-    target = SharedTarget(base, fail={"VIEW INCIDENTS.CORE.V_CATEGORY_TREE\n", "VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP\n"})
+    target = SharedTarget(base, fail={"VIEW INCIDENTS.CORE.V_CATEGORY_TREE\n",
+                                      "VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP\n"})
     with pytest.raises(DeployFailed) as caught:
         deploy(target.open(), Deployment(project, env), threads=4, open_session=target.open)
     report = caught.value.report
