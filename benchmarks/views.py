@@ -158,7 +158,7 @@ def measure(n: int, folder: Path, args: Any) -> dict[str, tuple[float, float | N
             plain, plain_rows = timed_as_view(session, dep, view, "_unmaterialized",
                                               dep.render(view.template, view=view), args)
             line += (f"   materialized; as the plain view {plain:.3f} s ({plain_rows:,} rows, load {load():.1f}): "
-                     f"{plain / best:.0f}x")
+                     f"{plain / best:.{0 if plain >= 10 * best else 1}f}x")
         if view.name in old:
             was, was_rows = timed_as_view(session, dep, view, "_baseline", old[view.name], args)
             line += f"   previous SQL {was:.3f} s, {was_rows:,} rows"
