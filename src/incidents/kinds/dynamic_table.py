@@ -8,16 +8,16 @@ the same SELECT (`as_plain_table`, the target's rewrite), and the loads refresh 
 whole, `ingest` (and `import`) only the incidents they changed for a view declared `by_incident`, the
 others whole.
 
-Live: on Snowflake (and the Snowflake-rules target) SHOW DYNAMIC TABLES IN SCHEMA, once, when config
-materializes a view or the deploy history knows a dynamic table; on fakesnow the tables the history says
-are ours. Compared through the deploy history like a view: the checksum of the statement last deployed,
-and a fingerprint of the text Snowflake reports for it (a dynamic table replaced by hand shows up).
-Changing anything replaces it (CREATE OR REPLACE: Snowflake fills it again, COPY GRANTS keeps its grants).
+Live: no query of its own. On Snowflake (and the Snowflake-rules target) the schema's TABLES query says
+which tables are dynamic (IS_DYNAMIC); on fakesnow they are the tables the deploy history says this tool
+made and never dropped. Compared through the deploy history: the checksum of the statement last
+deployed. Unlike a view's, a dynamic table's text is only in SHOW DYNAMIC TABLES, which would cost every
+diff and no-op deploy a query: one replaced by hand under the same name is not seen. Changing anything
+replaces it (CREATE OR REPLACE: Snowflake fills it again, COPY GRANTS keeps its grants).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -28,7 +28,6 @@ from incidents.kinds.access_object import NAME, QNAME, STRING
 from incidents.kinds.base import (
     CREATE,
     REPLACE,
-    Bookkeeping,
     Change,
     Desired,
     DiffContext,
@@ -37,7 +36,6 @@ from incidents.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
-    Record,
     Step,
     rendered,
 )
@@ -102,15 +100,12 @@ class DynamicTables(Kind):
         """Which live tables are dynamic tables (taken out of `live.tables`: no table is a stray for it)."""
         if not live.schema_exists:
             return
-        found: dict[str, str | None] = {}
         if session.access_control:
-            # Snowflake, or the Snowflake-rules target that emulates it: dynamic tables are their own kind.
-            if any(v.materialize for v in dep.project.views) or any(kind == DYNAMIC_TABLE for kind, _ in live.history):
-                rows = session.query(dep.render("introspect/dynamic_tables.sql.j2"), obj=dep.schema)
-                found = {str(r["NAME"]): (str(r["TEXT"]) if r.get("TEXT") else None) for r in rows}
+            # Snowflake, or the Snowflake-rules target that emulates it: its TABLES query said which are dynamic.
+            found = {name for name, table in live.tables.items() if table.dynamic}
         else:
             # fakesnow keeps them as plain tables: ours are the ones the deploy history created and never dropped.
-            found = {name: None for name in live.tables if _ours(live, name)}
+            found = {name for name in live.tables if _ours(live, name)}
         for name in found:
             live.tables.pop(name, None)
         live.extra[self.name] = found
@@ -141,29 +136,6 @@ class DynamicTables(Kind):
                                    parallel=True, after=view_reads(obj.text, names - {obj.name}, pc.dep))]
         return steps + unclaimed(pc, DYNAMIC_TABLE)
 
-    def unrecorded(self, pc: PlanContext) -> list[Record]:
-        """Dynamic tables as declared that a cut-off deploy replaced but never fingerprinted (where there
-        is a text to fingerprint: Snowflake)."""
-        if not pc.live.access_control:
-            return []
-        changed = {c.object.upper() for c in pc.changes if c.object_kind == DYNAMIC_TABLE}
-        return [(DYNAMIC_TABLE, d.name, d.checksum) for d in pc.desired.of(DYNAMIC_TABLE)
-                if d.name.upper() not in changed
-                and (entry := pc.live.recorded(DYNAMIC_TABLE, d.name)) is not None and entry.fingerprint is None]
-
-    def bookkeeping(self, session: Session, dep: Deployment, ran: Sequence[Step]) -> Bookkeeping:
-        """Fingerprints of the text Snowflake reports for the dynamic tables this deploy made (one SHOW)."""
-        made = [s.object for s in ran if s.object_kind == DYNAMIC_TABLE and s.action in (CREATE, REPLACE)]
-        records = [(name, checksum) for s in ran for kind, name, checksum in s.records if kind == DYNAMIC_TABLE]
-        if not session.access_control or not (made or records):
-            return Bookkeeping()
-        rows = session.query(dep.render("introspect/dynamic_tables.sql.j2"), obj="deploy history")
-        found = {str(r["NAME"]).upper(): fingerprint(str(r["TEXT"])) for r in rows if r.get("TEXT")}
-        return Bookkeeping(
-            fingerprints=tuple((name, found[name.upper()]) for name in made if name.upper() in found),
-            rows=tuple((DYNAMIC_TABLE, name, checksum, found[name.upper()]) for name, checksum in records
-                       if name.upper() in found))
-
     def check_statement(self, statement: str, source: str) -> bool:
         """CREATE DYNAMIC TABLE and DROP DYNAMIC TABLE in Snowflake's documented form (sqlglot reads the
         first loosely, whatever the order of its parameters, and the second not at all); the query parses."""
@@ -193,15 +165,10 @@ class DynamicTables(Kind):
                 check_select_list(obj.model, query[0])
 
 
-def live_dynamic_tables(live: LiveState) -> dict[str, str | None]:
-    """The live dynamic tables (upper-case name -> the text Snowflake reports, None on fakesnow)."""
+def live_dynamic_tables(live: LiveState) -> set[str]:
+    """Upper-case names of the live dynamic tables."""
     found = live.extra.get(DynamicTables.name)
-    return found if isinstance(found, dict) else {}
-
-
-def fingerprint(text: str) -> str:
-    """Hash of a dynamic table's reported text, whitespace-insensitive (as for a view)."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+    return found if isinstance(found, set) else set()
 
 
 def _ours(live: LiveState, name: str) -> bool:
@@ -298,7 +265,7 @@ def _changed(name: str, why: str) -> Change:
     return Change(CHANGED_DYNAMIC_TABLE, DYNAMIC_TABLE, name, detail=why)
 
 
-def _change(obj: Desired, live: dict[str, str | None], state: LiveState) -> Change | None:
+def _change(obj: Desired, live: set[str], state: LiveState) -> Change | None:
     if obj.name.upper() not in live:
         return _missing(obj.name)
     recorded = state.recorded(DYNAMIC_TABLE, obj.name)
@@ -306,9 +273,6 @@ def _change(obj: Desired, live: dict[str, str | None], state: LiveState) -> Chan
         return _changed(obj.name, "dynamic table was not created by incidents deploy")
     if recorded.checksum != obj.checksum:
         return _changed(obj.name, "dynamic table definition changed in templates/config")
-    text = live[obj.name.upper()]
-    if text is not None and recorded.fingerprint and recorded.fingerprint != fingerprint(text):
-        return _changed(obj.name, "dynamic table was replaced outside incidents")
     return None
 
 

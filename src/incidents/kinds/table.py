@@ -10,6 +10,7 @@ tells they changed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections import defaultdict
@@ -84,7 +85,7 @@ class Tables(Kind):
             if r["TABLE_NAME"] in columns:  # not a view's columns
                 columns[r["TABLE_NAME"]][r["COLUMN_NAME"]] = _live_column(r)
         for name, table in list(live.tables.items()):
-            live.tables[name] = LiveTable(name, columns[name], table.row_count, table.comment)
+            live.tables[name] = dataclasses.replace(table, columns=columns[name])
 
     def changes(self, dc: DiffContext) -> list[Change]:
         if not dc.live.schema_exists:

@@ -38,9 +38,6 @@ class SchemaRules:
             self._alter_table(object_name(m.group(1))[1], m.group(2))
         if upper.startswith(("CREATE OR REPLACE DYNAMIC TABLE", "CREATE DYNAMIC TABLE")):
             self._dynamic_table(text)
-        m = re.fullmatch(rf"SHOW DYNAMIC TABLES IN SCHEMA {QUALIFIED}", text, re.I)
-        if m:
-            return self._show_dynamic_tables(m.group(1))
         return None
 
     # https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table : the documented syntax (the form the
@@ -60,23 +57,6 @@ class SchemaRules:
         if (found.group("mode") or "AUTO").upper() == "INCREMENTAL" and now:
             raise SnowflakeRuleError(f"SQL compilation error: dynamic table cannot be refreshed incrementally: "
                                      f"the query calls the non-deterministic function {now}", 2000)
-
-    # https://docs.snowflake.com/en/sql-reference/sql/show-dynamic-tables : name, database_name, schema_name,
-    # target_lag, refresh_mode, warehouse, text (the statement that created it).
-    def _show_dynamic_tables(self, schema_name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        from incidents.kinds import forms
-
-        database, schema = [unquote(p) for p in re.findall(NAME, schema_name)][-2:]
-        rows = []
-        for key, text in sorted(self.state.objects.items()):
-            if key.startswith("DYNAMIC TABLE "):
-                found = forms()["create_dynamic_table"].fullmatch(text)
-                mode = ((found.group("mode") if found else None) or "AUTO").upper()
-                lag = re.search(r"TARGET_LAG\s*=\s*(?:'([^']*)'|(DOWNSTREAM))", text, re.I)
-                warehouse = re.search(rf"WAREHOUSE\s*=\s*({NAME})", text, re.I)
-                rows.append((key.split(" ", 2)[2], database, schema, (lag.group(1) or lag.group(2)) if lag else None,
-                             mode, unquote(warehouse.group(1)) if warehouse else None, text))
-        return ["name", "database_name", "schema_name", "target_lag", "refresh_mode", "warehouse", "text"], rows
 
     # https://docs.snowflake.com/en/sql-reference/info-schema : "Information schema query returned too much
     # data. Please repeat query with more selective predicates." on big accounts; every query on TABLES,
@@ -216,7 +196,7 @@ class SchemaRules:
             changed = True
         m = re.match(rf"CREATE (?:OR REPLACE )?DYNAMIC TABLE {QUALIFIED}", text, re.I)
         if m:
-            self.state.objects[f"DYNAMIC TABLE {object_name(m.group(1))[1]}"] = text  # as sent, for SHOW
+            self.state.objects[f"DYNAMIC TABLE {object_name(m.group(1))[1]}"] = text  # TABLES says IS_DYNAMIC
             changed = True
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{QUALIFIED} (.*)$", text, re.I)
         if m:
@@ -296,6 +276,8 @@ class Answers:
             dicts = [self._view(d) for d in dicts]
         if re.search(r"INFORMATION_SCHEMA\s*\.\s*TABLES\b", self.upper) and {"TABLE_NAME", "TABLE_TYPE"} <= set(keys):
             dicts += self._view_rows(keys, dicts)
+            if "IS_DYNAMIC" in keys:
+                dicts = [self._dynamic(d) for d in dicts]
         return [c for c in keys], [tuple(d.get(k) for k in keys) for d in dicts]
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/columns : DATETIME_PRECISION is "Not applicable
@@ -330,6 +312,13 @@ class Answers:
         if sent is not None:
             row["VIEW_DEFINITION"] = sent
         return row
+
+    # https://docs.snowflake.com/en/sql-reference/info-schema/tables : IS_DYNAMIC is YES for a dynamic table
+    # (which TABLES lists as a BASE TABLE), NO for any other.
+    def _dynamic(self, row: dict[str, Any]) -> dict[str, Any]:
+        if row.get("TABLE_NAME") is None:
+            return row
+        return {**row, "IS_DYNAMIC": "YES" if f"DYNAMIC TABLE {row['TABLE_NAME']}" in self.state.objects else "NO"}
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/tables : TABLES lists views too, with
     # TABLE_TYPE = 'VIEW'.

@@ -76,10 +76,14 @@ class SnowflakeRulesSession(Session):
 
 
 def _fakesnow_form(sql: str) -> str:
-    """Snowflake's COLUMNS view has DATETIME_PRECISION (always NULL); fakesnow's has none: select a NULL."""
+    """Snowflake's COLUMNS view has DATETIME_PRECISION (always NULL) and its TABLES view IS_DYNAMIC; fakesnow's
+    have neither: select a NULL and a 'NO' (the answer says YES for a dynamic table, targets.rules.schema)."""
     if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", sql, re.I) and re.search(r"\bDATETIME_PRECISION\b", sql, re.I):
         return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
                       count=1, flags=re.I)
+    if re.search(r"INFORMATION_SCHEMA\s*\.\s*TABLES\b", sql, re.I):
+        return re.sub(r"(?<![.\w])IS_DYNAMIC\b(?=\s+FROM\s+\S+\.INFORMATION_SCHEMA\s*\.\s*TABLES\b)",
+                      "'NO' AS IS_DYNAMIC", sql, count=1, flags=re.I)
     return sql
 
 
