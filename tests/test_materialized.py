@@ -1,6 +1,6 @@
 """Materialized views (`materialize:` in config/views.yml): dynamic tables on Snowflake, tables the loads
 refresh on the local target. The tables must hold exactly the rows the view's SELECT gives, after a seed,
-after an ingest (refreshed by incident where declared) and on the hand-made dataset; deploy must switch a
+after an ingest and an import (refreshed by incident where declared) and on the hand-made dataset; deploy must switch a
 view to its dynamic table and back without asking for --allow-destructive; Snowflake's syntax is checked
 offline and by the Snowflake-rules target."""
 
@@ -27,6 +27,7 @@ from incidents.engine.desired import desired_state
 from incidents.engine.diff import diff
 from incidents.engine.plan import plan
 from incidents.errors import ConfigError
+from incidents.importers.synthetic import write_servicenow
 from incidents.kinds.base import FAKESNOW, SNOWFLAKE, DesiredState, HistoryEntry, LiveState, LiveTable, Step
 from incidents.kinds.dynamic_table import DynamicTables, as_plain_table, refresh
 from incidents.project.config import environment, load_project
@@ -168,7 +169,8 @@ def _payload(*alerts: dict[str, Any]) -> str:
                        "version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0})
 
 
-def test_seed_and_ingest_keep_the_tables_equal_to_the_views(repo: Path, deployed_local: Path) -> None:
+def test_seed_ingest_and_import_keep_the_tables_equal_to_the_views(repo: Path, deployed_local: Path,
+                                                                   tmp_path: Path) -> None:
     with incidents.Workspace.open(repo) as ws:
         report = ws.seed(incidents=1500, end=dt.date(2026, 11, 30))
         dep, session = ws.dep, ws.session
@@ -190,6 +192,14 @@ def test_seed_and_ingest_keep_the_tables_equal_to_the_views(repo: Path, deployed
         assert_tables_hold_the_views_rows(session, dep)
         row = next(r for r in table_rows(session, dep, "v_assignment_handoffs") if r[0] == incident)
         assert (row[3], row[5]) == ("resolved", 2)  # status, assignments
+        # An import of ServiceNow history (incidents with their assignments) refreshes them by incident too.
+        imported = ws.import_("servicenow", write_servicenow(tmp_path / "incident_event_log.csv", 40, seed=5))
+        assert imported.inserted == 40 and imported.assignment_rows > 0
+        assert_tables_hold_the_views_rows(session, dep)
+        handed = session.execute(f"SELECT COUNT(*) FROM {dep.fq('v_assignment_handoffs')} AS h JOIN "
+                                 f"{dep.fq('incidents')} AS i ON i.incident_id = h.incident_id "
+                                 f"WHERE i.source_key LIKE 'servicenow:%'")[1][0][0]
+        assert handed > 0
 
 
 # --------------------------------------------------------------------------- deploy: a view and its dynamic table

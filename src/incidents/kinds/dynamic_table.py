@@ -5,7 +5,7 @@ kind then declares no view of that name. The view's template stays the one defin
 
 The local target (fakesnow on DuckDB has no dynamic tables) runs the same statement as a plain table of
 the same SELECT (`as_plain_table`, the target's rewrite), and the loads refresh it (`refresh`): `seed`
-whole, `ingest` (and `import`) only the incidents they changed for a view declared `by_incident`, the
+whole, `ingest` and `import` only the incidents they changed for a view declared `by_incident`, the
 others whole.
 
 Live: no query of its own. On Snowflake (and the Snowflake-rules target) the schema's TABLES query says

@@ -247,7 +247,7 @@ def _materialized_note(view: View) -> str:
     lag = f"`TARGET_LAG = '{m.target_lag}'`" if m.target_lag else "`TARGET_LAG = DOWNSTREAM`"
     scope = "incidents they changed" if m.by_incident else "whole table"
     return (f"Materialized: a dynamic table on Snowflake ({lag}, `REFRESH_MODE = {m.refresh_mode}`); on the local "
-            f"target a table that `seed` and `ingest` refresh after they load (the {scope}).")
+            f"target a table that `seed`, `ingest` and `import` refresh after they load (the {scope}).")
 
 
 def render_docs(project: Project) -> str:

@@ -10,6 +10,7 @@ numpy, pandas and pyarrow are imported by the submodules only: `import incidents
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -89,10 +90,13 @@ def seed(session: Session, dep: Deployment, options: SeedOptions) -> SeedReport:
                                   "(nothing was changed)")
     loader.begin()
     try:
-        return _fill(session, loader, generator, options, replace=bool(filled), began=began)
+        report = _fill(session, loader, generator, options, replace=bool(filled), began=began)
     except BaseException:  # Ctrl-C too: what was there stays there
         loader.abort()
         raise
+    # After the seed's transaction: a refresh makes tables again (DDL would commit it on Snowflake).
+    _refresh_materialized(session, dep, report.phases)
+    return dataclasses.replace(report, seconds=time.perf_counter() - began - report.delete_seconds)
 
 
 def _fill(session: Session, loader: Any, generator: Any, options: SeedOptions, *, replace: bool,
@@ -131,7 +135,6 @@ def _fill(session: Session, loader: Any, generator: Any, options: SeedOptions, *
                     rows[name] = rows.get(name, 0) + loaded
                     progress.advance(name, loaded, covered=covered, total=options.incidents)
         loader.finish()
-    _refresh_materialized(session, dep, phases)
     return SeedReport(rows=rows, seconds=time.perf_counter() - began - delete_seconds,
                       delete_seconds=delete_seconds, phases=phases)
 
