@@ -81,7 +81,7 @@ class Views(Kind):
         found = [c for obj in dc.desired.of(VIEW) if (c := _view_change(obj, dc.live)) is not None]
         declared = dc.desired.named("view")  # a secure view another kind declares is not a stray either
         materialized = {o.name.upper() for o in dc.desired.of(DYNAMIC_TABLE)}
-        return found + [_now_materialized(name) if name in materialized and dc.live.recorded(VIEW, name)
+        return found + [_now_materialized(name) if name in materialized and _deployed_here(dc.live, name)
                         else stray(VIEW, name, UNEXPECTED_VIEW, "view is not declared in config/views.yml")
                         for name in sorted(set(dc.live.views) - declared)]
 
@@ -120,6 +120,12 @@ class Views(Kind):
 
     def files(self, dep: Deployment) -> dict[str, str]:
         return {DOCS_FILE: render_docs(dep.project)} if dep.project.views else {}
+
+
+def _deployed_here(live: LiveState, name: str) -> bool:
+    """This tool made the view and has not dropped it since (a drop is recorded without a checksum)."""
+    entry = live.recorded(VIEW, name)
+    return entry is not None and entry.checksum is not None
 
 
 def _now_materialized(name: str) -> Change:
@@ -245,9 +251,10 @@ def _materialized_note(view: View) -> str:
     m = view.materialize
     assert m is not None
     lag = f"`TARGET_LAG = '{m.target_lag}'`" if m.target_lag else "`TARGET_LAG = DOWNSTREAM`"
-    scope = "incidents they changed" if m.by_incident else "whole table"
+    scope = ("`seed` whole, `ingest` and `import` only the incidents they changed" if m.by_incident
+             else "whole")
     return (f"Materialized: a dynamic table on Snowflake ({lag}, `REFRESH_MODE = {m.refresh_mode}`); on the local "
-            f"target a table that `seed`, `ingest` and `import` refresh after they load (the {scope}).")
+            f"target a table that `seed`, `ingest` and `import` refresh after they load ({scope}).")
 
 
 def render_docs(project: Project) -> str:
