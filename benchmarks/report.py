@@ -12,7 +12,10 @@ then print
   - HTML and text rendering time and size (the HTML: inline SVG charts, inline CSS, JSON island);
   - with /usr/bin/chromium and playwright: the browser's time from navigation to the load event and
     to a full-page screenshot (render + paint of every chart).
-Prints figures; asserts nothing.
+  - the report queries again with the materialized views (`materialize:` in config/views.yml: tables on
+    the local target) read as the plain views of the same SELECT (the tables set aside for the run): the
+    baseline of what materializing them bought, in the same run.
+Prints figures, each with the load average; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +75,10 @@ def measure(n: int, tmp: Path, repeat: int, browser: bool) -> None:
             runs.append(ws.report())
 
         queries = best(repeat, run)
+        load_materialized = os.getloadavg()[0]
+        with unmaterialized(ws.session, ws.dep):
+            plain = best(repeat, ws.report)
+        load_plain = os.getloadavg()[0]
     report = min(runs, key=lambda r: r.seconds)
     html_s = best(repeat, report.to_html)
     text_s = best(repeat, report.to_text)
@@ -83,13 +91,32 @@ def measure(n: int, tmp: Path, repeat: int, browser: bool) -> None:
     print(f"{'report queries (one per section, plus bounds)':55} {queries:8.2f} s  "
           f"({queries / counted:.2f}x COUNT(*), {queries / baseline:.2f}x SELECT *)")
     print("  per query: " + ", ".join(f"{s.key} {s.seconds:.2f}" for s in report.sections))
-    print(f"  load average after the queries {os.getloadavg()[0]:.1f}")
+    print(f"  load average after the queries {load_materialized:.1f}")
+    print(f"{'report queries, the materialized views read as plain views':55} {plain:8.2f} s  "
+          f"({plain / queries:.2f}x the materialized; load {load_plain:.1f})")
     print(f"{'HTML rendering':55} {html_s * 1000:8.1f} ms  size {size / 1024:,.0f} kB ({charts} inline SVG charts)")
     print(f"{'text rendering':55} {text_s * 1000:8.1f} ms  size {text_size / 1024:,.0f} kB")
     if browser:
         load, shot = browser_times(out)
         print(f"chromium: navigation to load event {load * 1000:.0f} ms; "
               f"to a full-page screenshot {shot * 1000:.0f} ms")
+
+
+@contextmanager
+def unmaterialized(session, dep):  # type: ignore[no-untyped-def]
+    """The materialized views' tables set aside and the plain views of the same SELECT in their place,
+    for the duration; then the tables back."""
+    views = [v for v in dep.project.views if v.materialize is not None]
+    for view in views:
+        session.execute(f"ALTER TABLE {dep.fq(view.name)} RENAME TO {dep.fq(view.name + '_kept')}")
+    try:
+        for view in views:
+            session.execute(f"CREATE VIEW {dep.fq(view.name)} AS {dep.render(view.template, view=view).strip()}")
+        yield
+    finally:
+        for view in views:
+            session.execute(f"DROP VIEW IF EXISTS {dep.fq(view.name)}")
+            session.execute(f"ALTER TABLE {dep.fq(view.name + '_kept')} RENAME TO {dep.fq(view.name)}")
 
 
 def best(repeat: int, fn) -> float:

@@ -1065,244 +1065,6 @@ LEFT JOIN open_incidents AS o ON o.priority = p.priority
 GROUP BY p.priority
 ;
 
-CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REOPEN_RATE
-(
-    PRIORITY COMMENT 'Current priority of the incidents.',
-    EVER_RESOLVED_INCIDENTS COMMENT 'Incidents with at least one change to resolved or closed.',
-    REOPENED_INCIDENTS COMMENT 'Incidents with at least one reopen.',
-    REOPEN_RATE_PCT COMMENT 'reopened_incidents / ever_resolved_incidents.',
-    REOPEN_EVENTS COMMENT 'Reopens in total.',
-    REOPENED_STILL_OPEN COMMENT 'Reopened incidents that are open now.'
-)
-COPY GRANTS
-COMMENT = 'Reopen rate per priority from incident_status_history; a reopen is a change from resolved or closed back to an open status. Incidents without history are not counted.'
-AS
-WITH per_incident AS (
-    SELECT
-        h.incident_id,
-        COUNT_IF(h.new_status IN ('resolved', 'closed')) AS resolutions,
-        COUNT_IF(h.previous_status IN ('resolved', 'closed')
-                 AND h.new_status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS reopens
-    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
-    GROUP BY h.incident_id
-)
-SELECT
-    i.priority,
-    COUNT_IF(p.resolutions > 0) AS ever_resolved_incidents,
-    COUNT_IF(p.reopens > 0) AS reopened_incidents,
-    ROUND(100 * (COUNT_IF(p.reopens > 0)) / NULLIF(COUNT_IF(p.resolutions > 0), 0), 2) AS reopen_rate_pct,
-    COALESCE(SUM(p.reopens), 0) AS reopen_events,
-    COUNT_IF(p.reopens > 0 AND i.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS reopened_still_open
-FROM INCIDENTS.CORE.INCIDENTS AS i
-JOIN per_incident AS p ON p.incident_id = i.incident_id
-GROUP BY i.priority
-;
-
-CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ASSIGNMENT_HANDOFFS
-(
-    INCIDENT_ID COMMENT 'Incident.',
-    INCIDENT_NUMBER COMMENT 'Human-readable number.',
-    PRIORITY COMMENT 'Priority.',
-    STATUS COMMENT 'Current status.',
-    ASSIGNED_TEAM COMMENT 'Team currently responsible (incidents.assigned_team).',
-    ASSIGNMENTS COMMENT 'Assignment-history rows.',
-    REASSIGNMENTS COMMENT 'assignments - 1.',
-    DISTINCT_ASSIGNEES COMMENT 'Distinct new_assignee_id values.',
-    DISTINCT_TEAMS COMMENT 'Distinct new_team values.',
-    PING_PONG_RETURNS COMMENT 'Assignments back to the assignee of two assignments earlier (A -> B -> A).',
-    CROSS_TEAM_HANDOFFS COMMENT 'Assignments whose new_team differs from previous_team (previous_team set).',
-    MINUTES_TO_FIRST_ASSIGNMENT COMMENT 'created_at to the first assigned_at; NULL if that precedes created_at.',
-    AVG_MINUTES_BETWEEN_HANDOFFS COMMENT 'Mean time between consecutive assignments; NULL with one assignment.',
-    MAX_MINUTES_BETWEEN_HANDOFFS COMMENT 'Longest time between consecutive assignments.'
-)
-COPY GRANTS
-COMMENT = 'Per incident with assignment history - hand-offs, ping-pong and hand-off latency (rows ordered by assigned_at, then assignment_id).'
-AS
-WITH ordered AS (
-    SELECT
-        a.*,
-        LAG(a.new_assignee_id, 2) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
-            AS assignee_two_back,
-        LAG(a.assigned_at) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
-            AS previous_assigned_at
-    FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS a
-),
-per_incident AS (
-    SELECT
-        incident_id,
-        COUNT(*) AS assignments,
-        COUNT(DISTINCT new_assignee_id) AS distinct_assignees,
-        COUNT(DISTINCT new_team) AS distinct_teams,
-        COUNT_IF(new_assignee_id = assignee_two_back) AS ping_pong_returns,
-        COUNT_IF(previous_team IS NOT NULL AND new_team IS DISTINCT FROM previous_team) AS cross_team_handoffs,
-        MIN(assigned_at) AS first_assigned_at,
-        AVG(DATEDIFF('second', previous_assigned_at, assigned_at)) AS avg_gap_seconds,
-        MAX(DATEDIFF('second', previous_assigned_at, assigned_at)) AS max_gap_seconds
-    FROM ordered
-    GROUP BY incident_id
-)
-SELECT
-    p.incident_id,
-    i.incident_number,
-    i.priority,
-    i.status,
-    i.assigned_team,
-    p.assignments,
-    p.assignments - 1 AS reassignments,
-    p.distinct_assignees,
-    p.distinct_teams,
-    p.ping_pong_returns,
-    p.cross_team_handoffs,
-    ROUND(IFF(p.first_assigned_at >= i.created_at, DATEDIFF('second', i.created_at, p.first_assigned_at), NULL) / 60, 2)
-        AS minutes_to_first_assignment,
-    ROUND(p.avg_gap_seconds / 60, 2) AS avg_minutes_between_handoffs,
-    ROUND(p.max_gap_seconds / 60, 2) AS max_minutes_between_handoffs
-FROM per_incident AS p
-JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = p.incident_id
-;
-
-CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TIME_IN_STATUS
-(
-    STATUS COMMENT 'Status the incident stayed in.',
-    PRIORITY COMMENT 'Current priority of the incident.',
-    STAYS COMMENT 'Finished stays.',
-    INCIDENTS COMMENT 'Distinct incidents with a finished stay.',
-    TOTAL_MINUTES COMMENT 'Sum of stay durations.',
-    AVG_MINUTES COMMENT 'Mean stay.',
-    MEDIAN_MINUTES COMMENT 'Median stay.',
-    P90_MINUTES COMMENT '90th percentile stay (linear interpolation).'
-)
-COPY GRANTS
-COMMENT = 'Time spent in each status per priority, from incident_status_history; a stay ends at the next change of the incident, and current (unfinished) stays are not counted.'
-AS
-WITH keyed AS (
-    SELECT
-        h.incident_id,
-        h.changed_at,
-        h.status_history_id * 10 + CASE h.new_status
-            WHEN 'new' THEN 1
-            WHEN 'acknowledged' THEN 2
-            WHEN 'investigating' THEN 3
-            WHEN 'identified' THEN 4
-            WHEN 'mitigated' THEN 5
-            WHEN 'resolved' THEN 6
-            WHEN 'closed' THEN 7
-            WHEN 'cancelled' THEN 8
-            WHEN 'duplicate' THEN 9
-            ELSE 0
-        END AS row_key
-    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
-),
-stays AS (
-    SELECT
-        incident_id,
-        changed_at,
-        row_key,
-        LEAD(changed_at) OVER (PARTITION BY incident_id ORDER BY changed_at, row_key) AS left_at
-    FROM keyed
-),
-finished AS (
-    SELECT
-        s.incident_id,
-        s.changed_at,
-        s.row_key,
-        MOD(MOD(s.row_key, 10) + 10, 10) AS status_code,
-        i.priority,
-        DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
-    FROM stays AS s
-    JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
-    WHERE s.left_at IS NOT NULL
-),
-per_incident AS (
-    SELECT priority, BITOR_AGG(BITSHIFTLEFT(1, status_code)) AS had
-    FROM finished
-    GROUP BY incident_id, priority
-),
-per_priority AS (
-    SELECT
-        priority,
-        COUNT_IF(BITAND(had, 2) <> 0) AS incidents_1,
-        COUNT_IF(BITAND(had, 4) <> 0) AS incidents_2,
-        COUNT_IF(BITAND(had, 8) <> 0) AS incidents_3,
-        COUNT_IF(BITAND(had, 16) <> 0) AS incidents_4,
-        COUNT_IF(BITAND(had, 32) <> 0) AS incidents_5,
-        COUNT_IF(BITAND(had, 64) <> 0) AS incidents_6,
-        COUNT_IF(BITAND(had, 128) <> 0) AS incidents_7,
-        COUNT_IF(BITAND(had, 256) <> 0) AS incidents_8,
-        COUNT_IF(BITAND(had, 512) <> 0) AS incidents_9
-    FROM per_incident
-    GROUP BY priority
-),
-lifecycle AS (
-    SELECT
-        f.status_code,
-        f.priority,
-        COUNT(*) AS stays,
-        ROUND(SUM(f.minutes), 2) AS total_minutes,
-        ROUND(AVG(f.minutes), 2) AS avg_minutes,
-        ROUND(MEDIAN(f.minutes), 2) AS median_minutes,
-        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY f.minutes), 2) AS p90_minutes
-    FROM finished AS f
-    WHERE f.status_code > 0
-    GROUP BY f.status_code, f.priority
-),
-other_rows AS (
-    SELECT DISTINCT incident_id, changed_at, status_history_id, new_status
-    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY
-    WHERE NOT NVL(new_status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate'), FALSE)
-),
-other_stays AS (
-    SELECT o.new_status AS status, f.priority, f.incident_id, f.minutes
-    FROM finished AS f
-    JOIN other_rows AS o
-        ON o.incident_id = f.incident_id AND o.changed_at = f.changed_at AND o.status_history_id * 10 = f.row_key
-    WHERE f.status_code = 0
-)
-SELECT
-    CASE l.status_code
-        WHEN 1 THEN 'new'
-        WHEN 2 THEN 'acknowledged'
-        WHEN 3 THEN 'investigating'
-        WHEN 4 THEN 'identified'
-        WHEN 5 THEN 'mitigated'
-        WHEN 6 THEN 'resolved'
-        WHEN 7 THEN 'closed'
-        WHEN 8 THEN 'cancelled'
-        WHEN 9 THEN 'duplicate'
-    END AS status,
-    l.priority,
-    l.stays,
-    CASE l.status_code
-        WHEN 1 THEN p.incidents_1
-        WHEN 2 THEN p.incidents_2
-        WHEN 3 THEN p.incidents_3
-        WHEN 4 THEN p.incidents_4
-        WHEN 5 THEN p.incidents_5
-        WHEN 6 THEN p.incidents_6
-        WHEN 7 THEN p.incidents_7
-        WHEN 8 THEN p.incidents_8
-        WHEN 9 THEN p.incidents_9
-    END AS incidents,
-    l.total_minutes,
-    l.avg_minutes,
-    l.median_minutes,
-    l.p90_minutes
-FROM lifecycle AS l
-JOIN per_priority AS p ON p.priority IS NOT DISTINCT FROM l.priority
-UNION ALL
-SELECT
-    status,
-    priority,
-    COUNT(*),
-    COUNT(DISTINCT incident_id),
-    ROUND(SUM(minutes), 2),
-    ROUND(AVG(minutes), 2),
-    ROUND(MEDIAN(minutes), 2),
-    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2)
-FROM other_stays
-GROUP BY status, priority
-;
-
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP
 (
     DAY_OF_WEEK_ISO COMMENT '1 = Monday ... 7 = Sunday.',
@@ -1721,4 +1483,251 @@ SELECT
 FROM INCIDENTS.CORE.DATA_QUALITY_RESULTS AS r
 WHERE r.checked_at = (SELECT MAX(latest.checked_at) FROM INCIDENTS.CORE.DATA_QUALITY_RESULTS AS latest)
   AND r.failures > 0
+;
+
+CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_REOPEN_RATE
+(
+    PRIORITY COMMENT 'Current priority of the incidents.',
+    EVER_RESOLVED_INCIDENTS COMMENT 'Incidents with at least one change to resolved or closed.',
+    REOPENED_INCIDENTS COMMENT 'Incidents with at least one reopen.',
+    REOPEN_RATE_PCT COMMENT 'reopened_incidents / ever_resolved_incidents.',
+    REOPEN_EVENTS COMMENT 'Reopens in total.',
+    REOPENED_STILL_OPEN COMMENT 'Reopened incidents that are open now.'
+)
+TARGET_LAG = '1 hour'
+WAREHOUSE = INCIDENTS_WH
+REFRESH_MODE = FULL
+COMMENT = 'Reopen rate per priority from incident_status_history; a reopen is a change from resolved or closed back to an open status. Incidents without history are not counted.'
+COPY GRANTS
+AS
+WITH per_incident AS (
+    SELECT
+        h.incident_id,
+        COUNT_IF(h.new_status IN ('resolved', 'closed')) AS resolutions,
+        COUNT_IF(h.previous_status IN ('resolved', 'closed')
+                 AND h.new_status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS reopens
+    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
+    GROUP BY h.incident_id
+)
+SELECT
+    i.priority,
+    COUNT_IF(p.resolutions > 0) AS ever_resolved_incidents,
+    COUNT_IF(p.reopens > 0) AS reopened_incidents,
+    ROUND(100 * (COUNT_IF(p.reopens > 0)) / NULLIF(COUNT_IF(p.resolutions > 0), 0), 2) AS reopen_rate_pct,
+    COALESCE(SUM(p.reopens), 0) AS reopen_events,
+    COUNT_IF(p.reopens > 0 AND i.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS reopened_still_open
+FROM INCIDENTS.CORE.INCIDENTS AS i
+JOIN per_incident AS p ON p.incident_id = i.incident_id
+GROUP BY i.priority
+;
+
+CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_ASSIGNMENT_HANDOFFS
+(
+    INCIDENT_ID COMMENT 'Incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    PRIORITY COMMENT 'Priority.',
+    STATUS COMMENT 'Current status.',
+    ASSIGNED_TEAM COMMENT 'Team currently responsible (incidents.assigned_team).',
+    ASSIGNMENTS COMMENT 'Assignment-history rows.',
+    REASSIGNMENTS COMMENT 'assignments - 1.',
+    DISTINCT_ASSIGNEES COMMENT 'Distinct new_assignee_id values.',
+    DISTINCT_TEAMS COMMENT 'Distinct new_team values.',
+    PING_PONG_RETURNS COMMENT 'Assignments back to the assignee of two assignments earlier (A -> B -> A).',
+    CROSS_TEAM_HANDOFFS COMMENT 'Assignments whose new_team differs from previous_team (previous_team set).',
+    MINUTES_TO_FIRST_ASSIGNMENT COMMENT 'created_at to the first assigned_at; NULL if that precedes created_at.',
+    AVG_MINUTES_BETWEEN_HANDOFFS COMMENT 'Mean time between consecutive assignments; NULL with one assignment.',
+    MAX_MINUTES_BETWEEN_HANDOFFS COMMENT 'Longest time between consecutive assignments.'
+)
+TARGET_LAG = '1 hour'
+WAREHOUSE = INCIDENTS_WH
+REFRESH_MODE = AUTO
+COMMENT = 'Per incident with assignment history - hand-offs, ping-pong and hand-off latency (rows ordered by assigned_at, then assignment_id).'
+COPY GRANTS
+AS
+WITH ordered AS (
+    SELECT
+        a.*,
+        LAG(a.new_assignee_id, 2) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
+            AS assignee_two_back,
+        LAG(a.assigned_at) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
+            AS previous_assigned_at
+    FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS a
+),
+per_incident AS (
+    SELECT
+        incident_id,
+        COUNT(*) AS assignments,
+        COUNT(DISTINCT new_assignee_id) AS distinct_assignees,
+        COUNT(DISTINCT new_team) AS distinct_teams,
+        COUNT_IF(new_assignee_id = assignee_two_back) AS ping_pong_returns,
+        COUNT_IF(previous_team IS NOT NULL AND new_team IS DISTINCT FROM previous_team) AS cross_team_handoffs,
+        MIN(assigned_at) AS first_assigned_at,
+        AVG(DATEDIFF('second', previous_assigned_at, assigned_at)) AS avg_gap_seconds,
+        MAX(DATEDIFF('second', previous_assigned_at, assigned_at)) AS max_gap_seconds
+    FROM ordered
+    GROUP BY incident_id
+)
+SELECT
+    p.incident_id,
+    i.incident_number,
+    i.priority,
+    i.status,
+    i.assigned_team,
+    p.assignments,
+    p.assignments - 1 AS reassignments,
+    p.distinct_assignees,
+    p.distinct_teams,
+    p.ping_pong_returns,
+    p.cross_team_handoffs,
+    ROUND(IFF(p.first_assigned_at >= i.created_at, DATEDIFF('second', i.created_at, p.first_assigned_at), NULL) / 60, 2)
+        AS minutes_to_first_assignment,
+    ROUND(p.avg_gap_seconds / 60, 2) AS avg_minutes_between_handoffs,
+    ROUND(p.max_gap_seconds / 60, 2) AS max_minutes_between_handoffs
+FROM per_incident AS p
+JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = p.incident_id
+;
+
+CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_TIME_IN_STATUS
+(
+    STATUS COMMENT 'Status the incident stayed in.',
+    PRIORITY COMMENT 'Current priority of the incident.',
+    STAYS COMMENT 'Finished stays.',
+    INCIDENTS COMMENT 'Distinct incidents with a finished stay.',
+    TOTAL_MINUTES COMMENT 'Sum of stay durations.',
+    AVG_MINUTES COMMENT 'Mean stay.',
+    MEDIAN_MINUTES COMMENT 'Median stay.',
+    P90_MINUTES COMMENT '90th percentile stay (linear interpolation).'
+)
+TARGET_LAG = '1 hour'
+WAREHOUSE = INCIDENTS_WH
+REFRESH_MODE = FULL
+COMMENT = 'Time spent in each status per priority, from incident_status_history; a stay ends at the next change of the incident, and current (unfinished) stays are not counted.'
+COPY GRANTS
+AS
+WITH keyed AS (
+    SELECT
+        h.incident_id,
+        h.changed_at,
+        h.status_history_id * 10 + CASE h.new_status
+            WHEN 'new' THEN 1
+            WHEN 'acknowledged' THEN 2
+            WHEN 'investigating' THEN 3
+            WHEN 'identified' THEN 4
+            WHEN 'mitigated' THEN 5
+            WHEN 'resolved' THEN 6
+            WHEN 'closed' THEN 7
+            WHEN 'cancelled' THEN 8
+            WHEN 'duplicate' THEN 9
+            ELSE 0
+        END AS row_key
+    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
+),
+stays AS (
+    SELECT
+        incident_id,
+        changed_at,
+        row_key,
+        LEAD(changed_at) OVER (PARTITION BY incident_id ORDER BY changed_at, row_key) AS left_at
+    FROM keyed
+),
+finished AS (
+    SELECT
+        s.incident_id,
+        s.changed_at,
+        s.row_key,
+        MOD(MOD(s.row_key, 10) + 10, 10) AS status_code,
+        i.priority,
+        DATEDIFF('second', s.changed_at, s.left_at) / 60 AS minutes
+    FROM stays AS s
+    JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
+    WHERE s.left_at IS NOT NULL
+),
+per_incident AS (
+    SELECT priority, BITOR_AGG(BITSHIFTLEFT(1, status_code)) AS had
+    FROM finished
+    GROUP BY incident_id, priority
+),
+per_priority AS (
+    SELECT
+        priority,
+        COUNT_IF(BITAND(had, 2) <> 0) AS incidents_1,
+        COUNT_IF(BITAND(had, 4) <> 0) AS incidents_2,
+        COUNT_IF(BITAND(had, 8) <> 0) AS incidents_3,
+        COUNT_IF(BITAND(had, 16) <> 0) AS incidents_4,
+        COUNT_IF(BITAND(had, 32) <> 0) AS incidents_5,
+        COUNT_IF(BITAND(had, 64) <> 0) AS incidents_6,
+        COUNT_IF(BITAND(had, 128) <> 0) AS incidents_7,
+        COUNT_IF(BITAND(had, 256) <> 0) AS incidents_8,
+        COUNT_IF(BITAND(had, 512) <> 0) AS incidents_9
+    FROM per_incident
+    GROUP BY priority
+),
+lifecycle AS (
+    SELECT
+        f.status_code,
+        f.priority,
+        COUNT(*) AS stays,
+        ROUND(SUM(f.minutes), 2) AS total_minutes,
+        ROUND(AVG(f.minutes), 2) AS avg_minutes,
+        ROUND(MEDIAN(f.minutes), 2) AS median_minutes,
+        ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY f.minutes), 2) AS p90_minutes
+    FROM finished AS f
+    WHERE f.status_code > 0
+    GROUP BY f.status_code, f.priority
+),
+other_rows AS (
+    SELECT DISTINCT incident_id, changed_at, status_history_id, new_status
+    FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY
+    WHERE NOT NVL(new_status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated', 'resolved', 'closed', 'cancelled', 'duplicate'), FALSE)
+),
+other_stays AS (
+    SELECT o.new_status AS status, f.priority, f.incident_id, f.minutes
+    FROM finished AS f
+    JOIN other_rows AS o
+        ON o.incident_id = f.incident_id AND o.changed_at = f.changed_at AND o.status_history_id * 10 = f.row_key
+    WHERE f.status_code = 0
+)
+SELECT
+    CASE l.status_code
+        WHEN 1 THEN 'new'
+        WHEN 2 THEN 'acknowledged'
+        WHEN 3 THEN 'investigating'
+        WHEN 4 THEN 'identified'
+        WHEN 5 THEN 'mitigated'
+        WHEN 6 THEN 'resolved'
+        WHEN 7 THEN 'closed'
+        WHEN 8 THEN 'cancelled'
+        WHEN 9 THEN 'duplicate'
+    END AS status,
+    l.priority,
+    l.stays,
+    CASE l.status_code
+        WHEN 1 THEN p.incidents_1
+        WHEN 2 THEN p.incidents_2
+        WHEN 3 THEN p.incidents_3
+        WHEN 4 THEN p.incidents_4
+        WHEN 5 THEN p.incidents_5
+        WHEN 6 THEN p.incidents_6
+        WHEN 7 THEN p.incidents_7
+        WHEN 8 THEN p.incidents_8
+        WHEN 9 THEN p.incidents_9
+    END AS incidents,
+    l.total_minutes,
+    l.avg_minutes,
+    l.median_minutes,
+    l.p90_minutes
+FROM lifecycle AS l
+JOIN per_priority AS p ON p.priority IS NOT DISTINCT FROM l.priority
+UNION ALL
+SELECT
+    status,
+    priority,
+    COUNT(*),
+    COUNT(DISTINCT incident_id),
+    ROUND(SUM(minutes), 2),
+    ROUND(AVG(minutes), 2),
+    ROUND(MEDIAN(minutes), 2),
+    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2)
+FROM other_stays
+GROUP BY status, priority
 ;

@@ -43,4 +43,7 @@ def in_sync(desired: DesiredState) -> LiveState:
     history |= {("reference_data", r.name.upper()): HistoryEntry(r.checksum, None)
                 for r in desired.of("reference_data")}
     history |= {("view", v.name.upper()): HistoryEntry(r.checksum, fingerprint(r.text)) for v, r in views(desired)}
-    return LiveState(True, True, live_tables, {v.name.upper(): r.text for v, r in views(desired)}, history)
+    # Materialized views: dynamic tables (what the TABLES query reports as IS_DYNAMIC, or the history on fakesnow).
+    history |= {("dynamic_table", d.name.upper()): HistoryEntry(d.checksum, None) for d in desired.of("dynamic_table")}
+    return LiveState(True, True, live_tables, {v.name.upper(): r.text for v, r in views(desired)}, history,
+                     extra={"dynamic_table": {d.name.upper() for d in desired.of("dynamic_table")}})

@@ -172,7 +172,7 @@ def test_a_statement_validate_would_reject_is_never_sent(project_copy: Path, loc
     text = sla.read_text(encoding="utf-8")
     sla.write_text(text.replace("columns:\n", "columns:\n  - {name: notes, type: TEXT}\n", 1), encoding="utf-8")
     refused = runner.invoke(app, ["deploy", *args])
-    assert refused.exit_code == 2 and "view v_reopen_rate" in refused.stderr
+    assert refused.exit_code == 2 and "dynamic_table v_reopen_rate" in refused.stderr  # a materialized view
     # Nothing of that deploy ran: the column is not there, the old view still answers, no history row.
     with Workspace.open(project_copy) as ws:
         assert [r["NAME"] for r in ws.query("SELECT column_name AS name FROM information_schema.columns "
@@ -197,7 +197,7 @@ def test_a_deploy_cut_off_before_its_end_has_its_bookkeeping_finished_by_the_nex
         assert ws.history(limit=1).deploys[0].outcome == "ok"
         before = len(ws.trace)
         assert ws.deploy().up_to_date and len(ws.trace) - before <= 4  # a no-op again
-        ws.session.execute("CREATE OR REPLACE VIEW INCIDENTS.CORE.V_REOPEN_RATE AS SELECT 1 AS X")
+        ws.session.execute("CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_HEATMAP AS SELECT 1 AS X")
         [change] = ws.diff().changes
-    assert (change.kind, change.object, change.detail) == ("changed_view", "v_reopen_rate",
+    assert (change.kind, change.object, change.detail) == ("changed_view", "v_incident_heatmap",
                                                            "view was replaced outside incidents")

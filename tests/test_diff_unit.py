@@ -66,9 +66,10 @@ def test_empty_account_misses_every_object_in_declared_order(desired: DesiredSta
     assert kinds(changes) == [
         ("missing_database", "INCIDENTS", None), ("missing_schema", "CORE", None),
         *(("missing_table", t.name, None) for t, _ in tables(desired)), ("missing_table", HISTORY_TABLE, None),
-        *(("missing_view", v.name, None) for v, _ in views(desired))]
+        *(("missing_view", v.name, None) for v, _ in views(desired)),
+        *(("missing_dynamic_table", d.name, None) for d in desired.of("dynamic_table"))]
     assert not any(c.destructive for c in changes)
-    assert changes[0].object_kind is DATABASE and changes[-1].object_kind is VIEW
+    assert changes[0].object_kind is DATABASE and changes[-1].object_kind == "dynamic_table"
 
 
 def test_existing_database_without_schema_misses_the_schema_and_not_the_database(desired: DesiredState) -> None:
@@ -190,21 +191,21 @@ def test_a_leftover_scratch_column_is_dropped_without_loss(desired: DesiredState
 def test_changed_view_says_why(desired: DesiredState, history: Callable[[HistoryEntry], HistoryEntry | None],
                                detail: str) -> None:
     live = in_sync(desired)
-    key = ("view", "V_REOPEN_RATE")
+    key = ("view", "V_INCIDENT_HEATMAP")
     entry = history(live.history[key])
     if entry is None:
         del live.history[key]
     else:
         live.history[key] = entry
-    assert diff(desired, live, FAKESNOW) == [Change(CHANGED_VIEW, VIEW, "v_reopen_rate",
+    assert diff(desired, live, FAKESNOW) == [Change(CHANGED_VIEW, VIEW, "v_incident_heatmap",
                                                     detail=detail)]
 
 
 def test_a_view_the_backend_rewrote_is_not_drift_while_its_fingerprint_matches(desired: DesiredState) -> None:
     live = in_sync(desired)
-    live.views["V_REOPEN_RATE"] = "create view  v_reopen_rate as select 1"
-    live.history[("view", "V_REOPEN_RATE")] = HistoryEntry(live.history[("view", "V_REOPEN_RATE")].checksum,
-                                                           fingerprint("create view v_reopen_rate as select 1"))
+    live.views["V_INCIDENT_HEATMAP"] = "create view  v_incident_heatmap as select 1"
+    live.history[("view", "V_INCIDENT_HEATMAP")] = HistoryEntry(live.history[("view", "V_INCIDENT_HEATMAP")].checksum,
+                                                           fingerprint("create view v_incident_heatmap as select 1"))
     assert diff(desired, live, SNOWFLAKE) == []
 
 

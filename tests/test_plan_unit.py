@@ -67,10 +67,11 @@ def test_empty_account_creates_everything_containers_first_views_last(project: P
         ("table", HISTORY_TABLE, "create", False, True),
         *(("table", t.name, "create", False, True) for t, _ in tables(desired)),
         *(("reference_data", r.name, "merge", False, True) for r in desired.of("reference_data")),
-        *(("view", v.name, "create", False, True) for v, _ in views(desired))]
+        *(("view", v.name, "create", False, True) for v, _ in views(desired)),
+        *(("dynamic_table", d.name, "create", False, True) for d in desired.of("dynamic_table"))]
     everything = [*desired.of("database"), *desired.of("schema"), *desired.of("history_table"),
                   *(r for _, r in tables(desired)),
-                  *desired.of("reference_data"), *(r for _, r in views(desired))]
+                  *desired.of("reference_data"), *(r for _, r in views(desired)), *desired.of("dynamic_table")]
     assert [s.statements for s in steps] == [(r.statements[0],) for r in everything]
     assert [s.checksum for s in steps] == [r.checksum for r in everything]
 
@@ -186,14 +187,14 @@ def test_renamed_column_is_renamed_in_place(project: Project, desired: DesiredSt
 
 def test_changed_view_is_replaced_and_a_missing_one_created(project: Project, desired: DesiredState) -> None:
     live = in_sync(desired)
-    live.history[("view", "V_REOPEN_RATE")] = HistoryEntry("older checksum", None)
+    live.history[("view", "V_INCIDENT_HEATMAP")] = HistoryEntry("older checksum", None)
     del live.views["V_CATEGORY_TREE"]
     steps = steps_for(project, desired, live)
     assert summary(steps) == [("view", "v_category_tree", "create", False, True),
-                              ("view", "v_reopen_rate", "replace", False, True)]  # declared (dependency) order
+                              ("view", "v_incident_heatmap", "replace", False, True)]  # declared (dependency) order
     declared = dict((v.name, r) for v, r in views(desired))
     assert [s.statements for s in steps] == [(declared["v_category_tree"].statements[0],),
-                                             (declared["v_reopen_rate"].statements[0],)]
+                                             (declared["v_incident_heatmap"].statements[0],)]
     assert [[c.kind for c in s.changes] for s in steps] == [["missing_view"], ["changed_view"]]
 
 
@@ -226,12 +227,12 @@ def test_stray_view_in_the_way_of_a_table_is_dropped_right_before_the_create(
 
 def test_stray_table_in_the_way_of_a_view_is_dropped_before_it(project: Project, desired: DesiredState) -> None:
     live = in_sync(desired)
-    del live.views["V_REOPEN_RATE"]
-    live.tables["V_REOPEN_RATE"] = LiveTable("V_REOPEN_RATE", {}, 0, None)
+    del live.views["V_INCIDENT_HEATMAP"]
+    live.tables["V_INCIDENT_HEATMAP"] = LiveTable("V_INCIDENT_HEATMAP", {}, 0, None)
     steps = steps_for(project, desired, live, allow_destructive=True)
-    assert summary(steps) == [("table", "V_REOPEN_RATE", "drop", True, True),
-                              ("view", "v_reopen_rate", "create", False, True)]
-    assert steps[0].statements == (f"DROP TABLE IF EXISTS {FQ}V_REOPEN_RATE;",)
+    assert summary(steps) == [("table", "V_INCIDENT_HEATMAP", "drop", True, True),
+                              ("view", "v_incident_heatmap", "create", False, True)]
+    assert steps[0].statements == (f"DROP TABLE IF EXISTS {FQ}V_INCIDENT_HEATMAP;",)
 
 
 def test_a_stray_of_the_same_kind_is_not_in_the_way_and_is_dropped_last(project: Project,

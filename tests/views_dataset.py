@@ -290,6 +290,18 @@ def load(session: Any, d: Dataset, database: str, schema: str) -> None:
         frame = frame.where(frame.notna(), None)
         frame.columns = [c.upper() for c in frame.columns]
         write_pandas(session.conn, frame, table.upper(), database=database, schema=schema)
+    refresh_materialized(session, database, schema)
+
+
+def refresh_materialized(session: Any, database: str, schema: str) -> None:
+    """What every load does last (seed, ingest, import): the local tables of the materialized views refreshed."""
+    import dataclasses
+
+    from incidents.kinds.dynamic_table import refresh
+
+    project = load_project(REPO)
+    env = dataclasses.replace(environment(project, "dev"), database=database, schema=schema)
+    refresh(session, Deployment(project, env))
 
 
 # --------------------------------------------------------------------------- reference implementation

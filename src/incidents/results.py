@@ -76,6 +76,7 @@ class SeedResult(JsonResult):
     rows: dict[str, int]  # table -> rows loaded, in load order
     seconds: float  # generating and loading (not emptying the tables first)
     delete_seconds: float = 0.0  # emptying the tables first (--replace)
+    refresh_seconds: float = 0.0  # of `seconds`: refreshing the local tables of the materialized views
 
     @property
     def total(self) -> int:
@@ -83,7 +84,7 @@ class SeedResult(JsonResult):
 
     def to_dict(self) -> dict[str, Any]:
         return {"env": self.env, "rows": self.rows, "seconds": round(self.seconds, 3),
-                "delete_seconds": round(self.delete_seconds, 3)}
+                "delete_seconds": round(self.delete_seconds, 3), "refresh_seconds": round(self.refresh_seconds, 3)}
 
 
 @dataclass(frozen=True)

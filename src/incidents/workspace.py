@@ -336,7 +336,9 @@ class Workspace:
         window(options)  # a bad --start/--end is the user's mistake, said before the target's state
         self.require_deployed()
         report = seed(self.session, self.dep, options)
-        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds)
+        refreshed = sum(t for phase, t in report.phases.items() if phase.startswith("refresh "))
+        return SeedResult(self.env.name, self.where, dict(report.rows), report.seconds, report.delete_seconds,
+                          refreshed)
 
     def ingest(self, text: str | bytes | BinaryIO, *, format: str = "auto", name: str = "<input>") -> IngestResult:
         """Land monitoring alerts (Alertmanager webhook payloads or NDJSON alert events; see README,

@@ -64,6 +64,8 @@ def import_file(session: Session, dep: Deployment, source: str, path: str | Path
     reading, batches = _reader(source, file, cfg, common, people, order or cfg.date_format, on_progress)
     _land(session, dep, batches, lambda: people.table(load_id), staged=staged)
     counts = runner.run(None if on_progress is None else lambda i, n, name: on_progress("pass", i, n, name))
+    if counts.inserted or counts.updated or counts.status_rows or counts.assignment_rows or counts.removed_rows:
+        refresh_materialized(session, dep, load_id)
     errors = tuple((reading.errors or []) + list(counts.conflict_errors))[:5]
     return ImportResult(
         env=env.name, where=where, source=source, file=str(file), load_id=load_id, date_order=reading.order,
@@ -74,6 +76,14 @@ def import_file(session: Session, dep: Deployment, source: str, path: str | Path
         people_inserted=counts.people_inserted, superseded=counts.superseded,
         truncated_changelogs=getattr(reading, "truncated", 0), seconds=time.perf_counter() - began,
         fallbacks=tuple(Fallback(*f) for f in counts.fallbacks), errors=errors)
+
+
+def refresh_materialized(session: Session, dep: Deployment, load_id: str) -> None:
+    """The local target's materialized views after a pass: by incident (those of the load's records) where
+    a view allows it, else whole. Snowflake refreshes its dynamic tables itself."""
+    from incidents.kinds.dynamic_table import refresh
+
+    refresh(session, dep, incidents=dep.render("import/touched_incidents.sql.j2", load_id=load_id))
 
 
 def _reader(source: str, file: Path, cfg: Any, common: dict[str, Any], people: People, date_format: str,

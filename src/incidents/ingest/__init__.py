@@ -121,6 +121,7 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
     finally:
         lander.close()
     counts = runner.run(load_id, groups=-(-reader.alerts // PASS_ALERTS)) if reader.alerts else {}
+    refresh_materialized(session, dep, load_id, counts)
     return IngestReport(load_id, reader.documents, reader.alerts, reader.malformed,
                         seconds=time.perf_counter() - began, errors=tuple(reader.errors), stopped=stopped, **counts)
 
@@ -153,7 +154,19 @@ def store_batch(session: Session, dep: Deployment, rows: list[Row], *,
     finally:
         lander.close()
     counts = runner.run(load_id) if any(r[12] is None for r in rows) else {}
+    refresh_materialized(session, dep, load_id, counts)
     return {"load_id": load_id, **counts}
+
+
+def refresh_materialized(session: Session, dep: Deployment, load_id: str, counts: dict[str, int]) -> None:
+    """The local target's materialized views after a pass that changed incidents: by incident (the
+    incidents of the load's episodes) where a view allows it, else whole. Snowflake refreshes its
+    dynamic tables itself."""
+    if not any(counts.get(key) for key in ("opened", "resolved", "repeated", "noted")):
+        return
+    from incidents.kinds.dynamic_table import refresh
+
+    refresh(session, dep, incidents=dep.render("ingest/touched_incidents.sql.j2", load_id=load_id))
 
 
 class Lander:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from incidents.kinds.base import CommittedFile, Forms, Kind, ObjectKind
 from incidents.kinds.column_policy import ColumnPolicies
 from incidents.kinds.containers import Containers
+from incidents.kinds.dynamic_table import DynamicTables
 from incidents.kinds.grant import Grants
 from incidents.kinds.history import History
 from incidents.kinds.intake import Intake
@@ -27,6 +28,7 @@ REGISTRY: tuple[Kind, ...] = (
     History(),
     ReferenceRows(),
     Views(),
+    DynamicTables(),
     Roles(),
     MaskingPolicies(),
     Tags(),

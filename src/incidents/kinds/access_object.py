@@ -25,7 +25,15 @@ from incidents.kinds.base import (
     PlanContext,
     Step,
 )
-from incidents.kinds.namespace import MISSING_TABLE, MISSING_VIEW, UNEXPECTED_TABLE, UNEXPECTED_VIEW
+from incidents.kinds.namespace import (
+    MISSING_DYNAMIC_TABLE,
+    MISSING_TABLE,
+    MISSING_VIEW,
+    UNEXPECTED_DYNAMIC_TABLE,
+    UNEXPECTED_TABLE,
+    UNEXPECTED_VIEW,
+    dropped,
+)
 from incidents.project.deployment import Deployment
 
 MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT = ChangeKind("missing_access_object"), ChangeKind("changed_access_object")
@@ -80,9 +88,9 @@ def _object_change(obj: Desired, live: LiveState) -> Change | None:
 
 
 def created_and_dropped(pc: PlanContext) -> tuple[set[str], set[str]]:
-    """Upper-case names of the tables and views the plan creates, and of the strays it may drop."""
-    fresh = {c.object.upper() for c in pc.of_kind(MISSING_TABLE, MISSING_VIEW)}
-    strays = {c.object.upper() for c in pc.of_kind(UNEXPECTED_TABLE, UNEXPECTED_VIEW)}
+    """Upper-case names of the tables, views and dynamic tables the plan creates, and of the strays it may drop."""
+    fresh = {c.object.upper() for c in pc.of_kind(MISSING_TABLE, MISSING_VIEW, MISSING_DYNAMIC_TABLE)}
+    strays = {c.object.upper() for c in pc.of_kind(UNEXPECTED_TABLE, UNEXPECTED_VIEW, UNEXPECTED_DYNAMIC_TABLE)}
     return fresh, strays
 
 
@@ -93,7 +101,7 @@ def object_steps(pc: PlanContext, objects: Sequence[Desired]) -> list[Step]:
         return []
     wanted = {(c.object_kind, c.object): c for c in pc.of_kind(MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT)}
     fresh, strays = created_and_dropped(pc)
-    blocked = set() if pc.allow_destructive else fresh & strays  # their create is refused this time
+    blocked = fresh & (strays - dropped(pc))  # their create is refused this time
     steps = []
     for obj in objects:
         change = wanted.get((obj.kind, obj.name))

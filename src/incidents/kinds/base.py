@@ -253,6 +253,7 @@ class LiveTable:
     columns: dict[str, LiveColumn]
     row_count: int | None
     comment: str | None
+    dynamic: bool = False  # a dynamic table (Snowflake's TABLES.IS_DYNAMIC; read where the target has them)
 
 
 @dataclass(frozen=True)

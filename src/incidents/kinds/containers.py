@@ -45,7 +45,9 @@ class Containers(Kind):
 
     def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
         try:
-            rows = session.query(dep.render("introspect/tables.sql.j2"), obj=dep.database)
+            # Snowflake (and the Snowflake-rules target) say which tables are dynamic; fakesnow has no such column.
+            rows = session.query(dep.render("introspect/tables.sql.j2", dynamic=session.access_control),
+                                 obj=dep.database)
         except TargetError as exc:
             if error_number(exc) == DOES_NOT_EXIST:
                 return  # no database yet: everything is missing
@@ -56,7 +58,7 @@ class Containers(Kind):
             if r["TABLE_NAME"] and r["TABLE_TYPE"] != "VIEW":
                 count = r["ROW_COUNT"]
                 live.tables[r["TABLE_NAME"]] = LiveTable(r["TABLE_NAME"], {}, int(count) if count is not None else None,
-                                                         r["COMMENT"] or None)
+                                                         r["COMMENT"] or None, str(r.get("IS_DYNAMIC")) == "YES")
 
     def changes(self, dc: DiffContext) -> list[Change]:
         changes = []

@@ -46,7 +46,8 @@ from incidents.kinds.base import (
     live_ident,
     statement,
 )
-from incidents.kinds.namespace import TABLE, VIEW
+from incidents.kinds.dynamic_table import live_dynamic_tables
+from incidents.kinds.namespace import DYNAMIC_TABLE, TABLE, VIEW, dropped
 from incidents.kinds.secure_view import masked_views
 from incidents.project.deployment import Deployment
 from incidents.project.models import HISTORY_TABLE, LOCK_TABLE, Access
@@ -56,15 +57,16 @@ GRANT = ObjectKind("grant")  # object: the functional role the grants are to
 MISSING_GRANT, UNEXPECTED_GRANT = ChangeKind("missing_grant"), ChangeKind("unexpected_grant")
 PRIVILEGES = r"(?:SELECT|INSERT|UPDATE|DELETE|TRUNCATE|REFERENCES|USAGE)"
 _OWN_TABLES = {HISTORY_TABLE.upper(), LOCK_TABLE.upper()}  # the tool's bookkeeping: a future grant may reach them
-_ON_ORDER = ("ROLE", "DATABASE", "SCHEMA", "TABLE", "VIEW", "FUTURE TABLES", "FUTURE VIEWS")
+_ON_ORDER = ("ROLE", "DATABASE", "SCHEMA", "TABLE", "VIEW", "DYNAMIC TABLE", "FUTURE TABLES", "FUTURE VIEWS")
+_OBJECTS = ("TABLE", "VIEW", "DYNAMIC TABLE")  # grants on one object of the schema
 _PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')
 
 
 @dataclass(frozen=True, order=True)
 class Grant:
     """One privilege of one functional role, names upper case as Snowflake reports them. `on` is
-    DATABASE, SCHEMA, TABLE, VIEW, FUTURE TABLES, FUTURE VIEWS, or ROLE: the functional role
-    `role` granted to the account role `name`."""
+    DATABASE, SCHEMA, TABLE, VIEW, DYNAMIC TABLE, FUTURE TABLES, FUTURE VIEWS, or ROLE: the functional
+    role `role` granted to the account role `name`."""
 
     on: str
     name: str
@@ -107,7 +109,10 @@ class Grants(Kind):
         # <object_type_plural> IN SCHEMA")
         "grant_future": form(rf"(?P<verb>GRANT|REVOKE) (?P<privilege>{PRIVILEGES}) ON FUTURE (?P<on>TABLES|VIEWS) "
                              rf"IN SCHEMA (?P<name>{QNAME}) (?:TO|FROM) ROLE (?P<role>{NAME})"),
-        "grant": form(rf"(?P<verb>GRANT|REVOKE) (?P<privilege>{PRIVILEGES}) ON (?P<on>DATABASE|SCHEMA|TABLE|VIEW) "
+        # A dynamic table's grants name its own object type (https://docs.snowflake.com/en/user-guide/
+        # dynamic-tables-privileges: "specify the object type as DYNAMIC TABLE").
+        "grant": form(rf"(?P<verb>GRANT|REVOKE) (?P<privilege>{PRIVILEGES}) ON "
+                      rf"(?P<on>DATABASE|SCHEMA|TABLE|VIEW|DYNAMIC TABLE) "
                       rf"(?P<name>{QNAME}) (?:TO|FROM) ROLE (?P<role>{NAME})"),
     }
 
@@ -129,8 +134,8 @@ class Grants(Kind):
             return []
         live = live_access(dc.live)
         desired = {o.model for o in dc.desired.of(GRANT)}
-        declared = {o.name.upper() for o in dc.desired.of(TABLE)} | {o.name.upper() for o in dc.desired.of(VIEW)}
-        missing_objects = declared - set(dc.live.tables) - set(dc.live.views)
+        declared = {o.name.upper() for kind in (TABLE, VIEW, DYNAMIC_TABLE) for o in dc.desired.of(kind)}
+        missing_objects = declared - set(dc.live.tables) - set(dc.live.views) - set(live_dynamic_tables(dc.live))
         changes = [Change(MISSING_GRANT, GRANT, g.role, declared=str(g), detail="grant is missing")
                    for g in sorted(desired - live.grants, key=grant_order) if not _on_object(g, missing_objects)]
         changes += [Change(UNEXPECTED_GRANT, GRANT, g.role, live=str(g), destructive=True,
@@ -142,7 +147,7 @@ class Grants(Kind):
         if not compared(pc.dep, pc.live):
             return []
         fresh, strays = created_and_dropped(pc)
-        blocked = set() if pc.allow_destructive else fresh & strays
+        blocked = fresh & (strays - dropped(pc))
         missing = {c.declared for c in pc.of_kind(MISSING_GRANT)}
         # A table or view this plan creates has none of its grants yet, whatever was read before it.
         grants = [o.model for o in pc.desired.of(GRANT)
@@ -150,7 +155,7 @@ class Grants(Kind):
         unexpected = {c.live for c in pc.of_kind(UNEXPECTED_GRANT)}
         # A stray the plan drops takes its grants with it: revoking them afterwards would fail.
         revoked = [g for g in sorted(live_access(pc.live).grants, key=grant_order)
-                   if str(g) in unexpected and not (pc.allow_destructive and _on_object(g, strays))]
+                   if str(g) in unexpected and not _on_object(g, dropped(pc))]
         reason = None if pc.allow_destructive else ("grants not declared in access config; rerun with "
                                                     "--allow-destructive to revoke them")
         revokes = [Step(s.object_kind, s.object, s.action, () if reason else s.statements, destructive=True,
@@ -158,9 +163,11 @@ class Grants(Kind):
         return _per_role(pc.dep, grants, GRANT_ACTION) + revokes
 
     def check_statement(self, statement: str, source: str) -> bool:
-        """Role grants and future grants (sqlglot reads neither); a plain privilege grant is left to sqlglot."""
+        """Role grants, future grants and grants on a dynamic table (sqlglot reads none of them); a plain
+        privilege grant is left to sqlglot."""
         text = normal(statement).upper()
-        if not (text.startswith(("GRANT ROLE", "REVOKE ROLE")) or re.match(r"(GRANT|REVOKE) \S+ ON FUTURE ", text)):
+        if not (text.startswith(("GRANT ROLE", "REVOKE ROLE"))
+                or re.match(r"(GRANT|REVOKE) \S+ ON (FUTURE|DYNAMIC TABLE) ", text)):
             return False
         check_forms(self.forms, ("GRANT", "REVOKE"), statement, source)
         if text.startswith("GRANT") != (" TO ROLE " in text):
@@ -173,7 +180,7 @@ def _grant_sql(dep: Deployment, grant: Grant, *, revoke: bool = False) -> str:
 
 
 def _on_object(grant: Grant, names: set[str]) -> bool:
-    return grant.on in ("TABLE", "VIEW") and grant.name in names
+    return grant.on in _OBJECTS and grant.name in names
 
 
 def _per_role(dep: Deployment, grants: list[Grant], action: Action) -> list[Step]:
@@ -185,7 +192,8 @@ def _per_role(dep: Deployment, grants: list[Grant], action: Action) -> list[Step
 
 def declared_grants(dep: Deployment, access: Access) -> list[Grant]:
     project, env = dep.project, dep.env
-    views = [v.name.upper() for v in project.views]
+    views = [v.name.upper() for v in project.views if v.materialize is None]
+    dynamic = [v.name.upper() for v in project.views if v.materialize is not None]
     pii = {t.name for t in project.pii_tables}
     tables = [t.name.upper() for t in project.tables]
     analyst_tables = tables if env.masks_with_policies else [t.name.upper() for t in project.tables
@@ -200,6 +208,7 @@ def declared_grants(dep: Deployment, access: Access) -> list[Grant]:
         # The secure views hold PII masked; every role may read them (its future grant on views would
         # give it them anyway).
         grants += [Grant("VIEW", v, "SELECT", name) for v in views + masked]
+        grants += [Grant("DYNAMIC TABLE", d, "SELECT", name) for d in dynamic]
         future = ["VIEWS"]
         if role.kind == "analyst":
             grants += [Grant("TABLE", t, "SELECT", name) for t in analyst_tables]
@@ -256,7 +265,8 @@ def _held(row: dict[str, Any], role: str, dep: Deployment) -> Grant | None:
         return Grant("DATABASE", db, privilege, role)
     if on == "SCHEMA" and parts == [db, schema]:
         return Grant("SCHEMA", f"{db}.{schema}", privilege, role)
-    if on in ("TABLE", "VIEW") and len(parts) == 3 and parts[:2] == [db, schema] and parts[2] not in _OWN_TABLES:
+    on = on.replace("_", " ")  # SHOW GRANTS writes DYNAMIC_TABLE
+    if on in _OBJECTS and len(parts) == 3 and parts[:2] == [db, schema] and parts[2] not in _OWN_TABLES:
         return Grant(on, parts[2], privilege, role)
     return None
 

@@ -34,6 +34,7 @@ from incidents.kinds.base import (
 )
 from incidents.kinds.namespace import (
     CHANGED_VIEW,
+    DYNAMIC_TABLE,
     MISSING_VIEW,
     UNEXPECTED_VIEW,
     VIEW,
@@ -59,15 +60,15 @@ class Views(Kind):
     committed_files = (CommittedFile(VIEWS_FILE, 20, empty="-- No analytics views are declared.\n", sourced=True),)
 
     def desired(self, dep: Deployment) -> Sequence[Desired]:
-        """Every view, a view after the views it selects from."""
+        """Every view, a view after the views it selects from; a materialized one is a dynamic table
+        (kinds.dynamic_table) instead."""
         project = dep.project
-        bodies = {v.name: dep.render(v.template, view=v) for v in project.views}
-        deps = {v.name: view_reads(bodies[v.name], set(bodies) - {v.name}, dep) for v in project.views}
+        bodies = view_bodies(dep)
         by_name = {v.name: v for v in project.views}
         return [rendered(dep, VIEW, name, "schema/view.sql.j2", source=f"templates/{by_name[name].template}",
                          file=VIEWS_FILE, namespace="view", model=by_name[name], view=by_name[name],
                          body=bodies[name])
-                for name in _dependency_order([v.name for v in project.views], deps)]
+                for name in dependency_order(dep, bodies) if by_name[name].materialize is None]
 
     def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
         if live.schema_exists:
@@ -79,7 +80,9 @@ class Views(Kind):
             return [_missing_view(v.name) for v in dc.desired.of(VIEW)]
         found = [c for obj in dc.desired.of(VIEW) if (c := _view_change(obj, dc.live)) is not None]
         declared = dc.desired.named("view")  # a secure view another kind declares is not a stray either
-        return found + [stray(VIEW, name, UNEXPECTED_VIEW, "view is not declared in config/views.yml")
+        materialized = {o.name.upper() for o in dc.desired.of(DYNAMIC_TABLE)}
+        return found + [_now_materialized(name) if name in materialized and _deployed_here(dc.live, name)
+                        else stray(VIEW, name, UNEXPECTED_VIEW, "view is not declared in config/views.yml")
                         for name in sorted(set(dc.live.views) - declared)]
 
     def steps(self, pc: PlanContext) -> list[Step]:
@@ -117,6 +120,29 @@ class Views(Kind):
 
     def files(self, dep: Deployment) -> dict[str, str]:
         return {DOCS_FILE: render_docs(dep.project)} if dep.project.views else {}
+
+
+def _deployed_here(live: LiveState, name: str) -> bool:
+    """This tool made the view and has not dropped it since (a drop is recorded without a checksum)."""
+    entry = live.recorded(VIEW, name)
+    return entry is not None and entry.checksum is not None
+
+
+def _now_materialized(name: str) -> Change:
+    """A view this tool deployed that config now materializes: replacing it loses nothing config kept."""
+    return Change(UNEXPECTED_VIEW, VIEW, name, detail="view is materialized now (materialize: in config/views.yml); "
+                  "deploy replaces it with a dynamic table")
+
+
+def view_bodies(dep: Deployment) -> dict[str, str]:
+    """Every view's SELECT as its template renders it, by view name."""
+    return {v.name: dep.render(v.template, view=v) for v in dep.project.views}
+
+
+def dependency_order(dep: Deployment, bodies: dict[str, str]) -> list[str]:
+    """Every view's name, a view after the views it selects from."""
+    deps = {name: view_reads(body, set(bodies) - {name}, dep) for name, body in bodies.items()}
+    return _dependency_order(list(bodies), deps)
 
 
 def fingerprint(view_text: str) -> str:
@@ -193,7 +219,7 @@ def check_select_list(view: View, create: Any) -> None:
 
     if not view.columns:
         return
-    query = create.expression if isinstance(create, exp.Create) else None
+    query = create.expression if isinstance(create, exp.Create) else create  # or the query itself
     if not isinstance(query, exp.Query) or any(isinstance(e, exp.Star) for e in query.selects):
         return  # SELECT *: the names are the source's, nothing to compare offline
     _check_view_columns(view, query.named_selects)  # a UNION is named by its first SELECT
@@ -221,6 +247,16 @@ def _words(values: tuple[str, ...], conjunction: str = "or") -> str:
     return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} {conjunction} {values[-1]}"
 
 
+def _materialized_note(view: View) -> str:
+    m = view.materialize
+    assert m is not None
+    lag = f"`TARGET_LAG = '{m.target_lag}'`" if m.target_lag else "`TARGET_LAG = DOWNSTREAM`"
+    scope = ("`seed` whole, `ingest` and `import` only the incidents they changed" if m.by_incident
+             else "whole")
+    return (f"Materialized: a dynamic table on Snowflake ({lag}, `REFRESH_MODE = {m.refresh_mode}`); on the local "
+            f"target a table that `seed`, `ingest` and `import` refresh after they load ({scope}).")
+
+
 def render_docs(project: Project) -> str:
     """docs/views.md, generated from config/views.yml: the same text is each view's column comment."""
     life = project.lifecycle
@@ -245,7 +281,9 @@ def render_docs(project: Project) -> str:
         "",
     ]
     for view in project.views:
-        lines += [f"## {view.name}", "", view.comment or "", "", "| column | definition |", "|---|---|"]
+        lines += [f"## {view.name}", "", view.comment or "", ""]
+        lines += [_materialized_note(view), ""] if view.materialize else []
+        lines += ["| column | definition |", "|---|---|"]
         lines += [f"| `{name}` | {text.replace('|', '&#124;')} |" for name, text in view.columns]
         lines.append("")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from incidents.project.models import (
     Environment,
     ForeignKey,
     Lifecycle,
+    Materialize,
     Project,
     ReferenceData,
     Retention,
@@ -536,12 +537,52 @@ def _load_views(root: Path) -> tuple[View, ...]:
     views: list[View] = []
     for key, value in node.items("views", required=True):
         view = node.child(key, value)
-        view.only("name", "comment", "template", "columns")
+        view.only("name", "comment", "template", "columns", "materialize")
         name = view.ident("name")
         if any(v.name == name for v in views):
             raise view.error("name", f"duplicate view {name!r}")
         cols = view.get("columns", dict, required=True)
         documented = tuple((view.check_ident(f"columns.{c}", c), _column_doc(view, c, d)) for c, d in cols.items())
         views.append(View(name=name, template=view.get("template", str, f"views/{name}.sql.j2"),
-                          comment=_object_comment(view), columns=documented, source=rel))
+                          comment=_object_comment(view), columns=documented, source=rel,
+                          materialize=_materialize(view, [c for c, _ in documented])))
     return tuple(views)
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table : TARGET_LAG = { '<num> { seconds |
+# minutes | hours | days }' | DOWNSTREAM }, at least 1 minute; REFRESH_MODE = { AUTO | FULL | INCREMENTAL }.
+_TARGET_LAG = re.compile(r"(\d{1,6}) (second|minute|hour|day)s?", re.I)
+_LAG_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+REFRESH_MODES = ("FULL", "INCREMENTAL", "AUTO")
+
+
+def _materialize(view: Node, columns: list[str]) -> Materialize | None:
+    """`materialize:` of one view: a dynamic table on Snowflake, a table refreshed by the loads locally."""
+    if view.data.get("materialize") is None:
+        return None
+    node = view.child("materialize", view.get("materialize", dict, required=True))
+    node.only("target_lag", "refresh_mode", "warehouse", "by_incident")
+    mode = str(node.get("refresh_mode", str, required=True)).strip().upper()
+    if mode not in REFRESH_MODES:
+        raise node.error("refresh_mode", f"expected full, incremental or auto, got {mode.lower()!r}; choose it: a "
+                                         "view that reads the current time can only be full")
+    by_incident = node.get("by_incident", bool, False)
+    if by_incident and "incident_id" not in columns:
+        raise node.error("by_incident", "the view documents no incident_id column; by_incident refreshes rows by "
+                                        "their incident, so the view needs one (or drop by_incident)")
+    return Materialize(target_lag=_target_lag(node), refresh_mode=mode,
+                       warehouse=node.ident("warehouse", required=False), by_incident=by_incident)
+
+
+def _target_lag(node: Node) -> str | None:
+    """'<n> <unit>' in Snowflake's words, or None for DOWNSTREAM."""
+    text = " ".join(str(node.get("target_lag", str, required=True)).split())
+    if text.upper() == "DOWNSTREAM":
+        return None
+    found = _TARGET_LAG.fullmatch(text)
+    if found is None:
+        raise node.error("target_lag", f"expected '<number> seconds|minutes|hours|days' or downstream, got {text!r}")
+    number, unit = int(found.group(1)), found.group(2).lower()
+    if number * _LAG_SECONDS[unit] < 60:
+        raise node.error("target_lag", f"{text!r} is below Snowflake's minimum target lag of 1 minute")
+    return f"{number} {unit}{'s' if number != 1 else ''}"

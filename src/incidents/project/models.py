@@ -88,12 +88,28 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Materialize:
+    """`materialize:` of a view: a dynamic table on Snowflake (kinds.dynamic_table), a table the loads
+    refresh on the local target. `target_lag` is '<n> seconds|minutes|hours|days' or None for DOWNSTREAM;
+    `refresh_mode` FULL, INCREMENTAL or AUTO (chosen in config, never defaulted); `warehouse` refreshes
+    it (default: the environment's); `by_incident`: every row belongs to one incident (its incident_id)
+    and depends only on that incident's rows, so the local target refreshes only the incidents a load
+    changed."""
+
+    target_lag: str | None
+    refresh_mode: str
+    warehouse: str | None = None
+    by_incident: bool = False
+
+
+@dataclass(frozen=True)
 class View:
     name: str
     template: str
     comment: str | None = None
     columns: tuple[tuple[str, str], ...] = ()  # (column, definition) documented for every column
     source: str = ""
+    materialize: Materialize | None = None  # None: a plain view
 
 
 ROLE_KINDS = ("reader", "analyst", "writer", "pii_reader")  # the functional roles access.py grants to

@@ -53,7 +53,7 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
     session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
                       on_close=conn.duck.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,
                       explain=lambda message: _held_elsewhere(message, path), write_pandas=localdb.write_pandas,
-                      rewrite=keys_declared_not_enforced, bulk_load=lambda: _capped_cache(conn.duck))
+                      rewrite=local_form, bulk_load=lambda: _capped_cache(conn.duck))
     rules = os.environ.get("INCIDENTS_LOCAL_RULES")
     if rules:
         # A test aid: the local target under Snowflake's documented rules (incidents.targets.rules).
@@ -70,6 +70,24 @@ _RETENTION_ALTER = re.compile(r"\s*ALTER\s+(TABLE|SCHEMA)\s+\S+\s+SET\s+DATA_RET
 def _fakesnow_cannot_parse(sql: str) -> bool:
     """fakesnow fails to parse ALTER ... SET DATA_RETENTION_TIME_IN_DAYS; DuckDB has no Time Travel to set."""
     return bool(_RETENTION_ALTER.match(sql))
+
+
+_DYNAMIC_TABLE = re.compile(r"\s*(CREATE\s+OR\s+REPLACE|DROP)\s+DYNAMIC\s+TABLE\b", re.I)
+
+
+def local_form(sql: str) -> str:
+    """What fakesnow is sent: a dynamic table as a plain table, a table's keys declared, not enforced."""
+    return keys_declared_not_enforced(dynamic_as_table(sql))
+
+
+def dynamic_as_table(sql: str) -> str:
+    """fakesnow has no dynamic tables: a plain table of the same SELECT, which the loads refresh
+    (kinds.dynamic_table); any other statement as it is."""
+    if not _DYNAMIC_TABLE.match(sql):
+        return sql
+    from incidents.kinds.dynamic_table import as_plain_table
+
+    return as_plain_table(sql)
 
 
 _CREATE_TABLE_WITH_KEYS = re.compile(

@@ -225,4 +225,16 @@ def open_snowflake(params: dict[str, Any], env: Environment) -> Session:
     from snowflake.connector.pandas_tools import write_pandas
 
     return Session(conn, "snowflake", label=f"snowflake:{params.get('account')}", emulated=emulated,
-                   is_target_error=is_target_error, access_control=not emulated, write_pandas=write_pandas)
+                   is_target_error=is_target_error, access_control=not emulated, write_pandas=write_pandas,
+                   rewrite=_without_dynamic_tables if emulated else _as_sent)
+
+
+def _as_sent(sql: str) -> str:
+    return sql
+
+
+def _without_dynamic_tables(sql: str) -> str:
+    """fakesnow has no dynamic tables, behind the connector either: the local target's form of them."""
+    from incidents.targets.local import dynamic_as_table
+
+    return dynamic_as_table(sql)

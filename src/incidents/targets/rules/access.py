@@ -121,7 +121,7 @@ class AccessRules:
             members.remove(to)
 
     def _key(self, on: str, name: str) -> str:
-        if on in ("TABLE", "VIEW"):
+        if on in ("TABLE", "VIEW", "DYNAMIC TABLE"):
             return _bare(name)
         return f"{on} {'.'.join(_parts(name))}"
 
@@ -137,15 +137,18 @@ class AccessRules:
 
     def _grant(self, m: re.Match[str]) -> None:
         role, on = _upper(m.group("role")), m.group("on").upper()
-        if on in ("TABLE", "VIEW") and m.group("verb").upper() == "GRANT":
+        if on in ("TABLE", "VIEW", "DYNAMIC TABLE") and m.group("verb").upper() == "GRANT":
             self._object_exists(on, _bare(m.group("name")))
         self._change_grant(m.group("verb").upper(), self._key(m.group("on").upper(), m.group("name")),
                            f"{m.group('privilege').upper()} TO ROLE {role}", role)
 
     def _object_exists(self, on: str, name: str) -> None:
-        """GRANT ... ON TABLE names a table, ON VIEW a view: the other kind is "does not exist"."""
+        """GRANT ... ON TABLE names a table, ON VIEW a view, ON DYNAMIC TABLE a dynamic table (its grants name
+        its own type: https://docs.snowflake.com/en/user-guide/dynamic-tables-privileges): another kind is
+        "does not exist"."""
         quoted = name.replace("'", "''")
-        kinds = {"TABLE" for _ in self.session.raw(
+        dynamic = f"DYNAMIC TABLE {name}" in self.state.objects  # fakesnow holds it as a plain table
+        kinds = {"DYNAMIC TABLE" if dynamic else "TABLE" for _ in self.session.raw(
             f"SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = '{quoted}' AND TABLE_TYPE <> 'VIEW'")}
         kinds |= {"VIEW" for _ in self.session.raw(
             f"SELECT 1 FROM INFORMATION_SCHEMA.VIEWS WHERE TABLE_NAME = '{quoted}'")}
@@ -329,9 +332,10 @@ class AccessRules:
         return found
 
     def _qualified(self, name: str) -> tuple[str, str]:
-        """(TABLE or VIEW, DB.SCHEMA.NAME) of an object granted by bare name."""
+        """(TABLE, VIEW or DYNAMIC_TABLE, DB.SCHEMA.NAME) of an object granted by bare name."""
         conn = self.session.conn
         kind = "VIEW" if any(k.endswith(f".{name}") for k in self.state.views) else "TABLE"
+        kind = "DYNAMIC_TABLE" if f"DYNAMIC TABLE {name}" in self.state.objects else kind
         return kind, f"{conn.database}.{conn.schema}.{name}".upper()
 
     def _grants_to(self, role: str) -> Answer:

@@ -36,7 +36,27 @@ class SchemaRules:
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{QUALIFIED} (.*)$", text, re.I | re.S)
         if m:
             self._alter_table(object_name(m.group(1))[1], m.group(2))
+        if upper.startswith(("CREATE OR REPLACE DYNAMIC TABLE", "CREATE DYNAMIC TABLE")):
+            self._dynamic_table(text)
         return None
+
+    # https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table : the documented syntax (the form the
+    # kind declares); TARGET_LAG of at least 1 minute. https://docs.snowflake.com/en/user-guide/
+    # dynamic-tables-supported-queries : non-deterministic functions (the current time) only in full refresh.
+    def _dynamic_table(self, text: str) -> None:
+        from incidents.kinds import forms
+        from incidents.kinds.dynamic_table import reads_current_time
+
+        found = forms()["create_dynamic_table"].fullmatch(text)
+        if found is None:
+            raise SnowflakeRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+        lag = re.search(r"TARGET_LAG\s*=\s*'(\d+) (second|minute|hour|day)", text, re.I)
+        if lag and int(lag.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[lag.group(2)[0].lower()] < 60:
+            raise SnowflakeRuleError("SQL compilation error: target lag must be at least 1 minute", 1003)
+        now = reads_current_time(found.group("query"))
+        if (found.group("mode") or "AUTO").upper() == "INCREMENTAL" and now:
+            raise SnowflakeRuleError(f"SQL compilation error: dynamic table cannot be refreshed incrementally: "
+                                     f"the query calls the non-deterministic function {now}", 2000)
 
     # https://docs.snowflake.com/en/sql-reference/info-schema : "Information schema query returned too much
     # data. Please repeat query with more selective predicates." on big accounts; every query on TABLES,
@@ -169,10 +189,14 @@ class SchemaRules:
                 # replaced view's grants are dropped.
                 self.state.grants.pop(view, None)
             changed = True
-        m = re.match(rf"DROP (TABLE|VIEW) (?:IF EXISTS )?{QUALIFIED}", text, re.I)
+        m = re.match(rf"DROP (TABLE|VIEW|DYNAMIC TABLE) (?:IF EXISTS )?{QUALIFIED}", text, re.I)
         if m:
             schema, name = object_name(m.group(2))
             self._forget(schema, name)
+            changed = True
+        m = re.match(rf"CREATE (?:OR REPLACE )?DYNAMIC TABLE {QUALIFIED}", text, re.I)
+        if m:
+            self.state.objects[f"DYNAMIC TABLE {object_name(m.group(1))[1]}"] = text  # TABLES says IS_DYNAMIC
             changed = True
         m = re.match(rf"ALTER TABLE (?:IF EXISTS )?{QUALIFIED} (.*)$", text, re.I)
         if m:
@@ -185,7 +209,7 @@ class SchemaRules:
         stream on a dropped table is stale for good)."""
         self.state.masked = {c: p for c, p in self.state.masked.items() if not c.startswith(f"{name}.")}
         self.state.objects = {k: v for k, v in self.state.objects.items()
-                              if not (k.startswith("STREAM ") and v == name)}
+                              if not (k.startswith("STREAM ") and v == name) and k != f"DYNAMIC TABLE {name}"}
         self.state.clustering.pop(name, None)
         self.state.grants.pop(name, None)
         self.state.views.pop(f"{schema}.{name}", None)
@@ -252,6 +276,8 @@ class Answers:
             dicts = [self._view(d) for d in dicts]
         if re.search(r"INFORMATION_SCHEMA\s*\.\s*TABLES\b", self.upper) and {"TABLE_NAME", "TABLE_TYPE"} <= set(keys):
             dicts += self._view_rows(keys, dicts)
+            if "IS_DYNAMIC" in keys:
+                dicts = [self._dynamic(d) for d in dicts]
         return [c for c in keys], [tuple(d.get(k) for k in keys) for d in dicts]
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/columns : DATETIME_PRECISION is "Not applicable
@@ -286,6 +312,13 @@ class Answers:
         if sent is not None:
             row["VIEW_DEFINITION"] = sent
         return row
+
+    # https://docs.snowflake.com/en/sql-reference/info-schema/tables : IS_DYNAMIC is YES for a dynamic table
+    # (which TABLES lists as a BASE TABLE), NO for any other.
+    def _dynamic(self, row: dict[str, Any]) -> dict[str, Any]:
+        if row.get("TABLE_NAME") is None:
+            return row
+        return {**row, "IS_DYNAMIC": "YES" if f"DYNAMIC TABLE {row['TABLE_NAME']}" in self.state.objects else "NO"}
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/tables : TABLES lists views too, with
     # TABLE_TYPE = 'VIEW'.

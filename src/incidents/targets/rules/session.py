@@ -84,7 +84,8 @@ def _fakesnow_form(sql: str, temporary: set[str]) -> str:
     """Snowflake names a temporary table like any other (db.schema.name, https://docs.snowflake.com/en/
     user-guide/tables-temp-transient); fakesnow refuses a qualified one: the name alone, where it is
     made and wherever it is used after. Snowflake's COLUMNS view has DATETIME_PRECISION (always
-    NULL); fakesnow's has none: select a NULL."""
+    NULL) and its TABLES view IS_DYNAMIC; fakesnow's have neither: select a NULL and a 'NO' (the
+    answer says YES for a dynamic table, targets.rules.schema)."""
     made = _QUALIFIED_TEMPORARY.search(sql)
     if made:
         temporary.add(made.group(1) + made.group(2))
@@ -93,6 +94,9 @@ def _fakesnow_form(sql: str, temporary: set[str]) -> str:
     if re.search(r"INFORMATION_SCHEMA\s*\.\s*COLUMNS\b", sql, re.I) and re.search(r"\bDATETIME_PRECISION\b", sql, re.I):
         return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
                       count=1, flags=re.I)
+    if re.search(r"INFORMATION_SCHEMA\s*\.\s*TABLES\b", sql, re.I):
+        return re.sub(r"(?<![.\w])IS_DYNAMIC\b(?=\s+FROM\s+\S+\.INFORMATION_SCHEMA\s*\.\s*TABLES\b)",
+                      "'NO' AS IS_DYNAMIC", sql, count=1, flags=re.I)
     return sql
 
 
