@@ -1,0 +1,84 @@
+"""The SQL baseline: estimates from history, group by group, smoothed toward coarser groups
+(templates/predict/_baseline.sql.j2), and a trailing 8-week mean of the weekly volume. The same SQL
+runs on every target; this module only renders it (pure) and runs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from incidents.models import Environment, Project
+from incidents.predict.history import MIN_HOURS
+from incidents.render import context
+from incidents.session import Session
+from incidents.templating import render_template
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MODEL_NAME = "sql_baseline"
+VOLUME_MODEL_NAME = "sql_trailing_mean"
+VOLUME_VERSION = "8-weeks"
+# From coarse to fine: each level adds its keys to the levels before it. Priority and category carry
+# most of the signal, so they come first; the time of day is the finest cut.
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("priority",),
+    ("top_category_id",),
+    ("category_id",),
+    ("severity", "impact_level"),
+    ("source", "team"),
+    ("revenue_band", "customers_band"),
+    ("hour_band", "is_weekend"),
+)
+Z80 = 1.2815515655446004  # the standard normal's 90th percentile: mean +- Z80 x sd holds 80%
+
+
+def version(smoothing: float) -> str:
+    return f"m{smoothing:g}-levels{len(LEVELS)}"
+
+
+def _cumulative() -> list[list[str]]:
+    out: list[list[str]] = []
+    for level in LEVELS:
+        out.append([*(out[-1] if out else []), *level])
+    return out
+
+
+def _ctx(project: Project, env: Environment, **extra: Any) -> dict[str, Any]:
+    levels = _cumulative()
+    return context(project, env, levels=levels, keys=levels[-1], min_hours=MIN_HOURS, **extra)
+
+
+def estimates_sql(project: Project, env: Environment, *, trained_before: dt.datetime | None,
+                  scored_from: dt.datetime, scored_to: dt.datetime, smoothing: float) -> str:
+    """The baseline for the incidents created in [scored_from, scored_to), from the outcomes known
+    before `trained_before` (the backtest)."""
+    return render_template(project.templates_dir, "predict/baseline_estimates.sql.j2",
+                           **_ctx(project, env, trained_before=trained_before, scope="window",
+                                  scored_from=scored_from, scored_to=scored_to, smoothing=smoothing))
+
+
+def estimates(session: Session, project: Project, env: Environment, **options: Any) -> pd.DataFrame:
+    from incidents.predict.frames import fetch_frame
+
+    return fetch_frame(session, estimates_sql(project, env, **options), obj="SQL baseline")
+
+
+def score_statements(project: Project, env: Environment, *, scored_at_sql: str, smoothing: float) -> list[str]:
+    """Replace the baseline's rows of every open incident (DELETE, then one INSERT ... SELECT), and
+    its 12-week volume forecast. `scored_at_sql` is the SQL of the run's one timestamp (a literal,
+    or a procedure's variable)."""
+    ctx = _ctx(project, env, trained_before=None, scope="open", smoothing=smoothing, scored_at=scored_at_sql,
+               model_name=MODEL_NAME, model_version=version(smoothing), volume_model_name=VOLUME_MODEL_NAME,
+               volume_version=VOLUME_VERSION, z80=Z80)
+    return [render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx).strip()
+            for name in ("baseline_delete", "baseline_insert", "volume_baseline_delete", "volume_baseline_insert")]
+
+
+def weekly_sql(project: Project, env: Environment) -> str:
+    """Complete weeks with the baseline's trailing statistics (the backtest reads them)."""
+    return render_template(project.templates_dir, "predict/weekly_counts.sql.j2", **context(project, env))
+
+
+def daily_sql(project: Project, env: Environment) -> str:
+    return render_template(project.templates_dir, "predict/daily_counts.sql.j2", **context(project, env))

@@ -1,0 +1,158 @@
+"""The local model tier for volume: Holt-Winters (statsmodels) on incidents per day, with a damped
+additive trend and a multiplicative weekly season, plus the Black Friday to Cyber Monday peak as a
+factor: the peak days are divided by it before fitting and multiplied by it in the forecast. Weeks
+are sums of simulated daily paths, so the 80% interval holds the uncertainty of the whole week.
+
+The factor comes from the history (the peak-to-baseline ratio of v_peak_event_comparison: the four
+peak days against the 28 days from 35 to 8 days before Black Friday) when it holds a Black Friday,
+else from config/predict.yml (forecast.peak_factor), a guess said so in the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from incidents.models import Environment, Project
+from incidents.session import Session
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MODEL_NAME = "statsmodels_holt_winters"
+SEASON = 7
+PATHS = 500  # simulated paths behind each interval
+_PARAMS = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+
+
+def black_friday(year: int) -> dt.date:
+    """The day after US Thanksgiving, the fourth Thursday of November."""
+    nov1 = dt.date(year, 11, 1)
+    return nov1 + dt.timedelta(days=(3 - nov1.weekday()) % 7 + 22)
+
+
+def peak_mask(days: pd.DatetimeIndex) -> np.ndarray:
+    """True on Black Friday to Cyber Monday (4 days), any year."""
+    import numpy as np
+
+    dates = days.date
+    starts = {y: black_friday(y) for y in {d.year for d in dates}}
+    return np.array([0 <= (d - starts[d.year]).days <= 3 for d in dates], dtype=bool)
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def daily_counts(session: Session, project: Project, env: Environment) -> pd.Series:
+    """Incidents per UTC day from the first to the last day with incidents, empty days as 0."""
+    import pandas as pd
+
+    from incidents.predict.baseline import daily_sql
+    from incidents.predict.frames import fetch_frame
+
+    frame = fetch_frame(session, daily_sql(project, env), obj="daily incident counts")
+    if frame.empty:
+        return pd.Series(dtype=float)
+    series = pd.Series(frame["incidents"].to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(frame["day"])))
+    return series.asfreq("D", fill_value=0.0)
+
+
+def complete_weeks(series: pd.Series) -> pd.Series:
+    """The days before the week holding the last day (that week is not over yet)."""
+    if series.empty:
+        return series
+    return series[series.index.date < week_start(series.index[-1].date())]
+
+
+def peak_factor(series: pd.Series, default: float) -> tuple[float, str]:
+    """(factor, "history" or "config"): the latest Black Friday with its peak and baseline windows in
+    the series, as v_peak_event_comparison measures it."""
+    for year in sorted({d.year for d in series.index.date}, reverse=True):
+        bf = black_friday(year)
+        peak = series[str(bf):str(bf + dt.timedelta(days=3))]
+        base = series[str(bf - dt.timedelta(days=35)):str(bf - dt.timedelta(days=8))]
+        if len(peak) == 4 and len(base) == 28 and base.sum() > 0:
+            return float((peak.sum() / 4) / (base.sum() / 28)), "history"
+    return float(default), "config"
+
+
+@dataclass
+class VolumeModel:
+    start: dt.date  # first day of the training series (the known initial states belong to it)
+    seasonal: str  # "mul", or "add" when a day has no incidents
+    params: dict[str, float]
+    initial_level: float
+    initial_trend: float
+    initial_seasons: list[float]
+    peak_factor: float
+    peak_source: str
+    days: int
+
+
+def _model(series: pd.Series, seasonal: str, **known: Any) -> Any:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    return ExponentialSmoothing(series, trend="add", damped_trend=True, seasonal=seasonal, seasonal_periods=SEASON,
+                                **known)
+
+
+def fit(series: pd.Series, default_peak_factor: float) -> VolumeModel:
+    """Estimate the smoothing parameters and initial states on `series` (complete days)."""
+    import numpy as np
+
+    factor, source = peak_factor(series, default_peak_factor)
+    adjusted = series / np.where(peak_mask(series.index), factor, 1.0)
+    seasonal = "mul" if adjusted.min() > 0 else "add"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' convergence notes; the backtest judges the fit
+        result = _model(adjusted, seasonal, initialization_method="estimated").fit(use_brute=False)
+    p = result.params
+    return VolumeModel(start=series.index[0].date(), seasonal=seasonal, params={k: float(p[k]) for k in _PARAMS},
+                       initial_level=float(p["initial_level"]), initial_trend=float(p["initial_trend"]),
+                       initial_seasons=[float(v) for v in p["initial_seasons"]], peak_factor=factor,
+                       peak_source=source, days=len(series))
+
+
+def _random(simulate: Any, seed: int) -> dict[str, Any]:
+    """statsmodels 0.15 renamed simulate's random_state to rng; both take a RandomState."""
+    import inspect
+
+    import numpy as np
+
+    key = "rng" if "rng" in inspect.signature(simulate).parameters else "random_state"
+    return {key: np.random.RandomState(seed)}
+
+
+def forecast(model: VolumeModel, series: pd.Series, weeks: int, *, seed: int = 0) -> pd.DataFrame:
+    """Weeks after the last day of `series` (which ends on a Sunday): week_start, weeks_ahead,
+    forecast, interval_low, interval_high (P10/P90 of simulated weeks), peak_days. The trained
+    parameters are applied to `series` (from the model's first day), not estimated again."""
+    import numpy as np
+    import pandas as pd
+
+    history = series[series.index.date >= model.start]
+    adjusted = history / np.where(peak_mask(history.index), model.peak_factor, 1.0)
+    known = {"initialization_method": "known", "initial_level": model.initial_level,
+             "initial_trend": model.initial_trend, "initial_seasonal": model.initial_seasons}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = _model(adjusted, model.seasonal, **known).fit(optimized=False, **model.params)
+        days = SEASON * weeks
+        point = result.forecast(days).to_numpy()
+        paths = result.simulate(days, repetitions=PATHS, anchor="end", error="add",
+                                **_random(result.simulate, seed)).to_numpy()
+    future = pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=days, freq="D")
+    factor = np.where(peak_mask(future), model.peak_factor, 1.0)
+    point = np.clip(point * factor, 0, None).reshape(weeks, SEASON).sum(axis=1)
+    sims = np.clip(paths * factor[:, None], 0, None).reshape(weeks, SEASON, PATHS).sum(axis=1)
+    return pd.DataFrame({
+        "week_start": [d.date() for d in future[::SEASON]],
+        "weeks_ahead": np.arange(1, weeks + 1),
+        "forecast": point,
+        "interval_low": np.percentile(sims, 10, axis=1),
+        "interval_high": np.percentile(sims, 90, axis=1),
+        "peak_days": peak_mask(future).reshape(weeks, SEASON).sum(axis=1),
+    })
