@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from incidents.access.purge import PurgeResult
     from incidents.apply import DeployReport, StepResult
     from incidents.checks import CheckResult
+    from incidents.predict.results import BacktestResult, ScoreResult, TrainResult
     from incidents.report import ReportResult
     from incidents.session import Session, Statement
     from incidents.status import HistoryResult, StatusResult
@@ -360,6 +361,22 @@ class Workspace:
         self.require_deployed()
         return build_report(self.session, self.project, self.env, self.where,
                             start=start_date, end=end_date, on_progress=on_progress)
+
+    def predict(self, action: str = "score", *, on_progress: Callable[[str], None] | None = None
+                ) -> TrainResult | ScoreResult | BacktestResult:
+        """Predictions and planning (see README): "train" fits the model tier (models on for the
+        environment in config/predict.yml), "score" writes estimates for every open incident and a 12-week
+        volume forecast into incident_predictions and volume_forecast, "backtest" measures the model
+        against the SQL baseline on time-split folds and writes nothing. `on_progress(message)` sees
+        each step; too little history raises TooLittleHistory (exit 2 in the CLI)."""
+        from incidents import predict
+
+        if action not in ("train", "score", "backtest"):
+            raise ConfigError(f"expected train, score or backtest, got {action!r}", key="action")
+        self.require_deployed()
+        session = self.session
+        run = {"train": predict.train, "score": predict.score, "backtest": predict.backtest}[action]
+        return run(session, self.project, self.env, self.where, on_progress=on_progress)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
               limit: int | None = None) -> QueryResult:

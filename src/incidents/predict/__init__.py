@@ -96,7 +96,8 @@ def _train_local(session: Session, project: Project, env: Environment, where: st
     from incidents.predict.backtesting import enough_history
 
     _require_history(enough_history(frame, None), cfg, "train")
-    series = volume.complete_weeks(volume.daily_counts(session, project, env))
+    daily = volume.daily_counts(session, project, env)
+    series = volume.complete_weeks(daily)
     _require_weeks(series, cfg.min_weeks, "train the volume model")
     fits: list[Fit] = []
 
@@ -106,8 +107,9 @@ def _train_local(session: Session, project: Project, env: Environment, where: st
 
     models = local.fit(frame, before=None, on_fit=on_fit)
     fitted_at = time.perf_counter()
-    weekly = volume.fit(series, cfg.peak_factor)
-    on_fit("weekly volume (Holt-Winters, days)", len(series), time.perf_counter() - fitted_at)
+    weekly = volume.fit(series, cfg.peak_factor, volume.complete_days(daily))
+    fits.append(Fit("weekly volume", len(series), time.perf_counter() - fitted_at))
+    say(f"trained the weekly volume (Holt-Winters) on {len(series)} days ({fits[-1].seconds:.1f} s)")
     stored = store.save(project, env, models, weekly, trained_at,
                         {"history_from": str(frame["created_at"].min()), "history_to": str(frame["created_at"].max())})
     return TrainResult(env.name, where, "local", stored.version, trained_at.isoformat(sep=" "), str(stored.path),
@@ -117,7 +119,8 @@ def _train_local(session: Session, project: Project, env: Environment, where: st
 
 def _volume_summary(model: Any) -> dict[str, Any]:
     return {"days": model.days, "seasonal": model.seasonal, "peak_factor": round(model.peak_factor, 3),
-            "peak_factor_source": model.peak_source, **{k: round(v, 4) for k, v in model.params.items()}}
+            "thanksgiving_week_factor": round(model.week_factor, 3), "peak_factor_source": model.peak_source,
+            **{k: round(v, 4) for k, v in model.params.items()}}
 
 
 def _train_snowflake(session: Session, project: Project, env: Environment, where: str, cfg: PredictConfig,

@@ -69,10 +69,13 @@ def score_statements(project: Project, env: Environment, *, scored_at_sql: str, 
     its 12-week volume forecast. `scored_at_sql` is the SQL of the run's one timestamp (a literal,
     or a procedure's variable)."""
     ctx = _ctx(project, env, trained_before=None, scope="open", smoothing=smoothing, scored_at=scored_at_sql,
-               model_name=MODEL_NAME, model_version=version(smoothing), volume_model_name=VOLUME_MODEL_NAME,
-               volume_version=VOLUME_VERSION, z80=Z80)
-    return [render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx).strip()
-            for name in ("baseline_delete", "baseline_insert", "volume_baseline_delete", "volume_baseline_insert")]
+               model_version=version(smoothing), volume_version=VOLUME_VERSION, z80=Z80)
+
+    def render(name: str, model_name: str) -> str:
+        return render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx, model_name=model_name).strip()
+
+    return [render("predictions_delete", MODEL_NAME), render("baseline_insert", MODEL_NAME),
+            render("volume_delete", VOLUME_MODEL_NAME), render("volume_baseline_insert", VOLUME_MODEL_NAME)]
 
 
 def weekly_sql(project: Project, env: Environment) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from incidents.config import _Node, _read_yaml
-from incidents.errors import ConfigError
 from incidents.models import Environment, Project
 
 PREDICT_FILE = "config/predict.yml"

@@ -1,8 +1,8 @@
 """Snowflake's grammar for the prediction statements sqlglot cannot read (it returns them as opaque
 Commands): creating a SNOWFLAKE.ML.CLASSIFICATION or SNOWFLAKE.ML.FORECAST model, calling a model's
-evaluation method, and calling the scoring procedure. Each form is the part of the documented syntax we render, as a full-match
-pattern. The !PREDICT and !FORECAST calls, the procedure and its body parse with sqlglot; the task and
-ALTER TASK go through incidents.access.grammar."""
+evaluation method, and calling the scoring procedure. Each form is the part of the documented syntax
+we render, as a full-match pattern. The !PREDICT and !FORECAST calls, the procedure and its body parse
+with sqlglot; the task and ALTER TASK go through incidents.access.grammar."""
 
 from __future__ import annotations
 
