@@ -41,15 +41,19 @@ def _check_pipeline_statements(text: str, source: str) -> str:
     statements (incidents.access.grammar). The rest of the text is returned for sqlglot."""
     from incidents.access import grammar
     from incidents.ingest.intake import check_statement, pipeline_kind
+    from incidents.predict import grammar as predict_grammar
     from incidents.sqltext import split_statements
 
     statements = split_statements(text)
-    special = [s for s in statements if pipeline_kind(s) or grammar.is_access_statement(s)]
+    special = [s for s in statements if pipeline_kind(s) or grammar.is_access_statement(s)
+               or predict_grammar.is_predict_statement(s)]
     if not special:
         return text
     for statement in special:
         if pipeline_kind(statement):
             check_statement(statement, source)
+        elif predict_grammar.is_predict_statement(statement):
+            predict_grammar.check_statement(statement, source)
         else:
             grammar.check_statement(statement, source)
     return ";\n".join(s for s in statements if s not in special)
@@ -73,6 +77,7 @@ def validate_project(project: Project, env: Environment, files: dict[str, str] |
     count += _validate_ingest(project, env, seen)
     count += _validate_access(state, seen)
     count += _validate_checks(project, env)
+    count += _validate_predict(project, env)
     for rel, content in (files if files is not None else render_files(project, env)).items():
         if rel.endswith(".sql"):  # only what no object above already parsed (the sample data, mainly)
             rest = [s for s in split_statements(content) if _normal(s) not in seen]
@@ -91,6 +96,16 @@ def _validate_ingest(project: Project, env: Environment, seen: set[str]) -> int:
     for statement in statements:
         parse_statements(statement, "templates/ingest/")
         seen.add(_normal(statement))
+    return len(statements)
+
+
+def _validate_predict(project: Project, env: Environment) -> int:
+    """config/predict.yml and every statement `incidents predict` can send (incidents.predict.snowflake)."""
+    from incidents.predict.snowflake import all_statements
+
+    statements = all_statements(project, env)
+    for source, statement in statements:
+        parse_statements(statement, source)
     return len(statements)
 
 

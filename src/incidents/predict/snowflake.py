@@ -110,3 +110,30 @@ def train_statements(project: Project, env: Environment, cfg: PredictConfig, tra
 def procedure_body(project: Project, env: Environment, cfg: PredictConfig) -> list[str]:
     """The statements inside the procedure, for `validate` (sqlglot sees the body as one string)."""
     return score_statements(project, env, cfg, Trained(dt.datetime(2000, 1, 1)))
+
+
+def all_statements(project: Project, env: Environment) -> list[tuple[str, str]]:
+    """(source, statement) for every statement `incidents predict` can send, as `validate` checks them:
+    the Snowflake training and scoring statements, the procedure's body one by one (sqlglot sees a body
+    as one string), the SQL baseline and the reads of the history."""
+    from incidents.predict.config import load_predict_config
+
+    cfg = load_predict_config(project)
+    trained = Trained(dt.datetime(2000, 1, 1))
+    ctx = context(project, env)
+    out = [("templates/predict/snowflake/", s) for s in train_statements(project, env, cfg, trained)]
+    out += [("templates/predict/snowflake/", evaluation_sql(project, env, model)) for model, _, _ in CLASSIFIERS]
+    out.append(("templates/predict/snowflake/call.sql.j2",
+                _render(project, env, "call", procedure=PROCEDURE)))
+    out += [(f"procedure {PROCEDURE}", s) for s in procedure_body(project, env, cfg)]
+    out += [("templates/predict/", s) for s in baseline.score_statements(
+        project, env, scored_at_sql="'2000-01-01 00:00:00'::TIMESTAMP_NTZ", smoothing=cfg.smoothing)]
+    out.append(("templates/predict/baseline_estimates.sql.j2", baseline.estimates_sql(
+        project, env, trained_before=trained.at, scored_from=trained.at, scored_to=trained.at, smoothing=cfg.smoothing)))
+    for name in ("features", "daily_counts", "weekly_counts", "history_counts", "run_counts"):
+        out.append((f"templates/predict/{name}.sql.j2",
+                    render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx).strip()))
+    for name, model_name in (("predictions_delete", "x"), ("volume_delete", "x")):
+        out.append((f"templates/predict/{name}.sql.j2", render_template(
+            project.templates_dir, f"predict/{name}.sql.j2", **context(project, env, model_name=model_name)).strip()))
+    return out
