@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ import yaml
 import views_dataset as vd
 from incidents.models import Environment
 from incidents.session import Session
-from views_dataset import REPO, deploy_target, select, utcnow
+from views_dataset import REPO, select, utcnow
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
 TOL = 0.011
@@ -44,7 +46,8 @@ def check_rows(actual: list[Row], expected: list[Row], key: tuple[str, ...], loo
     by_key = {tuple(r[k] for k in key): r for r in actual}
     assert len(by_key) == len(actual), f"duplicate {key}"
     want_keys = {tuple(r[k] for k in key) for r in expected}
-    assert set(by_key) == want_keys, (sorted(set(by_key) - want_keys, key=str), sorted(want_keys - set(by_key), key=str))
+    assert set(by_key) == want_keys, (sorted(set(by_key) - want_keys, key=str),
+                                      sorted(want_keys - set(by_key), key=str))
     for row in expected:
         got = by_key[tuple(row[k] for k in key)]
         for column, want in row.items():
@@ -81,7 +84,8 @@ def _predictions(d: vd.Dataset) -> tuple[list[Row], list[Row]]:
     rows: list[Row] = []
 
     def add(iid: int, run: dt.datetime, tier: str, name: str, k: float) -> None:
-        for target, value, low, high in (("escalation", 0.1 + k / 10, None, None), ("sla_breach", 0.2 + k / 20, None, None),
+        for target, value, low, high in (("escalation", 0.1 + k / 10, None, None),
+                                         ("sla_breach", 0.2 + k / 20, None, None),
                                          ("resolution_hours", 5 + k, 2 + k / 2, 20 + k)):
             rows.append({"incident_id": iid, "target": target, "value": value, "interval_low": low,
                          "interval_high": high, "tier": tier, "model_name": name, "model_version": f"v-{name}",
@@ -108,6 +112,9 @@ def _predictions(d: vd.Dataset) -> tuple[list[Row], list[Row]]:
     return rows, volume
 
 
+World = tuple[Session, Environment, vd.Dataset, list[Row], list[Row]]
+
+
 def _load(session: Session, env: Environment, table: str, rows: list[Row]) -> None:
     import pandas as pd
     from fakesnow.pandas_tools import write_pandas
@@ -118,10 +125,16 @@ def _load(session: Session, env: Environment, table: str, rows: list[Row]) -> No
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, Environment, vd.Dataset, list[Row],
-                                                                      list[Row]]]:
+def world(tmp_path_factory: pytest.TempPathFactory, deployed_template: Path) -> Iterator[World]:
+    """A copy of the deployed repository project (conftest), loaded with the data above."""
+    from incidents.config import environment, load_project
+    from incidents.targets import open_local
+
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    session, _project, env = deploy_target(tmp_path_factory.mktemp("predict-views"))
+    path = tmp_path_factory.mktemp("predict-views")
+    shutil.copytree(deployed_template, path, dirs_exist_ok=True)
+    env = environment(load_project(REPO), "dev")
+    session = open_local(path, env)
     data = vd.build(utcnow())
     _extend(data)
     vd.load(session, data, env.database, env.schema)
@@ -130,9 +143,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, E
     _load(session, env, "volume_forecast", volume)
     yield session, env, data, predictions, volume
     session.close()
-
-
-World = tuple[Session, Environment, vd.Dataset, list[Row], list[Row]]
 
 
 def overview(data: vd.Dataset) -> dict[int, Row]:
@@ -372,8 +382,8 @@ def test_team_capacity(world: World) -> None:
     expected = []
     for team, rows in teams.items():
         open_rows = [risk[i["incident_id"]] for i in rows if i["is_open"]]
-        resolved = sum(bool(i["is_resolved"] and i["resolved_at"] and now - dt.timedelta(days=56) <= i["resolved_at"] < now)
-                       for i in rows)
+        since = now - dt.timedelta(days=56)
+        resolved = sum(bool(i["is_resolved"] and i["resolved_at"] and since <= i["resolved_at"] < now) for i in rows)
         per_week = resolved / 8
         forecast = created[team] / sum(created.values()) * next_4
         risks = [r["breach_risk"] for r in open_rows if r["breach_risk"] is not None]
@@ -428,7 +438,8 @@ def test_training_needs(world: World) -> None:
                          "solution_success_pct": None if success is None else round(100 * success, 2),
                          "overall_solution_success_pct": round(100 * overall_success, 2),
                          "avg_effectiveness_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
-                         "avg_reassignments": round(reassign, 2), "overall_avg_reassignments": round(overall_reassign, 2),
+                         "avg_reassignments": round(reassign, 2),
+                         "overall_avg_reassignments": round(overall_reassign, 2),
                          "ping_pong_pct": vd.pct(ping, len(rows)), "reopen_pct": vd.pct(reopen, len(rows)),
                          "training_signals": len(signals), "signals": ", ".join(signals)})
     assert any(r["training_signals"] for r in expected) and any(not r["training_signals"] for r in expected)
@@ -447,7 +458,8 @@ def test_incident_cost(world: World) -> None:
         end = now if i["is_open"] else (i["resolved_at"] or i["closed_at"])
         seconds = vd.seconds(start, end)
         hours = None if seconds is None else min(int(seconds) / 3600, rate["max_engaged_hours"]) * rate["responders"]
-        costed.append({"month": i["created_at"].date().replace(day=1), "top": i["top_category_id"], "open": i["is_open"],
+        costed.append({"month": i["created_at"].date().replace(day=1), "top": i["top_category_id"],
+                       "open": i["is_open"],
                        "hours": hours, "labour": None if hours is None else hours * rate["hourly_rate"],
                        "revenue": float(i["revenue_impact"])})
     expected = []

@@ -373,6 +373,7 @@ class Workspace:
 
         if action not in ("train", "score", "backtest"):
             raise ConfigError(f"expected train, score or backtest, got {action!r}", key="action")
+        predict.check_config(self.project, self.env, action)
         self.require_deployed()
         session = self.session
         run = {"train": predict.train, "score": predict.score, "backtest": predict.backtest}[action]

@@ -69,17 +69,24 @@ def _require_weeks(series: pd.Series, weeks: int, what: str) -> None:
                                f"{weeks} needed (history.min_weeks in {PREDICT_FILE})")
 
 
+def check_config(project: Project, env: Environment, action: str) -> PredictConfig:
+    """config/predict.yml, and whether `action` may run in `env` at all: the user's mistakes, said
+    before anything about the target's state."""
+    cfg = load_predict_config(project)
+    if action == "train" and not cfg.models_on(env):
+        raise ConfigError(f"models are off for env {env.name}; turn them on with `{env.name}: true` under "
+                          "models:, or score with the SQL baseline alone (`incidents predict score`)",
+                          file=PREDICT_FILE, key="models")
+    return cfg
+
+
 # --------------------------------------------------------------------------- train
 
 def train(session: Session, project: Project, env: Environment, where: str, *,
           on_progress: Progress | None = None) -> TrainResult:
     """Fit the model tier of an environment that has it on, on every outcome known now; store it
     (locally) or create the SNOWFLAKE.ML models, the scoring procedure and its task (Snowflake)."""
-    cfg = load_predict_config(project)
-    if not cfg.models_on(env):
-        raise ConfigError(f"models are off for env {env.name}; turn them on with `{env.name}: true` under "
-                          "models:, or score with the SQL baseline alone (`incidents predict score`)",
-                          file=PREDICT_FILE, key="models")
+    cfg = check_config(project, env, "train")
     if session.backend == "snowflake":
         return _train_snowflake(session, project, env, where, cfg, _say(on_progress))
     return _train_local(session, project, env, where, cfg, _say(on_progress))
@@ -185,7 +192,7 @@ def _score_snowflake(session: Session, project: Project, env: Environment, say: 
 
     say(f"calling {snowflake.PROCEDURE.upper()}() (SQL baseline, !PREDICT, !FORECAST)")
     sql = render_template(project.templates_dir, "predict/snowflake/call.sql.j2",
-                          **context(project, env, procedure=snowflake.PROCEDURE))
+                          **context(project, env, procedure=snowflake.PROCEDURE)).strip()
     try:
         session.execute(sql, obj=snowflake.PROCEDURE)
     except TargetError as exc:

@@ -129,7 +129,8 @@ def all_statements(project: Project, env: Environment) -> list[tuple[str, str]]:
     out += [("templates/predict/", s) for s in baseline.score_statements(
         project, env, scored_at_sql="'2000-01-01 00:00:00'::TIMESTAMP_NTZ", smoothing=cfg.smoothing)]
     out.append(("templates/predict/baseline_estimates.sql.j2", baseline.estimates_sql(
-        project, env, trained_before=trained.at, scored_from=trained.at, scored_to=trained.at, smoothing=cfg.smoothing)))
+        project, env, trained_before=trained.at, scored_from=trained.at, scored_to=trained.at,
+        smoothing=cfg.smoothing)))
     for name in ("features", "daily_counts", "weekly_counts", "history_counts", "run_counts"):
         out.append((f"templates/predict/{name}.sql.j2",
                     render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx).strip()))
