@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 MODEL_NAME = "sklearn_hist_gradient_boosting"
 QUANTILES = (0.1, 0.5, 0.9)
 # Small trees, a fixed number of rounds and no early stopping: the same settings on every fold, no
-# held-out slice taken from the most recent (most informative) history.
-PARAMS: dict[str, Any] = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+# held-out slice taken from the most recent (most informative) history. 100 rounds at 0.1: on the
+# seeded 100k history 150 rounds at 0.08 scored within 0.005 AUC and 0.003 MAE for 1.5x the time.
+PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40,
                           "l2_regularization": 1.0, "early_stopping": False}
 Progress = Callable[[str, int, float], None]  # (what, rows, seconds) after each fit
 # One OpenMP thread: on a machine whose cores are busy with other work, scikit-learn's spinning worker
