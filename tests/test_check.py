@@ -21,7 +21,7 @@ def test_check_gates_on_failed_checks(project_copy: Path, deployed_local: Path, 
     args = ["--project-dir", str(project_copy)]
     clean = runner.invoke(app, ["check", *args])
     assert clean.exit_code == 0, clean.output
-    assert "all 61 data checks passed" in clean.output and "recorded at" in clean.output
+    assert "all 69 data checks passed" in clean.output and "recorded at" in clean.output
 
     # Snowflake would not stop these either: allowed_values are not constraints.
     values = ", ".join(f"('bad{i}', 1, 2, 3)" for i in range(6))
@@ -57,8 +57,8 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
 
     assert runner.invoke(app, ["check", *args]).exit_code == 0
     [[checks, runs]] = query("SELECT COUNT(*), COUNT(DISTINCT checked_at) FROM data_quality_results")
-    assert (checks, runs) == (61, 1)  # one row per passing check
-    assert query("SELECT COUNT(*), COUNT_IF(passed), SUM(failures) FROM v_data_quality_checks") == [[61, 61, 0]]
+    assert (checks, runs) == (69, 1)  # one row per passing check
+    assert query("SELECT COUNT(*), COUNT_IF(passed), SUM(failures) FROM v_data_quality_checks") == [[69, 69, 0]]
     values = ", ".join(f"('bad{i}', 1, 2, 3)" for i in range(7))
     assert runner.invoke(app, ["query", "INSERT INTO sla_policies (priority, acknowledge_minutes, "
                                f"first_response_minutes, resolve_minutes) VALUES {values}", *args]).exit_code == 0
@@ -69,7 +69,7 @@ def test_check_records_its_runs_and_the_view_shows_the_latest(project_copy: Path
     assert query("SELECT COUNT(DISTINCT checked_at) FROM data_quality_results") == [[2]]  # runs are kept
     assert query("SELECT check_name, table_name, column_name, failures FROM v_data_quality_checks "
                  "WHERE NOT passed") == [["invalid_value", "sla_policies", "priority", 7]]  # one row per check
-    assert query("SELECT COUNT(*), COUNT_IF(passed) FROM v_data_quality_checks") == [[61, 60]]
+    assert query("SELECT COUNT(*), COUNT_IF(passed) FROM v_data_quality_checks") == [[69, 68]]
 
     assert runner.invoke(app, ["query", "DELETE FROM sla_policies WHERE priority LIKE 'bad%'", *args]).exit_code == 0
     assert runner.invoke(app, ["check", *args]).exit_code == 0
