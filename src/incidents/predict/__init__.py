@@ -226,8 +226,7 @@ def _write_incident_rows(session: Session, project: Project, env: Environment, s
     from incidents.predict.history import load_history
     from incidents.seed.load import Loader
 
-    frame = load_history(session, project, env)
-    estimates = local.predict(stored.incidents, frame[frame["is_open"]])
+    estimates = local.predict(stored.incidents, load_history(session, project, env, open_only=True))
     parts = []
     for target, value, low, high in (("escalation", "p_escalation", None, None),
                                      ("sla_breach", "p_sla_breach", None, None),

@@ -37,11 +37,13 @@ CLASSIFIED = (ESCALATION, SLA_BREACH)
 TARGETS = (ESCALATION, SLA_BREACH, RESOLUTION)
 
 
-def load_history(session: Session, project: Project, env: Environment) -> pd.DataFrame:
-    """Every incident's features and outcomes, oldest first, with the model's numeric transforms."""
+def load_history(session: Session, project: Project, env: Environment, *, open_only: bool = False) -> pd.DataFrame:
+    """Every incident's features and outcomes (only the open incidents' with `open_only`), oldest
+    first, with the model's numeric transforms."""
     from incidents.predict.frames import fetch_frame
 
-    sql = render_template(project.templates_dir, "predict/features.sql.j2", **context(project, env))
+    sql = render_template(project.templates_dir, "predict/features.sql.j2",
+                          **context(project, env, open_only=open_only))
     return prepare(fetch_frame(session, sql, obj="v_prediction_features"))
 
 

@@ -131,9 +131,10 @@ def all_statements(project: Project, env: Environment) -> list[tuple[str, str]]:
     out.append(("templates/predict/baseline_estimates.sql.j2", baseline.estimates_sql(
         project, env, trained_before=trained.at, scored_from=trained.at, scored_to=trained.at,
         smoothing=cfg.smoothing)))
-    for name in ("features", "daily_counts", "weekly_counts", "history_counts", "run_counts"):
-        out.append((f"templates/predict/{name}.sql.j2",
-                    render_template(project.templates_dir, f"predict/{name}.sql.j2", **ctx).strip()))
+    for name, open_only in (("features", False), ("features", True), ("daily_counts", False),
+                            ("weekly_counts", False), ("history_counts", False), ("run_counts", False)):
+        out.append((f"templates/predict/{name}.sql.j2", render_template(
+            project.templates_dir, f"predict/{name}.sql.j2", **ctx, open_only=open_only).strip()))
     for name, model_name in (("predictions_delete", "x"), ("volume_delete", "x")):
         out.append((f"templates/predict/{name}.sql.j2", render_template(
             project.templates_dir, f"predict/{name}.sql.j2", **context(project, env, model_name=model_name)).strip()))
