@@ -4,7 +4,7 @@ estimates and a weekly volume forecast (see README, "Predictions and planning").
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -62,7 +62,7 @@ def train(
     Examples: incidents predict train; incidents predict train --env prod --format json
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
-        result = ws.predict("train", on_progress=_progress(output is TextJson.text and not quiet))
+        result = cast("TrainResult", ws.predict("train", on_progress=_progress(output is TextJson.text and not quiet)))
         show(result, output, lambda: _train_text(result))
 
 
@@ -84,7 +84,7 @@ def score(
     Examples: incidents predict score; incidents predict score --format json
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
-        result = ws.predict("score", on_progress=_progress(output is TextJson.text and not quiet))
+        result = cast("ScoreResult", ws.predict("score", on_progress=_progress(output is TextJson.text and not quiet)))
         show(result, output, lambda: _score_text(result))
 
 
@@ -107,7 +107,8 @@ def backtest(
     Examples: incidents predict backtest; incidents predict backtest --format json > backtest.json
     """
     with _errors(output is TextJson.json), _workspace(project_dir, env, connection, verbose) as ws:
-        result = ws.predict("backtest", on_progress=_progress(output is TextJson.text and not quiet))
+        result = cast("BacktestResult",
+                      ws.predict("backtest", on_progress=_progress(output is TextJson.text and not quiet)))
         show(result, output, lambda: _backtest_text(result))
 
 
