@@ -172,6 +172,35 @@ CLUSTER BY (TO_DATE(CREATED_AT))
 COMMENT = 'Communication log of an incident - internal notes, customer-facing updates and system messages.'
 ;
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_COST_RATES (
+    PRIORITY VARCHAR(10) NOT NULL COMMENT 'Priority the rate applies to: critical, high, medium or low.',
+    HOURLY_RATE NUMBER(10,2) NOT NULL COMMENT 'Cost of one responder hour, in the project currency.',
+    RESPONDERS NUMBER(5,1) NOT NULL COMMENT 'People working an incident of this priority at the same time.',
+    MAX_ENGAGED_HOURS NUMBER(10,1) NOT NULL COMMENT 'Hours of work counted at most per incident; beyond them an open incident waits rather than works.',
+    DESCRIPTION VARCHAR(1000) COMMENT 'Where the figures come from.',
+    CONSTRAINT PK_INCIDENT_COST_RATES PRIMARY KEY (PRIORITY)
+)
+COMMENT = 'What an hour of incident response costs, per priority, for v_incident_cost. Responder hours = LEAST(hours from acknowledgement (else creation) to resolution (else now), max_engaged_hours) x responders. Deploy inserts the defaults for missing priorities only; edit rows to change rates without redeploying views.'
+;
+
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_PREDICTIONS (
+    INCIDENT_ID NUMBER(38,0) NOT NULL COMMENT 'Incident the estimate is for.',
+    TARGET VARCHAR(30) NOT NULL COMMENT 'What is estimated: escalation (ever escalated), sla_breach (resolve target missed) or resolution_hours (created to resolved).',
+    VALUE FLOAT NOT NULL COMMENT 'Probability 0-1 for escalation and sla_breach; the median (P50) estimate in hours for resolution_hours.',
+    INTERVAL_LOW FLOAT COMMENT 'P10 estimate of resolution_hours; NULL for probabilities.',
+    INTERVAL_HIGH FLOAT COMMENT 'P90 estimate of resolution_hours; NULL for probabilities.',
+    TIER VARCHAR(10) NOT NULL COMMENT 'baseline (SQL, always on) or model (scikit-learn locally, SNOWFLAKE.ML on Snowflake).',
+    MODEL_NAME VARCHAR(100) NOT NULL COMMENT 'e.g. sql_baseline, sklearn_hist_gradient_boosting, snowflake_ml_classification.',
+    MODEL_VERSION VARCHAR(50) NOT NULL COMMENT 'Version of the model (v0003 for a stored local model; the SQL baseline''s smoothing and training cut-off).',
+    TRAINING_INCIDENTS NUMBER(38,0) COMMENT 'Incidents with a known outcome the estimate learned from.',
+    TRAINED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the model was trained (UTC); for the SQL baseline, when it read the history.',
+    SCORED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When this estimate was written (UTC).',
+    CONSTRAINT PK_INCIDENT_PREDICTIONS PRIMARY KEY (INCIDENT_ID, TARGET, MODEL_NAME),
+    CONSTRAINT FK_INCIDENT_PREDICTIONS_INCIDENT_ID FOREIGN KEY (INCIDENT_ID) REFERENCES INCIDENTS.CORE.INCIDENTS (INCIDENT_ID)
+)
+COMMENT = 'Estimates per incident made when it was open - escalation and SLA-breach probability, resolution time with its P10-P90 interval - one row per incident, target and model; written by `incidents predict score` (and the Snowflake task), the SQL baseline and the model tier alike. A new score replaces the rows of the same incident, target and model.'
+;
+
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.SOLUTION_TEMPLATES (
     SOLUTION_ID NUMBER(38,0) NOT NULL COMMENT 'Surrogate key of the solution template.',
     CODE VARCHAR(50) NOT NULL COMMENT 'Stable machine code, e.g. RUNBOOK.PAYMENT_FAILOVER; unique.',
@@ -320,6 +349,23 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.SLA_POLICIES (
 COMMENT = 'SLA targets per priority, in minutes from incident creation. Deploy inserts the defaults for missing priorities only; edit rows to change targets without redeploying views.'
 ;
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.VOLUME_FORECAST (
+    WEEK_START DATE NOT NULL COMMENT 'Monday of the forecast week.',
+    WEEKS_AHEAD NUMBER(38,0) NOT NULL COMMENT '1 for the week holding the last day of history, 2 for the next, ...',
+    FORECAST_INCIDENTS FLOAT NOT NULL COMMENT 'Incidents expected to be created in the week.',
+    INTERVAL_LOW FLOAT COMMENT 'Lower end of the 80% interval (P10).',
+    INTERVAL_HIGH FLOAT COMMENT 'Upper end of the 80% interval (P90).',
+    PEAK_DAYS NUMBER(38,0) NOT NULL DEFAULT 0 COMMENT 'Days of the week from Black Friday to Cyber Monday (0-4).',
+    TIER VARCHAR(10) NOT NULL COMMENT 'baseline (SQL, always on) or model (statsmodels Holt-Winters locally, SNOWFLAKE.ML.FORECAST on Snowflake).',
+    MODEL_NAME VARCHAR(100) NOT NULL COMMENT 'e.g. sql_trailing_mean, statsmodels_holt_winters, snowflake_ml_forecast.',
+    MODEL_VERSION VARCHAR(50) NOT NULL COMMENT 'Version of the model.',
+    TRAINED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the model was trained (UTC).',
+    SCORED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When this forecast was written (UTC).',
+    CONSTRAINT PK_VOLUME_FORECAST PRIMARY KEY (WEEK_START, MODEL_NAME)
+)
+COMMENT = 'Incidents expected per ISO week (Monday start, UTC) with an 80% interval, from the SQL baseline and the model tier; written by `incidents predict score`. A new forecast replaces the weeks of the same model.'
+;
+
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENTS_DEPLOY_HISTORY (
     DEPLOY_ID VARCHAR(36) NOT NULL COMMENT 'One id per deploy run (UUID).',
     OBJECT_KIND VARCHAR(20) NOT NULL COMMENT 'database, schema, table, reference_data, view; deploy for the row that ends a deploy.',
@@ -428,6 +474,19 @@ WHEN MATCHED AND (target.PARENT_CATEGORY_ID IS DISTINCT FROM source.PARENT_CATEG
     THEN UPDATE SET PARENT_CATEGORY_ID = source.PARENT_CATEGORY_ID, CODE = source.CODE, NAME = source.NAME, DESCRIPTION = source.DESCRIPTION, DEFAULT_PRIORITY = source.DEFAULT_PRIORITY, IS_ACTIVE = source.IS_ACTIVE
 WHEN NOT MATCHED THEN INSERT (CATEGORY_ID, PARENT_CATEGORY_ID, CODE, NAME, DESCRIPTION, DEFAULT_PRIORITY, IS_ACTIVE)
 VALUES (source.CATEGORY_ID, source.PARENT_CATEGORY_ID, source.CODE, source.NAME, source.DESCRIPTION, source.DEFAULT_PRIORITY, source.IS_ACTIVE);
+
+MERGE INTO INCIDENTS.CORE.INCIDENT_COST_RATES AS target
+USING (
+    SELECT COLUMN1::VARCHAR(10) AS PRIORITY, COLUMN2::NUMBER(10,2) AS HOURLY_RATE, COLUMN3::NUMBER(5,1) AS RESPONDERS, COLUMN4::NUMBER(10,1) AS MAX_ENGAGED_HOURS, COLUMN5::VARCHAR(1000) AS DESCRIPTION
+    FROM VALUES
+        ('critical', 150, 4, 24, 'Default: an incident bridge of four engineers.'),
+        ('high', 120, 2, 16, 'Default: an engineer and an on-call lead.'),
+        ('medium', 100, 1, 8, 'Default: one engineer, a working day at most.'),
+        ('low', 90, 1, 3, 'Default: one engineer, a few hours at most.')
+) AS source
+ON target.PRIORITY = source.PRIORITY
+WHEN NOT MATCHED THEN INSERT (PRIORITY, HOURLY_RATE, RESPONDERS, MAX_ENGAGED_HOURS, DESCRIPTION)
+VALUES (source.PRIORITY, source.HOURLY_RATE, source.RESPONDERS, source.MAX_ENGAGED_HOURS, source.DESCRIPTION);
 
 MERGE INTO INCIDENTS.CORE.SLA_POLICIES AS target
 USING (

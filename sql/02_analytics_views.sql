@@ -1485,6 +1485,717 @@ WHERE r.checked_at = (SELECT MAX(latest.checked_at) FROM INCIDENTS.CORE.DATA_QUA
   AND r.failures > 0
 ;
 
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_PREDICTION_FEATURES
+(
+    INCIDENT_ID COMMENT 'Surrogate key of the incident.',
+    CREATED_AT COMMENT 'When it was created (UTC).',
+    PRIORITY COMMENT 'Priority.',
+    SEVERITY COMMENT 'Severity.',
+    IMPACT_LEVEL COMMENT 'Impact level.',
+    SOURCE COMMENT 'How it was raised.',
+    CATEGORY_ID COMMENT 'Category of the incident.',
+    TOP_CATEGORY_ID COMMENT 'Top-level ancestor of the category (the category itself when it is not in v_category_tree).',
+    TEAM COMMENT 'assigned_team, or "(none)".',
+    HOUR_OF_DAY COMMENT 'Hour of created_at, 0-23 UTC.',
+    DAY_OF_WEEK COMMENT 'ISO weekday of created_at, 1 = Monday ... 7 = Sunday.',
+    HOUR_BAND COMMENT 'Quarter of the day of created_at, 0 (00-05 UTC) to 3 (18-23 UTC).',
+    IS_WEEKEND COMMENT 'TRUE on Saturday and Sunday (UTC).',
+    CUSTOMERS_AFFECTED COMMENT 'Estimated customers affected.',
+    REVENUE_IMPACT COMMENT 'Estimated revenue lost, project currency.',
+    CUSTOMERS_BAND COMMENT '0 for none, then 1 (1-99), 2 (100-999), 3 (1,000-9,999), 4 (10,000 or more).',
+    REVENUE_BAND COMMENT '0 for none, then 1 (under 1,000), 2 (under 10,000), 3 (under 100,000), 4 (100,000 or more).',
+    DETECTION_LAG_MINUTES COMMENT 'Minutes from detected_at to created_at; NULL when detected_at is missing or later.',
+    IS_OPEN COMMENT 'TRUE while open.',
+    ESCALATED COMMENT 'TRUE once escalated (incidents.is_escalated).',
+    ESCALATION_KNOWN_AT COMMENT 'When the escalation outcome was settled - resolved_at of resolved, closed_at of cancelled or duplicate incidents; NULL while open.',
+    SLA_BREACHED COMMENT 'TRUE if the resolve target was missed (resolved late or open past it), FALSE if met, NULL while pending (v_incident_overview.resolve_sla_met negated).',
+    SLA_KNOWN_AT COMMENT 'When that became known - resolved_at when met, created_at plus the target when missed.',
+    RESOLUTION_HOURS COMMENT 'Hours from created_at to resolved_at (4 decimals), resolved incidents only.',
+    RESOLUTION_KNOWN_AT COMMENT 'resolved_at where resolution_hours is set.'
+)
+COPY GRANTS
+COMMENT = 'One row per incident - what is known when it is created (the features of the SQL baseline and the models) and each outcome with the moment it became known.'
+AS
+SELECT
+    o.incident_id,
+    o.created_at,
+    o.priority,
+    o.severity,
+    o.impact_level,
+    o.source,
+    o.category_id,
+    COALESCE(o.top_category_id, o.category_id) AS top_category_id,
+    COALESCE(o.assigned_team, '(none)') AS team,
+    HOUR(o.created_at) AS hour_of_day,
+    DAYOFWEEKISO(o.created_at) AS day_of_week,
+    CAST(FLOOR(HOUR(o.created_at) / 6) AS NUMBER(38,0)) AS hour_band,
+    DAYOFWEEKISO(o.created_at) >= 6 AS is_weekend,
+    o.customers_affected,
+    o.revenue_impact,
+    CASE
+        WHEN o.customers_affected <= 0 THEN 0
+        WHEN o.customers_affected < 100 THEN 1
+        WHEN o.customers_affected < 1000 THEN 2
+        WHEN o.customers_affected < 10000 THEN 3
+        ELSE 4
+    END AS customers_band,
+    CASE
+        WHEN o.revenue_impact <= 0 THEN 0
+        WHEN o.revenue_impact < 1000 THEN 1
+        WHEN o.revenue_impact < 10000 THEN 2
+        WHEN o.revenue_impact < 100000 THEN 3
+        ELSE 4
+    END AS revenue_band,
+    IFF(o.detected_at <= o.created_at, DATEDIFF('minute', o.detected_at, o.created_at), NULL) AS detection_lag_minutes,
+    o.is_open,
+    o.is_escalated AS escalated,
+    CASE
+        WHEN o.is_resolved THEN o.resolved_at
+        WHEN o.is_cancelled_or_duplicate THEN o.closed_at
+    END AS escalation_known_at,
+    NOT o.resolve_sla_met AS sla_breached,
+    CASE
+        WHEN o.resolve_sla_met THEN o.resolved_at
+        WHEN NOT o.resolve_sla_met THEN DATEADD('minute', o.sla_resolve_minutes, o.created_at)
+    END AS sla_known_at,
+    ROUND(o.minutes_to_resolve / 60, 4) AS resolution_hours,
+    IFF(o.minutes_to_resolve IS NOT NULL, o.resolved_at, NULL) AS resolution_known_at
+FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ESCALATION_TRAINING
+(
+    PRIORITY COMMENT 'Priority.',
+    SEVERITY COMMENT 'Severity.',
+    IMPACT_LEVEL COMMENT 'Impact level.',
+    SOURCE COMMENT 'How it was raised.',
+    CATEGORY COMMENT 'category_id as text (a categorical feature).',
+    TOP_CATEGORY COMMENT 'top_category_id as text.',
+    TEAM COMMENT 'assigned_team, or "(none)".',
+    HOUR_OF_DAY COMMENT 'Hour of created_at, 0-23 UTC.',
+    DAY_OF_WEEK COMMENT 'ISO weekday of created_at.',
+    CUSTOMERS_AFFECTED COMMENT 'Estimated customers affected.',
+    REVENUE_IMPACT COMMENT 'Estimated revenue lost.',
+    DETECTION_LAG_MINUTES COMMENT 'Minutes from detected_at to created_at.',
+    OUTCOME COMMENT 'yes if the incident was escalated, else no.'
+)
+COPY GRANTS
+COMMENT = 'Training data of the Snowflake escalation model (SNOWFLAKE.ML.CLASSIFICATION) - the features known at creation and the outcome, for every incident whose escalation outcome is settled.'
+AS
+SELECT
+    f.priority,
+    f.severity,
+    f.impact_level,
+    f.source,
+    CAST(f.category_id AS VARCHAR) AS category,
+    CAST(f.top_category_id AS VARCHAR) AS top_category,
+    f.team,
+    f.hour_of_day,
+    f.day_of_week,
+    f.customers_affected,
+    f.revenue_impact,
+    f.detection_lag_minutes,
+    IFF(f.escalated, 'yes', 'no') AS outcome
+FROM INCIDENTS.CORE.V_PREDICTION_FEATURES AS f
+WHERE f.escalation_known_at IS NOT NULL
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SLA_BREACH_TRAINING
+(
+    PRIORITY COMMENT 'Priority.',
+    SEVERITY COMMENT 'Severity.',
+    IMPACT_LEVEL COMMENT 'Impact level.',
+    SOURCE COMMENT 'How it was raised.',
+    CATEGORY COMMENT 'category_id as text (a categorical feature).',
+    TOP_CATEGORY COMMENT 'top_category_id as text.',
+    TEAM COMMENT 'assigned_team, or "(none)".',
+    HOUR_OF_DAY COMMENT 'Hour of created_at, 0-23 UTC.',
+    DAY_OF_WEEK COMMENT 'ISO weekday of created_at.',
+    CUSTOMERS_AFFECTED COMMENT 'Estimated customers affected.',
+    REVENUE_IMPACT COMMENT 'Estimated revenue lost.',
+    DETECTION_LAG_MINUTES COMMENT 'Minutes from detected_at to created_at.',
+    OUTCOME COMMENT 'yes if the resolve target was missed, else no.'
+)
+COPY GRANTS
+COMMENT = 'Training data of the Snowflake SLA-breach model (SNOWFLAKE.ML.CLASSIFICATION) - the features known at creation and whether the resolve target was missed, for every incident where that is known.'
+AS
+SELECT
+    f.priority,
+    f.severity,
+    f.impact_level,
+    f.source,
+    CAST(f.category_id AS VARCHAR) AS category,
+    CAST(f.top_category_id AS VARCHAR) AS top_category,
+    f.team,
+    f.hour_of_day,
+    f.day_of_week,
+    f.customers_affected,
+    f.revenue_impact,
+    f.detection_lag_minutes,
+    IFF(f.sla_breached, 'yes', 'no') AS outcome
+FROM INCIDENTS.CORE.V_PREDICTION_FEATURES AS f
+WHERE f.sla_known_at IS NOT NULL
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_VOLUME_HISTORY
+(
+    WEEK_START COMMENT 'Monday of the week (TIMESTAMP_NTZ, as SNOWFLAKE.ML.FORECAST takes it).',
+    INCIDENTS COMMENT 'Incidents created in the week, any status.',
+    PEAK_DAYS COMMENT 'Days of the week from Black Friday to Cyber Monday (0-4), the exogenous variable of the forecast.'
+)
+COPY GRANTS
+COMMENT = 'Incidents created per complete ISO week (Monday start, UTC), from the first whole week to the week before the last incident - the training series of the Snowflake volume model (SNOWFLAKE.ML.FORECAST).'
+AS
+WITH RECURSIVE days AS (
+    SELECT TO_DATE(created_at) AS day, COUNT(*) AS incidents
+    FROM INCIDENTS.CORE.INCIDENTS
+    GROUP BY 1
+),
+bounds AS (
+    SELECT
+        DATEADD('day', MOD(8 - DAYOFWEEKISO(MIN(day)), 7), MIN(day))::DATE AS first_week,
+        DATEADD('day', -7, DATEADD('day', 1 - DAYOFWEEKISO(MAX(day)), MAX(day))::DATE)::DATE AS last_week
+    FROM days
+),
+weeks (week_start) AS (
+    SELECT first_week FROM bounds WHERE first_week <= last_week
+    UNION ALL
+    SELECT DATEADD('day', 7, weeks.week_start)::DATE
+    FROM weeks CROSS JOIN bounds
+    WHERE weeks.week_start < bounds.last_week
+),
+weekly AS (
+    SELECT DATEADD('day', 1 - DAYOFWEEKISO(day), day)::DATE AS week_start, SUM(incidents) AS incidents
+    FROM days
+    GROUP BY 1
+)
+SELECT
+    s.week_start::TIMESTAMP_NTZ AS week_start,
+    COALESCE(w.incidents, 0) AS incidents,
+    GREATEST(0, DATEDIFF('day',
+    GREATEST(s.week_start, DATEADD('day', MOD(4 - DAYOFWEEKISO(DATE_FROM_PARTS(YEAR(s.week_start), 11, 1)) + 7, 7) + 22,
+        DATE_FROM_PARTS(YEAR(s.week_start), 11, 1))::DATE),
+    LEAST(DATEADD('day', 6, s.week_start)::DATE, DATEADD('day', 3, DATEADD('day', MOD(4 - DAYOFWEEKISO(DATE_FROM_PARTS(YEAR(s.week_start), 11, 1)) + 7, 7) + 22,
+        DATE_FROM_PARTS(YEAR(s.week_start), 11, 1))::DATE)::DATE)) + 1) AS peak_days
+FROM weeks AS s
+LEFT JOIN weekly AS w ON w.week_start = s.week_start
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_VOLUME_FUTURE
+(
+    WEEK_START COMMENT 'Monday of the week (TIMESTAMP_NTZ).',
+    WEEKS_AHEAD COMMENT '1 for the week holding the last incident, 2 for the next, up to 12.',
+    PEAK_DAYS COMMENT 'Days of the week from Black Friday to Cyber Monday (0-4).'
+)
+COPY GRANTS
+COMMENT = 'The 12 weeks a volume forecast covers, from the week holding the last incident on, with their Black Friday to Cyber Monday days.'
+AS
+WITH RECURSIVE start AS (
+    SELECT DATEADD('day', 1 - DAYOFWEEKISO(TO_DATE(MAX(created_at))), TO_DATE(MAX(created_at)))::DATE AS first_week
+    FROM INCIDENTS.CORE.INCIDENTS
+),
+ahead (weeks_ahead) AS (
+    SELECT 1
+    UNION ALL
+    SELECT weeks_ahead + 1 FROM ahead WHERE weeks_ahead < 12
+),
+weeks AS (
+    SELECT a.weeks_ahead, DATEADD('day', 7 * (a.weeks_ahead - 1), s.first_week)::DATE AS week_start
+    FROM start AS s CROSS JOIN ahead AS a
+    WHERE s.first_week IS NOT NULL
+)
+SELECT
+    week_start::TIMESTAMP_NTZ AS week_start,
+    weeks_ahead,
+    GREATEST(0, DATEDIFF('day',
+    GREATEST(week_start, DATEADD('day', MOD(4 - DAYOFWEEKISO(DATE_FROM_PARTS(YEAR(week_start), 11, 1)) + 7, 7) + 22,
+        DATE_FROM_PARTS(YEAR(week_start), 11, 1))::DATE),
+    LEAST(DATEADD('day', 6, week_start)::DATE, DATEADD('day', 3, DATEADD('day', MOD(4 - DAYOFWEEKISO(DATE_FROM_PARTS(YEAR(week_start), 11, 1)) + 7, 7) + 22,
+        DATE_FROM_PARTS(YEAR(week_start), 11, 1))::DATE)::DATE)) + 1) AS peak_days
+FROM weeks
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CURRENT_PREDICTIONS
+(
+    INCIDENT_ID COMMENT 'Incident the estimate is for.',
+    TARGET COMMENT 'escalation, sla_breach or resolution_hours.',
+    VALUE COMMENT 'Probability 0-1, or the P50 estimate in hours for resolution_hours.',
+    INTERVAL_LOW COMMENT 'P10 of resolution_hours; NULL for probabilities.',
+    INTERVAL_HIGH COMMENT 'P90 of resolution_hours; NULL for probabilities.',
+    TIER COMMENT 'baseline or model.',
+    MODEL_NAME COMMENT 'Model that made the estimate.',
+    MODEL_VERSION COMMENT 'Its version.',
+    TRAINING_INCIDENTS COMMENT 'Incidents with a known outcome it learned from.',
+    TRAINED_AT COMMENT 'When it was trained (UTC).',
+    SCORED_AT COMMENT 'When the estimate was written (UTC).'
+)
+COPY GRANTS
+COMMENT = 'One estimate per incident and target from incident_predictions - the latest scoring run, its model tier before the SQL baseline.'
+AS
+SELECT
+    incident_id,
+    target,
+    value,
+    interval_low,
+    interval_high,
+    tier,
+    model_name,
+    model_version,
+    training_incidents,
+    trained_at,
+    scored_at
+FROM INCIDENTS.CORE.INCIDENT_PREDICTIONS
+QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY incident_id, target
+    ORDER BY scored_at DESC, IFF(tier = 'model', 0, 1), model_name
+) = 1
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_OPEN_INCIDENT_RISK
+(
+    RISK_RANK COMMENT '1 = the most revenue at risk; then by breach_risk, then incident_id. Incidents without an estimate rank last.',
+    INCIDENT_ID COMMENT 'Surrogate key of the incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    TITLE COMMENT 'One-line summary.',
+    STATUS COMMENT 'Current status.',
+    PRIORITY COMMENT 'Priority.',
+    ASSIGNED_TEAM COMMENT 'Team currently responsible.',
+    CREATED_AT COMMENT 'When it was created (UTC).',
+    AGE_HOURS COMMENT 'Hours since created_at (SYSDATE, UTC).',
+    SLA_RESOLVE_HOURS COMMENT 'Resolve target of the priority, in hours.',
+    IS_RESOLVE_SLA_BREACHED COMMENT 'TRUE once age exceeds the resolve target.',
+    BREACH_PROBABILITY COMMENT 'Estimated probability of missing the resolve target (sla_breach); NULL when not scored.',
+    BREACH_RISK COMMENT '1 when already breached, else breach_probability.',
+    ESCALATION_PROBABILITY COMMENT 'Estimated probability of escalation; NULL when not scored.',
+    REVENUE_AT_STAKE COMMENT 'revenue_impact of the incident.',
+    EXPECTED_REVENUE_AT_RISK COMMENT 'breach_risk x revenue_at_stake.',
+    RESOLUTION_HOURS_ESTIMATE COMMENT 'P50 estimate of hours from creation to resolution.',
+    RESOLUTION_HOURS_LOW COMMENT 'P10 estimate.',
+    RESOLUTION_HOURS_HIGH COMMENT 'P90 estimate.',
+    EXPECTED_RESOLVED_AT COMMENT 'created_at plus resolution_hours_estimate (UTC).',
+    BREACH_MODEL_NAME COMMENT 'Model of the breach estimate.',
+    RESOLUTION_MODEL_NAME COMMENT 'Model of the resolution estimate.',
+    SCORED_AT COMMENT 'When the newest of its estimates was written (UTC).'
+)
+COPY GRANTS
+COMMENT = 'Open incidents ranked by expected revenue at risk - breach risk (1 once the resolve target has passed, else the estimated probability) times revenue_impact - with the resolution estimate and its P10-P90 interval (v_current_predictions).'
+AS
+WITH estimates AS (
+    SELECT
+        incident_id,
+        MAX(IFF(target = 'sla_breach', value, NULL)) AS breach_probability,
+        MAX(IFF(target = 'escalation', value, NULL)) AS escalation_probability,
+        MAX(IFF(target = 'resolution_hours', value, NULL)) AS resolution_hours_estimate,
+        MAX(IFF(target = 'resolution_hours', interval_low, NULL)) AS resolution_hours_low,
+        MAX(IFF(target = 'resolution_hours', interval_high, NULL)) AS resolution_hours_high,
+        MAX(IFF(target = 'sla_breach', model_name, NULL)) AS breach_model_name,
+        MAX(IFF(target = 'resolution_hours', model_name, NULL)) AS resolution_model_name,
+        MAX(scored_at) AS scored_at
+    FROM INCIDENTS.CORE.V_CURRENT_PREDICTIONS
+    GROUP BY incident_id
+),
+risk AS (
+    SELECT
+        o.incident_id,
+        o.incident_number,
+        o.title,
+        o.status,
+        o.priority,
+        o.assigned_team,
+        o.created_at,
+        ROUND(o.age_minutes / 60, 2) AS age_hours,
+        ROUND(o.sla_resolve_minutes / 60, 2) AS sla_resolve_hours,
+        o.resolve_sla_met IS NOT NULL AND NOT o.resolve_sla_met AS is_resolve_sla_breached,
+        e.breach_probability,
+        IFF(o.resolve_sla_met IS NOT NULL AND NOT o.resolve_sla_met, 1, e.breach_probability) AS breach_risk,
+        e.escalation_probability,
+        o.revenue_impact AS revenue_at_stake,
+        e.resolution_hours_estimate,
+        e.resolution_hours_low,
+        e.resolution_hours_high,
+        e.breach_model_name,
+        e.resolution_model_name,
+        e.scored_at
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    LEFT JOIN estimates AS e ON e.incident_id = o.incident_id
+    WHERE o.is_open
+)
+SELECT
+    ROW_NUMBER() OVER (
+        ORDER BY breach_risk * revenue_at_stake DESC NULLS LAST, breach_risk DESC NULLS LAST, incident_id
+    ) AS risk_rank,
+    incident_id,
+    incident_number,
+    title,
+    status,
+    priority,
+    assigned_team,
+    created_at,
+    age_hours,
+    sla_resolve_hours,
+    is_resolve_sla_breached,
+    ROUND(breach_probability, 4) AS breach_probability,
+    ROUND(breach_risk, 4) AS breach_risk,
+    ROUND(escalation_probability, 4) AS escalation_probability,
+    revenue_at_stake,
+    CAST(ROUND(breach_risk * revenue_at_stake, 2) AS NUMBER(20,2)) AS expected_revenue_at_risk,
+    ROUND(resolution_hours_estimate, 2) AS resolution_hours_estimate,
+    ROUND(resolution_hours_low, 2) AS resolution_hours_low,
+    ROUND(resolution_hours_high, 2) AS resolution_hours_high,
+    DATEADD('second', ROUND(resolution_hours_estimate * 3600), created_at) AS expected_resolved_at,
+    breach_model_name,
+    resolution_model_name,
+    scored_at
+FROM risk
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SLA_TUNING
+(
+    TOP_CATEGORY_ID COMMENT 'Top-level category.',
+    TOP_CATEGORY_NAME COMMENT 'Its name.',
+    PRIORITY COMMENT 'Priority.',
+    MILESTONE COMMENT 'acknowledge, first_response or resolve.',
+    MILESTONE_ORDER COMMENT '1-3, lifecycle order of the milestone.',
+    MEASURED_INCIDENTS COMMENT 'Incidents that reached the milestone (minutes_to_<milestone> set).',
+    CURRENT_TARGET_MINUTES COMMENT 'The target of today for the priority (sla_policies).',
+    CURRENT_MET_PCT COMMENT 'Share of the measured incidents within the target of today.',
+    TARGET_MET_BY_80_PCT COMMENT '80th percentile of the measured minutes - the target 80% of them met.',
+    TARGET_MET_BY_90_PCT COMMENT '90th percentile.',
+    TARGET_MET_BY_95_PCT COMMENT '95th percentile.'
+)
+COPY GRANTS
+COMMENT = 'Per top-level category, priority and SLA milestone, the targets that 80%, 90% and 95% of measured incidents met (percentiles of their minutes, linear interpolation) against the target of today; cancelled and duplicate incidents are not counted.'
+AS
+WITH measured AS (
+    SELECT top_category_id, top_category_name, priority, 'acknowledge' AS milestone, 1 AS milestone_order,
+           minutes_to_acknowledge AS minutes, sla_acknowledge_minutes AS target_minutes
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW
+    WHERE NOT is_cancelled_or_duplicate
+    UNION ALL
+    SELECT top_category_id, top_category_name, priority, 'first_response', 2,
+           minutes_to_first_response, sla_first_response_minutes
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW
+    WHERE NOT is_cancelled_or_duplicate
+    UNION ALL
+    SELECT top_category_id, top_category_name, priority, 'resolve', 3, minutes_to_resolve, sla_resolve_minutes
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW
+    WHERE NOT is_cancelled_or_duplicate
+)
+SELECT
+    top_category_id,
+    top_category_name,
+    priority,
+    milestone,
+    milestone_order,
+    COUNT(*) AS measured_incidents,
+    MAX(target_minutes) AS current_target_minutes,
+    ROUND(100 * (COUNT_IF(minutes <= target_minutes)) / NULLIF(COUNT(target_minutes), 0), 2) AS current_met_pct,
+    ROUND(PERCENTILE_CONT(0.8) WITHIN GROUP (ORDER BY minutes), 2) AS target_met_by_80_pct,
+    ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY minutes), 2) AS target_met_by_90_pct,
+    ROUND(PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY minutes), 2) AS target_met_by_95_pct
+FROM measured
+WHERE minutes IS NOT NULL
+GROUP BY top_category_id, top_category_name, priority, milestone, milestone_order
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_VOLUME_FORECAST_12W
+(
+    WEEK_START COMMENT 'Monday of the week (DATE).',
+    WEEKS_AHEAD COMMENT '1 for the week holding the last day of history, then 2 ... 12.',
+    FORECAST_INCIDENTS COMMENT 'Incidents expected in the week.',
+    INTERVAL_LOW COMMENT 'Lower end of the 80% interval.',
+    INTERVAL_HIGH COMMENT 'Upper end of the 80% interval.',
+    PEAK_DAYS COMMENT 'Days of the week from Black Friday to Cyber Monday.',
+    INCIDENTS_SO_FAR COMMENT 'Incidents created in the week up to now.',
+    INCIDENTS_52_WEEKS_EARLIER COMMENT 'Incidents created in the week 364 days earlier.',
+    BASELINE_FORECAST_INCIDENTS COMMENT 'The figure of the SQL baseline for the week in the same run.',
+    TIER COMMENT 'baseline or model, of forecast_incidents.',
+    MODEL_NAME COMMENT 'Model of forecast_incidents.',
+    MODEL_VERSION COMMENT 'Its version.',
+    TRAINED_AT COMMENT 'When it was trained (UTC).',
+    SCORED_AT COMMENT 'When the forecast was written (UTC).'
+)
+COPY GRANTS
+COMMENT = 'The latest volume forecast (volume_forecast), one row per week - the newest run, its model tier before the SQL baseline - with the SQL baseline figure, the incidents so far and those of the same week 52 weeks earlier.'
+AS
+WITH chosen AS (
+    SELECT scored_at, model_name
+    FROM INCIDENTS.CORE.VOLUME_FORECAST
+    QUALIFY ROW_NUMBER() OVER (ORDER BY scored_at DESC, IFF(tier = 'model', 0, 1), model_name) = 1
+),
+forecast AS (
+    SELECT f.*
+    FROM INCIDENTS.CORE.VOLUME_FORECAST AS f
+    JOIN chosen AS c ON c.scored_at = f.scored_at AND c.model_name = f.model_name
+),
+baseline AS (
+    SELECT b.week_start, b.forecast_incidents
+    FROM INCIDENTS.CORE.VOLUME_FORECAST AS b
+    JOIN chosen AS c ON c.scored_at = b.scored_at
+    WHERE b.tier = 'baseline'
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY b.week_start ORDER BY b.model_name) = 1
+),
+weekly AS (
+    SELECT DATEADD('day', 1 - DAYOFWEEKISO(TO_DATE(created_at)), TO_DATE(created_at))::DATE AS week_start, COUNT(*) AS incidents
+    FROM INCIDENTS.CORE.INCIDENTS
+    GROUP BY 1
+)
+SELECT
+    f.week_start,
+    f.weeks_ahead,
+    ROUND(f.forecast_incidents, 1) AS forecast_incidents,
+    ROUND(f.interval_low, 1) AS interval_low,
+    ROUND(f.interval_high, 1) AS interval_high,
+    f.peak_days,
+    COALESCE(now.incidents, 0) AS incidents_so_far,
+    COALESCE(last_year.incidents, 0) AS incidents_52_weeks_earlier,
+    ROUND(b.forecast_incidents, 1) AS baseline_forecast_incidents,
+    f.tier,
+    f.model_name,
+    f.model_version,
+    f.trained_at,
+    f.scored_at
+FROM forecast AS f
+LEFT JOIN baseline AS b ON b.week_start = f.week_start
+LEFT JOIN weekly AS now ON now.week_start = f.week_start
+LEFT JOIN weekly AS last_year ON last_year.week_start = DATEADD('day', -364, f.week_start)::DATE
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TEAM_CAPACITY
+(
+    TEAM COMMENT 'assigned_team, or "(unassigned)".',
+    OPEN_INCIDENTS COMMENT 'Open incidents with the team.',
+    OPEN_CRITICAL_HIGH_INCIDENTS COMMENT 'Of those, priority critical or high.',
+    OPEN_RESOLVE_SLA_BREACHED COMMENT 'Of those, past the resolve target.',
+    EXPECTED_BREACHES COMMENT 'Sum of breach_risk of the open incidents (v_open_incident_risk); NULL when none is scored.',
+    ESTIMATED_HOURS_TO_RESOLVE COMMENT 'Sum over the open incidents of resolution_hours_estimate - age_hours, 0 where negative.',
+    RESOLVED_PER_WEEK COMMENT 'Incidents with the team resolved in the last 56 days, divided by 8.',
+    WEEKS_OF_BACKLOG COMMENT 'open_incidents / resolved_per_week.',
+    FORECAST_NEXT_4_WEEKS COMMENT 'The share of the team in the incidents created in the last 56 days times the forecast of weeks_ahead 1-4 (v_volume_forecast_12w).',
+    LOAD_VS_THROUGHPUT_PCT COMMENT '(open_incidents + forecast_next_4_weeks) / (4 x resolved_per_week); above 100 the team falls behind.'
+)
+COPY GRANTS
+COMMENT = 'Per team (assigned_team, or "(unassigned)"), the open load now against the incidents it resolved per week over the last 8 weeks (SYSDATE, UTC) and its share of the next 4 forecast weeks.'
+AS
+WITH now AS (
+    SELECT SYSDATE() AS as_of
+),
+history AS (
+    SELECT
+        COALESCE(o.assigned_team, '(unassigned)') AS team,
+        COUNT_IF(o.is_resolved AND o.resolved_at >= DATEADD('day', -56, n.as_of) AND o.resolved_at < n.as_of)
+            AS resolved_last_8_weeks,
+        COUNT_IF(o.created_at >= DATEADD('day', -56, n.as_of) AND o.created_at < n.as_of) AS created_last_8_weeks
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    CROSS JOIN now AS n
+    GROUP BY 1
+),
+open_load AS (
+    SELECT
+        COALESCE(assigned_team, '(unassigned)') AS team,
+        COUNT(*) AS open_incidents,
+        COUNT_IF(priority IN ('critical', 'high')) AS open_critical_high_incidents,
+        COUNT_IF(is_resolve_sla_breached) AS open_resolve_sla_breached,
+        SUM(breach_risk) AS expected_breaches,
+        SUM(GREATEST(resolution_hours_estimate - age_hours, 0)) AS estimated_hours_to_resolve
+    FROM INCIDENTS.CORE.V_OPEN_INCIDENT_RISK
+    GROUP BY 1
+),
+forecast AS (
+    SELECT SUM(forecast_incidents) AS next_4_weeks
+    FROM INCIDENTS.CORE.V_VOLUME_FORECAST_12W
+    WHERE weeks_ahead <= 4
+),
+totals AS (
+    SELECT SUM(created_last_8_weeks) AS created_last_8_weeks FROM history
+),
+teams AS (
+    SELECT
+        h.team,
+        COALESCE(l.open_incidents, 0) AS open_incidents,
+        COALESCE(l.open_critical_high_incidents, 0) AS open_critical_high_incidents,
+        COALESCE(l.open_resolve_sla_breached, 0) AS open_resolve_sla_breached,
+        l.expected_breaches,
+        l.estimated_hours_to_resolve,
+        h.resolved_last_8_weeks / 8 AS resolved_per_week,
+        h.created_last_8_weeks / NULLIF(t.created_last_8_weeks, 0) * f.next_4_weeks AS forecast_next_4_weeks
+    FROM history AS h
+    LEFT JOIN open_load AS l ON l.team = h.team
+    CROSS JOIN totals AS t
+    CROSS JOIN forecast AS f
+)
+SELECT
+    team,
+    open_incidents,
+    open_critical_high_incidents,
+    open_resolve_sla_breached,
+    ROUND(expected_breaches, 2) AS expected_breaches,
+    ROUND(estimated_hours_to_resolve, 2) AS estimated_hours_to_resolve,
+    ROUND(resolved_per_week, 2) AS resolved_per_week,
+    ROUND(open_incidents / NULLIF(resolved_per_week, 0), 2) AS weeks_of_backlog,
+    ROUND(forecast_next_4_weeks, 1) AS forecast_next_4_weeks,
+    ROUND(100 * (open_incidents + forecast_next_4_weeks) / NULLIF(4 * resolved_per_week, 0), 2) AS load_vs_throughput_pct
+FROM teams
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_TRAINING_NEEDS
+(
+    CATEGORY_ID COMMENT 'Category.',
+    CATEGORY_NAME COMMENT 'Name of the category.',
+    TOP_CATEGORY_NAME COMMENT 'Name of its top-level category.',
+    INCIDENTS COMMENT 'Counted incidents.',
+    SOLUTION_APPLICATIONS COMMENT 'incident_solutions rows of those incidents.',
+    SOLUTION_SUCCESS_PCT COMMENT 'Share of the applications with a known outcome that succeeded.',
+    OVERALL_SOLUTION_SUCCESS_PCT COMMENT 'The same over all categories.',
+    AVG_EFFECTIVENESS_RATING COMMENT 'Mean effectiveness_rating (1-5) of the applications.',
+    AVG_REASSIGNMENTS COMMENT 'Mean reassignment_count.',
+    OVERALL_AVG_REASSIGNMENTS COMMENT 'The same over all categories.',
+    PING_PONG_PCT COMMENT 'Share of the incidents with an A -> B -> A return (v_assignment_handoffs).',
+    REOPEN_PCT COMMENT 'Share of the incidents with reopen_count > 0.',
+    TRAINING_SIGNALS COMMENT 'Signals raised, 0-4.',
+    SIGNALS COMMENT 'The signals, comma-separated - low_solution_success (10 points below overall), many_reassignments (above 1.25 x overall), frequent_ping_pong and frequent_reopens (above 1.5 x overall).'
+)
+COPY GRANTS
+COMMENT = 'Per category with counted incidents (not cancelled or duplicate), solution effectiveness, reassignments, ping-pong and reopens against all categories; a signal is raised for categories with at least 10 incidents that are clearly worse.'
+AS
+WITH bounced AS (
+    SELECT incident_id, COUNT_IF(is_ping_pong) AS ping_pong_returns
+    FROM (SELECT a.incident_id, COALESCE(a.new_assignee_id = LAG(a.new_assignee_id, 2) OVER (
+            PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id), FALSE) AS is_ping_pong
+          FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS a) AS p
+    GROUP BY incident_id
+),
+counted AS (
+    SELECT o.incident_id, o.category_id, o.category_name, o.top_category_name, o.reassignment_count,
+           o.reopen_count, COALESCE(b.ping_pong_returns, 0) AS ping_pong_returns
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    LEFT JOIN bounced AS b ON b.incident_id = o.incident_id
+    WHERE NOT o.is_cancelled_or_duplicate
+),
+applied AS (
+    SELECT c.category_id, s.was_successful, s.effectiveness_rating
+    FROM INCIDENTS.CORE.INCIDENT_SOLUTIONS AS s
+    JOIN counted AS c ON c.incident_id = s.incident_id
+),
+per_category AS (
+    SELECT
+        c.category_id,
+        MAX(c.category_name) AS category_name,
+        MAX(c.top_category_name) AS top_category_name,
+        COUNT(*) AS incidents,
+        AVG(c.reassignment_count) AS avg_reassignments,
+        COUNT_IF(c.ping_pong_returns > 0) AS ping_pong_incidents,
+        COUNT_IF(c.reopen_count > 0) AS reopened_incidents
+    FROM counted AS c
+    GROUP BY c.category_id
+),
+solutions AS (
+    SELECT
+        category_id,
+        COUNT(*) AS solution_applications,
+        COUNT_IF(was_successful) AS successful_applications,
+        COUNT(was_successful) AS judged_applications,
+        AVG(effectiveness_rating) AS avg_effectiveness_rating
+    FROM applied
+    GROUP BY category_id
+),
+overall AS (
+    SELECT
+        (SELECT COUNT_IF(was_successful) / NULLIF(COUNT(was_successful), 0) FROM applied) AS success_rate,
+        AVG(reassignment_count) AS avg_reassignments,
+        COUNT_IF(ping_pong_returns > 0) / NULLIF(COUNT(*), 0) AS ping_pong_rate,
+        COUNT_IF(reopen_count > 0) / NULLIF(COUNT(*), 0) AS reopen_rate
+    FROM counted
+),
+judged AS (
+    SELECT
+        p.*,
+        COALESCE(s.solution_applications, 0) AS solution_applications,
+        s.successful_applications / NULLIF(s.judged_applications, 0) AS success_rate,
+        s.avg_effectiveness_rating,
+        p.incidents >= 10 AND s.successful_applications / NULLIF(s.judged_applications, 0) < o.success_rate - 0.10
+            AS low_solution_success,
+        p.incidents >= 10 AND p.avg_reassignments > 1.25 * o.avg_reassignments AS many_reassignments,
+        p.incidents >= 10 AND p.ping_pong_incidents / p.incidents > 1.5 * o.ping_pong_rate AS frequent_ping_pong,
+        p.incidents >= 10 AND p.reopened_incidents / p.incidents > 1.5 * o.reopen_rate AS frequent_reopens,
+        o.success_rate AS overall_success_rate,
+        o.avg_reassignments AS overall_avg_reassignments
+    FROM per_category AS p
+    LEFT JOIN solutions AS s ON s.category_id = p.category_id
+    CROSS JOIN overall AS o
+)
+SELECT
+    category_id,
+    category_name,
+    top_category_name,
+    incidents,
+    solution_applications,
+    ROUND(100 * success_rate, 2) AS solution_success_pct,
+    ROUND(100 * overall_success_rate, 2) AS overall_solution_success_pct,
+    ROUND(avg_effectiveness_rating, 2) AS avg_effectiveness_rating,
+    ROUND(avg_reassignments, 2) AS avg_reassignments,
+    ROUND(overall_avg_reassignments, 2) AS overall_avg_reassignments,
+    ROUND(100 * (ping_pong_incidents) / NULLIF(incidents, 0), 2) AS ping_pong_pct,
+    ROUND(100 * (reopened_incidents) / NULLIF(incidents, 0), 2) AS reopen_pct,
+    IFF(COALESCE(low_solution_success, FALSE), 1, 0) + IFF(COALESCE(many_reassignments, FALSE), 1, 0)
+        + IFF(COALESCE(frequent_ping_pong, FALSE), 1, 0) + IFF(COALESCE(frequent_reopens, FALSE), 1, 0)
+        AS training_signals,
+    REPLACE(TRIM(CONCAT(
+        IFF(COALESCE(low_solution_success, FALSE), 'low_solution_success ', ''),
+        IFF(COALESCE(many_reassignments, FALSE), 'many_reassignments ', ''),
+        IFF(COALESCE(frequent_ping_pong, FALSE), 'frequent_ping_pong ', ''),
+        IFF(COALESCE(frequent_reopens, FALSE), 'frequent_reopens', ''))), ' ', ', ') AS signals
+FROM judged
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_COST
+(
+    MONTH COMMENT 'First day of the month of created_at (DATE).',
+    TOP_CATEGORY_ID COMMENT 'Top-level category.',
+    TOP_CATEGORY_NAME COMMENT 'Its name.',
+    INCIDENTS COMMENT 'Counted incidents.',
+    OPEN_INCIDENTS COMMENT 'Of those, still open (their hours run to now).',
+    RESPONDER_HOURS COMMENT 'Sum of LEAST(hours from acknowledged_at, else created_at, to resolved_at, else closed_at, open ones to SYSDATE, max_engaged_hours) x responders of the priority.',
+    LABOUR_COST COMMENT 'Sum of responder hours x hourly_rate of the priority.',
+    REVENUE_IMPACT COMMENT 'Sum of revenue_impact.',
+    TOTAL_COST COMMENT 'labour_cost + revenue_impact.',
+    COST_PER_INCIDENT COMMENT 'total_cost / incidents.'
+)
+COPY GRANTS
+COMMENT = 'Cost per month of creation and top-level category - responder hours at incident_cost_rates plus revenue impact; cancelled and duplicate incidents excluded.'
+AS
+WITH costed AS (
+    SELECT
+        DATE_TRUNC('month', o.created_at)::DATE AS month,
+        o.top_category_id,
+        o.top_category_name,
+        o.is_open,
+        o.revenue_impact,
+        LEAST(
+            IFF(IFF(o.is_open, SYSDATE(), COALESCE(o.resolved_at, o.closed_at)) >= COALESCE(o.acknowledged_at, o.created_at), DATEDIFF('second', COALESCE(o.acknowledged_at, o.created_at), IFF(o.is_open, SYSDATE(), COALESCE(o.resolved_at, o.closed_at))), NULL) / 3600,
+            r.max_engaged_hours
+        ) * r.responders AS responder_hours,
+        r.hourly_rate
+    FROM INCIDENTS.CORE.V_INCIDENT_OVERVIEW AS o
+    LEFT JOIN INCIDENTS.CORE.INCIDENT_COST_RATES AS r ON r.priority = o.priority
+    WHERE NOT o.is_cancelled_or_duplicate
+)
+SELECT
+    month,
+    top_category_id,
+    top_category_name,
+    COUNT(*) AS incidents,
+    COUNT_IF(is_open) AS open_incidents,
+    ROUND(COALESCE(SUM(responder_hours), 0), 2) AS responder_hours,
+    CAST(COALESCE(SUM(responder_hours * hourly_rate), 0) AS NUMBER(20,2)) AS labour_cost,
+    CAST(SUM(revenue_impact) AS NUMBER(20,2)) AS revenue_impact,
+    CAST(COALESCE(SUM(responder_hours * hourly_rate), 0) + SUM(revenue_impact) AS NUMBER(20,2)) AS total_cost,
+    CAST((COALESCE(SUM(responder_hours * hourly_rate), 0) + SUM(revenue_impact)) / COUNT(*) AS NUMBER(20,2))
+        AS cost_per_incident
+FROM costed
+GROUP BY month, top_category_id, top_category_name
+;
+
 CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_REOPEN_RATE
 (
     PRIORITY COMMENT 'Current priority of the incidents.',
@@ -1547,8 +2258,8 @@ AS
 WITH ordered AS (
     SELECT
         a.*,
-        LAG(a.new_assignee_id, 2) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
-            AS assignee_two_back,
+        COALESCE(a.new_assignee_id = LAG(a.new_assignee_id, 2) OVER (
+            PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id), FALSE) AS is_ping_pong,
         LAG(a.assigned_at) OVER (PARTITION BY a.incident_id ORDER BY a.assigned_at, a.assignment_id)
             AS previous_assigned_at
     FROM INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY AS a
@@ -1559,7 +2270,7 @@ per_incident AS (
         COUNT(*) AS assignments,
         COUNT(DISTINCT new_assignee_id) AS distinct_assignees,
         COUNT(DISTINCT new_team) AS distinct_teams,
-        COUNT_IF(new_assignee_id = assignee_two_back) AS ping_pong_returns,
+        COUNT_IF(is_ping_pong) AS ping_pong_returns,
         COUNT_IF(previous_team IS NOT NULL AND new_team IS DISTINCT FROM previous_team) AS cross_team_handoffs,
         MIN(assigned_at) AS first_assigned_at,
         AVG(DATEDIFF('second', previous_assigned_at, assigned_at)) AS avg_gap_seconds,

@@ -193,7 +193,7 @@ def test_shell_completion_offers_environments_and_views_from_config(project_copy
     assert _complete("incidents deploy --env ", project_copy) == ["dev", "prod", "staging"]
     assert _complete("incidents diff -e st", project_copy) == ["staging"]
     views = sorted(_complete("incidents query v_sla", project_copy))
-    assert views == ["v_sla_breach_risk", "v_sla_performance"]
+    assert views == ["v_sla_breach_risk", "v_sla_breach_training", "v_sla_performance", "v_sla_tuning"]
     show = subprocess.run([str(Path(sys.executable).parent / "incidents"), "--show-completion", "bash"],
                           capture_output=True, text=True, timeout=60)
     assert show.returncode == 0 and "_INCIDENTS_COMPLETE" in show.stdout

@@ -40,6 +40,7 @@ def seeded(deployed_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
         mp.setenv("INCIDENTS_LOCAL_DIR", str(local))
         with incidents.Workspace.open(REPO) as ws:
             ws.seed(incidents=SEEDED, end=END)
+            ws.predict("score")  # the SQL baseline's estimates and forecast: the "Risk and planning" section
         yield REPO, local
 
 
@@ -98,7 +99,7 @@ def test_every_section_is_titled_with_its_view_and_definition(report_html: Path)
     text = report_html.read_text(encoding="utf-8")
     comments = {v.name: str(v.comment) for v in load_project(REPO).views}
     data = island(text)
-    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 15
+    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 16
     for section in data["sections"]:
         for view in section["views"]:
             assert view["definition"] == comments[view["name"]]
@@ -106,6 +107,16 @@ def test_every_section_is_titled_with_its_view_and_definition(report_html: Path)
             assert f"<code>{view['name']}</code>: {shown}" in text, view["name"]
         # seeded data is clean, and seed lands no alerts
         assert not section["empty"] or section["key"] in ("data_quality", "alert_noise"), section["key"]
+
+
+def test_risk_and_planning_shows_the_scored_estimates_and_the_forecast(report_html: Path) -> None:
+    rows = records(island(report_html), "risk_planning")
+    parts = {p: [r for r in rows if r["part"] == p] for p in ("risk", "forecast", "capacity", "cost")}
+    assert [r["position"] for r in parts["forecast"]] == list(range(1, 13))
+    assert parts["risk"] and all(r["estimate_low"] <= r["estimate"] <= r["estimate_high"] for r in parts["risk"])
+    assert parts["capacity"] and parts["cost"]
+    text = report_html.read_text(encoding="utf-8")
+    assert "Open incidents with the most revenue at risk" in text and "Incidents per week, next 12 weeks" in text
 
 
 def test_headline_equals_the_views(report_html: Path, on_seeded: Path) -> None:
@@ -215,7 +226,7 @@ def test_single_day_renders(on_seeded: Path, runner: CliRunner, tmp_path: Path) 
     out = tmp_path / "day.html"
     day = runner.invoke(app, ["report", "--from", "2026-06-15", "--to", "2026-06-15", "-o", str(out)])
     assert day.exit_code == 0, day.output
-    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/16 bounds" in day.stderr  # progress on stderr
+    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/17 bounds" in day.stderr  # progress on stderr
     data = island(out)
     assert (data["period"]["days"], data["period"]["previous"]["from"]) == (1, "2026-06-14")
     [direct] = query("SELECT COUNT(*) AS n FROM v_incident_overview WHERE created_at::DATE = '2026-06-15'::DATE")
@@ -326,6 +337,7 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
                 "figure.chart svg", "svgs => svgs.map(s => Array.from(s.querySelectorAll('.mark'))"
                 ".filter(m => { const b = m.getBBox(); return b.width * b.height > 0; }).length)")
             sizes = page.eval_on_selector_all("figure.chart svg", "svgs => svgs.map(s => s.getBBox().width)")
+            risk_marks = page.eval_on_selector_all("#risk_planning figure.chart svg .mark", "ms => ms.length")
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "report-full.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -338,6 +350,7 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
     assert console == []
     assert requests == [report_html.as_uri()]
     assert len(marks) >= 12 and all(n > 0 for n in marks), marks
+    assert risk_marks > 0, "the Risk and planning section draws its forecast"
     assert all(w > 0 for w in sizes), sizes
     assert shot.stat().st_size > 50_000
     # 420 px wide: nothing scrolls the page sideways, a wide table scrolls in its own box, and every

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from incidents.engine.apply import DeployReport, StepResult
     from incidents.engine.status import HistoryResult, StatusResult
     from incidents.importers.result import ImportResult
+    from incidents.predict.results import BacktestResult, ScoreResult, TrainResult
     from incidents.purge import PurgeResult
     from incidents.report import ReportResult
     from incidents.sql.session import Session, Statement
@@ -408,6 +409,26 @@ class Workspace:
         return build_report(self.session, self.dep, self.where,
                             start=start_date, end=end_date, on_progress=on_progress)
 
+    def predict(self, action: str = "score", *, on_progress: Callable[[str], None] | None = None
+                ) -> TrainResult | ScoreResult | BacktestResult:
+        """Predictions and planning (see README): "train" fits the model tier (models on for the
+        environment in config/predict.yml), "score" writes estimates for every open incident and a 12-week
+        volume forecast into incident_predictions and volume_forecast, "backtest" measures the model
+        against the SQL baseline on time-split folds and writes nothing. `on_progress(message)` sees
+        each step; too little history raises TooLittleHistory (exit 2 in the CLI)."""
+        from incidents import predict
+
+        if action not in ("train", "score", "backtest"):
+            raise ConfigError(f"expected train, score or backtest, got {action!r}", key="action")
+        predict.check_config(self.dep, action)
+        self.require_deployed()
+        session = self.session
+        if action == "train":
+            return predict.train(session, self.dep, self.where, on_progress=on_progress)
+        if action == "score":
+            return predict.score(session, self.dep, self.where, on_progress=on_progress)
+        return predict.backtest(session, self.dep, self.where, on_progress=on_progress)
+
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
               limit: int | None = None) -> QueryResult:
         """Run exactly one statement; the result is a sequence of dicts keyed by column name.
@@ -461,9 +482,11 @@ def committed_files(dep: Deployment) -> dict[str, str]:
 
 
 def _validate(dep: Deployment, files: dict[str, str]) -> int:
-    """The engine's offline checks, with the statements of `incidents check` and of an import too."""
+    """The engine's offline checks, with the statements of `incidents check`, of an import and of
+    `incidents predict` too."""
     from incidents.checks import statements_to_validate
     from incidents.engine.validate import validate
     from incidents.importers.statements import statements_to_validate as import_statements
+    from incidents.predict.snowflake import statements_to_validate as predict_statements
 
-    return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep)])
+    return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep), *predict_statements(dep)])

@@ -383,6 +383,7 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 # Each module defines one command function over incidents.cli.common; registered here in help order.
 from incidents.cli import importers as _importers  # noqa: E402
 from incidents.cli import ingest as _ingest  # noqa: E402
+from incidents.cli import predict as _predict  # noqa: E402
 from incidents.cli import purge as _purge  # noqa: E402
 from incidents.cli import receive as _receive  # noqa: E402
 from incidents.cli import report as _report  # noqa: E402
@@ -397,6 +398,7 @@ app.command()(_receive.receive)
 app.add_typer(_importers.app, name="import")
 app.command()(_purge.purge)
 app.command()(_sql.sql)
+app.add_typer(_predict.app)
 
 
 def _one_line_warnings() -> None:

@@ -26,7 +26,8 @@ def check_statement(statement: str, source: str) -> list[Any]:
 
 def validate(dep: Deployment, files: dict[str, str], extra: Iterable[tuple[str, str]] = ()) -> int:
     """Raise ConfigError on the first problem; return how many statements were checked. `files`: the
-    committed files as rendered; `extra`: (source, statement) of the features (checks, ingest)."""
+    committed files as rendered; `extra`: (source, statement) of the features (checks, import, predict),
+    checked like the objects' own (a kind's documented form, else sqlglot)."""
     state = desired_state(dep)
     seen: set[str] = set()
     count = 0
@@ -34,7 +35,7 @@ def validate(dep: Deployment, files: dict[str, str], extra: Iterable[tuple[str, 
         for obj in state.objects[kind.name]:
             count += _check_object(kind, obj, seen)
     for source, statement in extra:
-        parse_statements(statement, source)
+        check_statement(statement, source)
         count += 1
     for rel, content in files.items():
         if rel.endswith(".sql"):  # only what no object above already checked (the sample data, mainly)

@@ -12,6 +12,7 @@ from incidents.kinds.grant import Grants
 from incidents.kinds.history import History
 from incidents.kinds.intake import Intake
 from incidents.kinds.masking_policy import MaskingPolicies
+from incidents.kinds.ml_model import MlModels
 from incidents.kinds.procedure import Procedures
 from incidents.kinds.reference_rows import ReferenceRows
 from incidents.kinds.role import Roles
@@ -39,6 +40,7 @@ REGISTRY: tuple[Kind, ...] = (
     Tasks(),
     Grants(),
     Intake(),
+    MlModels(),
 )
 
 

@@ -9,13 +9,16 @@ and ingest features run the same statements themselves (`purge_statements`, `ing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from incidents.kinds.access_object import (
     ACCESS_SKIPPED,
     INTAKE_FILE,
     INTAKE_GROUP,
+    QNAME,
     TASKS_FILE,
+    check_forms,
+    form,
     object_changes,
     object_steps,
 )
@@ -23,6 +26,7 @@ from incidents.kinds.base import (
     Change,
     Desired,
     DiffContext,
+    Forms,
     Kind,
     ObjectKind,
     PlanContext,
@@ -58,9 +62,18 @@ class Procedures(Kind):
     object_kinds = (PROCEDURE,)
     needs_access_control = True
     skipped_notice = ACCESS_SKIPPED
+    forms: ClassVar[Forms] = {
+        # https://docs.snowflake.com/en/sql-reference/sql/call : our procedures take no arguments.
+        "call_procedure": form(rf"CALL (?P<procedure>{QNAME})\(\)"),
+    }
 
     def desired(self, dep: Deployment) -> Sequence[Desired]:
         return [*_audit(dep), *_purge(dep), *_intake(dep)]
+
+    def check_statement(self, statement: str, source: str) -> bool:
+        if "!" in statement.split("(", 1)[0]:  # CALL <model>!<method>(): kinds.ml_model's
+            return False
+        return check_forms(self.forms, ("CALL ",), statement, source)
 
     def changes(self, dc: DiffContext) -> list[Change]:
         return object_changes(dc, dc.desired.objects.get(self.name, ()))

@@ -403,6 +403,55 @@ def high_impact(report: ReportData, s: SectionResult) -> Body:
         brief=("rank", "incident", "title", "score", "revenue", "customers", "duration"))])
 
 
+RISK_NOTE = ("Estimates come from incident_predictions and volume_forecast (`incidents predict score`): the SQL "
+             "baseline always, the model where config/predict.yml turns it on. Breach risk is 1 once the resolve "
+             "target has passed; the estimate is the P50 of the hours to resolve, with its P10-P90 interval.")
+
+
+def risk_planning(report: ReportData, s: SectionResult) -> Body:
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for r in s.records:
+        parts.setdefault(r["part"], []).append(r)
+    money = lambda v: f.money(v, report.currency)  # noqa: E731
+    hours = lambda v: "" if v is None else f"{f.number(v)} h"  # noqa: E731
+    body = Body(notes=[RISK_NOTE])
+    if parts.get("forecast"):
+        weeks = parts["forecast"]
+        body.charts.append(columns("Incidents per week, next 12 weeks (forecast; line: P90 of its interval)",
+                                   [str(r["label"])[5:] for r in weeks],
+                                   [Series("forecast", SERIES[0], _vals(weeks, "estimate"))], f.number,
+                                   line=Series("P90", SERIES[3], _vals(weeks, "estimate_high")), line_fmt=f.number))
+    tables = (
+        ("risk", "Open incidents with the most revenue at risk", [
+            ("#", "position", f.count), ("incident", "label", f.text), ("what", "detail", f.text),
+            ("breach risk", "breach_risk", f.number), ("revenue at risk", "expected_revenue_at_risk", money),
+            ("estimate", "estimate", hours), ("P10", "estimate_low", hours), ("P90", "estimate_high", hours)]),
+        ("forecast", "Forecast weeks", [
+            ("week", "label", f.text), ("model", "detail", f.text), ("forecast", "estimate", f.number),
+            ("low", "estimate_low", f.number), ("high", "estimate_high", f.number),
+            ("baseline", "baseline_forecast_incidents", f.number), ("a year earlier", "incidents_52_weeks_earlier",
+                                                                     f.count)]),
+        ("capacity", "Team capacity: open load against throughput and the forecast", [
+            ("team", "label", f.text), ("open", "open_incidents", f.count),
+            ("resolved/week", "resolved_per_week", f.number), ("next 4 weeks", "forecast_next_4_weeks", f.number),
+            ("load vs throughput", "load_vs_throughput_pct", f.pct)]),
+        ("sla_tuning", "Resolve targets met least often, and the target 90% would have met", [
+            ("category / priority", "label", f.text), ("target", "current_target_minutes", f.minutes),
+            ("met", "current_met_pct", f.pct), ("90% met by", "target_met_by_90_pct", f.minutes)]),
+        ("training", "Categories with training signals", [
+            ("category", "label", f.text), ("signals", "detail", f.text),
+            ("solutions worked", "solution_success_pct", f.pct), ("reassignments", "avg_reassignments", f.number),
+            ("ping-pong", "ping_pong_pct", f.pct)]),
+        ("cost", "Cost of incidents by month (responder hours x rate, plus revenue impact)", [
+            ("month", "label", f.text), ("labour", "labour_cost", money), ("revenue impact", "revenue_impact", money),
+            ("total", "total_cost", money)]),
+    )
+    for part, caption, cols in tables:
+        if parts.get(part):
+            body.tables.append(table(parts[part], cols, caption=caption))
+    return body
+
+
 def data_quality(report: ReportData, s: SectionResult) -> Body:
     checks = s.records
     failed = [r for r in checks if not r["passed"]]
@@ -421,7 +470,8 @@ LAYOUTS: dict[str, Callable[[ReportData, SectionResult], Body]] = {
     "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
     "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
     "teams": teams, "oncall_load": oncall_load, "alert_noise": alert_noise, "escalation_reopen": escalation_reopen,
-    "peak_event": peak_event, "solutions": solutions, "high_impact": high_impact, "data_quality": data_quality,
+    "peak_event": peak_event, "solutions": solutions, "high_impact": high_impact, "risk_planning": risk_planning,
+    "data_quality": data_quality,
 }
 
 

@@ -55,6 +55,10 @@ SECTIONS: tuple[Section, ...] = (
             ALL_TIME, "No solution template has been applied yet.", "times_applied", limit=12),
     Section("high_impact", "Top high-impact incidents", ("v_high_impact_incidents",),
             PERIOD, "No high-impact incidents created in the period.", limit=10),
+    Section("risk_planning", "Risk and planning",
+            ("v_open_incident_risk", "v_volume_forecast_12w", "v_team_capacity", "v_sla_tuning", "v_training_needs",
+             "v_incident_cost"),
+            NOW, "Nothing to plan with yet: no open incident, forecast, team or cost (run `incidents predict score`)."),
     Section("data_quality", "Data quality", ("v_data_quality_checks",),
             NOW, "No `incidents check` run is recorded yet, so the data has not been checked: run `incidents check`."),
 )
