@@ -10,7 +10,8 @@ others whole.
 
 Live: no query of its own. On Snowflake (and the Snowflake-rules target) the schema's TABLES query says
 which tables are dynamic (IS_DYNAMIC); on fakesnow they are the tables the deploy history says this tool
-made and never dropped. Compared through the deploy history: the checksum of the statement last
+made and never dropped, and those with a materialized view's name and exactly its columns (left by a deploy
+cut off before recording them). Compared through the deploy history: the checksum of the statement last
 deployed. Unlike a view's, a dynamic table's text is only in SHOW DYNAMIC TABLES, which would cost every
 diff and no-op deploy a query: one replaced by hand under the same name is not seen. Changing anything
 replaces it (CREATE OR REPLACE: Snowflake fills it again, COPY GRANTS keeps its grants).
@@ -104,8 +105,13 @@ class DynamicTables(Kind):
             # Snowflake, or the Snowflake-rules target that emulates it: its TABLES query said which are dynamic.
             found = {name for name, table in live.tables.items() if table.dynamic}
         else:
-            # fakesnow keeps them as plain tables: ours are the ones the deploy history created and never dropped.
-            found = {name for name in live.tables if _ours(live, name)}
+            # fakesnow keeps them as plain tables: ours are the ones the deploy history created and never dropped,
+            # and any with a materialized view's name and exactly its columns: a deploy cut off between making
+            # one and recording it leaves it unknown to the history (and fakesnow keeps no table comment from
+            # one process to the next to mark it with).
+            shapes = {v.name.upper(): {c.upper() for c, _ in v.columns} for v in dep.project.views if v.materialize}
+            found = {name for name, table in live.tables.items()
+                     if _ours(live, name) or (name in shapes and set(table.columns) == shapes[name])}
         for name in found:
             live.tables.pop(name, None)
         live.extra[self.name] = found
