@@ -178,7 +178,7 @@ def test_count_star_gets_snowflakes_header(project_copy: Path, deployed_local: P
     assert json.loads(result.stdout) == [{"COUNT(*)": 4}]  # DuckDB alone would say count_star()
 
 
-def _complete(words: str, cwd: Path) -> list[str]:
+def _complete(words: str, cwd: Path, separator: str | None = None) -> list[str]:
     import os
 
     script = Path(sys.executable).parent / "incidents"
@@ -186,7 +186,7 @@ def _complete(words: str, cwd: Path) -> list[str]:
            "COMP_CWORD": str(len(words.split(" ")) - 1)}
     done = subprocess.run([str(script)], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    return done.stdout.split(separator) if separator else done.stdout.split()
 
 
 def test_shell_completion_offers_environments_and_views_from_config(project_copy: Path) -> None:
@@ -194,6 +194,25 @@ def test_shell_completion_offers_environments_and_views_from_config(project_copy
     assert _complete("incidents diff -e st", project_copy) == ["staging"]
     views = sorted(_complete("incidents query v_sla", project_copy))
     assert views == ["v_sla_breach_risk", "v_sla_breach_training", "v_sla_performance", "v_sla_tuning"]
+    import os
+
     show = subprocess.run([str(Path(sys.executable).parent / "incidents"), "--show-completion", "bash"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "SHELL": "/bin/bash"})
     assert show.returncode == 0 and "_INCIDENTS_COMPLETE" in show.stdout
+
+
+def test_query_completion_is_one_quoted_argument_the_shell_does_not_expand(project_copy: Path) -> None:
+    offered = _complete("incidents query SEL", project_copy, separator="\n")
+    assert "SELECT\\ \\*\\ FROM\\ v_category_tree" in offered, offered
+    # what bash then runs: one argument, nothing expanded
+    words = subprocess.run(["bash", "-c", f"printf '%s\\n' {offered[0]}"], capture_output=True, text=True,
+                           cwd=project_copy).stdout.splitlines()
+    assert words == [offered[0].replace("\\", "")], words
+
+
+def test_help_labels_no_flag_with_a_type() -> None:
+    shown = subprocess.run([str(Path(sys.executable).parent / "incidents"), "deploy", "--help"],
+                           capture_output=True, text=True, timeout=60, env={"COLUMNS": "120", "PATH": ""})
+    assert shown.returncode == 0, shown.stderr
+    assert "--dry-run" in shown.stdout and "<bool>" not in shown.stdout
+    assert "<str>" in shown.stdout  # an option that takes a value keeps its type

@@ -46,6 +46,9 @@ def test_deploy_query_and_diff_through_the_real_connector(server: dict, repo: Pa
     assert again.exit_code == 0 and "Up to date" in again.output
     diff = runner.invoke(app, ["diff", *args])
     assert diff.exit_code == 0, diff.output
+    status = runner.invoke(app, ["status", *args])  # the server has no CURRENT_ACCOUNT(): said, not exit 3
+    assert status.exit_code == 0 and "account unknown" in status.output and "in sync" in status.output, \
+        status.output
 
 
 def test_sql_error_through_the_connector_is_exit_3(server: dict, repo: Path, tmp_path: Path, runner: CliRunner,

@@ -42,12 +42,17 @@ def connections(incomplete: str) -> list[str]:
 
 
 def view_queries(ctx: typer.Context, incomplete: str) -> list[str]:
-    """`SELECT * FROM v_...` for each declared view: the usual first query of a view."""
+    """`SELECT * FROM v_...` for each declared view, the usual first query of a view; its spaces and `*`
+    backslash-escaped, as bash completes a file name with spaces: the shell reads one argument and expands
+    nothing (and the candidates still start with what was typed, which the completion filters on)."""
+    import re
+
     data = _project_file(ctx, "views.yml")
     views = data.get("views") if isinstance(data, dict) else data
     if not isinstance(views, list):
         return []
     names = [str(v["name"]) for v in views if isinstance(v, dict) and "name" in v]
+    typed = incomplete.lstrip("'\"").lower()
     candidates = [f"SELECT * FROM {name}" for name in names]
-    return [c for c in candidates if c.lower().startswith(incomplete.lower())] or \
+    return [re.sub(r"([^\w.-])", r"\\\1", c) for c in candidates if c.lower().startswith(typed)] or \
         [n for n in names if n.startswith(incomplete)]

@@ -54,10 +54,27 @@ def _real(name: str) -> types.ModuleType:
 
 
 def install() -> None:
-    """Defer the two modules unless something imported them already."""
+    """Defer the two modules unless something imported them already; label no flag with a type."""
+    _flags_without_type_label()
     for name, cls in _DEFERRED.items():
         if name in sys.modules:
             continue
         stand_in = _DeferredModule(name)
         setattr(stand_in, cls, _DeferredClass(cls, (), {"_target": (name, cls)}))
         sys.modules[name] = stand_in
+
+
+def _flags_without_type_label() -> None:
+    """typer 0.2x labels every option with its type in help, flags too (`--dry-run <bool>`), which reads as if
+    the flag took a value. A flag's row shows no type; other options keep theirs."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_unlabelled", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> Any:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._flags_unlabelled = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from incidents.errors import TargetError
 from incidents.kinds.base import DEPLOY, LiveState, StepStatus
 from incidents.output import JsonResult
 from incidents.project.deployment import Deployment
@@ -140,7 +141,11 @@ def row_counts(session: Session, dep: Deployment, live: LiveState) -> dict[str, 
 
 
 def session_identity(session: Session, dep: Deployment) -> dict[str, Any]:
-    """Account, user, role and warehouse of a Snowflake session, as Snowflake reports them."""
-    row = session.query(dep.render("status/session.sql.j2"), obj="session")[0]
+    """Account, user, role and warehouse of a Snowflake session, as Snowflake reports them; "unknown" where
+    the server cannot say (a fakesnow server has no CURRENT_ACCOUNT()): status is worth more than its header."""
+    try:
+        row = session.query(dep.render("status/session.sql.j2"), obj="session")[0]
+    except TargetError:
+        return dict.fromkeys(("account", "user", "role", "warehouse"), "unknown")
     return {"account": row["ACCOUNT_NAME"], "user": row["USER_NAME"], "role": row["ROLE_NAME"],
             "warehouse": row["WAREHOUSE_NAME"]}
