@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.DATA_QUALITY_RESULTS (
     COLUMN_NAME VARCHAR(1000) COMMENT 'Column(s) checked.',
     FAILURES NUMBER(38,0) NOT NULL COMMENT 'Rows failing the check in this run; 0 when it passed.',
     RECORD_KEY VARCHAR(1000) COMMENT 'A sample failing row''s primary key (the duplicated key for duplicate_key), parts joined by "|"; NULL when the check passed.',
-    DETAIL VARCHAR(2000) COMMENT 'What is wrong with that row, in words; NULL when the check passed.',
+    DETAIL VARCHAR(2000) COMMENT 'What is wrong with that row, in words; NULL when the check passed.'
 )
 COMMENT = 'What each `incidents check` run found - one row per check that passed, up to five sample rows per check that failed. Read by v_data_quality_issues; append-only.'
 ;

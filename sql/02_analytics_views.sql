@@ -1690,8 +1690,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_VOLUME_FUTURE
 COPY GRANTS
 COMMENT = 'The 12 weeks a volume forecast covers, from the week holding the last incident on, with their Black Friday to Cyber Monday days.'
 AS
-WITH RECURSIVE start AS (
-    SELECT DATEADD('day', 1 - DAYOFWEEKISO(TO_DATE(MAX(created_at))), TO_DATE(MAX(created_at)))::DATE AS first_week
+WITH RECURSIVE origin AS (SELECT DATEADD('day', 1 - DAYOFWEEKISO(TO_DATE(MAX(created_at))), TO_DATE(MAX(created_at)))::DATE AS first_week
     FROM INCIDENTS.CORE.INCIDENTS
 ),
 ahead (weeks_ahead) AS (
@@ -1701,7 +1700,7 @@ ahead (weeks_ahead) AS (
 ),
 weeks AS (
     SELECT a.weeks_ahead, DATEADD('day', 7 * (a.weeks_ahead - 1), s.first_week)::DATE AS week_start
-    FROM start AS s CROSS JOIN ahead AS a
+    FROM origin AS s CROSS JOIN ahead AS a
     WHERE s.first_week IS NOT NULL
 )
 SELECT
