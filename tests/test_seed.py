@@ -188,3 +188,9 @@ def test_sample_sql_is_deterministic_runs_on_fakesnow_and_is_rerunnable(deployed
     assert all(loaded.values())
     used = session.query("SELECT SUM(USAGE_COUNT) AS U FROM SOLUTION_TEMPLATES")[0]["U"]
     assert used == loaded["incident_solutions"]
+    # README's first query (the open critical and high incidents) shows rows on the demo data (issue 24.5)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "FROM v_active_incidents_dashboard WHERE priority IN ('critical', 'high')" in readme
+    active = session.query("SELECT COUNT(*) AS N FROM V_ACTIVE_INCIDENTS_DASHBOARD "
+                           "WHERE PRIORITY IN ('critical', 'high')")[0]["N"]
+    assert active >= 1

@@ -20,7 +20,7 @@ from incidents.seed.load import SEED_TABLES, conform, declared_table
 from incidents.sql.text import literal
 
 SAMPLE_INCIDENTS = 150
-SAMPLE_SEED = 42
+SAMPLE_SEED = 63  # its year ends with high-priority incidents open: the README dashboard query shows rows
 SAMPLE_END = dt.date(2025, 12, 31)
 SAMPLE_START = SAMPLE_END - dt.timedelta(days=365)
 
