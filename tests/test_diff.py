@@ -217,3 +217,31 @@ def test_plan_marks_each_statement_safe_or_destructive(project: Path, runner: Cl
     assert f"DROP TABLE IF EXISTS {FQ}STRAY;" in allowed.stdout
     # plan changes nothing
     assert cli(runner, project, "diff").exit_code == 1
+
+
+@pytest.mark.slow  # a deploy on the Snowflake-rules target
+def test_views_made_by_the_committed_file_with_comments_stripped_are_in_sync(deployed_copy: Callable[..., Path],
+                                                                              runner: CliRunner,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`snow sql -f setup.sql` strips `--` comments and records no deploy history (issue 24.5: 28 view drifts
+    until the first deploy). The same code is in sync; a view whose code differs is still reported. On the
+    Snowflake-rules target, whose VIEW_DEFINITION is the text sent, as Snowflake's (fakesnow's is DuckDB's)."""
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    import incidents
+    from incidents.engine.desired import desired_state
+    from incidents.kinds.view import VIEW
+    from incidents.sql.text import without_comments
+
+    root = deployed_copy("views-by-snow-sql")
+    with incidents.Workspace.open(root) as ws:
+        views = desired_state(ws.dep).of(VIEW)
+        for view in views:
+            ws.session.execute(without_comments(view.statements[0]))
+        ws.session.execute("DELETE FROM INCIDENTS.CORE.INCIDENTS_DEPLOY_HISTORY WHERE OBJECT_KIND = 'view'")
+    in_sync = cli(runner, root, "diff", "--format", "json")
+    assert in_sync.exit_code == 0, in_sync.output
+    with incidents.Workspace.open(root) as ws:
+        ws.session.execute(without_comments(views[0].statements[0]).replace("COMMENT '", "COMMENT 'by hand: ", 1))
+    drift = cli(runner, root, "diff", "--format", "json")
+    assert drift.exit_code == 1
+    assert [c["object"] for c in json.loads(drift.stdout)["changes"]] == [views[0].name]

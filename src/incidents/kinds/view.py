@@ -47,6 +47,7 @@ from incidents.kinds.namespace import (
 from incidents.project.deployment import Deployment
 from incidents.project.models import Project, View
 from incidents.sql.session import Session
+from incidents.sql.text import without_comments
 
 VIEW_NOT_COMPARABLE = ChangeKind("view_not_comparable")  # the target hid the view's text: neither in sync nor drift
 VIEWS_FILE = "sql/02_analytics_views.sql"
@@ -187,6 +188,8 @@ def _view_change(obj: Desired, live: LiveState) -> Change | None:
     text = live.views[view.name.upper()]
     recorded = live.recorded(VIEW, view.name)
     if recorded is None:
+        if text is not None and _same_code(text, obj.text or obj.statements[0]):
+            return None  # made by the committed files (setup.sql run by SnowSQL or `snow sql`, comments stripped)
         return _changed_view(view, "view was not created by incidents deploy")
     if recorded.checksum != obj.checksum:
         return _changed_view(view, "view definition changed in templates/config")
@@ -198,6 +201,11 @@ def _view_change(obj: Desired, live: LiveState) -> Change | None:
     if recorded.fingerprint and recorded.fingerprint != fingerprint(text):
         return _changed_view(view, "view was replaced outside incidents")
     return None
+
+
+def _same_code(live_text: str, statement: str) -> bool:
+    """The live view is the statement, comments, whitespace and the final `;` aside."""
+    return without_comments(live_text).rstrip("; ") == without_comments(statement).rstrip("; ")
 
 
 def _changed_view(view: View, why: str) -> Change:

@@ -112,6 +112,14 @@ def split_statements(text: str) -> list[str]:
     return statements
 
 
+def without_comments(text: str) -> str:
+    """`text` without its `--`, `//` and `/* */` comments (strings and quoted names kept as they are), its
+    whitespace runs made one space: what stays of a statement run by a client that strips comments
+    (`snow sql`, SnowSQL)."""
+    code = "".join(m.group() for m in _TOKEN.finditer(text) if m.lastgroup not in ("line", "block"))
+    return " ".join(code.split())
+
+
 def count_statements(text: str) -> int:
     return len(split_statements(text))
 
