@@ -216,3 +216,11 @@ def test_help_labels_no_flag_with_a_type() -> None:
     assert shown.returncode == 0, shown.stderr
     assert "--dry-run" in shown.stdout and "<bool>" not in shown.stdout
     assert "<str>" in shown.stdout  # an option that takes a value keeps its type
+
+
+def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source() -> None:
+    shown = subprocess.run([str(Path(sys.executable).parent / "incidents"), "receive", "--help"],
+                           capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""})
+    assert shown.returncode == 0, shown.stderr
+    assert "(POST / takes payloads, GET /healthz answers)" in shown.stdout  # one source line break apart
+    assert "  INCIDENTS_RECEIVE_TOKEN=s3cret incidents receive --port 9095" in shown.stdout  # examples kept

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import itertools
 import sys
 from collections.abc import Callable
@@ -399,6 +400,27 @@ app.add_typer(_importers.app, name="import")
 app.command()(_purge.purge)
 app.command()(_sql.sql)
 app.add_typer(_predict.app)
+
+
+def _reflowed(doc: str) -> str:
+    """A docstring's paragraphs as one line each, so help wraps them to the terminal (the source wraps at 110
+    columns, which an 80-column help box broke into ragged halves). Indented blocks (examples) and lists stay."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if any(line.startswith((" ", "-", "*")) for line in p.splitlines()) else " ".join(p.split())
+                       for p in paragraphs)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        doc = command.help or (command.callback.__doc__ if command.callback else None)
+        if doc:
+            command.help = _reflowed(doc)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def _one_line_warnings() -> None:
