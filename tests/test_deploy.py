@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,13 +173,21 @@ def test_lock_held_by_another_process_is_a_clean_exit_3(repo: Path, tmp_path: Pa
     session = open_local(tmp_path, env)
     try:
         deploy(session, Deployment(project, env))
-        result = _cli("query", "SELECT 1", env={**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path),
-                                                "INCIDENTS_PROJECT_DIR": str(repo)})
+        env = {**os.environ, "INCIDENTS_LOCAL_DIR": str(tmp_path), "INCIDENTS_PROJECT_DIR": str(repo),
+               "INCIDENTS_LOCAL_WAIT": "1"}
+        result = _cli("query", "SELECT 1", env=env)
+        # a holder that lets go within the wait: the command gets in (as between the receiver's batches)
+        waiting = subprocess.Popen([sys.executable, "-m", "incidents", "query", "SELECT 1 AS one", "--format", "csv"],
+                                   env={**env, "INCIDENTS_LOCAL_WAIT": "30"}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
     finally:
         session.close()
     assert result.returncode == 3, result.stderr
-    assert "another incidents process is using the local database" in result.stderr
+    assert "another incidents process is using the local database" in result.stderr and "waited 1 s" in result.stderr
     assert "Traceback" not in result.stderr
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0 and out.splitlines() == ["ONE", "1"], err
 
 
 def test_sql_error_names_statement_exit_3(repo: Path, deployed_local: Path, runner: CliRunner) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,13 +38,19 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
             raise ConfigError(f"cannot use {path} for the local database: {exc.strerror or exc}; point "
                               "INCIDENTS_LOCAL_DIR at a folder you can write", key="INCIDENTS_LOCAL_DIR") from None
     exists = not in_memory and (path / f"{env.database.upper()}.db").is_file()
-    try:
-        # Attach an existing database file; a new one is created by deploy's CREATE DATABASE.
-        conn = localdb.connect(None if in_memory else path, env.database, env.schema, create_database=exists)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise TargetError(_busy(path)) from None
-        raise TargetError(f"cannot open the local database in {path}: {exc}") from None
+    waited, patience = 0.0, _lock_wait_seconds()
+    while True:
+        try:
+            # Attach an existing database file; a new one is created by deploy's CREATE DATABASE.
+            conn = localdb.connect(None if in_memory else path, env.database, env.schema, create_database=exists)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise TargetError(f"cannot open the local database in {path}: {exc}") from None
+            if waited >= patience:  # DuckDB allows one writing process: wait for a short holder (the receiver)
+                raise TargetError(f"{_busy(path)}; waited {patience:g} s") from None
+        time.sleep(0.2)
+        waited += 0.2
 
     errors = localdb.target_error_types()
 
@@ -139,6 +146,15 @@ def _capped_cache(duck: Any) -> Iterator[None]:
     finally:
         duck.execute("RESET memory_limit")
         duck.execute("RESET checkpoint_threshold")
+
+
+def _lock_wait_seconds() -> float:
+    """How long opening waits for another process's hold on the local database: `receive` holds it a batch at
+    a time, so a query in between gets in. INCIDENTS_LOCAL_WAIT (seconds) overrides the 15 s default."""
+    try:
+        return max(0.0, float(os.environ.get("INCIDENTS_LOCAL_WAIT", "15")))
+    except ValueError:
+        raise ConfigError("INCIDENTS_LOCAL_WAIT must be a number of seconds", key="INCIDENTS_LOCAL_WAIT") from None
 
 
 def _busy(path: Path) -> str:
