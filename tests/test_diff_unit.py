@@ -31,6 +31,7 @@ from incidents.project.config import environment, load_project
 from incidents.project.deployment import Deployment
 from incidents.project.models import HISTORY_TABLE, Table
 from incidents.sql import types as sqltypes
+from incidents.sql.text import without_comments
 from live_states import in_sync, tables, views, with_tables
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,10 +196,20 @@ def test_changed_view_says_why(desired: DesiredState, history: Callable[[History
     entry = history(live.history[key])
     if entry is None:
         del live.history[key]
+        live.views["V_INCIDENT_HEATMAP"] = "CREATE VIEW V_INCIDENT_HEATMAP AS SELECT 1 AS made_by_hand"
     else:
         live.history[key] = entry
     assert diff(desired, live, FAKESNOW) == [Change(CHANGED_VIEW, VIEW, "v_incident_heatmap",
                                                     detail=detail)]
+
+
+def test_a_view_without_history_whose_code_is_the_statement_is_in_sync(desired: DesiredState) -> None:
+    """Made by the committed files through a client that strips comments (snow sql -f setup.sql)."""
+    live = in_sync(desired)
+    del live.history[("view", "V_INCIDENT_HEATMAP")]
+    [view] = [v for v in desired.of(VIEW) if v.name == "v_incident_heatmap"]
+    live.views["V_INCIDENT_HEATMAP"] = without_comments(view.statements[0])
+    assert diff(desired, live, SNOWFLAKE) == []
 
 
 def test_a_view_the_backend_rewrote_is_not_drift_while_its_fingerprint_matches(desired: DesiredState) -> None:
