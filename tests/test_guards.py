@@ -72,6 +72,7 @@ def test_a_lock_another_deploy_holds_and_has_not_let_expire_is_not_taken(repo: P
         assert waiting.holder() is not None and waiting.holder().deploy_id == "other-deploy"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_deploy_plans_again_under_the_lock_instead_of_applying_what_it_planned_before_waiting(
         make_project, local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from incidents import Workspace
@@ -101,6 +102,7 @@ with Workspace.open(sys.argv[1]) as ws:
 """
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_seed_killed_half_way_leaves_the_old_rows_as_they_were(project_copy: Path, deployed_local: Path) -> None:
     """issue 22 (H5): --replace used to empty the tables first, so a kill left neither the old rows nor the new."""
     import subprocess

@@ -135,6 +135,7 @@ def exports(tmp_path: Path) -> dict[str, Path]:
             "jira": write_jira(tmp_path / "issues.json", 60, seed=5)}
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_servicenow_and_jira_exports_end_to_end(exports: dict[str, Path], deployed_local: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """One warehouse (on the Snowflake-rules target, the stricter one), both exports imported, every

@@ -87,6 +87,7 @@ def test_schema_with_only_a_stray_view_reports_it(tmp_path: Path, make_project: 
         session.close()
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_reopened_local_database_has_no_false_drift(tmp_path: Path, make_project: Callable[..., Path]) -> None:
     """fakesnow forgets VARCHAR lengths and comments on reopen: introspection then reports the maximum,
     which the local comparison accepts; within the first session the lengths are exact."""

@@ -169,6 +169,7 @@ def _payload(*alerts: dict[str, Any]) -> str:
                        "version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0})
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_seed_ingest_and_import_keep_the_tables_equal_to_the_views(repo: Path, deployed_local: Path,
                                                                    tmp_path: Path) -> None:
     with incidents.Workspace.open(repo) as ws:
@@ -403,6 +404,7 @@ def test_snowflake_refreshes_its_dynamic_tables_itself() -> None:
 
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_deploy_cut_off_before_recording_its_dynamic_tables_finishes_next_time(deployed_copy: Any,
                                                                                 runner: CliRunner) -> None:
     """The local stand-in table is made, the kill comes before its history row: the next deploy knows the

@@ -126,6 +126,7 @@ def test_parallel_deploy_converges_records_every_step_and_uses_several_sessions(
     assert not snapshot(base, Deployment(project, env)).changes
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_failure_reports_every_failed_step_of_its_wave_and_stops_the_next(local: tuple) -> None:
     project, env, base = local
     # Two views that read no other view (the first view wave); v_category_rollup reads v_category_tree.

@@ -62,6 +62,7 @@ def test_categories_are_added_renamed_and_retired_by_config_and_incidents_keep_t
         assert ws.diff().in_sync and ws.deploy().up_to_date
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_reference_row_users_edited_is_kept_unless_config_owns_the_rows(make_project, local_dir: Path) -> None:
     root = make_project()
     with Workspace.open(root, env="dev") as ws:
@@ -90,6 +91,7 @@ def test_seed_refuses_when_a_category_it_files_under_is_not_deployed(make_projec
         assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS")[0]["N"] == 0
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_sample_data_is_never_in_the_future_and_check_flags_what_is(make_project, local_dir: Path) -> None:
     root = make_project()
     with Workspace.open(root, env="dev") as ws:

@@ -27,6 +27,7 @@ def test_render_is_deterministic(repo: Path) -> None:
     assert committed_files(Deployment(project, env)) == committed_files(Deployment(load_project(repo), env))
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_stale_file_is_named_and_exit_1(project_copy: Path, runner: CliRunner) -> None:
     assert runner.invoke(app, ["render", "--project-dir", str(project_copy)]).exit_code == 0
     check = runner.invoke(app, ["render", "--check", "--project-dir", str(project_copy)])

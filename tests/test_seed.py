@@ -111,6 +111,7 @@ def test_default_window_ends_today_and_is_relative_to_end() -> None:
 # --------------------------------------------------------------------------- refusal and --replace
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_refuses_non_empty_tables_and_changes_nothing(deployed: Deploy, project: Project,
                                                       env: Environment) -> None:
     session = deployed()

@@ -26,6 +26,7 @@ def _toml(home: Path, server: dict, password: str = "snow", port: int | None = N
     (home / "connections.toml").chmod(0o600)  # as a user keeps a file with a password (else: a warning)
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_deploy_query_and_diff_through_the_real_connector(server: dict, repo: Path, tmp_path: Path,
                                                           runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "snowflake"

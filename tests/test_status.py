@@ -43,6 +43,7 @@ def test_diff_before_any_deploy_lists_everything_missing(project_copy: Path, loc
     assert {c["object_kind"] for c in changes} >= {"database", "schema", "table", "view"}
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_status_before_and_after_deploy(project_copy: Path, local_dir: Path, runner: CliRunner) -> None:
     before = _run(runner, project_copy, "status", "--format", "json")
     assert before.exit_code == 0, before.output

@@ -637,6 +637,7 @@ def test_assignee_workload(world: tuple[Session, Environment, vd.Dataset]) -> No
     assert 30 in {r["user_id"] for r in actual} and 2 not in {r["user_id"] for r in actual}
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_data_quality_on_constrained_data(world: tuple[Session, Environment, vd.Dataset]) -> None:
     # The dataset respects every key, so only the lifecycle checks fire here (keys: test_check.py).
     session, env, _ = world
