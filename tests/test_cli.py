@@ -226,3 +226,18 @@ def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source() -> None:
     assert shown.returncode == 0, shown.stderr
     assert "(POST / takes payloads, GET /healthz answers)" in shown.stdout  # one source line break apart
     assert "  INCIDENTS_RECEIVE_TOKEN=s3cret incidents receive --port 9095" in shown.stdout  # examples kept
+
+
+@pytest.mark.parametrize("statement", ["SELECT 'no end", "SELECT $$ no end", "COPY INTO @~/out FROM (SELECT 1)"],
+                         ids=["unterminated_quote", "unterminated_dollar", "copy_into_stage"])
+def test_sql_the_local_target_cannot_run_is_exit_3_naming_it(statement: str, repo: Path, deployed_local: Path,
+                                                             runner: CliRunner) -> None:
+    """The emulator failing a statement (sqlglot's tokenizer, a fakesnow transform's assertion) is the
+    target's error: one line with the statement, exit 3, never a traceback (issue 22)."""
+    for args in (["query", statement], ["sql"]):
+        result = runner.invoke(app, [*args, "--project-dir", str(repo)],
+                               input=statement + "\n" if args == ["sql"] else None)
+        assert result.exit_code == 3, result.output
+        assert "Traceback" not in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert statement.split()[0] in result.output

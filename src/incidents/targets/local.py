@@ -55,7 +55,7 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
     errors = localdb.target_error_types()
 
     def is_target_error(exc: BaseException) -> bool:
-        return isinstance(exc, errors)
+        return isinstance(exc, errors) or localdb.raised_by_the_emulator(exc)
 
     session = Session(conn, "local", label=f"local:{path}", emulated=True, is_target_error=is_target_error,
                       on_close=conn.duck.close, hint=_local_hint, ignores=_fakesnow_cannot_parse,

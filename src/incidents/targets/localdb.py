@@ -40,13 +40,27 @@ def errors() -> ModuleType:
     return fakesnow_light.errors()
 
 
+def raised_by_the_emulator(exc: BaseException) -> bool:
+    """An exception raised inside fakesnow or sqlglot (an assertion of a transform meeting SQL it does not
+    handle, such as COPY INTO a stage): the local target failing the statement, not this tool."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    return isinstance(exc, (AssertionError, NotImplementedError, KeyError, TypeError, ValueError)) and any(
+        part in where for part in ("/fakesnow/", "/sqlglot/", "/_fakesnow/"))
+
+
 def target_error_types() -> tuple[type[BaseException], ...]:
     """What a failed statement on the local target raises: fakesnow's errors, or DuckDB's directly."""
     import sys
 
     import duckdb
+    import sqlglot.errors
 
-    found: list[type[BaseException]] = [errors().Error, duckdb.Error]
+    # sqlglot's errors: fakesnow tokenizes and parses every statement with it first (an unterminated quote
+    # or $$ fails there, before DuckDB sees anything).
+    found: list[type[BaseException]] = [errors().Error, duckdb.Error, sqlglot.errors.SqlglotError]
     real = sys.modules.get("snowflake.connector.errors")  # fakesnow falls back to it for a few rare paths
     if real is not None:
         found.append(real.Error)
