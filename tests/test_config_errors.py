@@ -62,3 +62,13 @@ def test_broken_config_is_one_line_naming_file_and_key(case: str, project_copy: 
     assert "not-printed-secret" not in result.output, "a password from connections.toml was printed"
     for fragment in spec["expect"]:
         assert fragment in message, (fragment, message)
+
+
+def test_validate_refuses_a_raw_alerts_without_a_column_ingest_writes(project_copy: Path) -> None:
+    path = project_copy / "config" / "tables" / "raw_alerts.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["columns"] = [c for c in data["columns"] if c["name"] != "fingerprint"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "config/tables/raw_alerts.yml" in result.output and "fingerprint" in result.output

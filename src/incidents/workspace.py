@@ -487,6 +487,8 @@ def _validate(dep: Deployment, files: dict[str, str]) -> int:
     from incidents.checks import statements_to_validate
     from incidents.engine.validate import validate
     from incidents.importers.statements import statements_to_validate as import_statements
+    from incidents.ingest.parse import check_landing_table
     from incidents.predict.snowflake import statements_to_validate as predict_statements
 
+    check_landing_table(dep.project)
     return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep), *predict_statements(dep)])

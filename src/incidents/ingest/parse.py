@@ -27,11 +27,30 @@ from typing import Any
 
 import orjson
 
+from incidents.errors import ConfigError
+from incidents.project.models import Project
+
 FORMATS = ("auto", "alertmanager", "ndjson")
 STATUSES = ("firing", "resolved")
 COLUMNS = ("LOAD_ID", "ALERT_INDEX", "RECEIVED_AT", "SOURCE_FORMAT", "FINGERPRINT", "STATUS", "STARTS_AT",
            "ENDS_AT", "EPISODE_KEY", "EVENT_KEY", "PAYLOAD", "ENVELOPE", "ERROR")
 Row = list[Any]  # one raw_alerts row, values in COLUMNS order
+
+
+def check_landing_table(project: Project) -> None:
+    """`validate`: a project that ingests (config/ingest.yml) declares raw_alerts with every column ingest
+    writes, or ingest would fail at its first load instead."""
+    if not (project.root / "config" / "ingest.yml").is_file():
+        return
+    table = next((t for t in project.tables if t.name == "raw_alerts"), None)
+    if table is None:
+        raise ConfigError("table raw_alerts is not declared, and ingest lands every alert in it: restore "
+                          "config/tables/raw_alerts.yml", file="config/ingest.yml")
+    declared = {c.name.upper() for c in table.columns}
+    missing = [c.lower() for c in COLUMNS if c not in declared]
+    if missing:
+        raise ConfigError(f"raw_alerts lacks the column(s) ingest writes: {', '.join(missing)}; declare them again",
+                          file=table.source)
 # RFC 3339 as Alertmanager writes it: 2026-12-01T19:53:08.123456789Z or with an offset.
 _TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
 _ZERO_TIME_YEAR = 1  # Alertmanager's "0001-01-01T00:00:00Z": no end yet
