@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--extra-tables", type=int, default=50, help="tables added for the second run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="incidents-roundtrips-") as tmp:
-        for extra in (0, args.extra_tables):
+        for extra in sorted({0, max(0, args.extra_tables)}):  # --extra-tables 0: one run
             run(extra, Path(tmp))
 
 
