@@ -195,3 +195,26 @@ def test_sample_sql_is_deterministic_runs_on_fakesnow_and_is_rerunnable(deployed
     active = session.query("SELECT COUNT(*) AS N FROM V_ACTIVE_INCIDENTS_DASHBOARD "
                            "WHERE PRIORITY IN ('critical', 'high')")[0]["N"]
     assert active >= 1
+
+
+def test_a_seed_run_mid_hour_writes_nothing_after_that_moment() -> None:
+    """`seed` with --end today runs at, say, 10:25: incidents drawn into the 10:00 hour were created up to
+    10:59, and an incident resolved before a reopen still to come carried that later resolution (a 100k seed
+    failed `incidents check`: future detected_at and resolved_at)."""
+    import pandas as pd
+
+    from incidents.seed.generate import Generator, Window
+
+    end = dt.date(2026, 12, 3)
+    now = int(dt.datetime(2026, 12, 3, 10, 25, tzinfo=dt.timezone.utc).timestamp())
+    generator = Generator(5_000, 7, Window(end - dt.timedelta(days=5), end, now=now))
+    frames = [df for batch in generator.batches() for name, df in batch if name == "incidents"]
+    incidents = pd.concat(frames)
+    moment = pd.Timestamp(now, unit="s")
+    for column in ("CREATED_AT", "DETECTED_AT", "ACKNOWLEDGED_AT", "RESOLVED_AT", "CLOSED_AT", "UPDATED_AT"):
+        found = incidents.columns[incidents.columns.str.upper() == column]
+        if len(found):
+            values = pd.to_datetime(incidents[found[0]])
+            assert not (values > moment).any(), (column, values.max())
+    created = pd.to_datetime(incidents[incidents.columns[incidents.columns.str.upper() == "CREATED_AT"][0]])
+    assert (created >= moment - pd.Timedelta(minutes=25)).any()  # the last, partial hour is still drawn into

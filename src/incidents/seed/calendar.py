@@ -83,7 +83,11 @@ class Calendar:
     def sample(self, rng: np.random.Generator, n: int, deploy: bool) -> np.ndarray:
         weights = self.deploy if deploy else self.general
         bins = rng.choice(len(self.hours), size=n, p=weights / weights.sum())
-        return self.hours[bins] + rng.integers(0, HOUR, size=n)
+        start = self.hours[bins]
+        offset = rng.integers(0, HOUR, size=n)
+        # The last bin may end before its hour does (a seed run at 10:25 ends at 10:25): fold the offset into
+        # what is left of it, so nothing is created after as_of; the random stream stays the same.
+        return start + offset % np.minimum(HOUR, self.as_of - start)
 
     def _bin(self, times: np.ndarray) -> np.ndarray:
         return np.clip((times - self.start) // HOUR, 0, len(self.hours) - 1)

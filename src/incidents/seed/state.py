@@ -533,6 +533,14 @@ def is_resolved(status: np.ndarray) -> np.ndarray:
     return (status == S["resolved"]) | (status == S["closed"])
 
 
+def _last_resolution(slots: StatusSlots) -> np.ndarray:
+    """The latest resolution that has happened by as_of (a reopen later than now has not: the incident is
+    resolved at its earlier resolution, not at one still to come)."""
+    resolves = [RESOLVED, RESOLVED_1, RESOLVED_2]
+    latest = np.where(slots.present[:, resolves], slots.times[:, resolves], -1).max(axis=1)
+    return np.where(latest >= 0, latest, NEVER)
+
+
 def current_state(life: Lifecycle, slots: StatusSlots, asg: Assignments) -> Current:
     present = asg.present
     last = np.maximum(present.sum(axis=1) - 1, 0)
@@ -541,7 +549,7 @@ def current_state(life: Lifecycle, slots: StatusSlots, asg: Assignments) -> Curr
     has_assignee = present[:, 0]
     status = slots.status
     return Current(
-        status=status, resolved_at=np.where(is_resolved(status), life.final_resolve, NEVER),
+        status=status, resolved_at=np.where(is_resolved(status), _last_resolution(slots), NEVER),
         closed_at=slots.at(TERMINAL),
         assignee=np.where(has_assignee, holder, 0), has_assignee=has_assignee,
         assigned_team=np.where(has_assignee, holder_team, 0),
