@@ -125,6 +125,9 @@ _STUBS = {
 }
 
 
+TRACE_KEPT = 10_000  # statements `Workspace.trace` keeps over closed sessions
+
+
 @dataclass(eq=False)
 class Workspace:
     """A project (config/ + templates/) in one environment, with a lazily opened target session.
@@ -203,13 +206,15 @@ class Workspace:
 
     @property
     def trace(self) -> list[Statement]:
-        """Every statement sent so far, with its duration (also after close())."""
+        """Every statement sent so far, with its duration (also after close(); the latest TRACE_KEPT of closed
+        sessions)."""
         return self._trace + (self._session.trace if self._session else [])
 
     def close(self) -> None:
         if self._session is not None:
             session, self._session = self._session, None
-            self._trace += session.trace
+            # a long-lived Workspace (a service opening a session per request) keeps the latest statements only
+            self._trace = (self._trace + session.trace)[-TRACE_KEPT:]
             self._read_only = False
             session.close()
 
