@@ -55,7 +55,8 @@ class SnowflakeRulesSession(Session):
         if canned is not None:
             self.trace.append(Statement(sql, obj, 0.0))
             return canned
-        sent = AccessRules.secure_view_form(_fakesnow_form(sql, self.temporary))
+        masked = None if params else AccessRules(self, self.rules).masked(text)
+        sent = AccessRules.secure_view_form(_fakesnow_form(masked or sql, self.temporary))
         columns, rows = super().execute(sent, params, obj=obj, max_rows=max_rows)
         SchemaRules(self, self.rules).remember(text)
         return Answers(self, self.rules, text).rewrite(columns, rows)
