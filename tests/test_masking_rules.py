@@ -83,7 +83,8 @@ def test_pipelines_run_clean_under_a_deploy_role_with_pii_reader(deployed: Calla
 
 
 def test_a_duplicate_email_is_found_by_pii_reader_and_recorded_hashed(deployed: Callable[[str | None], Path]) -> None:
-    with Workspace.open(deployed("DEPLOYER")) as ws:
+    with Workspace.open(deployed(None)) as ws:
+        ws.session.execute(f"GRANT ROLE {PII} TO ROLE DEPLOYER")  # as `role: DEPLOYER` in the env would
         email = "ana.silva@shop.example"
         ws.session.execute("INSERT INTO users (user_id, email, full_name, role, is_active, timezone, created_at) "
                            f"SELECT MAX(user_id) + 1, '{email}', 'Twin', 'engineer', TRUE, 'UTC', SYSDATE() FROM users")
