@@ -12,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from incidents import Workspace
+from incidents.cli import app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 ANALYST, PII = "INCIDENTS_DEV_ANALYST", "INCIDENTS_DEV_PII_READER"
@@ -124,3 +126,17 @@ def test_secondary_roles_unmask_for_a_human_but_not_for_the_tool(deployed: Calla
         ws.session.execute("USE SECONDARY ROLES ALL")  # what a human's session has by default
         ws.session.execute(f"USE ROLE {ANALYST}")
         assert one(ws, "SELECT COUNT(*) FROM users WHERE email LIKE '***@%'") == 0  # pii_reader, as a secondary role
+
+
+def test_a_rebuild_of_a_masked_column_is_refused_naming_it(deployed: Callable[[str | None], Path],
+                                                           runner: CliRunner) -> None:
+    root = deployed(None)
+    users = root / "config" / "tables" / "users.yml"
+    users.write_text(users.read_text(encoding="utf-8").replace(
+        "{name: full_name, type: VARCHAR(200),", "{name: full_name, type: VARCHAR(200), default: \"'n/a'\",", 1), encoding="utf-8")
+    result = runner.invoke(app, ["deploy", "--allow-destructive", "--project-dir", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "users.full_name has a masking policy" in result.output and "PII_READER" in result.output
+    with Workspace.open(root) as ws:
+        ws.session.execute(f"USE ROLE {PII}")
+        assert one(ws, "SELECT full_name FROM users WHERE user_id = 1") == "Ana Silva"  # not copied masked
