@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from incidents import Workspace
 from incidents.cli import app
+from incidents.errors import TargetError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 ANALYST, PII = "INCIDENTS_DEV_ANALYST", "INCIDENTS_DEV_PII_READER"
@@ -140,3 +141,14 @@ def test_a_rebuild_of_a_masked_column_is_refused_naming_it(deployed: Callable[[s
     with Workspace.open(root) as ws:
         ws.session.execute(f"USE ROLE {PII}")
         assert one(ws, "SELECT full_name FROM users WHERE user_id = 1") == "Ana Silva"  # not copied masked
+
+
+def test_analyst_cannot_read_alert_payloads_pii_reader_can(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed(None)) as ws:
+        ws.ingest((FIXTURES / "firing.json").read_text(encoding="utf-8"))
+        ws.session.execute(f"USE ROLE {ANALYST}")
+        with pytest.raises(TargetError, match="RAW_ALERTS' does not exist or not authorized"):
+            ws.session.execute("SELECT payload FROM raw_alerts")
+        assert one(ws, "SELECT COUNT(*) FROM incidents") == 1  # the rest of the tables, masked
+        ws.session.execute(f"USE ROLE {PII}")
+        assert one(ws, "SELECT COUNT(*) FROM raw_alerts WHERE payload IS NOT NULL") == 1

@@ -196,8 +196,8 @@ def declared_grants(dep: Deployment, access: Access) -> list[Grant]:
     dynamic = [v.name.upper() for v in project.views if v.materialize is not None]
     pii = {t.name for t in project.pii_tables}
     tables = [t.name.upper() for t in project.tables]
-    analyst_tables = tables if env.masks_with_policies else [t.name.upper() for t in project.tables
-                                                             if t.name not in pii]
+    analyst_tables = [t.name.upper() for t in project.tables
+                      if not t.restricted and (env.masks_with_policies or t.name not in pii)]
     masked = [v.upper() for v in masked_views(dep)]
     schema = f"{env.database}.{env.schema}".upper()
     grants: list[Grant] = []
