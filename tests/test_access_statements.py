@@ -1,0 +1,36 @@
+"""Statement shapes of the access and task side (issue 25, item 11), rendered offline: the documented clause
+order of CREATE PROCEDURE, and the warehouse setup.sql runs on."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+from incidents.project.config import environment, load_project
+from incidents.project.deployment import Deployment
+from incidents.workspace import committed_files
+
+
+def _files(env: str = "prod", **overrides: str) -> dict[str, str]:
+    project = load_project(REPO)
+    dep = Deployment(project, environment(project, env))
+    if overrides:
+        import dataclasses
+
+        dep = Deployment(project, dataclasses.replace(dep.env, **overrides))
+    return committed_files(dep)
+
+
+def test_every_procedure_puts_comment_before_execute_as() -> None:
+    # https://docs.snowflake.com/en/sql-reference/sql/create-procedure (Snowflake Scripting):
+    # ... LANGUAGE SQL [ COMMENT = '...' ] [ EXECUTE AS { CALLER | OWNER } ] AS ...
+    heads = [m.group(0) for text in _files().values()
+             for m in re.finditer(r"CREATE OR REPLACE PROCEDURE .*?\n\s*AS\n", text, re.S)]
+    assert len(heads) >= 2
+    for head in heads:
+        assert head.index("COMMENT =") < head.index("EXECUTE AS"), head
+
+
+def test_setup_uses_the_declared_warehouse_or_says_it_needs_one() -> None:
+    assert "USE WAREHOUSE TRANSFORM_WH;" in _files(warehouse="TRANSFORM_WH")["setup.sql"]
+    assert "declares no `warehouse:`" in _files()["setup.sql"]
