@@ -152,3 +152,17 @@ def test_analyst_cannot_read_alert_payloads_pii_reader_can(deployed: Callable[[s
         assert one(ws, "SELECT COUNT(*) FROM incidents") == 1  # the rest of the tables, masked
         ws.session.execute(f"USE ROLE {PII}")
         assert one(ws, "SELECT COUNT(*) FROM raw_alerts WHERE payload IS NOT NULL") == 1
+
+
+def test_renaming_a_clustering_key_column_drops_and_restores_the_key(deployed: Callable[[str | None], Path],
+                                                                     runner: CliRunner) -> None:
+    root = deployed(None)
+    rows = root / "config" / "tables" / "raw_import_rows.yml"
+    rows.write_text(rows.read_text(encoding="utf-8").replace("TO_DATE(landed_at)", "TO_DATE(landed_on)").replace(
+        "{name: landed_at,", "{name: landed_on, renamed_from: landed_at,"), encoding="utf-8")
+    result = runner.invoke(app, ["deploy", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output  # the rules target refuses RENAME COLUMN on a clustering-key column
+    assert runner.invoke(app, ["diff", "--project-dir", str(root)]).exit_code == 0
+    from incidents.targets.rules import rules_state
+
+    assert rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"])).clustering["RAW_IMPORT_ROWS"] == ["LANDED_ON"]

@@ -487,7 +487,12 @@ def _column_statements(pc: PlanContext, table: Table, change: Change) -> list[st
     column = table.column(change.column) if change.column else None
     kind = change.kind
     if kind == RENAMED_COLUMN:
-        return [pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)]
+        rename = pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)
+        if column is None or not _clustered_on(table, column):
+            return [rename]
+        # A clustering-key column cannot be renamed (the rules target's rule, from
+        # https://docs.snowflake.com/en/user-guide/tables-clustering-keys): drop the key, rename, set it again.
+        return [pc.sql("deploy/drop_clustering_key", table=table), rename, pc.sql("deploy/cluster_by", table=table)]
     if kind == TABLE_COMMENT_CHANGED:
         return [pc.sql("deploy/table_comment", table=table)]
     if kind == CONFIG_CHANGED:
