@@ -7,6 +7,7 @@ masked) and one declaring `role: DEPLOYER` (pii_reader granted to it: the tool r
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from incidents import Workspace
 from incidents.cli import app
-from incidents.errors import TargetError
+from incidents.errors import ConfigError, TargetError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 ANALYST, PII = "INCIDENTS_DEV_ANALYST", "INCIDENTS_DEV_PII_READER"
@@ -166,3 +167,39 @@ def test_renaming_a_clustering_key_column_drops_and_restores_the_key(deployed: C
     from incidents.targets.rules import rules_state
 
     assert rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"])).clustering["RAW_IMPORT_ROWS"] == ["LANDED_ON"]
+
+
+def test_doctor_names_the_account_privileges_the_deploy_role_lacks(deployed: Callable[[str | None], Path],
+                                                                  runner: CliRunner) -> None:
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    ok = runner.invoke(app, ["doctor", "--project-dir", str(root)])
+    assert ok.exit_code == 0, ok.output
+    assert "DEPLOYER holds every account privilege" in ok.output
+    state = rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"]))
+    state.account_privileges["DEPLOYER"] = ["CREATE ROLE", "EXECUTE TASK", "APPLY TAG"]
+    state.save()
+    result = runner.invoke(app, ["doctor", "--project-dir", str(root), "--format", "json"])
+    assert result.exit_code == 2
+    assert "DEPLOYER lacks MANAGE GRANTS, APPLY MASKING POLICY, EXECUTE MANAGED TASK" in result.stderr
+    report, _ = json.JSONDecoder().raw_decode(result.stdout)  # the report, then the error as JSON
+    assert report["missing"] == ["MANAGE GRANTS", "APPLY MASKING POLICY", "EXECUTE MANAGED TASK"]
+    assert "GRANT MANAGE GRANTS ON ACCOUNT TO ROLE DEPLOYER" in report["grants"]
+
+
+def test_doctor_on_the_local_target_says_its_checks_are_snowflake_only(deployed_local: Path, repo: Path,
+                                                                       runner: CliRunner,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
+    result = runner.invoke(app, ["doctor", "--project-dir", str(repo)])
+    assert result.exit_code == 0 and "privilege checks are Snowflake-only" in result.output
+
+
+def test_access_on_a_snowflake_account_needs_the_edition_declared(repo: Path) -> None:
+    from types import SimpleNamespace
+
+    with Workspace.open(repo, env="prod") as ws:
+        with pytest.raises(ConfigError, match=r"environments.prod.edition: .*declare `edition: standard`"):
+            ws._require_edition(SimpleNamespace(backend="snowflake", access_control=True))  # type: ignore[arg-type]
+        ws._require_edition(SimpleNamespace(backend="local", access_control=True))  # type: ignore[arg-type]

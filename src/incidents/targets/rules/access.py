@@ -88,6 +88,8 @@ class AccessRules:
             getattr(self, f"_{kind}")(m)
             self.state.save()
             return _DONE
+        if re.fullmatch(r"SELECT CURRENT_ROLE\(\) AS ROLE_NAME", text, re.I):
+            return ["ROLE_NAME"], [(self.session.role,)]  # the primary role
         m = re.fullmatch(r"USE SECONDARY ROLES (ALL|NONE)", text, re.I)
         if m:
             self.session.secondary = m.group(1).upper()
@@ -396,6 +398,9 @@ class AccessRules:
             if not on:
                 on, name = self._qualified(key)
             rows.append((_CREATED, privilege, on, name, "ROLE", role, "false", "SYSADMIN"))
+        account = self.session.conn.account if hasattr(self.session.conn, "account") else "LOCAL"
+        rows += [(_CREATED, privilege, "ACCOUNT", str(account).upper(), "ROLE", role, "false", "ACCOUNTADMIN")
+                 for privilege in self.state.account_privileges.get(role, [])]
         return columns, rows
 
     def _grants_of(self, role: str) -> Answer:
