@@ -134,8 +134,9 @@ def test_a_rebuild_of_a_masked_column_is_refused_naming_it(deployed: Callable[[s
                                                            runner: CliRunner) -> None:
     root = deployed(None)
     users = root / "config" / "tables" / "users.yml"
+    declared = "{name: full_name, type: VARCHAR(200),"
     users.write_text(users.read_text(encoding="utf-8").replace(
-        "{name: full_name, type: VARCHAR(200),", "{name: full_name, type: VARCHAR(200), default: \"'n/a'\",", 1), encoding="utf-8")
+        declared, declared + " default: \"'n/a'\",", 1), encoding="utf-8")
     result = runner.invoke(app, ["deploy", "--allow-destructive", "--project-dir", str(root)])
     assert result.exit_code == 1, result.output
     assert "users.full_name has a masking policy" in result.output and "PII_READER" in result.output

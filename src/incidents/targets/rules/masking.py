@@ -27,6 +27,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 _REWRITTEN = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "(")
 _ROLE_TEST = re.compile(r"IS_ROLE_IN_SESSION\(\s*'((?:[^']|'')*)'\s*\)", re.I)
@@ -116,8 +117,7 @@ def _mask_target_columns(tree: object, masks: MaskedTables) -> bool:
     if not policies:
         return False
     names = {target.name.upper(), target.alias_or_name.upper()}
-    written = {id(eq.this) for eq in tree.find_all(exp.EQ) if isinstance(eq.parent, (exp.Update, exp.Set))
-               or (isinstance(eq.parent, exp.Update))}
+    written = {id(eq.this) for eq in tree.find_all(exp.EQ) if isinstance(eq.parent, (exp.Update, exp.Set))}
     written |= {id(c) for node in tree.find_all(exp.Insert) for c in (node.this.expressions
                 if isinstance(node.this, exp.Tuple) else [])}
     changed = False
@@ -133,7 +133,7 @@ def _mask_target_columns(tree: object, masks: MaskedTables) -> bool:
     return changed
 
 
-def _columns_outside_subqueries(tree: object, target: object) -> Iterable[object]:
+def _columns_outside_subqueries(tree: object, target: object) -> Iterable[Any]:
     from sqlglot import exp
 
     assert isinstance(tree, exp.Expression)
@@ -154,8 +154,8 @@ def _mask_sources(tree: object, masks: MaskedTables, target: object | None, dept
     changed = False
     for table in list(tree.find_all(exp.Table)):
         name = table.name.upper()
-        if table is target or name in ctes or not name or isinstance(table.parent, exp.Schema) and \
-                table.parent is target:
+        if table is target or name in ctes or not name or (isinstance(table.parent, exp.Schema) and
+                                                           table.parent is target):
             continue
         alias = table.alias_or_name
         if name in masks.policies:
