@@ -34,3 +34,14 @@ def test_every_procedure_puts_comment_before_execute_as() -> None:
 def test_setup_uses_the_declared_warehouse_or_says_it_needs_one() -> None:
     assert "USE WAREHOUSE TRANSFORM_WH;" in _files(warehouse="TRANSFORM_WH")["setup.sql"]
     assert "declares no `warehouse:`" in _files()["setup.sql"]
+
+
+def test_deploy_says_when_schema_future_grants_shadow_database_ones() -> None:
+    from incidents.kinds.base import Step
+    from incidents.kinds.grant import GRANT, Grants
+
+    future = Step(GRANT, "R", "grant", ("GRANT SELECT ON FUTURE TABLES IN SCHEMA D.S TO ROLE R",))
+    plain = Step(GRANT, "R", "grant", ("GRANT SELECT ON TABLE D.S.T TO ROLE R",))
+    [notice] = Grants().notices([plain, future])
+    assert "take precedence over database-level future grants" in notice
+    assert Grants().notices([plain]) == []

@@ -143,6 +143,18 @@ class Grants(Kind):
                     for g in sorted(live.grants - desired, key=grant_order)]
         return changes
 
+    def notices(self, steps: Sequence[Step]) -> list[str]:
+        """A future grant in a schema switches off, for that schema, the database-level future grants of
+        every role: where both exist, the schema's take precedence and the database's are ignored
+        (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege, considerations on future grants;
+        research/fidelity-2026-12-03.md row 29)."""
+        if not any(" ON FUTURE " in sql for step in steps if step.object_kind == GRANT and step.runs
+                   for sql in step.statements):
+            return []
+        return ["future grants in the schema take precedence over database-level future grants: roles that got "
+                "new tables or views through `GRANT ... ON FUTURE ... IN DATABASE` no longer do in this schema; "
+                "grant them in the schema too (README, \"Access and privacy\")"]
+
     def steps(self, pc: PlanContext) -> list[Step]:
         if not compared(pc.dep, pc.live):
             return []
