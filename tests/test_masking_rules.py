@@ -204,3 +204,17 @@ def test_access_on_a_snowflake_account_needs_the_edition_declared(repo: Path) ->
         with pytest.raises(ConfigError, match=r"environments.prod.edition: .*declare `edition: standard`"):
             ws._require_edition(SimpleNamespace(backend="snowflake", access_control=True))  # type: ignore[arg-type]
         ws._require_edition(SimpleNamespace(backend="local", access_control=True))  # type: ignore[arg-type]
+
+
+def test_diff_reports_a_suspended_task_by_name_and_deploy_resumes_it(deployed: Callable[[str | None], Path],
+                                                                    runner: CliRunner) -> None:
+    root = deployed(None)
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync
+        ws.session.execute("ALTER TASK INCIDENTS.CORE.AUDIT_INCIDENT_CHANGES_TASK SUSPEND")
+        changes = [c for c in ws.diff().changes if c.object_kind == "task"]
+        assert [(c.kind, c.object, c.live) for c in changes] == [
+            ("suspended_task", "audit_incident_changes_task", "suspended")]
+    assert runner.invoke(app, ["deploy", "--project-dir", str(root)]).exit_code == 0
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync

@@ -369,7 +369,16 @@ class AccessRules:
         m = re.fullmatch(rf"SHOW FUTURE GRANTS IN SCHEMA ({QNAME})", text, re.I)
         if m:
             return self._future(".".join(_parts(m.group(1))))
+        if re.fullmatch(rf"SHOW TASKS IN SCHEMA {QNAME}", text, re.I):
+            return self._tasks()
         return None
+
+    def _tasks(self) -> Answer:
+        """SHOW TASKS: name and state, started or suspended (https://docs.snowflake.com/en/sql-reference/sql/show-tasks)."""
+        conn = self.session.conn
+        rows = [(_CREATED, key.split(" ", 1)[1], str(conn.database).upper(), str(conn.schema).upper(),
+                 value.split()[0]) for key, value in self.state.objects.items() if key.startswith("TASK ")]
+        return ["created_on", "name", "database_name", "schema_name", "state"], rows
 
     def _entries(self) -> list[tuple[str, str, str]]:
         """(key, privilege, role) of every recorded grant."""
