@@ -9,15 +9,15 @@ from typing import ClassVar
 
 from incidents.kinds.access_object import (
     ACCESS_SKIPPED,
-    MISSING_ACCESS_OBJECT,
-    compared,
     INTAKE_FILE,
     INTAKE_GROUP,
+    MISSING_ACCESS_OBJECT,
     NAME,
     QNAME,
     STRING,
     TASKS_FILE,
     check_forms,
+    compared,
     form,
     object_changes,
     object_steps,
