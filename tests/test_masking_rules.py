@@ -218,3 +218,22 @@ def test_diff_reports_a_suspended_task_by_name_and_deploy_resumes_it(deployed: C
     assert runner.invoke(app, ["deploy", "--project-dir", str(root)]).exit_code == 0
     with Workspace.open(root) as ws:
         assert ws.diff().in_sync
+
+
+def test_diff_reports_an_unset_masking_policy_by_column_and_deploy_sets_it_again(
+        deployed: Callable[[str | None], Path], runner: CliRunner) -> None:
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    local = Path(os.environ["INCIDENTS_LOCAL_DIR"])
+    state = rules_state(local)
+    state.masked.pop("USERS.EMAIL")  # as ALTER TABLE users MODIFY COLUMN email UNSET MASKING POLICY would
+    state.save()
+    with Workspace.open(root) as ws:
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 1  # clear now
+        changes = [(c.kind, c.object, c.column) for c in ws.diff().changes]
+        assert changes == [("unset_masking_policy", "users.pii", "email")]
+    assert runner.invoke(app, ["deploy", "--project-dir", str(root)]).exit_code == 0
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 0

@@ -88,18 +88,29 @@ class AccessRules:
             getattr(self, f"_{kind}")(m)
             self.state.save()
             return _DONE
-        if re.fullmatch(r"SELECT CURRENT_ROLE\(\) AS ROLE_NAME", text, re.I):
-            return ["ROLE_NAME"], [(self.session.role,)]  # the primary role
-        m = re.fullmatch(r"USE SECONDARY ROLES (ALL|NONE)", text, re.I)
-        if m:
-            self.session.secondary = m.group(1).upper()
-            return _DONE
+        session_answer = self._session_statement(text, upper)
+        if session_answer is not None:
+            return session_answer
         if self._streams_in(text):
             return self._read_stream(text)
         if upper.startswith(("SELECT", "WITH")) and self.state.roles:
             self._session_roles_variable()
         if not self.owner():
             self._authorize(text)
+        return None
+
+    def _session_statement(self, text: str, upper: str) -> Answer | None:
+        """CURRENT_ROLE(), USE SECONDARY ROLES and POLICY_REFERENCES: answered from the rules' memory."""
+        if re.fullmatch(r"SELECT CURRENT_ROLE\(\) AS ROLE_NAME", text, re.I):
+            return ["ROLE_NAME"], [(self.session.role,)]  # the primary role
+        if "INFORMATION_SCHEMA.POLICY_REFERENCES(" in upper:
+            if len(sqlglot_parse(text)) != 1:  # one statement, as Snowflake would read it
+                raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+            return self._policy_references(text)
+        m = re.fullmatch(r"USE SECONDARY ROLES (ALL|NONE)", text, re.I)
+        if m:
+            self.session.secondary = m.group(1).upper()
+            return _DONE
         return None
 
     def owner(self) -> bool:
@@ -373,6 +384,19 @@ class AccessRules:
             return self._tasks()
         return None
 
+    def _policy_references(self, text: str) -> Answer:
+        """POLICY_REFERENCES(POLICY_NAME => '...') per policy (UNION ALL): the columns each is set on
+        (https://docs.snowflake.com/en/sql-reference/functions/policy_references); an unknown policy fails."""
+        rows = []
+        for quoted in re.findall(r"POLICY_NAME\s*=>\s*'((?:[^']|'')*)'", text, re.I):
+            policy = _bare(quoted.replace("''", "'"))
+            if policy not in self.state.policies:
+                raise AccessRuleError(f"SQL compilation error: Masking policy '{policy}' does not exist or not "
+                                      "authorized.", 2003)
+            rows += [(key.split(".")[0], key.split(".", 1)[1], policy) for key, name in self.state.masked.items()
+                     if name == policy]
+        return ["REF_ENTITY_NAME", "REF_COLUMN_NAME", "POLICY_NAME"], rows
+
     def _tasks(self) -> Answer:
         """SHOW TASKS: name and state, started or suspended (https://docs.snowflake.com/en/sql-reference/sql/show-tasks)."""
         conn = self.session.conn
@@ -497,3 +521,13 @@ def _reading(rows: str) -> Callable[[re.Match[str]], str]:
     def swap(m: re.Match[str]) -> str:
         return f"{m.group(1)} {rows}"
     return swap
+
+
+def sqlglot_parse(text: str) -> list[Any]:
+    """The statements sqlglot reads in `text` (Snowflake dialect); a parse error is Snowflake's syntax error."""
+    import sqlglot
+
+    try:
+        return [e for e in sqlglot.parse(text, read="snowflake") if e is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003) from exc
