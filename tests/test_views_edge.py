@@ -4,8 +4,8 @@ the keys Snowflake does not enforce (loaded into an unconstrained copy of the sc
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import itertools
 from collections.abc import Iterator
 

@@ -80,8 +80,9 @@ class ColumnPolicies(Kind):
         named = {c.object for c in changes}
         for obj in dc.desired.objects.get(self.name, ()):
             table = dc.dep.project.table(obj.on_table or "")
-            if table is None or obj.name in named or dc.live.recorded(MASKING_POLICY, obj.name) is None:
-                continue
+            if (table is None or obj.name in named or table.name.upper() not in dc.live.tables
+                    or dc.live.recorded(MASKING_POLICY, obj.name) is None):
+                continue  # a missing table's own change says it; deploy sets its policies after creating it
             for column in (c for c in table.columns if c.pii):
                 policy = policy_name(str(column.pii)).upper()
                 if live.get((table.name.upper(), column.name.upper())) != policy:
