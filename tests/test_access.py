@@ -429,3 +429,11 @@ def test_a_project_without_access_declares_no_roles_and_renders_no_access_files(
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["notices"] == [] and not [s for s in report["steps"] if s["object_kind"] in ("role", "grant")]
+
+
+def test_check_runs_clean_with_masking_on_under_a_deploy_role_without_pii_reader(workspace: Workspace) -> None:
+    result = workspace.check()  # masked e-mails all read ***@shop.example: compared, they would all be duplicates
+    assert result.ok, [f.to_dict() for f in result.failed]
+    assert rows(workspace, "SELECT detail FROM data_quality_results WHERE check_name = 'duplicate_key' "
+                           "AND table_name = 'users' AND column_name = 'email'") == [
+        (f"not checked: email read masked; run check under a role with {PII}",)]

@@ -4,8 +4,15 @@ order of CREATE PROCEDURE, and the warehouse setup.sql runs on."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
 
 from conftest import REPO
+from incidents import Workspace
+from incidents.cli import app
+from incidents.errors import ConfigError
 from incidents.project.config import environment, load_project
 from incidents.project.deployment import Deployment
 from incidents.workspace import committed_files
@@ -45,3 +52,20 @@ def test_deploy_says_when_schema_future_grants_shadow_database_ones() -> None:
     [notice] = Grants().notices([plain, future])
     assert "take precedence over database-level future grants" in notice
     assert Grants().notices([plain]) == []
+
+
+def test_doctor_on_the_local_target_says_its_checks_are_snowflake_only(deployed_local: Path, repo: Path,
+                                                                       runner: CliRunner,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
+    result = runner.invoke(app, ["doctor", "--project-dir", str(repo)])
+    assert result.exit_code == 0 and "privilege checks are Snowflake-only" in result.output
+
+
+def test_access_on_a_snowflake_account_needs_the_edition_declared(repo: Path) -> None:
+    from types import SimpleNamespace
+
+    with Workspace.open(repo, env="prod") as ws:
+        with pytest.raises(ConfigError, match=r"environments.prod.edition: .*declare `edition: standard`"):
+            ws._require_edition(SimpleNamespace(backend="snowflake", access_control=True))  # type: ignore[arg-type]
+        ws._require_edition(SimpleNamespace(backend="local", access_control=True))  # type: ignore[arg-type]

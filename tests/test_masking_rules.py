@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from incidents import Workspace
 from incidents.cli import app
-from incidents.errors import ConfigError, TargetError
+from incidents.errors import TargetError
 
+pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 ANALYST, PII = "INCIDENTS_DEV_ANALYST", "INCIDENTS_DEV_PII_READER"
 PEOPLE = ("INSERT INTO users (user_id, email, full_name, role, team, is_active, timezone, created_at) VALUES "
@@ -79,7 +80,6 @@ def test_pipelines_run_clean_under_a_deploy_role_without_pii_reader(deployed: Ca
         assert detail == f"not checked: email read masked; run check under a role with {PII}"
 
 
-@pytest.mark.slow
 def test_pipelines_run_clean_under_a_deploy_role_with_pii_reader(deployed: Callable[[str | None], Path]) -> None:
     with Workspace.open(deployed("DEPLOYER")) as ws:
         assert one(ws, "SELECT COUNT(*) FROM users WHERE email LIKE '***@%'") == 0  # the owner reads in clear
@@ -187,23 +187,6 @@ def test_doctor_names_the_account_privileges_the_deploy_role_lacks(deployed: Cal
     report, _ = json.JSONDecoder().raw_decode(result.stdout)  # the report, then the error as JSON
     assert report["missing"] == ["MANAGE GRANTS", "APPLY MASKING POLICY", "EXECUTE MANAGED TASK"]
     assert "GRANT MANAGE GRANTS ON ACCOUNT TO ROLE DEPLOYER" in report["grants"]
-
-
-def test_doctor_on_the_local_target_says_its_checks_are_snowflake_only(deployed_local: Path, repo: Path,
-                                                                       runner: CliRunner,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("INCIDENTS_LOCAL_RULES", raising=False)
-    result = runner.invoke(app, ["doctor", "--project-dir", str(repo)])
-    assert result.exit_code == 0 and "privilege checks are Snowflake-only" in result.output
-
-
-def test_access_on_a_snowflake_account_needs_the_edition_declared(repo: Path) -> None:
-    from types import SimpleNamespace
-
-    with Workspace.open(repo, env="prod") as ws:
-        with pytest.raises(ConfigError, match=r"environments.prod.edition: .*declare `edition: standard`"):
-            ws._require_edition(SimpleNamespace(backend="snowflake", access_control=True))  # type: ignore[arg-type]
-        ws._require_edition(SimpleNamespace(backend="local", access_control=True))  # type: ignore[arg-type]
 
 
 def test_diff_reports_a_suspended_task_by_name_and_deploy_resumes_it(deployed: Callable[[str | None], Path],
