@@ -5,6 +5,9 @@
 -- Run it from the project folder with SnowSQL (`snowsql -f setup.sql`) or `snow sql -f setup.sql`.
 -- Every statement is safe to re-run: tables are created only if missing, views are replaced,
 -- and sample data is inserted only where its keys are missing.
+-- The INSERTs and MERGEs need a running warehouse (https://docs.snowflake.com/en/sql-reference/sql/use-warehouse).
+-- This environment declares no `warehouse:`, so the connection's default warehouse is used; with none, put
+-- `USE WAREHOUSE <name>;` here (or declare `warehouse:` for the environment and run `incidents render`).
 
 !source sql/01_schema.sql
 !source sql/02_analytics_views.sql

@@ -36,6 +36,7 @@ from incidents.sql.text import count_statements, split_statements
 
 if TYPE_CHECKING:
     from incidents.checks import CheckResult
+    from incidents.doctor import DoctorResult
     from incidents.engine.apply import DeployReport, StepResult
     from incidents.engine.status import HistoryResult, StatusResult
     from incidents.importers.result import ImportResult
@@ -250,6 +251,16 @@ class Workspace:
         snap = snapshot(self._reader, self.dep, allow_destructive=True)
         return DiffResult(self.env.name, self.where, snap.changes, snap.steps)
 
+    def _require_edition(self, session: Session) -> None:
+        """Masking policies and tags exist on Enterprise Edition and higher only; Standard gets secure
+        views. Access on a Snowflake account therefore needs the edition declared, never guessed."""
+        if (session.backend == "snowflake" and session.access_control and self.env.access is not None
+                and self.env.edition is None):
+            raise ConfigError(
+                f"environment {self.env.name!r} declares access but not the account's edition: declare "
+                "`edition: standard` (secure views mask PII) or `edition: enterprise` (masking policies and tags)",
+                file="config/project.yml", key=f"environments.{self.env.name}.edition")
+
     def plan(self, *, allow_destructive: bool = False) -> DeployReport:
         """The steps deploy would run now, in order; changes nothing."""
         return self.deploy(dry_run=True, allow_destructive=allow_destructive)
@@ -270,6 +281,7 @@ class Workspace:
         if not 1 <= threads <= MAX_DEPLOY_THREADS:
             raise ConfigError(f"expected 1 to {MAX_DEPLOY_THREADS} threads, got {threads}", key="--threads")
         session = self._reader if dry_run else self.session
+        self._require_edition(session)
         more = None if session.backend == "local" or dry_run else self._another_session
         return deploy(session, self.dep, dry_run=dry_run, allow_destructive=allow_destructive,
                       on_step=on_step, lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout,
@@ -302,6 +314,13 @@ class Workspace:
             destructive=sum(1 for s in snap.steps if s.destructive), last_deploy=history[0] if history else None,
             row_counts=row_counts(session, self.dep, snap.live) if deployed else {},
         )
+
+    def doctor(self) -> DoctorResult:
+        """The account privileges the deploy role needs for access, masking and tasks, read with SHOW
+        GRANTS; `.missing` names those it lacks (Snowflake only: `.checked` is False on the local target)."""
+        from incidents.doctor import run_doctor
+
+        return run_doctor(self._reader, self.dep)
 
     def history(self, *, limit: int = 10) -> HistoryResult:
         """The last `limit` deploys, newest first, each with its steps (ok, failed, refused)."""

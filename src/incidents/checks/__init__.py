@@ -62,7 +62,7 @@ def run_checks(session: Session, dep: Deployment, where: str, *, record: bool = 
         raise NotDeployedError(f"config/tables/ declares no {RESULTS_TABLE} table, where `check` records its "
                                "runs; add it back, or run `incidents check --no-record`")
     checked_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-    insert, read_back, look = check_statements(dep, checked_at)
+    insert, read_back, look = check_statements(dep, checked_at, pii_role=masking_role(session, dep))
     try:
         if record:
             session.execute(insert, obj=RESULTS_TABLE)
@@ -77,17 +77,28 @@ def run_checks(session: Session, dep: Deployment, where: str, *, record: bool = 
     return _result(dep.env.name, where, checked_at, rows, record)
 
 
-def check_statements(dep: Deployment, checked_at: str) -> tuple[str, str, str]:
+def masking_role(session: Session, dep: Deployment) -> str | None:
+    """The pii_reader role where masking policies are deployed (a target with roles, Enterprise): the
+    duplicate check of a PII key runs only for a session holding it (check/problems.sql.j2)."""
+    access = dep.env.access
+    if access is None or not session.access_control or not dep.env.masks_with_policies:
+        return None
+    return access.role("pii_reader").name.upper()
+
+
+def check_statements(dep: Deployment, checked_at: str, pii_role: str | None = None) -> tuple[str, str, str]:
     """(record the run, read it back, run without recording), for the run at `checked_at` (UTC)."""
-    return (dep.render("check/run.sql.j2", samples=SAMPLES, checked_at=checked_at, record=True),
+    return (dep.render("check/run.sql.j2", samples=SAMPLES, checked_at=checked_at, record=True, pii_role=pii_role),
             dep.render("check/results.sql.j2", samples=SAMPLES, checked_at=checked_at),
-            dep.render("check/run.sql.j2", samples=SAMPLES, checked_at=checked_at, record=False))
+            dep.render("check/run.sql.j2", samples=SAMPLES, checked_at=checked_at, record=False, pii_role=pii_role))
 
 
 def statements_to_validate(dep: Deployment) -> list[tuple[str, str]]:
     """(source, statement) of `incidents check` for offline validation: the recorded run, its
-    read-back and the look-only run."""
-    return [("templates/check/", s) for s in check_statements(dep, "2000-01-01 00:00:00.000000")]
+    read-back and the look-only run, in their Snowflake form (with masking where the environment has it)."""
+    access = dep.env.access
+    pii_role = access.role("pii_reader").name.upper() if access and dep.env.masks_with_policies else None
+    return [("templates/check/", s) for s in check_statements(dep, "2000-01-01 00:00:00.000000", pii_role)]
 
 
 def _result(env: str, where: str, checked_at: str, rows: list[dict[str, Any]], recorded: bool) -> CheckResult:

@@ -382,6 +382,7 @@ def _query_file(file: Path, output: QueryFormat, limit: int | None, vertical: bo
 
 # --------------------------------------------------------------------------- commands in their own modules
 # Each module defines one command function over incidents.cli.common; registered here in help order.
+from incidents.cli import doctor as _doctor  # noqa: E402
 from incidents.cli import importers as _importers  # noqa: E402
 from incidents.cli import ingest as _ingest  # noqa: E402
 from incidents.cli import predict as _predict  # noqa: E402
@@ -393,6 +394,7 @@ from incidents.cli import status as _status  # noqa: E402
 
 app.command()(_status.status)
 app.command()(_status.history)
+app.command()(_doctor.doctor)
 app.command()(_report.report)
 app.command()(_ingest.ingest)
 app.command()(_receive.receive)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incidents.checks import CheckResult
+    from incidents.doctor import DoctorResult
     from incidents.engine.apply import DeployReport, StepResult
     from incidents.engine.status import DeployRecord, HistoryResult, StatusResult
     from incidents.purge import PurgeResult
@@ -365,3 +366,21 @@ def purge_text(result: PurgeResult, where: str) -> None:
     for t in result.tables:
         out.print(f"  {t.table:<28} {verb} {t.rows:>10,} row(s) older than {t.days} days by {t.column}")
     out.print(f"[bold]{result.total:,}[/] row(s) {'would be deleted' if result.dry_run else 'deleted'}.")
+
+
+def doctor_text(result: DoctorResult) -> None:
+    out = console()
+    if not result.checked:
+        out.print(f"env {escape(result.env)}: the local target has no roles; the privilege checks are Snowflake-only.")
+        return
+    if not result.needed:
+        out.print(f"env {escape(result.env)} declares no access: no account privilege is needed.")
+        return
+    for privilege, why in result.needed:
+        state = "[red]missing[/]" if privilege in result.missing else "[green]ok[/]"
+        out.print(f"{state:>20}  {privilege:<22} {escape(why)}")
+    if result.ok:
+        out.print(f"role {escape(str(result.role))} holds every account privilege deploy needs.")
+    else:
+        for grant in result.grants():
+            out.print(f"  {escape(grant)};")

@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -111,7 +111,7 @@ def deploy(session: Session, dep: Deployment, *, dry_run: bool = False,
     start = time.perf_counter()
     snap = snapshot(session, dep, allow_destructive=allow_destructive)
     report = DeployReport(dep.env.name, Backend(session.backend), dry_run, snap.changes,
-                          notices=_notices(session, snap.desired))
+                          notices=_notices(session, snap.desired) + _step_notices(snap.steps))
     notify = on_step or (lambda result: None)
     if dry_run or not any(step.runs for step in snap.steps):
         for step in snap.steps:
@@ -162,6 +162,10 @@ def _notices(session: Session, desired: DesiredState) -> list[str]:
         return []
     return list(dict.fromkeys(kind.skipped_notice for kind in REGISTRY
                               if kind.needs_access_control and kind.skipped_notice and desired.objects[kind.name]))
+
+
+def _step_notices(steps: Sequence[Step]) -> list[str]:
+    return list(dict.fromkeys(line for kind in REGISTRY for line in kind.notices(steps)))
 
 
 def _release_quietly(lock: DeployLock) -> None:

@@ -94,12 +94,12 @@ def created_and_dropped(pc: PlanContext) -> tuple[set[str], set[str]]:
     return fresh, strays
 
 
-def object_steps(pc: PlanContext, objects: Sequence[Desired]) -> list[Step]:
-    """Made when missing or changed, and again when the table it sits on is created by this plan
-    (a new table has none of its policies, tags or streams)."""
+def object_steps(pc: PlanContext, objects: Sequence[Desired], also: tuple[ChangeKind, ...] = ()) -> list[Step]:
+    """Made when missing or changed (or a change of a kind in `also`: made again), and again when the
+    table it sits on is created by this plan (a new table has none of its policies, tags or streams)."""
     if not compared(pc.dep, pc.live):
         return []
-    wanted = {(c.object_kind, c.object): c for c in pc.of_kind(MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT)}
+    wanted = {(c.object_kind, c.object): c for c in pc.of_kind(MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT, *also)}
     fresh, strays = created_and_dropped(pc)
     blocked = fresh & (strays - dropped(pc))  # their create is refused this time
     steps = []
@@ -107,7 +107,7 @@ def object_steps(pc: PlanContext, objects: Sequence[Desired]) -> list[Step]:
         change = wanted.get((obj.kind, obj.name))
         again = obj.on_table is not None and obj.on_table.upper() in fresh - blocked
         if obj.deployed and (change is not None or again):
-            action = REPLACE if change is not None and change.kind == CHANGED_ACCESS_OBJECT else CREATE
+            action = REPLACE if change is not None and change.kind != MISSING_ACCESS_OBJECT else CREATE
             steps.append(Step(obj.kind, obj.name, action, obj.statements_on_new_table if again else obj.statements,
                               checksum=obj.checksum, changes=(change,) if change else (), phase=Phase.ACCESS))
     return steps

@@ -436,6 +436,10 @@ class Kind:
     def desired(self, dep: Deployment) -> Sequence[Desired]:
         return ()
 
+    def notices(self, steps: Sequence[Step]) -> list[str]:
+        """Lines deploy prints about what these planned steps do beyond the objects they name."""
+        return []
+
     def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
         """Read this kind's live state into `live` (a fixed number of queries, however many objects)."""
 

@@ -13,15 +13,30 @@ from incidents.kinds.access_object import (
     QNAME,
     STRING,
     check_forms,
+    compared,
     form,
     object_changes,
     object_steps,
 )
-from incidents.kinds.base import Change, Desired, DiffContext, Forms, Kind, PlanContext, Step, statement
+from incidents.kinds.base import (
+    Change,
+    ChangeKind,
+    Desired,
+    DiffContext,
+    Forms,
+    Kind,
+    LiveState,
+    PlanContext,
+    Step,
+    statement,
+)
 from incidents.kinds.masking_policy import MASKING_POLICY, policy_name
 from incidents.kinds.tag import TAG_NAME
 from incidents.project.deployment import Deployment
 from incidents.project.models import Table
+from incidents.sql.session import Session
+
+UNSET_MASKING_POLICY = ChangeKind("unset_masking_policy")
 
 
 class ColumnPolicies(Kind):
@@ -29,6 +44,7 @@ class ColumnPolicies(Kind):
     object_kinds = (MASKING_POLICY,)
     needs_access_control = True
     skipped_notice = ACCESS_SKIPPED
+    change_kinds = (UNSET_MASKING_POLICY,)
     forms: ClassVar[Forms] = {
         # https://docs.snowflake.com/en/sql-reference/sql/alter-table-column (SET MASKING POLICY ... FORCE, SET TAG)
         "set_masking_policy": form(rf"ALTER TABLE (?P<table>{QNAME}) MODIFY COLUMN (?P<column>{NAME}) SET MASKING "
@@ -43,11 +59,40 @@ class ColumnPolicies(Kind):
         return [Desired(MASKING_POLICY, f"{t.name}.pii", _attachments(dep, t), on_table=t.name, file=ACCESS_FILE)
                 for t in dep.project.pii_tables]
 
+    def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
+        """Where each deployed policy is set, in one query (a policy unset by hand is drift)."""
+        if not compared(dep, live) or not live.schema_exists or not self.desired(dep):
+            return
+        policies = sorted({policy_name(str(c.pii)) for t in dep.project.pii_tables for c in t.columns if c.pii})
+        policies = [p for p in policies if live.recorded(MASKING_POLICY, p) is not None]
+        if not policies:
+            return
+        rows = session.query(dep.sql("introspect/policy_references", policies=policies, database=dep.database),
+                             obj="masking policies")
+        live.extra[self.name] = {(str(r["REF_ENTITY_NAME"]).upper(), str(r["REF_COLUMN_NAME"]).upper()):
+                                 str(r["POLICY_NAME"]).upper() for r in rows}
+
     def changes(self, dc: DiffContext) -> list[Change]:
-        return object_changes(dc, dc.desired.objects.get(self.name, ()))
+        changes = object_changes(dc, dc.desired.objects.get(self.name, ()))
+        live: dict[tuple[str, str], str] | None = dc.live.extra.get(self.name)
+        if live is None:
+            return changes
+        named = {c.object for c in changes}
+        for obj in dc.desired.objects.get(self.name, ()):
+            table = dc.dep.project.table(obj.on_table or "")
+            if (table is None or obj.name in named or table.name.upper() not in dc.live.tables
+                    or dc.live.recorded(MASKING_POLICY, obj.name) is None):
+                continue  # a missing table's own change says it; deploy sets its policies after creating it
+            for column in (c for c in table.columns if c.pii):
+                policy = policy_name(str(column.pii)).upper()
+                if live.get((table.name.upper(), column.name.upper())) != policy:
+                    changes.append(Change(UNSET_MASKING_POLICY, MASKING_POLICY, obj.name, column=column.name,
+                                          declared=policy, detail=f"masking policy {policy} is not set on "
+                                          f"{table.name}.{column.name}; deploy sets it (and the tag) again"))
+        return changes
 
     def steps(self, pc: PlanContext) -> list[Step]:
-        return object_steps(pc, pc.desired.objects.get(self.name, ()))
+        return object_steps(pc, pc.desired.objects.get(self.name, ()), also=(UNSET_MASKING_POLICY,))
 
     def check_statement(self, statement: str, source: str) -> bool:
         import re

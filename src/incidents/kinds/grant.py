@@ -143,6 +143,18 @@ class Grants(Kind):
                     for g in sorted(live.grants - desired, key=grant_order)]
         return changes
 
+    def notices(self, steps: Sequence[Step]) -> list[str]:
+        """A future grant in a schema switches off, for that schema, the database-level future grants of
+        every role: where both exist, the schema's take precedence and the database's are ignored
+        (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege, considerations on future grants;
+        research/fidelity-2026-12-03.md row 29)."""
+        if not any(" ON FUTURE " in sql for step in steps if step.object_kind == GRANT and step.runs
+                   for sql in step.statements):
+            return []
+        return ["future grants in the schema take precedence over database-level future grants: roles that got "
+                "new tables or views through `GRANT ... ON FUTURE ... IN DATABASE` no longer do in this schema; "
+                "grant them in the schema too (README, \"Access and privacy\")"]
+
     def steps(self, pc: PlanContext) -> list[Step]:
         if not compared(pc.dep, pc.live):
             return []
@@ -196,8 +208,8 @@ def declared_grants(dep: Deployment, access: Access) -> list[Grant]:
     dynamic = [v.name.upper() for v in project.views if v.materialize is not None]
     pii = {t.name for t in project.pii_tables}
     tables = [t.name.upper() for t in project.tables]
-    analyst_tables = tables if env.masks_with_policies else [t.name.upper() for t in project.tables
-                                                             if t.name not in pii]
+    analyst_tables = [t.name.upper() for t in project.tables
+                      if not t.restricted and (env.masks_with_policies or t.name not in pii)]
     masked = [v.upper() for v in masked_views(dep)]
     schema = f"{env.database}.{env.schema}".upper()
     grants: list[Grant] = []

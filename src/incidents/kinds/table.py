@@ -90,7 +90,8 @@ class Tables(Kind):
     def changes(self, dc: DiffContext) -> list[Change]:
         if not dc.live.schema_exists:
             return [missing_table(t.name) for t in dc.desired.of(TABLE)]
-        found = [change for obj in dc.desired.of(TABLE) for change in _declared_table_diff(obj, dc.live, dc.caps)]
+        found = [change for obj in dc.desired.of(TABLE)
+                 for change in _masked_rebuilds_refused(dc, obj.model, _declared_table_diff(obj, dc.live, dc.caps))]
         return found + _stray_tables(dc)
 
     def steps(self, pc: PlanContext) -> list[Step]:
@@ -174,6 +175,24 @@ def _declared(pc: PlanContext, name: str) -> Desired:
 # A column rebuild (plan._rebuild) copies values into `<column>__INCIDENTS_REBUILD` and renames it back;
 # diff recognises that scratch column so a rebuild interrupted by a failure converges on the next deploy.
 REBUILD_SUFFIX = "__incidents_rebuild"
+
+
+def _masked_rebuilds_refused(dc: DiffContext, table: Table, changes: list[Change]) -> list[Change]:
+    """A rebuild copies a column with UPDATE ... SET new = old, and that read goes through the column's
+    masking policy ("applied to the column at every location where the column appears",
+    https://docs.snowflake.com/en/user-guide/security-column-ddm-use), so a deploy role without pii_reader
+    would write the masked text for good; the policy and tag would go with the dropped column too. Where
+    masking policies are deployed, a rebuild of a PII column is refused, naming what to do."""
+    env = dc.dep.env
+    if not (dc.live.access_control and env.access is not None and env.masks_with_policies):
+        return changes
+    pii = {c.name for c in table.columns if c.pii}
+    rebuilt = (TYPE_CHANGED, DEFAULT_CHANGED)
+    return [dataclasses.replace(c, destructive=True, blocked=True, detail=(
+        f"{table.name}.{c.column} has a masking policy: a rebuild would copy its masked values and drop the policy "
+        f"and tag; change it by hand as a role holding {env.access.role('pii_reader').name.upper()} (unset the "
+        "policy, copy, set the policy and tag again), or keep the column as it is"))
+        if c.kind in rebuilt and c.column in pii and c.destructive and not c.blocked else c for c in changes]
 
 
 def _declared_table_diff(obj: Desired, live: LiveState, caps: Capabilities) -> list[Change]:
@@ -468,7 +487,12 @@ def _column_statements(pc: PlanContext, table: Table, change: Change) -> list[st
     column = table.column(change.column) if change.column else None
     kind = change.kind
     if kind == RENAMED_COLUMN:
-        return [pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)]
+        rename = pc.sql("deploy/rename_column", table=table, old=change.live, new=change.declared)
+        if column is None or not _clustered_on(table, column):
+            return [rename]
+        # A clustering-key column cannot be renamed (the rules target's rule, from
+        # https://docs.snowflake.com/en/user-guide/tables-clustering-keys): drop the key, rename, set it again.
+        return [pc.sql("deploy/drop_clustering_key", table=table), rename, pc.sql("deploy/cluster_by", table=table)]
     if kind == TABLE_COMMENT_CHANGED:
         return [pc.sql("deploy/table_comment", table=table)]
     if kind == CONFIG_CHANGED:

@@ -11,16 +11,30 @@ from incidents.kinds.access_object import (
     ACCESS_SKIPPED,
     INTAKE_FILE,
     INTAKE_GROUP,
+    MISSING_ACCESS_OBJECT,
     NAME,
     QNAME,
     STRING,
     TASKS_FILE,
     check_forms,
+    compared,
     form,
     object_changes,
     object_steps,
 )
-from incidents.kinds.base import Change, Desired, DiffContext, Forms, Kind, ObjectKind, PlanContext, Step, statement
+from incidents.kinds.base import (
+    Change,
+    ChangeKind,
+    Desired,
+    DiffContext,
+    Forms,
+    Kind,
+    LiveState,
+    ObjectKind,
+    PlanContext,
+    Step,
+    statement,
+)
 from incidents.kinds.procedure import (
     AUDIT_PROCEDURE,
     INTAKE_PROCEDURE,
@@ -31,8 +45,11 @@ from incidents.kinds.stream import AUDIT_GROUP, AUDIT_STREAM, INTAKE_STREAM
 from incidents.project.deployment import Deployment
 from incidents.project.ingest import INGEST_FILE, ingest_file_exists, load_ingest_config
 from incidents.project.models import Access
+from incidents.sql import identifiers
+from incidents.sql.session import Session
 
 TASK = ObjectKind("task")
+SUSPENDED_TASK = ChangeKind("suspended_task")
 AUDIT_TASK, PURGE_TASK, INTAKE_TASK = "audit_incident_changes_task", "purge_expired_rows_task", "ingest_raw_alerts_task"
 SCHEDULE = r"'(?:\d{1,5} MINUTES?|USING CRON (?:\S+ ){5}[A-Za-z_/]+)'"
 
@@ -42,6 +59,7 @@ class Tasks(Kind):
     object_kinds = (TASK,)
     needs_access_control = True
     skipped_notice = ACCESS_SKIPPED
+    change_kinds = (SUSPENDED_TASK,)
     forms: ClassVar[Forms] = {
         # https://docs.snowflake.com/en/sql-reference/sql/create-task : WAREHOUSE, SCHEDULE, COMMENT, WHEN, AS, in
         # that order; without WAREHOUSE the task is serverless.
@@ -64,11 +82,34 @@ class Tasks(Kind):
                                "Runs incidents purge on a schedule", (PURGE_GROUP, 1)))
         return found + _intake(dep)
 
+    def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
+        """The state of every task in the schema, one SHOW TASKS (a task suspended by hand or by
+        Snowflake after failures is drift)."""
+        if not compared(dep, live) or not live.schema_exists or not self.desired(dep):
+            return
+        rows = session.query(dep.sql("introspect/tasks", fq_schema=identifiers.qualify(dep.database, dep.schema)),
+                             obj="tasks")
+        live.extra[self.name] = {str(r.get("NAME", "")).upper(): str(r.get("STATE", "")).lower() for r in rows}
+
     def changes(self, dc: DiffContext) -> list[Change]:
-        return object_changes(dc, dc.desired.objects.get(self.name, ()))
+        changes = object_changes(dc, dc.desired.objects.get(self.name, ()))
+        states: dict[str, str] | None = dc.live.extra.get(self.name)
+        if states is None:
+            return changes
+        named = {c.object for c in changes}
+        for obj in dc.desired.objects.get(self.name, ()):
+            if not obj.deployed or obj.name in named:
+                continue
+            state = states.get(obj.name.upper())
+            if state is None:
+                changes.append(Change(MISSING_ACCESS_OBJECT, TASK, obj.name, detail="task does not exist"))
+            elif state != "started":
+                changes.append(Change(SUSPENDED_TASK, TASK, obj.name, live=state,
+                                      detail=f"task is {state}; deploy creates and resumes it again"))
+        return changes
 
     def steps(self, pc: PlanContext) -> list[Step]:
-        return object_steps(pc, pc.desired.objects.get(self.name, ()))
+        return object_steps(pc, pc.desired.objects.get(self.name, ()), also=(SUSPENDED_TASK,))
 
     def check_statement(self, statement: str, source: str) -> bool:
         return check_forms(self.forms, ("ALTER TASK", "CREATE OR REPLACE TASK"), statement, source)

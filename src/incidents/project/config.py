@@ -227,7 +227,7 @@ def _load_tables(root: Path) -> list[Table]:
 
 def _table(node: Node) -> Table:
     node.only("name", "comment", "columns", "primary_key", "unique_keys", "foreign_keys", "cluster_by",
-              "reference_data", "retention")
+              "reference_data", "retention", "restricted")
     name = node.ident("name")
     columns: list[Column] = []
     for key, value in node.items("columns", required=True):
@@ -274,7 +274,7 @@ def _table(node: Node) -> Table:
     return Table(name=name, columns=tuple(columns), comment=_object_comment(node),
                  primary_key=primary_key, unique_keys=unique_keys, foreign_keys=tuple(foreign_keys),
                  cluster_by=tuple(cluster_by), reference_data=reference_data, retention=_retention(node, columns),
-                 source=node.file)
+                 restricted=bool(node.get("restricted", bool)), source=node.file)
 
 
 def _retention(parent: Node, columns: list[Column]) -> Retention | None:

@@ -76,6 +76,9 @@ class Table:
     cluster_by: tuple[ClusterKey, ...] = ()
     reference_data: ReferenceData | None = None
     retention: Retention | None = None
+    # Holds personal data no masking policy can cover (semi-structured text as received): analyst gets no
+    # SELECT on it, only pii_reader (README "Access and privacy").
+    restricted: bool = False
     source: str = ""
 
     def column(self, name: str) -> Column | None:

@@ -45,7 +45,19 @@ def open_session(dep: Deployment, *, connection: str | None = None, environ: Map
 
         path = local_dir(dep.project, environ)
         in_memory = read_only and not local_database_file(dep, environ).is_file()
-        return open_local(path, dep.env, in_memory=in_memory)
+        return _primary_role_only(open_local(path, dep.env, in_memory=in_memory), dep)
     from incidents.targets.snowflake import open_snowflake, snowflake_params
 
-    return open_snowflake(snowflake_params(dep.env, connection, environ), dep.env)
+    return _primary_role_only(open_snowflake(snowflake_params(dep.env, connection, environ), dep.env), dep)
+
+
+def _primary_role_only(session: Session, dep: Deployment) -> Session:
+    """USE SECONDARY ROLES NONE on a target that has roles (Snowflake, the rules target): the tool acts
+    through its deploy role alone (templates/session/secondary_roles.sql.j2; README "Access and privacy")."""
+    if session.access_control:
+        try:
+            session.execute(dep.sql("session/secondary_roles"), obj="session")
+        except BaseException:
+            session.close()
+            raise
+    return session

@@ -66,7 +66,7 @@ def open_local(path: Path, env: Environment, *, in_memory: bool = False) -> Sess
         # A test aid: the local target under Snowflake's documented rules (incidents.targets.rules).
         from incidents.targets.rules import wrap_local
 
-        return wrap_local(session, path, rules)
+        return wrap_local(session, path, rules, role=env.role)
     return session
 
 

@@ -4,16 +4,23 @@ tasks, emulated over fakesnow (which has none of them). A test aid, not Snowflak
 - Statements are accepted only in the forms the access kinds declare (`incidents.kinds.forms()`: Snowflake's syntax).
 - Roles and grants live in the rules' memory (`RulesState`); SHOW GRANTS TO ROLE / OF ROLE and
   SHOW FUTURE GRANTS IN SCHEMA answer from it in Snowflake's columns.
-- After `USE ROLE r` a session reads and writes only what r (or a role granted to r) may: an object
+- A session starts as the deploy role (the environment's `role:`, else DEPLOYER), which owns what it
+  creates. After `USE ROLE r` a session reads and writes only what its active roles may: an object
   without the privilege, or in a database or schema without USAGE, is "does not exist or not
-  authorized" (002003), as on Snowflake. Columns with a masking policy are read through the
-  policy's body, with IS_ROLE_IN_SESSION evaluated against the session's roles. A session that has
-  not run USE ROLE is the owner: it sees everything in clear.
+  authorized" (002003), as on Snowflake.
+- The active roles (https://docs.snowflake.com/en/user-guide/security-access-control-overview#label-access-control-role-enforcement):
+  the primary role and the roles it inherits, plus the user's secondary roles unless the session ran
+  `USE SECONDARY ROLES NONE` (https://docs.snowflake.com/en/sql-reference/sql/use-secondary-roles ;
+  the user's DEFAULT_SECONDARY_ROLES is ('ALL') since bundle 2024_08). Inside an owner's-rights
+  procedure or a task only the owner role is active, no secondary role
+  (https://docs.snowflake.com/en/developer-guide/stored-procedure/stored-procedures-rights ;
+  https://docs.snowflake.com/en/sql-reference/functions/is_role_in_session).
+- Masking policies apply to every read of a column, by anyone including the owner, in queries, DML and
+  through views (targets.rules.masking, each rule with its page).
 - Masking policies and tags need Enterprise Edition: on the standard edition they fail as Snowflake does.
 - Streams, procedures and tasks are recorded (a task needs its procedure); they never run here.
 
-Not emulated: masking inside views (Snowflake applies a column's policy also when a view reads it;
-here only direct reads of a table are masked), secondary roles, grant options.
+Not emulated: grant options, masking of a stream's rows, INVOKER_ROLE.
 """
 
 from __future__ import annotations
@@ -81,21 +88,60 @@ class AccessRules:
             getattr(self, f"_{kind}")(m)
             self.state.save()
             return _DONE
+        session_answer = self._session_statement(text, upper)
+        if session_answer is not None:
+            return session_answer
         if self._streams_in(text):
             return self._read_stream(text)
         if upper.startswith(("SELECT", "WITH")) and self.state.roles:
             self._session_roles_variable()
-        if self.session.role is not None:
+        if not self.owner():
             self._authorize(text)
-            if upper.startswith(("SELECT", "WITH")):
-                return self._masked_query(text)
         return None
 
+    def _session_statement(self, text: str, upper: str) -> Answer | None:
+        """CURRENT_ROLE(), USE SECONDARY ROLES and POLICY_REFERENCES: answered from the rules' memory."""
+        if re.fullmatch(r"SELECT CURRENT_ROLE\(\) AS ROLE_NAME", text, re.I):
+            return ["ROLE_NAME"], [(self.session.role,)]  # the primary role
+        if "INFORMATION_SCHEMA.POLICY_REFERENCES(" in upper:
+            if len(sqlglot_parse(text)) != 1:  # one statement, as Snowflake would read it
+                raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+            return self._policy_references(text)
+        m = re.fullmatch(r"USE SECONDARY ROLES (ALL|NONE)", text, re.I)
+        if m:
+            self.session.secondary = m.group(1).upper()
+            return _DONE
+        return None
+
+    def owner(self) -> bool:
+        """The deploy role is active: it owns every object it deployed, and an owner holds every privilege
+        on it (https://docs.snowflake.com/en/user-guide/security-access-control-overview#object-ownership)."""
+        return self.state.deploy_role in self.session_roles()
+
+    def masked(self, text: str) -> str | None:
+        """The statement with every read of a masked column through its policy, for the roles active now
+        (targets.rules.masking); None when it reads none."""
+        from incidents.targets.rules.masking import MaskedTables, masked_sql
+
+        if not self.state.masked and "IS_ROLE_IN_SESSION" not in text.upper():
+            return None
+        policies: dict[str, dict[str, str]] = {}
+        for key, policy in self.state.masked.items():
+            table, _, column = key.partition(".")
+            policies.setdefault(table, {})[column] = self.state.policies[policy]
+        roles = self.session_roles()
+        masks = MaskedTables(policies, dict(self.state.views), self._columns, lambda role: role in roles)
+        return masked_sql(text, masks)
+
+    def _columns(self, table: str) -> list[str]:
+        quoted = table.replace("'", "''")
+        return [c for (c,) in self.session.raw(
+            f"SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '{quoted}' "
+            "ORDER BY ORDINAL_POSITION")]
+
     def _session_roles_variable(self) -> None:
-        """What IS_ROLE_IN_SESSION reads inside a secure view (see secure_view_form): the session's
-        roles, or every role for the owner's session (it sees everything)."""
-        roles = self.session_roles() if self.session.role is not None else set(self.state.roles)
-        value = "," + ",".join(sorted(roles)) + ","
+        """What IS_ROLE_IN_SESSION reads inside a secure view (see secure_view_form): the active roles."""
+        value = "," + ",".join(sorted(self.session_roles())) + ","
         self.session.conn._duck_conn.execute("SET VARIABLE incidents_roles = ?", [value])
 
     def _use_role(self, role: str) -> Answer:
@@ -213,6 +259,7 @@ class AccessRules:
         if f"PROCEDURE {procedure}" not in self.state.objects:
             raise AccessRuleError(f"SQL compilation error: Procedure '{procedure}' does not exist.", 2003)
         self.state.objects[f"TASK {_bare(m.group('task'))}"] = f"suspended {procedure}"
+        self.state.owners[f"TASK {_bare(m.group('task'))}"] = self.session.role or self.state.deploy_role
 
     def _alter_task(self, m: re.Match[str]) -> None:
         key = f"TASK {_bare(m.group('task'))}"
@@ -225,7 +272,13 @@ class AccessRules:
         m = re.match(rf"CREATE (?:OR REPLACE )?PROCEDURE ({QNAME})\(.*?\$\$(.*)\$\$$", text, re.I | re.S)
         if m is None:
             return False
-        self.state.objects[f"PROCEDURE {_bare(m.group(1))}"] = m.group(2)
+        name = _bare(m.group(1))
+        self.state.objects[f"PROCEDURE {name}"] = m.group(2)
+        # The primary role creates and so owns it; EXECUTE AS OWNER is the default
+        # (https://docs.snowflake.com/en/sql-reference/sql/create-procedure).
+        self.state.owners[f"PROCEDURE {name}"] = self.session.role or self.state.deploy_role
+        head = text[:text.index("$$")]
+        self.state.rights[name] = "CALLER" if re.search(r"\bEXECUTE\s+AS\s+CALLER\b", head, re.I) else "OWNER"
         return True
 
     # ------------------------------------------------------------------ procedures, tasks, streams
@@ -233,6 +286,7 @@ class AccessRules:
     def _call(self, name: str, *, task: bool) -> Answer:
         """CALL runs a procedure's statements one by one (a transaction's BEGIN/COMMIT are no-ops here);
         EXECUTE TASK runs its procedure once. Streams read inside move on only at the end, as at COMMIT."""
+        task_name = name
         if task:
             found = self.state.objects.get(f"TASK {name}")
             if found is None:
@@ -243,6 +297,11 @@ class AccessRules:
             raise AccessRuleError(f"SQL compilation error: Procedure '{name}()' does not exist.", 2003)
         read: set[str] = set()
         self.session.deferred_streams = read
+        context = self.session.context_role
+        if task:
+            self.session.context_role = self.state.owners.get(f"TASK {task_name}", self.state.deploy_role)
+        elif self.state.rights.get(name, "OWNER") == "OWNER":
+            self.session.context_role = self.state.owners.get(f"PROCEDURE {name}", self.state.deploy_role)
         try:
             for statement in split_statements(body):
                 statement = _BLOCK_START.sub("", statement, count=1)  # the block's BEGIN before its first statement
@@ -250,6 +309,7 @@ class AccessRules:
                     self.session.execute(statement, obj=f"procedure {name}")
         finally:
             self.session.deferred_streams = None
+            self.session.context_role = context
         for stream in read:
             self._advance(stream)
         self.state.save()
@@ -320,7 +380,29 @@ class AccessRules:
         m = re.fullmatch(rf"SHOW FUTURE GRANTS IN SCHEMA ({QNAME})", text, re.I)
         if m:
             return self._future(".".join(_parts(m.group(1))))
+        if re.fullmatch(rf"SHOW TASKS IN SCHEMA {QNAME}", text, re.I):
+            return self._tasks()
         return None
+
+    def _policy_references(self, text: str) -> Answer:
+        """POLICY_REFERENCES(POLICY_NAME => '...') per policy (UNION ALL): the columns each is set on
+        (https://docs.snowflake.com/en/sql-reference/functions/policy_references); an unknown policy fails."""
+        rows = []
+        for quoted in re.findall(r"POLICY_NAME\s*=>\s*'((?:[^']|'')*)'", text, re.I):
+            policy = _bare(quoted.replace("''", "'"))
+            if policy not in self.state.policies:
+                raise AccessRuleError(f"SQL compilation error: Masking policy '{policy}' does not exist or not "
+                                      "authorized.", 2003)
+            rows += [(key.split(".")[0], key.split(".", 1)[1], policy) for key, name in self.state.masked.items()
+                     if name == policy]
+        return ["REF_ENTITY_NAME", "REF_COLUMN_NAME", "POLICY_NAME"], rows
+
+    def _tasks(self) -> Answer:
+        """SHOW TASKS: name and state, started or suspended (https://docs.snowflake.com/en/sql-reference/sql/show-tasks)."""
+        conn = self.session.conn
+        rows = [(_CREATED, key.split(" ", 1)[1], str(conn.database).upper(), str(conn.schema).upper(),
+                 value.split()[0]) for key, value in self.state.objects.items() if key.startswith("TASK ")]
+        return ["created_on", "name", "database_name", "schema_name", "state"], rows
 
     def _entries(self) -> list[tuple[str, str, str]]:
         """(key, privilege, role) of every recorded grant."""
@@ -349,6 +431,9 @@ class AccessRules:
             if not on:
                 on, name = self._qualified(key)
             rows.append((_CREATED, privilege, on, name, "ROLE", role, "false", "SYSADMIN"))
+        account = self.session.conn.account if hasattr(self.session.conn, "account") else "LOCAL"
+        rows += [(_CREATED, privilege, "ACCOUNT", str(account).upper(), "ROLE", role, "false", "ACCOUNTADMIN")
+                 for privilege in self.state.account_privileges.get(role, [])]
         return columns, rows
 
     def _grants_of(self, role: str) -> Answer:
@@ -368,8 +453,19 @@ class AccessRules:
     # ------------------------------------------------------------------ reads and writes under a role
 
     def session_roles(self) -> set[str]:
-        """The session's role and every role granted to it, through the hierarchy."""
-        roles, todo = set(), [self.session.role]
+        """The active roles and every role granted to them, through the hierarchy: the primary role, and
+        the user's roles while secondary roles are ALL (https://docs.snowflake.com/en/sql-reference/sql/
+        use-secondary-roles); inside an owner's-rights procedure or a task, the owner role alone
+        (https://docs.snowflake.com/en/sql-reference/functions/is_role_in_session : "the currently active
+        roles can differ from the session roles, for example, when executing an owner's rights procedure";
+        https://docs.snowflake.com/en/user-guide/tasks-intro : a task runs with its owner's privileges)."""
+        if self.session.context_role is not None:
+            todo: list[str | None] = [self.session.context_role]
+        else:
+            todo = [self.session.role]
+            if self.session.secondary == "ALL":
+                todo += self.state.user_roles.get(self.state.user, [])
+        roles: set[str] = set()
         while todo:
             role = todo.pop()
             if role is None or role in roles:
@@ -408,29 +504,6 @@ class AccessRules:
                 raise AccessRuleError(f"SQL compilation error: Object '{db}.{schema}.{name}' does not exist or not "
                                       "authorized.", 2003)
 
-    def _masked_query(self, text: str) -> Answer | None:
-        """Rewrite reads of tables with masked columns into reads through the policies; None when none."""
-        import sqlglot
-        from sqlglot import exp
-
-        masked_tables = {key.split(".")[0] for key in self.state.masked}
-        tree = sqlglot.parse_one(text, read="snowflake")
-        targets = [t for t in tree.find_all(exp.Table) if t.name.upper() in masked_tables]
-        if not targets:
-            return None
-        roles = self.session_roles()
-        for table in targets:
-            name = table.name.upper()
-            columns = [c for (c,) in self.session.raw(
-                "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = "
-                f"'{name.replace(chr(39), chr(39) * 2)}' ORDER BY ORDINAL_POSITION")]
-            selects = [self._column_sql(name, c, roles) for c in columns]
-            source = exp.Table(this=exp.to_identifier(name), db=table.args.get("db"), catalog=table.args.get("catalog"))
-            inner = sqlglot.parse_one(f"SELECT {', '.join(selects)} FROM {source.sql('snowflake')}", read="snowflake")
-            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
-                this=exp.to_identifier(table.alias_or_name))))
-        return self.session.run_rewritten(tree.sql("snowflake"))
-
     @staticmethod
     def secure_view_form(sql: str) -> str:
         """DuckDB has no secure views and no IS_ROLE_IN_SESSION: a plain view whose role test reads
@@ -442,20 +515,19 @@ class AccessRules:
                       lambda m: f"CONTAINS(COALESCE(GETVARIABLE('incidents_roles'), ''), ',{m.group(1).upper()},')",
                       sql, flags=re.I)
 
-    def _column_sql(self, table: str, column: str, roles: set[str]) -> str:
-        policy = self.state.masked.get(f"{table}.{column}")
-        quoted = '"' + column.replace('"', '""') + '"'
-        if policy is None:
-            return quoted
-        body = self.state.policies[policy]
-        body = re.sub(r"IS_ROLE_IN_SESSION\('((?:[^']|'')*)'\)",
-                      lambda m: "TRUE" if m.group(1).replace("''", "'").upper() in roles else "FALSE", body, flags=re.I)
-        body = re.sub(r"\bval\b", quoted, body, flags=re.I)
-        return f"{body} AS {quoted}"
-
 
 def _reading(rows: str) -> Callable[[re.Match[str]], str]:
     """The replacement of `FROM|JOIN <stream>` by its rows."""
     def swap(m: re.Match[str]) -> str:
         return f"{m.group(1)} {rows}"
     return swap
+
+
+def sqlglot_parse(text: str) -> list[Any]:
+    """The statements sqlglot reads in `text` (Snowflake dialect); a parse error is Snowflake's syntax error."""
+    import sqlglot
+
+    try:
+        return [e for e in sqlglot.parse(text, read="snowflake") if e is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003) from exc

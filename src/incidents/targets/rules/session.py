@@ -15,22 +15,30 @@ from incidents.errors import TargetError, first_line
 from incidents.sql.session import Session, Statement
 from incidents.targets.rules.access import AccessRuleError, AccessRules
 from incidents.targets.rules.schema import Answers, SchemaRules
-from incidents.targets.rules.state import RulesState, SnowflakeRuleError, strip_comments
+from incidents.targets.rules.state import DEPLOY_ROLE, RulesState, SnowflakeRuleError, strip_comments
 
 
 @dataclass
 class SnowflakeRulesSession(Session):
     rules: RulesState | None = None
-    role: str | None = None  # after USE ROLE: reads and writes are checked against its grants (targets.rules.access)
+    # The primary role: the deploy role until USE ROLE. Reads and writes are checked against the grants of
+    # the active roles (targets.rules.access); masking policies see them through IS_ROLE_IN_SESSION.
+    role: str | None = None
+    secondary: str = "ALL"  # USE SECONDARY ROLES: ALL (the user's default since BCR-1692) or NONE
+    context_role: str | None = None  # inside an owner's-rights procedure or a task: the one role that runs it
     deferred_streams: set[str] | None = None  # inside CALL: streams a statement consumed, moved on at the end
     temporary: set[str] = field(default_factory=set)  # qualified names of temporary tables made (see _fakesnow_form)
 
     @classmethod
-    def wrap(cls, base: Session, path: Path, edition: str = "enterprise") -> SnowflakeRulesSession:
+    def wrap(cls, base: Session, path: Path, edition: str = "enterprise", role: str | None = None
+             ) -> SnowflakeRulesSession:
         values = {f.name: getattr(base, f.name) for f in fields(Session)}
         values["label"] = f"{base.label} (Snowflake rules, {edition} edition)"
         values["access_control"] = True  # roles, grants, masking and tasks are emulated (see _Access)
-        return cls(**values, rules=RulesState.load(path, edition))
+        state = RulesState.load(path, edition, deploy_role=role or DEPLOY_ROLE)
+        state.save()
+        return cls(**values, rules=state, role=state.deploy_role,
+                   secondary=state.default_secondary_roles.get(state.user, "ALL"))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, *, obj: str | None = None,
                 max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -47,7 +55,8 @@ class SnowflakeRulesSession(Session):
         if canned is not None:
             self.trace.append(Statement(sql, obj, 0.0))
             return canned
-        sent = AccessRules.secure_view_form(_fakesnow_form(sql, self.temporary))
+        masked = None if params else AccessRules(self, self.rules).masked(text)
+        sent = AccessRules.secure_view_form(_fakesnow_form(masked or sql, self.temporary))
         columns, rows = super().execute(sent, params, obj=obj, max_rows=max_rows)
         SchemaRules(self, self.rules).remember(text)
         return Answers(self, self.rules, text).rewrite(columns, rows)
@@ -106,9 +115,10 @@ def _connector_error(message: str, errno: int | None) -> BaseException:
     return errors().ProgrammingError(msg=message, errno=errno)
 
 
-def wrap_local(session: Session, path: Path, rules: str) -> Session:
-    """The local session under Snowflake's rules when INCIDENTS_LOCAL_RULES asks for them."""
+def wrap_local(session: Session, path: Path, rules: str, role: str | None = None) -> Session:
+    """The local session under Snowflake's rules when INCIDENTS_LOCAL_RULES asks for them; `role`: the
+    environment's deploy role (a session without USE ROLE runs as it)."""
     kind, _, edition = rules.partition(":")
     if kind.strip().lower() != "snowflake":
         return session
-    return SnowflakeRulesSession.wrap(session, path, (edition or "enterprise").strip().lower())
+    return SnowflakeRulesSession.wrap(session, path, (edition or "enterprise").strip().lower(), role)

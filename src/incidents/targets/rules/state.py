@@ -25,6 +25,11 @@ NAME = r'(?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)'
 QUALIFIED = rf"({NAME}(?:\s*\.\s*{NAME}){{0,2}})"
 LITERAL = re.compile(r"'(?:[^']|'')*'|-?\d+(?:\.\d+)?|TRUE|FALSE|NULL", re.I)
 SEMI_STRUCTURED = {"VARIANT", "OBJECT", "ARRAY"}
+DEPLOY_ROLE = "DEPLOYER"  # the deploy role when the environment declares no `role:`
+SESSION_USER = "DEPLOY_USER"
+# What a role deploying access needs on the account (README "Access and privacy"; kinds.privileges).
+DEPLOY_PRIVILEGES = ("CREATE ROLE", "MANAGE GRANTS", "APPLY MASKING POLICY", "APPLY TAG", "EXECUTE TASK",
+                     "EXECUTE MANAGED TASK")
 
 
 class SnowflakeRuleError(Exception):
@@ -62,13 +67,37 @@ class RulesState:
     masked: dict[str, str] = field(default_factory=dict)                # TABLE.COLUMN -> masking policy
     objects: dict[str, str] = field(default_factory=dict)               # "TASK T", "STREAM S", ... -> state
     hide_view_definitions: bool = False  # the role does not own the views: VIEW_DEFINITION reads NULL
+    # The role a session runs as before any USE ROLE: the environment's `role:` (the connection's role on
+    # Snowflake). It owns what it creates; masking applies to it like to any role.
+    deploy_role: str = DEPLOY_ROLE
+    user: str = SESSION_USER                                             # the session's user
+    user_roles: dict[str, list[str]] = field(default_factory=dict)       # USER -> roles granted to it
+    default_secondary_roles: dict[str, str] = field(default_factory=dict)  # USER -> "ALL" (the default) or "NONE"
+    account_privileges: dict[str, list[str]] = field(default_factory=dict)  # ROLE -> privileges ON ACCOUNT
+    owners: dict[str, str] = field(default_factory=dict)                # "PROCEDURE P", "TASK T" -> owner role
+    rights: dict[str, str] = field(default_factory=dict)                # PROCEDURE -> "OWNER" or "CALLER"
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)       # TABLE.COLUMN -> {TAG: value}
+    stale: list[str] = field(default_factory=list)                      # streams that went stale
 
     @classmethod
-    def load(cls, path: Path, edition: str) -> RulesState:
+    def load(cls, path: Path, edition: str, deploy_role: str | None = None) -> RulesState:
         file = path / STATE_FILE
         data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
         data.pop("edition", None)
-        return cls(path=path, edition=edition, **data)
+        state = cls(path=path, edition=edition, **data)
+        if deploy_role is not None:
+            state.session_as(deploy_role.upper())
+        return state
+
+    def session_as(self, role: str) -> None:
+        """A session of the deploy user with `role` as its default role: the user holds the role, and a
+        role seen for the first time holds every account privilege deploy needs (tests revoke some)."""
+        self.deploy_role = role
+        held = self.user_roles.setdefault(self.user, [])
+        if role not in held:
+            held.append(role)
+        self.roles.setdefault(role, [])
+        self.account_privileges.setdefault(role, list(DEPLOY_PRIVILEGES))
 
     def save(self) -> None:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("path",)}
@@ -93,6 +122,8 @@ class RulesSession(Protocol):
     conn: Any
     rules: RulesState | None
     role: str | None
+    secondary: str
+    context_role: str | None
     deferred_streams: set[str] | None
 
     def execute(self, sql: str, params: Any = None, *, obj: str | None = None,

@@ -1,0 +1,222 @@
+"""The tool's own pipelines with masking on (issue 25), on the Snowflake-rules target, which applies masking
+policies wherever Snowflake does (targets.rules.masking): to the owner too, inside DML, through views,
+with the active roles of owner's-rights procedures and tasks, and with secondary roles.
+
+Two deploy roles: dev as shipped (no `role:`, so pii_reader is granted to nobody and the tool reads PII
+masked) and one declaring `role: DEPLOYER` (pii_reader granted to it: the tool reads PII in clear)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import Workspace
+from incidents.cli import app
+from incidents.errors import TargetError
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+ANALYST, PII = "INCIDENTS_DEV_ANALYST", "INCIDENTS_DEV_PII_READER"
+PEOPLE = ("INSERT INTO users (user_id, email, full_name, role, team, is_active, timezone, created_at) VALUES "
+          "(1, 'ana.silva@shop.example', 'Ana Silva', 'engineer', 'platform', TRUE, 'UTC', '2026-01-01'), "
+          "(2, 'bo.chen@shop.example', 'Bo Chen', 'engineer', 'platform', TRUE, 'UTC', '2026-01-01'), "
+          "(3, 'cy.ode@shop.example', 'Cy Ode', 'manager', 'platform', TRUE, 'UTC', '2026-01-01')")
+
+
+def _declare_role(role: str) -> Callable[[Path], None]:
+    def prepare(root: Path) -> None:
+        config = root / "config" / "project.yml"
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "    target: local        #", f"    target: local\n    role: {role}  #", 1), encoding="utf-8")
+    return prepare
+
+
+@pytest.fixture
+def deployed(deployed_copy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], Path]:
+    """deployed(role): this test's copy of the project deployed on the rules target with
+    three people, its environment declaring that deploy role (None: as shipped, none)."""
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+
+    def make(role: str | None = None) -> Path:
+        return deployed_copy(f"masking-{role}", _declare_role(role) if role else None, (PEOPLE,))
+    return make
+
+
+def one(ws: Workspace, sql: str) -> object:
+    return ws.session.execute(sql)[1][0][0]
+
+
+def _pipelines_run_clean(ws: Workspace) -> None:
+    """ingest twice, the audit task, check: one system user, incidents opened by it, history by the audit
+    user, and no false duplicate (the e-mails read masked alike when the role lacks pii_reader)."""
+    ws.ingest((FIXTURES / "firing.json").read_text(encoding="utf-8"))
+    target = one(ws, "SELECT MIN(incident_id) FROM incidents WHERE status = 'new'")
+    ws.ingest((FIXTURES / "grouped.json").read_text(encoding="utf-8"))
+    assert one(ws, "SELECT COUNT(*) FROM users WHERE user_key = 'system:alertmanager'") == 1
+    assert one(ws, "SELECT COUNT(*) FROM incidents WHERE source = 'monitoring' AND reporter_id = "
+                   "(SELECT user_id FROM users WHERE user_key = 'system:alertmanager')") >= 1
+    ws.session.execute("EXECUTE TASK audit_incident_changes_task")  # the inserts so far: nothing to record
+    ws.session.execute(f"UPDATE incidents SET status = 'acknowledged' WHERE incident_id = {target}")
+    ws.session.execute("EXECUTE TASK audit_incident_changes_task")
+    assert one(ws, "SELECT COUNT(*) FROM users WHERE user_key = 'system:audit'") == 1
+    assert one(ws, f"SELECT COUNT(*) FROM incident_status_history WHERE incident_id = {target} AND changed_by = "
+                   "(SELECT user_id FROM users WHERE user_key = 'system:audit')") == 1
+    result = ws.check()
+    assert result.ok, [f.to_dict() for f in result.failed]
+
+
+def test_pipelines_run_clean_under_a_deploy_role_without_pii_reader(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed(None)) as ws:
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email NOT LIKE '***@%'") == 0  # the owner reads masked
+        _pipelines_run_clean(ws)
+        [(detail,)] = ws.session.execute(
+            "SELECT detail FROM data_quality_results WHERE check_name = 'duplicate_key' AND table_name = 'users' "
+            "AND column_name = 'email' AND record_key IS NULL")[1]
+        assert detail == f"not checked: email read masked; run check under a role with {PII}"
+
+
+def test_pipelines_run_clean_under_a_deploy_role_with_pii_reader(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed("DEPLOYER")) as ws:
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email LIKE '***@%'") == 0  # the owner reads in clear
+        _pipelines_run_clean(ws)
+
+
+def test_a_duplicate_email_is_found_by_pii_reader_and_recorded_hashed(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed(None)) as ws:
+        ws.session.execute(f"GRANT ROLE {PII} TO ROLE DEPLOYER")  # as `role: DEPLOYER` in the env would
+        email = "ana.silva@shop.example"
+        ws.session.execute("INSERT INTO users (user_id, email, full_name, role, is_active, timezone, created_at) "
+                           f"SELECT MAX(user_id) + 1, '{email}', 'Twin', 'engineer', TRUE, 'UTC', SYSDATE() FROM users")
+        failed = {(f.table, f.column): f for f in ws.check().failed}
+        duplicate = failed[("users", "email")]
+        assert duplicate.failures == 1 and duplicate.samples[0][0] != email
+        stored = ws.session.execute("SELECT record_key FROM data_quality_results WHERE table_name = 'users' "
+                                    "AND record_key IS NOT NULL")[1]
+        assert stored and all(email not in str(key) and len(str(key)) == 64 for (key,) in stored)
+
+
+def test_masking_applies_inside_dml_through_views_and_to_the_owner(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed(None)) as ws:
+        s = ws.session
+        s.execute("CREATE TABLE copied AS SELECT user_id, email FROM users")  # the copy reads through the policy
+        assert one(ws, "SELECT COUNT(*) FROM copied WHERE email NOT LIKE '***@%'") == 0
+        s.execute("CREATE OR REPLACE VIEW v_people AS SELECT u.user_id, u.email FROM users AS u")
+        s.execute(f"GRANT SELECT ON VIEW INCIDENTS.CORE.V_PEOPLE TO ROLE {PII}")
+        s.execute(f"USE ROLE {PII}")  # pii_reader reads the table and the view in clear
+        assert one(ws, "SELECT COUNT(*) FROM v_people WHERE email LIKE '***@%'") == 0
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 1
+        s.execute("USE ROLE DEPLOYER")
+        assert one(ws, "SELECT COUNT(*) FROM v_people WHERE email NOT LIKE '***@%'") == 0
+        # a WHERE on a masked column compares the masked value
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 0
+
+
+def test_secondary_roles_unmask_for_a_human_but_not_for_the_tool(deployed: Callable[[str | None], Path]) -> None:
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    state = rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"]))
+    state.user_roles.setdefault(state.user, []).append(PII)  # the deploy user also holds pii_reader
+    state.save()
+    with Workspace.open(root) as ws:  # the tool's session: USE SECONDARY ROLES NONE
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email NOT LIKE '***@%'") == 0
+        ws.session.execute("USE SECONDARY ROLES ALL")  # what a human's session has by default
+        ws.session.execute(f"USE ROLE {ANALYST}")
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email LIKE '***@%'") == 0  # pii_reader, as a secondary role
+
+
+def test_a_rebuild_of_a_masked_column_is_refused_naming_it(deployed: Callable[[str | None], Path],
+                                                           runner: CliRunner) -> None:
+    root = deployed(None)
+    users = root / "config" / "tables" / "users.yml"
+    declared = "{name: full_name, type: VARCHAR(200),"
+    users.write_text(users.read_text(encoding="utf-8").replace(
+        declared, declared + " default: \"'n/a'\",", 1), encoding="utf-8")
+    result = runner.invoke(app, ["deploy", "--allow-destructive", "--project-dir", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "users.full_name has a masking policy" in result.output and "PII_READER" in result.output
+    with Workspace.open(root) as ws:
+        ws.session.execute(f"USE ROLE {PII}")
+        assert one(ws, "SELECT full_name FROM users WHERE user_id = 1") == "Ana Silva"  # not copied masked
+
+
+def test_analyst_cannot_read_alert_payloads_pii_reader_can(deployed: Callable[[str | None], Path]) -> None:
+    with Workspace.open(deployed(None)) as ws:
+        ws.ingest((FIXTURES / "firing.json").read_text(encoding="utf-8"))
+        ws.session.execute(f"USE ROLE {ANALYST}")
+        with pytest.raises(TargetError, match="RAW_ALERTS' does not exist or not authorized"):
+            ws.session.execute("SELECT payload FROM raw_alerts")
+        assert one(ws, "SELECT COUNT(*) FROM incidents") == 1  # the rest of the tables, masked
+        ws.session.execute(f"USE ROLE {PII}")
+        assert one(ws, "SELECT COUNT(*) FROM raw_alerts WHERE payload IS NOT NULL") == 1
+
+
+def test_renaming_a_clustering_key_column_drops_and_restores_the_key(deployed: Callable[[str | None], Path],
+                                                                     runner: CliRunner) -> None:
+    root = deployed(None)
+    rows = root / "config" / "tables" / "raw_import_rows.yml"
+    rows.write_text(rows.read_text(encoding="utf-8").replace("TO_DATE(landed_at)", "TO_DATE(landed_on)").replace(
+        "{name: landed_at,", "{name: landed_on, renamed_from: landed_at,"), encoding="utf-8")
+    result = runner.invoke(app, ["deploy", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output  # the rules target refuses RENAME COLUMN on a clustering-key column
+    assert runner.invoke(app, ["diff", "--project-dir", str(root)]).exit_code == 0
+    from incidents.targets.rules import rules_state
+
+    assert rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"])).clustering["RAW_IMPORT_ROWS"] == ["LANDED_ON"]
+
+
+def test_doctor_names_the_account_privileges_the_deploy_role_lacks(deployed: Callable[[str | None], Path],
+                                                                  runner: CliRunner) -> None:
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    ok = runner.invoke(app, ["doctor", "--project-dir", str(root)])
+    assert ok.exit_code == 0, ok.output
+    assert "DEPLOYER holds every account privilege" in ok.output
+    state = rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"]))
+    state.account_privileges["DEPLOYER"] = ["CREATE ROLE", "EXECUTE TASK", "APPLY TAG"]
+    state.save()
+    result = runner.invoke(app, ["doctor", "--project-dir", str(root), "--format", "json"])
+    assert result.exit_code == 2
+    assert "DEPLOYER lacks MANAGE GRANTS, APPLY MASKING POLICY, EXECUTE MANAGED TASK" in result.stderr
+    report, _ = json.JSONDecoder().raw_decode(result.stdout)  # the report, then the error as JSON
+    assert report["missing"] == ["MANAGE GRANTS", "APPLY MASKING POLICY", "EXECUTE MANAGED TASK"]
+    assert "GRANT MANAGE GRANTS ON ACCOUNT TO ROLE DEPLOYER" in report["grants"]
+
+
+def test_diff_reports_a_suspended_task_by_name_and_deploy_resumes_it(deployed: Callable[[str | None], Path],
+                                                                    runner: CliRunner) -> None:
+    root = deployed(None)
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync
+        ws.session.execute("ALTER TASK INCIDENTS.CORE.AUDIT_INCIDENT_CHANGES_TASK SUSPEND")
+        changes = [c for c in ws.diff().changes if c.object_kind == "task"]
+        assert [(c.kind, c.object, c.live) for c in changes] == [
+            ("suspended_task", "audit_incident_changes_task", "suspended")]
+    assert runner.invoke(app, ["deploy", "--project-dir", str(root)]).exit_code == 0
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync
+
+
+def test_diff_reports_an_unset_masking_policy_by_column_and_deploy_sets_it_again(
+        deployed: Callable[[str | None], Path], runner: CliRunner) -> None:
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    local = Path(os.environ["INCIDENTS_LOCAL_DIR"])
+    state = rules_state(local)
+    state.masked.pop("USERS.EMAIL")  # as ALTER TABLE users MODIFY COLUMN email UNSET MASKING POLICY would
+    state.save()
+    with Workspace.open(root) as ws:
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 1  # clear now
+        changes = [(c.kind, c.object, c.column) for c in ws.diff().changes]
+        assert changes == [("unset_masking_policy", "users.pii", "email")]
+    assert runner.invoke(app, ["deploy", "--project-dir", str(root)]).exit_code == 0
+    with Workspace.open(root) as ws:
+        assert ws.diff().in_sync
+        assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 0
