@@ -144,6 +144,7 @@ def test_init_copies_the_example_into_a_folder_you_own(tmp_path: Path, runner: C
     assert again.exit_code == 2 and "already holds a project" in again.stderr
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_render_refuses_to_write_into_the_installed_package(project_copy: Path, runner: CliRunner,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("incidents.project.config.PACKAGED_PROJECT", project_copy)

@@ -33,6 +33,7 @@ def test_a_deploy_without_seed_ingests_alerts_and_checks_clean(make_project, loc
         assert ws.check().ok
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_categories_are_added_renamed_and_retired_by_config_and_incidents_keep_theirs(
         make_project, local_dir: Path) -> None:
     root = make_project()
@@ -81,6 +82,7 @@ def test_a_reference_row_users_edited_is_kept_unless_config_owns_the_rows(make_p
         assert ws.query("SELECT NAME FROM INCIDENT_CATEGORIES WHERE CATEGORY_ID = 3")[0]["NAME"] == "Payments"
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_seed_refuses_when_a_category_it_files_under_is_not_deployed(make_project, local_dir: Path) -> None:
     root = make_project()
     with Workspace.open(root, env="dev") as ws:

@@ -260,6 +260,7 @@ def test_empty_warehouse_renders_no_data(project_copy: Path, deployed_local: Pat
     assert re.search(r"^MTTR median / p90 +\u2013 / \u2013 ", as_text, re.MULTILINE)
 
 
+@pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_data_quality_tells_never_checked_from_clean_from_failing(project_copy: Path, deployed_local: Path,
                                                                   runner: CliRunner) -> None:
     args = ["--project-dir", str(project_copy)]
