@@ -156,6 +156,7 @@ class IngestResult(JsonResult):
     seconds: float
     errors: tuple[str, ...] = ()  # the first few malformed documents, why
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
+    changes: int = 0  # change events landed in raw_changes and merged into change_events
 
     @property
     def ok(self) -> bool:
@@ -165,4 +166,5 @@ class IngestResult(JsonResult):
         return {"env": self.env, "load_id": self.load_id, "documents": self.documents, "alerts": self.alerts,
                 "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
                 "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
-                "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped}
+                "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped,
+                "changes": self.changes}

@@ -32,12 +32,16 @@ class AlertFormat(str, Enum):
     auto = "auto"
     alertmanager = "alertmanager"
     ndjson = "ndjson"
+    changes = "changes"
+    github_deployment = "github-deployment"
+    pagerduty_change = "pagerduty-change"
 
 
 def ingest(
     file: Annotated[str, typer.Argument(help="File of alert payloads; `-` reads standard input.")] = "-",
     alert_format: Annotated[AlertFormat, typer.Option(
-        "--input-format", "-i", help="auto (knows a webhook payload by version + alerts), alertmanager or ndjson.")
+        "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert events), or a change "
+                                       "format: changes (NDJSON), github-deployment, pagerduty-change.")
     ] = AlertFormat.auto,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
@@ -46,7 +50,11 @@ def ingest(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Turn monitoring alerts (Alertmanager webhook payloads, NDJSON events) into incidents.
+    """Turn monitoring alerts into incidents, and change events into change_events.
+
+    Alerts: Alertmanager webhook payloads or NDJSON alert events. Changes (deploys): NDJSON change
+    events (service, environment, version, status, time, url), GitHub deployment_status webhooks or
+    PagerDuty Events API v2 change events; they land in raw_changes and merge into change_events.
 
     One JSON document, an array of them, or one a line, read as a stream: all land in raw_alerts,
     then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The same
@@ -58,6 +66,8 @@ def ingest(
       incidents ingest alerts.json
 
       cat events.ndjson | incidents ingest - -i ndjson --format json
+
+      incidents ingest deploys.ndjson -i changes
     """
     with _errors(output is TextJson.json):
         with _opened(file) as (stream, name), _workspace(project_dir, env, connection, verbose) as ws:
@@ -68,8 +78,8 @@ def ingest(
         raise typer.Exit(2)
     if not result.ok:
         first = f"; first: {result.errors[0]}" if result.errors else ""
-        fmt.error_line("error", f"{result.malformed:,} malformed alert document(s) landed in raw_alerts with an "
-                                f"error and were not ingested{first}")
+        fmt.error_line("error", f"{result.malformed:,} malformed document(s) landed in raw_alerts / raw_changes with "
+                                f"an error and were not ingested{first}")
         raise typer.Exit(1)
 
 
@@ -98,5 +108,7 @@ def _summary(result: IngestResult, quiet: bool) -> None:
         for label, count in (("opened", result.opened), ("resolved", result.resolved),
                              ("repeated", result.repeated), ("noted", result.noted)):
             out.print(f"  {label:<9} {count:>8,} incidents")
+        if result.changes:
+            out.print(f"  changes   {result.changes:>8,} change events into change_events")
     out.print(f"[bold]Ingested[/] {result.alerts:,} alerts into {fmt.escape(result.where)} in {result.seconds:.2f}s: "
               f"{result.opened:,} opened, {result.resolved:,} resolved, {result.repeated:,} repeated.")

@@ -80,6 +80,19 @@ def parse_post(body: bytes) -> Post:
     return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body))
 
 
+def parse_change_post(body: bytes) -> Post:
+    """A body posted to /changes as raw_changes rows (each document's format known by its keys: a
+    GitHub deployment_status webhook, a PagerDuty change event or an NDJSON change); never raises."""
+    from incidents.ingest import now_utc
+    from incidents.ingest.changes import ChangeReader
+
+    reader = ChangeReader("auto", now_utc())
+    rows = [row for doc in read_documents(text_blocks(body)) for row in reader.rows(doc)]
+    if not rows:
+        rows = [reader.stopped_row("the body is empty")]
+    return Post(rows, reader.changes, reader.malformed, reader.errors, len(body))
+
+
 class Batcher:
     """Collects parsed posts and stores them in one call, on a single worker thread (the database
     connection is used by one thread at a time)."""
@@ -161,7 +174,7 @@ class Batcher:
 
 
 def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None,
-              log: LogFn | None = None) -> Any:
+              log: LogFn | None = None, change_store: StoreFn | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -169,6 +182,7 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
     stats = stats or Stats()
     batcher = Batcher(store, settings, stats)
+    change_batcher = Batcher(change_store, settings, stats) if change_store is not None else None
     write_log = log or _log_line
 
     def answer(request: Request, began: float, status: int, body: dict[str, Any], *, close: bool = False,
@@ -182,6 +196,13 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
         return JSONResponse(body, status_code=status, headers={"Connection": "close"} if close else None)
 
     async def receive(request: Request) -> JSONResponse:
+        return await take(request, batcher, parse_post, "alert")
+
+    async def receive_changes(request: Request) -> JSONResponse:
+        assert change_batcher is not None
+        return await take(request, change_batcher, parse_change_post, "change")
+
+    async def take(request: Request, into: Batcher, parse: Callable[[bytes], Post], noun: str) -> JSONResponse:
         began = time.perf_counter()
         if token and not _authorized(request.headers.get("authorization"), token):
             return answer(request, began, 401, {"error": "missing or wrong bearer token"})
@@ -193,20 +214,21 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
         if body is None:
             return answer(request, began, 413, {"error": f"request body larger than {settings.max_request_bytes} "
                                                           "bytes"}, close=True)
-        post = await asyncio.to_thread(parse_post, body)
+        post = await asyncio.to_thread(parse, body)
         stats.requests += 1
         stats.alerts += post.alerts
         stats.malformed += post.malformed
         try:
-            await batcher.submit(post)
+            await into.submit(post)
         except Exception:
-            return answer(request, began, 503, {"error": "could not store the alerts; the receiver's log says why. "
+            return answer(request, began, 503, {"error": f"could not store the {noun}s; the receiver's log says why. "
                                                          "Send them again"}, post=post)
+        table = "raw_alerts" if noun == "alert" else "raw_changes"
         if post.alerts == 0:
-            first = post.errors[0] if post.errors else "no alert"
-            return answer(request, began, 400, {"error": f"no valid alert in the body ({first}); kept in raw_alerts "
+            first = post.errors[0] if post.errors else f"no {noun}"
+            return answer(request, began, 400, {"error": f"no valid {noun} in the body ({first}); kept in {table} "
                                                          "with its error", "malformed": post.malformed}, post=post)
-        return answer(request, began, 200, {"status": "stored", "alerts": post.alerts, "malformed": post.malformed,
+        return answer(request, began, 200, {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed,
                                             "errors": post.errors}, post=post)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -215,13 +237,18 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
     async def lifespan(app: Any):
         yield
-        await batcher.flush()  # graceful shutdown: nothing accepted stays unflushed
-        batcher.close()
+        for each in (batcher, change_batcher):
+            if each is not None:
+                await each.flush()  # graceful shutdown: nothing accepted stays unflushed
+                each.close()
 
-    app = Starlette(routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
-                    lifespan=contextlib.asynccontextmanager(lifespan))
+    routes = [Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+    if change_batcher is not None:
+        routes.append(Route("/changes", receive_changes, methods=["POST"]))
+    app = Starlette(routes=routes, lifespan=contextlib.asynccontextmanager(lifespan))
     app.state.stats = stats
     app.state.batcher = batcher
+    app.state.change_batcher = change_batcher
     return app
 
 
@@ -272,16 +299,21 @@ class Store:
     get it in between (a batch waits up to LOCK_WAIT_SECONDS for one that holds it); on Snowflake
     one session is kept (and opened again after a failure)."""
 
-    def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool) -> None:
+    def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool,
+                 changes: bool = False) -> None:
         self.dep, self.connection, self.cfg, self.hold = dep, connection, cfg, hold
+        self.changes = changes  # POST /changes: raw_changes + the merge into change_events
         self._session: Any = None
 
     def __call__(self, rows: list[Row]) -> dict[str, Any]:
-        from incidents.ingest import store_batch
+        from incidents.ingest import store_batch, store_changes
 
         session = self._session or self._open()
         try:
-            result = store_batch(session, self.dep, rows, cfg=self.cfg)
+            if self.changes:
+                result = store_changes(session, self.dep, rows)
+            else:
+                result = store_batch(session, self.dep, rows, cfg=self.cfg)
         except BaseException:
             self._drop(session)
             raise
@@ -379,12 +411,13 @@ class Server:
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                 http=_guarded_protocol(settings), limit_concurrency=settings.max_connections,
                                 timeout_graceful_shutdown=int(grace_seconds))
-        batcher: Batcher = app.state.batcher
+        batchers: list[Batcher] = [b for b in (app.state.batcher, getattr(app.state, "change_batcher", None)) if b]
 
         class _Uvicorn(uvicorn.Server):
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 # Posts waiting for their batch would hold the graceful shutdown until the timer: flush first.
-                await batcher.close_batches()
+                for batcher in batchers:
+                    await batcher.close_batches()
                 await super().shutdown(sockets)
 
             @contextlib.contextmanager

@@ -1,0 +1,112 @@
+"""Change events in: NDJSON changes, GitHub deployment_status webhooks and PagerDuty change events land
+in raw_changes and merge into change_events; idempotent, order-free, malformed input kept with its error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidents import Workspace
+from incidents.cli import app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "changes"
+
+
+def text(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def ws(repo: Path, deployed_local: Path) -> Iterator[Workspace]:
+    with Workspace.open(repo, env="dev") as workspace:
+        yield workspace
+
+
+def changes(ws: Workspace) -> list[tuple]:
+    return [tuple(r.values()) for r in ws.query(
+        "SELECT CHANGE_KEY, SOURCE_FORMAT, SERVICE, ENVIRONMENT, VERSION, STATUS, CHANGED_AT::VARCHAR, URL "
+        "FROM CHANGE_EVENTS ORDER BY CHANGE_KEY")]
+
+
+def github(state: str, at: str, status_id: int, deployment_id: int = 145988746) -> str:
+    doc = json.loads(text("github_deployment_status.json"))
+    doc["deployment_status"].update(state=state, created_at=at, updated_at=at, id=status_id)
+    doc["deployment"]["id"] = deployment_id
+    return json.dumps(doc)
+
+
+def test_each_vendor_shape_lands_one_change_with_its_fields(ws: Workspace) -> None:
+    for name in ("github_deployment_status.json", "pagerduty_change.json", "changes.ndjson"):
+        result = ws.ingest(text(name))
+        assert result.ok and result.alerts == 0, result.errors
+    got = changes(ws)
+    assert ("github:shop/checkout:145988746", "github-deployment", "checkout", "production",
+            "9f2c1e7a4b5d6c7e8f9012345678901234567890", "success", "2026-12-01 19:40:00",
+            "https://ci.shop.example/runs/8812/log") in got
+    pd = next(r for r in got if r[1] == "pagerduty-change")
+    assert pd[2:7] == ("payments-gateway", "production", "2217", "success", "2026-12-01 17:55:02.315")
+    ndjson = sorted(r[3:7] for r in got if r[1] == "changes")
+    assert ndjson == [("production", "v4.18.0", "success", "2026-12-01 09:00:00"),
+                      ("staging", "v4.18.0", "failure", "2026-12-01 07:30:00")]
+    assert len(got) == 4
+    stored = ws.query("SELECT PAYLOAD:routing_key::VARCHAR AS K FROM RAW_CHANGES WHERE SOURCE_FORMAT = 'pagerduty-change'")
+    assert stored == [{"K": "<redacted>"}]  # the integration key is never stored
+
+
+def test_statuses_of_one_deployment_are_one_change_whatever_their_order(ws: Workspace) -> None:
+    events = [github("in_progress", "2026-12-01T19:36:00Z", 1), github("success", "2026-12-01T19:40:00Z", 2),
+              github("inactive", "2026-12-02T08:00:00Z", 3)]
+    ws.ingest(events[2])
+    ws.ingest(events[1] + "\n" + events[0])
+    first = changes(ws)
+    assert [(r[5], r[6]) for r in first] == [("success", "2026-12-01 19:40:00")]
+    ws.ingest("\n".join(events))  # a re-ingest changes nothing
+    assert changes(ws) == first
+    assert ws.query("SELECT COUNT(*) AS N FROM RAW_CHANGES")[0]["N"] == 6
+
+
+def test_a_failure_status_is_the_outcome_and_the_explicit_format_refuses_alerts(ws: Workspace) -> None:
+    ws.ingest(github("failure", "2026-12-01T19:41:00Z", 7, deployment_id=9))
+    assert [r[5] for r in changes(ws)] == ["failure"]
+    alert = json.dumps({"labels": {"alertname": "X"}, "startsAt": "2026-12-01T19:00:00Z"})
+    result = ws.ingest(alert, format="github-deployment")
+    assert (result.changes, result.malformed) == (0, 1)
+    assert "deployment_status must be a JSON object" in result.errors[0]
+
+
+def test_malformed_changes_land_with_their_error_and_exit_1_keeping_the_good_ones(
+        ws: Workspace, runner: CliRunner, repo: Path, tmp_path: Path) -> None:
+    lines = [
+        '{"service": "cart", "version": "v1", "status": "success", "time": "2026-12-01T10:00:00Z"}',
+        '{"service": "cart", "version": "v2", "status": "exploded", "time": "2026-12-01T11:00:00Z"}',
+        '{"service": "cart", "version": "v3", "status": "success", "time": "yesterday"}',
+        '{"service": "", "version": "v4", "time": "2026-12-01T12:00:00Z"}',
+        '{"service": "cart", "version": "v5", "time": "2026-12-01T12:00:00Z"',
+    ]
+    path = tmp_path / "deploys.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws.close()
+    result = runner.invoke(app, ["ingest", str(path), "-i", "changes", "--project-dir", str(repo), "--env", "dev",
+                                 "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (report["changes"], report["malformed"]) == (1, 4)
+    with Workspace.open(repo, env="dev") as again:
+        errors = [r["ERROR"] for r in again.query("SELECT ERROR FROM RAW_CHANGES WHERE ERROR IS NOT NULL "
+                                                  "ORDER BY CHANGE_INDEX")]
+        assert len(errors) == 4
+        assert "status must be one of" in errors[0] and "time must be an RFC 3339 time" in errors[1]
+        assert "service is required" in errors[2] and "invalid JSON" in errors[3]
+        assert [r[4] for r in changes(again)] == ["v1"]
+
+
+def test_auto_sorts_alerts_and_changes_of_one_input(ws: Workspace) -> None:
+    alert = json.dumps({"labels": {"alertname": "CheckoutDown", "service": "checkout", "severity": "critical"},
+                        "startsAt": "2026-12-01T19:50:00Z"})
+    result = ws.ingest(text("github_deployment_status.json").replace("\n", " ") + "\n" + alert + "\n"
+                       + text("pagerduty_change.json").replace("\n", " "))
+    assert (result.alerts, result.changes, result.opened, result.malformed) == (1, 2, 1, 0)
