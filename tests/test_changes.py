@@ -110,3 +110,39 @@ def test_auto_sorts_alerts_and_changes_of_one_input(ws: Workspace) -> None:
     result = ws.ingest(text("github_deployment_status.json").replace("\n", " ") + "\n" + alert + "\n"
                        + text("pagerduty_change.json").replace("\n", " "))
     assert (result.alerts, result.changes, result.opened, result.malformed) == (1, 2, 1, 0)
+
+
+def alert(service: str, starts: str, name: str = "HighErrorRate") -> str:
+    return json.dumps({"labels": {"alertname": name, "service": service, "severity": "critical"},
+                       "startsAt": starts})
+
+
+def change(service: str, at: str, version: str, status: str = "success") -> str:
+    return json.dumps({"service": service, "environment": "production", "version": version, "status": status,
+                       "time": at, "url": f"https://ci.shop.example/{version}"})
+
+
+def test_the_window_edges_of_change_correlation(ws: Workspace) -> None:
+    ws.ingest("\n".join([
+        change("checkout", "2026-12-01T10:00:00Z", "c1"),  # exactly 60 min before the checkout alert: follows
+        change("cart", "2026-12-01T09:59:59Z", "k1"),  # 60 min 1 s before the cart alert: too early
+        change("search", "2026-12-01T11:00:01Z", "s1"),  # 1 s after the search alert: after, not before
+        change("payments", "2026-12-01T10:30:00Z", "p1", "in_progress"),  # never took effect
+        change("catalog", "2026-12-01T10:20:00Z", "g1", "failure"),  # a failed change counts
+        change("catalog", "2026-12-01T10:50:00Z", "g2"),  # ... the latest of two is shown
+    ]))
+    ws.ingest("\n".join([alert(s, "2026-12-01T11:00:00Z", f"Down{s}")
+                         for s in ("checkout", "cart", "search", "payments", "catalog", "inventory")]))
+    rows = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_CHANGE_INCIDENTS")}
+    assert sorted(rows) == ["catalog", "checkout"]
+    assert (rows["checkout"]["VERSION"], float(rows["checkout"]["MINUTES_AFTER_CHANGE"])) == ("c1", 60.0)
+    assert rows["checkout"]["REASON"] == "opened 60.0 min after the change c1 to checkout in production"
+    assert (rows["catalog"]["VERSION"], rows["catalog"]["CHANGES_IN_WINDOW"]) == ("g2", 2)
+    assert "latest of 2 changes" in rows["catalog"]["REASON"]
+    dora = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_SERVICE_CHANGE_FAILURE")}
+    assert (dora["catalog"]["CHANGES"], dora["catalog"]["FAILED_CHANGES"],
+            dora["catalog"]["CHANGES_FOLLOWED_BY_INCIDENTS"], float(dora["catalog"]["CHANGE_FAILURE_RATE_PCT"])) == (
+        2, 1, 1, 50.0)
+    assert "payments" not in dora and float(dora["cart"]["CHANGE_FAILURE_RATE_PCT"]) == 0.0
+    impact = ws.query("SELECT VERSION, INCIDENTS, IMPACT_RANK FROM V_CHANGE_IMPACT ORDER BY VERSION")
+    assert [(r["VERSION"], r["INCIDENTS"]) for r in impact] == [("c1", 1), ("g2", 1)]
