@@ -2201,7 +2201,8 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
     INCIDENT_NUMBER COMMENT 'Human-readable number.',
     TITLE COMMENT 'One-line summary.',
     STATUS COMMENT 'Current lifecycle status of the incident.',
-    CREATED_AT COMMENT 'When the incident was opened (UTC).',
+    CREATED_AT COMMENT 'When the incident was created (UTC).',
+    STARTED_AT COMMENT 'When the problem started - detected_at, else created_at (UTC); the window ends here.',
     CHANGE_KEY COMMENT 'The change it follows (the latest in the window).',
     SERVICE COMMENT 'Service the change was made to.',
     ENVIRONMENT COMMENT 'Environment of the change; NULL when not known.',
@@ -2209,12 +2210,12 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
     CHANGE_STATUS COMMENT 'success or failure.',
     CHANGED_AT COMMENT 'When the change took effect (UTC).',
     CHANGE_URL COMMENT 'Link to the change.',
-    MINUTES_AFTER_CHANGE COMMENT 'Minutes from the change to the incident''s creation.',
+    MINUTES_AFTER_CHANGE COMMENT 'Minutes from the change to started_at.',
     CHANGES_IN_WINDOW COMMENT 'Changes to the incident''s services in the window before it (the latest is shown).',
-    REASON COMMENT 'Why the incident is linked, in words, e.g. "opened 12.5 min after the change v4.18.0 to search in production".'
+    REASON COMMENT 'Why the incident is linked, in words, e.g. "started 12.5 min after the change v4.18.0 to search in production".'
 )
 COPY GRANTS
-COMMENT = 'Change correlation - one row per incident opened at most variables.change_window_minutes (project.yml) after a change (change_events, success or failure) to one of its services (source_system or affected_services), with the latest such change and the reason in words.'
+COMMENT = 'Change correlation - one row per incident that started (detected_at, else created_at) at most variables.change_window_minutes (project.yml, default 30) after a change (change_events, success or failure) to one of its services (source_system or affected_services), with the latest such change and the reason in words.'
 AS
 WITH incident_services AS (
     SELECT i.incident_id, i.source_system AS service
@@ -2225,7 +2226,7 @@ WITH incident_services AS (
     FROM INCIDENTS.CORE.INCIDENTS AS i, LATERAL FLATTEN(input => i.affected_services) AS s
 ),
 change_buckets AS (
-    SELECT c.change_key, c.service, c.changed_at, FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, c.changed_at) / 60) + b.shift AS bucket
+    SELECT c.change_key, c.service, c.changed_at, FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, c.changed_at) / 30) + b.shift AS bucket
     FROM INCIDENTS.CORE.CHANGE_EVENTS AS c
     CROSS JOIN (SELECT 0 AS shift UNION ALL SELECT 1 AS shift) AS b
     WHERE c.status IN ('success', 'failure')
@@ -2235,9 +2236,9 @@ followed AS (
     FROM incident_services AS s
     JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
     JOIN change_buckets AS c
-      ON c.service = s.service AND c.bucket = FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, i.created_at) / 60)
-    WHERE c.changed_at <= i.created_at
-      AND c.changed_at >= DATEADD('minute', -60, i.created_at)
+      ON c.service = s.service AND c.bucket = FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, COALESCE(i.detected_at, i.created_at)) / 30)
+    WHERE c.changed_at <= COALESCE(i.detected_at, i.created_at)
+      AND c.changed_at >= DATEADD('minute', -30, COALESCE(i.detected_at, i.created_at))
 ),
 ranked AS (
     SELECT
@@ -2253,6 +2254,7 @@ SELECT
     i.title,
     i.status,
     i.created_at,
+    COALESCE(i.detected_at, i.created_at) AS started_at,
     c.change_key,
     c.service,
     c.environment,
@@ -2260,13 +2262,13 @@ SELECT
     c.status AS change_status,
     c.changed_at,
     c.url AS change_url,
-    ROUND(DATEDIFF('second', c.changed_at, i.created_at) / 60, 2) AS minutes_after_change,
+    ROUND(DATEDIFF('second', c.changed_at, COALESCE(i.detected_at, i.created_at)) / 60, 2) AS minutes_after_change,
     r.changes_in_window,
-    'opened ' || TO_VARCHAR(ROUND(DATEDIFF('second', c.changed_at, i.created_at) / 60, 1)) || ' min after the '
+    'started ' || TO_VARCHAR(ROUND(DATEDIFF('second', c.changed_at, COALESCE(i.detected_at, i.created_at)) / 60, 1)) || ' min after the '
         || IFF(c.status = 'failure', 'failed ', '') || 'change ' || COALESCE(c.version, c.change_key)
         || ' to ' || c.service || COALESCE(' in ' || c.environment, '')
         || IFF(r.changes_in_window > 1, ' (the latest of ' || TO_VARCHAR(r.changes_in_window) || ' changes to its services in the '
-               || TO_VARCHAR(60) || ' min before)', '') AS reason
+               || TO_VARCHAR(30) || ' min before)', '') AS reason
 FROM ranked AS r
 JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = r.incident_id
 JOIN INCIDENTS.CORE.CHANGE_EVENTS AS c ON c.change_key = r.change_key

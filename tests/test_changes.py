@@ -124,19 +124,19 @@ def change(service: str, at: str, version: str, status: str = "success") -> str:
 
 def test_the_window_edges_of_change_correlation(ws: Workspace) -> None:
     ws.ingest("\n".join([
-        change("checkout", "2026-12-01T10:00:00Z", "c1"),  # exactly 60 min before the checkout alert: follows
-        change("cart", "2026-12-01T09:59:59Z", "k1"),  # 60 min 1 s before the cart alert: too early
+        change("checkout", "2026-12-01T10:30:00Z", "c1"),  # exactly 30 min before the checkout alert: follows
+        change("cart", "2026-12-01T10:29:59Z", "k1"),  # 30 min 1 s before the cart alert: too early
         change("search", "2026-12-01T11:00:01Z", "s1"),  # 1 s after the search alert: after, not before
         change("payments", "2026-12-01T10:30:00Z", "p1", "in_progress"),  # never took effect
-        change("catalog", "2026-12-01T10:20:00Z", "g1", "failure"),  # a failed change counts
+        change("catalog", "2026-12-01T10:35:00Z", "g1", "failure"),  # a failed change counts
         change("catalog", "2026-12-01T10:50:00Z", "g2"),  # ... the latest of two is shown
     ]))
     ws.ingest("\n".join([alert(s, "2026-12-01T11:00:00Z", f"Down{s}")
                          for s in ("checkout", "cart", "search", "payments", "catalog", "inventory")]))
     rows = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_CHANGE_INCIDENTS")}
     assert sorted(rows) == ["catalog", "checkout"]
-    assert (rows["checkout"]["VERSION"], float(rows["checkout"]["MINUTES_AFTER_CHANGE"])) == ("c1", 60.0)
-    assert rows["checkout"]["REASON"] == "opened 60.0 min after the change c1 to checkout in production"
+    assert (rows["checkout"]["VERSION"], float(rows["checkout"]["MINUTES_AFTER_CHANGE"])) == ("c1", 30.0)
+    assert rows["checkout"]["REASON"] == "started 30.0 min after the change c1 to checkout in production"
     assert (rows["catalog"]["VERSION"], rows["catalog"]["CHANGES_IN_WINDOW"]) == ("g2", 2)
     assert "latest of 2 changes" in rows["catalog"]["REASON"]
     dora = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_SERVICE_CHANGE_FAILURE")}

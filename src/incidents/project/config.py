@@ -114,8 +114,8 @@ def load_project(root: Path) -> Project:
 
 def _change_window(node: Node, variables: dict[str, Any]) -> int:
     """variables.change_window_minutes: how long after a change an incident counts as following it
-    (the change correlation views); default 60."""
-    window = variables.get("change_window_minutes", 60)
+    (the change correlation views); default 30."""
+    window = variables.get("change_window_minutes", 30)
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 10080:
         raise node.error("variables", f"change_window_minutes must be a whole number of minutes from 1 to 10080 "
                                       f"(a week), got {window!r}")
