@@ -2211,7 +2211,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
     CHANGED_AT COMMENT 'When the change took effect (UTC).',
     CHANGE_URL COMMENT 'Link to the change.',
     MINUTES_AFTER_CHANGE COMMENT 'Minutes from the change to started_at.',
-    CHANGES_IN_WINDOW COMMENT 'Changes to the incident''s services in the window before it (the latest is shown).',
+    CHANGES_IN_WINDOW COMMENT 'Changes to the services of the incident in the window before it (the latest is shown).',
     REASON COMMENT 'Why the incident is linked, in words, e.g. "started 12.5 min after the change v4.18.0 to search in production".'
 )
 COPY GRANTS
@@ -2282,7 +2282,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SERVICE_CHANGE_FAILURE
     FAILED_CHANGES COMMENT 'Changes whose own status is failure.',
     CHANGES_FOLLOWED_BY_INCIDENTS COMMENT 'Changes at least one incident followed (an incident counts for the latest change it follows).',
     CHANGE_FAILURE_RATE_PCT COMMENT 'changes_followed_by_incidents / changes.',
-    INCIDENTS_AFTER_CHANGES COMMENT 'Incidents that followed the service''s changes.',
+    INCIDENTS_AFTER_CHANGES COMMENT 'Incidents that followed the changes of the service.',
     MEDIAN_MINUTES_TO_RESTORE COMMENT 'Median minutes from creation to mitigated_at (else resolved_at) of those incidents; cancelled and duplicate ones left out.',
     AVG_MINUTES_TO_RESTORE COMMENT 'Mean of the same.',
     FIRST_CHANGE_AT COMMENT 'Earliest change (UTC).',
