@@ -53,7 +53,8 @@ def test_each_vendor_shape_lands_one_change_with_its_fields(ws: Workspace) -> No
     assert ndjson == [("production", "v4.18.0", "success", "2026-12-01 09:00:00"),
                       ("staging", "v4.18.0", "failure", "2026-12-01 07:30:00")]
     assert len(got) == 4
-    stored = ws.query("SELECT PAYLOAD:routing_key::VARCHAR AS K FROM RAW_CHANGES WHERE SOURCE_FORMAT = 'pagerduty-change'")
+    stored = ws.query("SELECT PAYLOAD:routing_key::VARCHAR AS K FROM RAW_CHANGES "
+                      "WHERE SOURCE_FORMAT = 'pagerduty-change'")
     assert stored == [{"K": "<redacted>"}]  # the integration key is never stored
 
 
@@ -146,3 +147,62 @@ def test_the_window_edges_of_change_correlation(ws: Workspace) -> None:
     assert "payments" not in dora and float(dora["cart"]["CHANGE_FAILURE_RATE_PCT"]) == 0.0
     impact = ws.query("SELECT VERSION, INCIDENTS, IMPACT_RANK FROM V_CHANGE_IMPACT ORDER BY VERSION")
     assert [(r["VERSION"], r["INCIDENTS"]) for r in impact] == [("c1", 1), ("g2", 1)]
+
+
+def test_receive_takes_changes_on_their_own_path(ws: Workspace) -> None:
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from incidents.ingest import store_batch, store_changes
+    from incidents.ingest.receiver import Server, Stats, build_app
+    from incidents.project.ingest import ReceiveSettings
+
+    settings = ReceiveSettings(0.1, 1000, 1_048_576)
+    app = build_app(lambda rows: store_batch(ws.session, ws.dep, rows), settings, None, Stats(),
+                    log=lambda line: None, change_store=lambda rows: store_changes(ws.session, ws.dep, rows))
+    server = Server(app, "127.0.0.1", 0, settings=settings, grace_seconds=30)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert server.started.wait(20)
+
+    def post(data: str) -> tuple[int, dict]:
+        req = urllib.request.Request(f"http://127.0.0.1:{server.port}/changes", data=data.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    try:
+        assert post(text("github_deployment_status.json")) == (
+            200, {"status": "stored", "changes": 1, "malformed": 0, "errors": []})
+        status, answer = post(text("pagerduty_change.json").replace('"2026-12-01T17:55:02.315+0000"', '"soon"'))
+        assert status == 400 and "payload.timestamp must be an RFC 3339 time" in answer["error"]
+    finally:
+        server.stop()
+        thread.join(60)
+    assert [r[0] for r in changes(ws)] == ["github:shop/checkout:145988746"]
+    assert ws.query("SELECT COUNT(*) AS N FROM RAW_CHANGES WHERE ERROR IS NOT NULL")[0]["N"] == 1
+    assert ws.query("SELECT COUNT(*) AS N FROM RAW_ALERTS")[0]["N"] == 0
+
+
+def test_the_seed_emits_the_changes_behind_its_deploy_incidents(ws: Workspace) -> None:
+    from incidents.correlate import backtest
+
+    ws.seed(incidents=400)
+    result = backtest(ws.session, ws.dep, baseline_hours=24)
+    assert result.caused > 20
+    assert result.linked.recall == 1.0 and (result.linked.precision or 0) >= 0.85
+    assert (result.baseline.precision or 0) < (result.linked.precision or 0) - 0.3
+    kinds = {r["SOURCE_FORMAT"] for r in ws.query("SELECT DISTINCT SOURCE_FORMAT FROM CHANGE_EVENTS")}
+    assert kinds == {"seed"}
+
+
+def test_a_bad_change_window_is_one_clear_line(runner: CliRunner, project_copy: Path) -> None:
+    config = project_copy / "config" / "project.yml"
+    config.write_text(config.read_text().replace("change_window_minutes: 30", "change_window_minutes: soon"))
+    result = runner.invoke(app, ["validate", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "change_window_minutes must be a whole number of minutes" in result.output
+    assert "Traceback" not in result.output

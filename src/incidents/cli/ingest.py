@@ -40,8 +40,9 @@ class AlertFormat(str, Enum):
 def ingest(
     file: Annotated[str, typer.Argument(help="File of alert payloads; `-` reads standard input.")] = "-",
     alert_format: Annotated[AlertFormat, typer.Option(
-        "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert events), or a change "
-                                       "format: changes (NDJSON), github-deployment, pagerduty-change.")
+        "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert "
+                                     "events), or a change format: changes (NDJSON), github-deployment, "
+                                     "pagerduty-change.")
     ] = AlertFormat.auto,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
@@ -78,9 +79,20 @@ def ingest(
         raise typer.Exit(2)
     if not result.ok:
         first = f"; first: {result.errors[0]}" if result.errors else ""
-        fmt.error_line("error", f"{result.malformed:,} malformed document(s) landed in raw_alerts / raw_changes with "
-                                f"an error and were not ingested{first}")
+        fmt.error_line("error", f"{result.malformed:,} malformed {_landed_in(alert_format, result)} with an error "
+                                f"and were not ingested{first}")
         raise typer.Exit(1)
+
+
+def _landed_in(alert_format: AlertFormat, result: IngestResult) -> str:
+    if alert_format.value in _CHANGE_FORMATS:
+        return "change document(s) landed in raw_changes"
+    if result.changes:
+        return "document(s) landed in raw_alerts / raw_changes"
+    return "alert document(s) landed in raw_alerts"
+
+
+_CHANGE_FORMATS = ("changes", "github-deployment", "pagerduty-change")
 
 
 @contextlib.contextmanager

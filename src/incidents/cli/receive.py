@@ -23,10 +23,11 @@ def receive(
     Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
     answers). POST /changes takes change events (GitHub deployment_status webhooks, PagerDuty
     change events, NDJSON changes) into raw_changes and change_events. Posts are batched
-    (receive: in config/ingest.yml) into the same load + pass as ingest; each is answered once stored: 200 with the counts of stored and malformed alerts, 400
-    when the body held no valid alert (kept with its error), 503 when storing failed (Alertmanager
-    retries). A bearer token is required when the env var receive.token_env names is set; header
-    and body timeouts and a connection limit apply before it. One log line per request on stderr.
+    (receive: in config/ingest.yml) into the same load + pass as ingest; each is answered once
+    stored: 200 with the counts of stored and malformed alerts, 400 when the body held no valid
+    alert (kept with its error), 503 when storing failed (Alertmanager retries). A bearer token is
+    required when the env var receive.token_env names is set; header and body timeouts and a
+    connection limit apply before it. One log line per request on stderr.
     On the local target the database is opened per batch, so other commands run in between.
     Ctrl-C or SIGTERM flushes, stops and prints a summary.
 
@@ -64,5 +65,6 @@ def receive(
             store.close()
             change_store.close()
         fmt.console(stderr=True).print(
-            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts ({stats.malformed:,} malformed) in "
+            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts, {stats.changes:,} changes "
+            f"({stats.malformed:,} malformed) in "
             f"{stats.loads:,} loads, {stats.refused:,} refused, {stats.failures:,} failed flushes.")

@@ -117,7 +117,7 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
             if (reader.documents + changes.documents == GARBAGE_DOCUMENTS and reader.alerts + changes.changes == 0
                     and lander is None and change_lander is None):
                 first = (reader.errors or changes.errors or ["?"])[0]
-                raise ConfigError(f"not one alert or change in the first {GARBAGE_DOCUMENTS:,} documents (first: "
+                raise ConfigError(f"not one alert in the first {GARBAGE_DOCUMENTS:,} documents, nor a change (first: "
                                   f"{first}); is this alert JSON? Nothing was landed", file=name)
             if len(pending) >= chunk_rows:
                 lander = lander or Lander(runner, load_id)

@@ -142,7 +142,7 @@ class ChangeReader:
 def from_changes(doc: Any) -> Change:
     """One NDJSON change event: service, environment, version, status, time, url (id, summary optional)."""
     doc = _object(doc, "a change event")
-    service = _text(doc, "service", required=True)
+    service = _required_text(doc, "service")
     changed_at = _time(doc.get("time"), "time")
     status = _status(doc.get("status", "success"), "status")
     environment, version = _text(doc, "environment"), _text(doc, "version")
@@ -160,8 +160,7 @@ def from_github(doc: Any) -> Change:
     doc = _object(doc, "a deployment_status payload")
     status_obj = _object(doc.get("deployment_status"), "deployment_status")
     deployment = _object(doc.get("deployment"), "deployment")
-    repository = doc.get("repository") if isinstance(doc.get("repository"), dict) else {}
-    deploy_payload = deployment.get("payload") if isinstance(deployment.get("payload"), dict) else {}
+    repository, deploy_payload = _maybe_object(doc.get("repository")), _maybe_object(deployment.get("payload"))
     service = _text(deploy_payload, "service") or _text(repository, "name")
     if not service:
         raise ChangeProblem("no service: neither deployment.payload.service nor repository.name is set")
@@ -183,8 +182,8 @@ def from_pagerduty(doc: Any) -> Change:
     """A PagerDuty Events API v2 change event (https://developer.pagerduty.com/docs/events-api-v2/send-change-events/)."""
     doc = _object(doc, "a change event")
     payload = _object(doc.get("payload"), "payload")
-    summary = _text(payload, "summary", required=True)
-    details = payload.get("custom_details") if isinstance(payload.get("custom_details"), dict) else {}
+    summary = _required_text(payload, "summary")
+    details = _maybe_object(payload.get("custom_details"))
     service = _text(details, "service") or _text(payload, "source")
     if not service:
         raise ChangeProblem("no service: set payload.custom_details.service or payload.source")
@@ -213,6 +212,17 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ChangeProblem(f"{what} must be a JSON object, got {_shown(value)}")
     return value
+
+
+def _maybe_object(value: Any) -> dict[str, Any]:
+    """An optional object of the payload: {} when absent or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
+def _required_text(obj: dict[str, Any], key: str) -> str:
+    text = _text(obj, key, required=True)
+    assert text is not None  # _text raised otherwise
+    return text
 
 
 def _text(obj: dict[str, Any], key: str, *, required: bool = False) -> str | None:

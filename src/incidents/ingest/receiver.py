@@ -57,12 +57,21 @@ class Stats:
     refused: int = 0
     failures: int = 0
     last: Any = None  # what the last flush did
+    changes: int = 0  # valid change events posted to /changes
+
+    def count(self, post: Post, noun: str) -> None:
+        self.requests += 1
+        self.malformed += post.malformed
+        if noun == "change":
+            self.changes += post.alerts
+        else:
+            self.alerts += post.alerts
 
 
 @dataclass
 class Post:
     rows: list[Row]
-    alerts: int
+    alerts: int  # valid alerts (valid change events for /changes)
     malformed: int
     errors: list[str]
     chars: int
@@ -181,8 +190,12 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
     from starlette.routing import Route
 
     stats = stats or Stats()
-    batcher = Batcher(store, settings, stats)
-    change_batcher = Batcher(change_store, settings, stats) if change_store is not None else None
+    # path -> its batcher, parser and what it takes (POST /changes only with a change store)
+    paths: dict[str, tuple[Batcher, Callable[[bytes], Post], str]] = {"/": (Batcher(store, settings, stats),
+                                                                            parse_post, "alert")}
+    if change_store is not None:
+        paths["/changes"] = (Batcher(change_store, settings, stats), parse_change_post, "change")
+    batcher = paths["/"][0]
     write_log = log or _log_line
 
     def answer(request: Request, began: float, status: int, body: dict[str, Any], *, close: bool = False,
@@ -196,13 +209,7 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
         return JSONResponse(body, status_code=status, headers={"Connection": "close"} if close else None)
 
     async def receive(request: Request) -> JSONResponse:
-        return await take(request, batcher, parse_post, "alert")
-
-    async def receive_changes(request: Request) -> JSONResponse:
-        assert change_batcher is not None
-        return await take(request, change_batcher, parse_change_post, "change")
-
-    async def take(request: Request, into: Batcher, parse: Callable[[bytes], Post], noun: str) -> JSONResponse:
+        into, parse, noun = paths[request.url.path]
         began = time.perf_counter()
         if token and not _authorized(request.headers.get("authorization"), token):
             return answer(request, began, 401, {"error": "missing or wrong bearer token"})
@@ -215,21 +222,13 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
             return answer(request, began, 413, {"error": f"request body larger than {settings.max_request_bytes} "
                                                           "bytes"}, close=True)
         post = await asyncio.to_thread(parse, body)
-        stats.requests += 1
-        stats.alerts += post.alerts
-        stats.malformed += post.malformed
+        stats.count(post, noun)
         try:
             await into.submit(post)
         except Exception:
             return answer(request, began, 503, {"error": f"could not store the {noun}s; the receiver's log says why. "
                                                          "Send them again"}, post=post)
-        table = "raw_alerts" if noun == "alert" else "raw_changes"
-        if post.alerts == 0:
-            first = post.errors[0] if post.errors else f"no {noun}"
-            return answer(request, began, 400, {"error": f"no valid {noun} in the body ({first}); kept in {table} "
-                                                         "with its error", "malformed": post.malformed}, post=post)
-        return answer(request, began, 200, {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed,
-                                            "errors": post.errors}, post=post)
+        return answer(request, began, *_stored_answer(post, noun), post=post)
 
     async def healthz(request: Request) -> JSONResponse:
         return answer(request, time.perf_counter(), 200, {"status": "ok", "pending_alerts": batcher.pending,
@@ -237,19 +236,26 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
     async def lifespan(app: Any):
         yield
-        for each in (batcher, change_batcher):
-            if each is not None:
-                await each.flush()  # graceful shutdown: nothing accepted stays unflushed
-                each.close()
+        for each, _, _ in paths.values():
+            await each.flush()  # graceful shutdown: nothing accepted stays unflushed
+            each.close()
 
-    routes = [Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
-    if change_batcher is not None:
-        routes.append(Route("/changes", receive_changes, methods=["POST"]))
+    routes = [*(Route(path, receive, methods=["POST"]) for path in paths), Route("/healthz", healthz, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=contextlib.asynccontextmanager(lifespan))
     app.state.stats = stats
     app.state.batcher = batcher
-    app.state.change_batcher = change_batcher
+    app.state.batchers = [each for each, _, _ in paths.values()]
     return app
+
+
+def _stored_answer(post: Post, noun: str) -> tuple[int, dict[str, Any]]:
+    """200 with the counts when the post held at least one valid alert (change), else 400."""
+    if post.alerts == 0:
+        first = post.errors[0] if post.errors else f"no {noun}"
+        table = "raw_alerts" if noun == "alert" else "raw_changes"
+        return 400, {"error": f"no valid {noun} in the body ({first}); kept in {table} with its error",
+                     "malformed": post.malformed}
+    return 200, {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed, "errors": post.errors}
 
 
 def _now() -> str:
@@ -411,7 +417,7 @@ class Server:
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                 http=_guarded_protocol(settings), limit_concurrency=settings.max_connections,
                                 timeout_graceful_shutdown=int(grace_seconds))
-        batchers: list[Batcher] = [b for b in (app.state.batcher, getattr(app.state, "change_batcher", None)) if b]
+        batchers: list[Batcher] = app.state.batchers
 
         class _Uvicorn(uvicorn.Server):
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
