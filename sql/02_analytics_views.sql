@@ -2373,6 +2373,83 @@ JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = l.incident_id
 GROUP BY c.change_key, c.service, c.environment, c.version, c.status, c.changed_at, c.url
 ;
 
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_CLUSTERS
+(
+    CLUSTER_ID COMMENT 'Identity of the cluster: service#incident number of its leader.',
+    SERVICE COMMENT 'Service the incidents of the cluster share.',
+    INCIDENT_ID COMMENT 'Surrogate key of the incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    CATEGORY_ID COMMENT 'Category of the incident.',
+    STATUS COMMENT 'Current lifecycle status.',
+    STARTED_AT COMMENT 'When it started - detected_at, else created_at (UTC).',
+    ENDED_AT COMMENT 'End of its span - mitigated_at, else resolved_at, closed_at or now, at most 24 hours after started_at (UTC).',
+    CLUSTER_SIZE COMMENT 'Incidents in the cluster.',
+    CLUSTER_FIRST_AT COMMENT 'Earliest start in the cluster (UTC).',
+    CLUSTER_LAST_AT COMMENT 'Latest end in the cluster (UTC).',
+    IS_LEADER COMMENT 'TRUE for the first incident of the cluster.',
+    LIKELY_DUPLICATE COMMENT 'TRUE for a later incident of the same category as the leader.'
+)
+COPY GRANTS
+COMMENT = 'Related incidents - runs of incidents of one service that overlap in time (gaps and islands), one row per incident of a cluster of two or more. An incident spans from detected_at (else created_at) to mitigated_at (else resolved_at, closed_at, now), at most 24 hours; its service is its first affected service, else its source_system. Cancelled incidents are left out.'
+AS
+WITH spans AS (
+    SELECT
+        i.incident_id,
+        i.incident_number,
+        i.category_id,
+        i.status,
+        COALESCE(i.affected_services[0]::VARCHAR, i.source_system) AS service,
+        COALESCE(i.detected_at, i.created_at) AS started_at,
+        LEAST(COALESCE(i.mitigated_at, i.resolved_at, i.closed_at, SYSDATE()),
+              DATEADD('hour', 24, COALESCE(i.detected_at, i.created_at))) AS ended_at
+    FROM INCIDENTS.CORE.INCIDENTS AS i
+    WHERE i.status <> 'cancelled'
+      AND COALESCE(i.affected_services[0]::VARCHAR, i.source_system) IS NOT NULL
+),
+marked AS (
+    SELECT
+        s.*,
+        IFF(s.started_at <= MAX(s.ended_at) OVER (
+                PARTITION BY s.service ORDER BY s.started_at, s.incident_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0, 1) AS opens_island
+    FROM spans AS s
+),
+islands AS (
+    SELECT
+        k.*,
+        SUM(k.opens_island) OVER (PARTITION BY k.service ORDER BY k.started_at, k.incident_id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island
+    FROM marked AS k
+),
+clustered AS (
+    SELECT
+        l.*,
+        COUNT(*) OVER (PARTITION BY l.service, l.island) AS cluster_size,
+        FIRST_VALUE(l.incident_number) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_number,
+        FIRST_VALUE(l.incident_id) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_id,
+        FIRST_VALUE(l.category_id) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_category_id,
+        MIN(l.started_at) OVER (PARTITION BY l.service, l.island) AS cluster_first_at,
+        MAX(l.ended_at) OVER (PARTITION BY l.service, l.island) AS cluster_last_at
+    FROM islands AS l
+)
+SELECT
+    c.service || '#' || c.leader_number AS cluster_id,
+    c.service,
+    c.incident_id,
+    c.incident_number,
+    c.category_id,
+    c.status,
+    c.started_at,
+    c.ended_at,
+    c.cluster_size,
+    c.cluster_first_at,
+    c.cluster_last_at,
+    c.incident_id = c.leader_id AS is_leader,
+    c.incident_id <> c.leader_id AND c.category_id = c.leader_category_id AS likely_duplicate
+FROM clustered AS c
+WHERE c.cluster_size > 1
+;
+
 CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_REOPEN_RATE
 (
     PRIORITY COMMENT 'Current priority of the incidents.',

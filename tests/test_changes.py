@@ -206,3 +206,26 @@ def test_a_bad_change_window_is_one_clear_line(runner: CliRunner, project_copy: 
     assert result.exit_code == 2
     assert "change_window_minutes must be a whole number of minutes" in result.output
     assert "Traceback" not in result.output
+
+
+def test_overlapping_incidents_of_a_service_cluster_and_related_shows_them_with_the_changes(
+        ws: Workspace, runner: CliRunner, repo: Path) -> None:
+    ws.ingest(change("checkout", "2026-12-01T10:50:00Z", "c9"))
+    ws.ingest("\n".join([alert("checkout", "2026-12-01T11:00:00Z", "CheckoutDown"),
+                         alert("checkout", "2026-12-01T11:05:00Z", "CheckoutLatency"),
+                         alert("search", "2026-12-01T11:06:00Z", "SearchDown")]))
+    rows = ws.query("SELECT CLUSTER_ID, INCIDENT_ID, CLUSTER_SIZE, IS_LEADER, LIKELY_DUPLICATE "
+                    "FROM V_INCIDENT_CLUSTERS ORDER BY INCIDENT_ID")
+    assert [(r["CLUSTER_SIZE"], r["IS_LEADER"], r["LIKELY_DUPLICATE"]) for r in rows] == [
+        (2, True, False), (2, False, True)]  # same category (the defaults) as the leader; search is alone
+    assert rows[0]["CLUSTER_ID"] == "checkout#ALERT-000000000001"
+    ws.close()
+    result = runner.invoke(app, ["related", "ALERT-000000000002", "--project-dir", str(repo), "--env", "dev", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert [r["incident_number"] for r in found["cluster"]] == ["ALERT-000000000001", "ALERT-000000000002"]
+    assert [(r["version"], r["linked"]) for r in found["changes"]] == [("c9", True)]
+    text_out = runner.invoke(app, ["related", "ALERT-000000000002", "--project-dir", str(repo), "--env", "dev"])
+    assert text_out.exit_code == 0 and "linked (v_change_incidents)" in text_out.output
+    missing = runner.invoke(app, ["related", "INC-0000-000000", "--project-dir", str(repo), "--env", "dev"])
+    assert missing.exit_code == 2 and "no incident numbered" in missing.output

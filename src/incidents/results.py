@@ -139,6 +139,21 @@ class QueryResult(JsonResult, Sequence[dict[str, Any]]):
 
 
 @dataclass(frozen=True)
+class RelatedResult(JsonResult):
+    """`incidents related`: an incident, its cluster (v_incident_clusters) and the changes before it."""
+
+    env: str
+    incident: dict[str, Any]
+    cluster: list[dict[str, Any]]  # the incidents of its cluster, itself included; [] when alone
+    changes: list[dict[str, Any]]  # changes to its services in the `hours` before it started, latest first
+    hours: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "incident": self.incident, "cluster": self.cluster, "changes": self.changes,
+                "hours": self.hours}
+
+
+@dataclass(frozen=True)
 class IngestResult(JsonResult):
     """One `ingest` call: what was landed in raw_alerts and what the pass did to incidents."""
 
