@@ -220,7 +220,8 @@ def test_overlapping_incidents_of_a_service_cluster_and_related_shows_them_with_
         (2, True, False), (2, False, True)]  # same category (the defaults) as the leader; search is alone
     assert rows[0]["CLUSTER_ID"] == "checkout#ALERT-000000000001"
     ws.close()
-    result = runner.invoke(app, ["related", "ALERT-000000000002", "--project-dir", str(repo), "--env", "dev", "-f", "json"])
+    where = ["--project-dir", str(repo), "--env", "dev"]
+    result = runner.invoke(app, ["related", "ALERT-000000000002", *where, "-f", "json"])
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     assert [r["incident_number"] for r in found["cluster"]] == ["ALERT-000000000001", "ALERT-000000000002"]
