@@ -51,24 +51,17 @@ def ingest(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Turn monitoring alerts into incidents, and change events into change_events.
+    """Turn monitoring alerts into incidents, and change events (deploys) into change_events.
 
-    Alerts: Alertmanager webhook payloads or NDJSON alert events. Changes (deploys): NDJSON change
-    events (service, environment, version, status, time, url), GitHub deployment_status webhooks or
-    PagerDuty Events API v2 change events; they land in raw_changes and merge into change_events.
+    One JSON document, an array of them, or one a line, read as a stream: alerts land in raw_alerts,
+    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml); changes
+    (NDJSON, GitHub deployment_status, PagerDuty change events) land in raw_changes and merge into
+    change_events. The same input twice changes nothing. Malformed documents land with an error:
+    exit 1 and a count. Exit 2 for empty input or input that is not alert JSON (nothing lands), or
+    a document over 64 MiB.
 
-    One JSON document, an array of them, or one a line, read as a stream: all land in raw_alerts,
-    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The same
-    input twice changes nothing. Malformed documents land with an error: exit 1 and a count. Exit 2
-    for empty input or input that is not alert JSON (nothing lands), or a document over 64 MiB.
-
-    Examples:
-
-      incidents ingest alerts.json
-
-      cat events.ndjson | incidents ingest - -i ndjson --format json
-
-      incidents ingest deploys.ndjson -i changes
+    Examples: incidents ingest alerts.json; cat events.ndjson | incidents ingest - -i ndjson -f json;
+    incidents ingest deploys.ndjson -i changes
     """
     with _errors(output is TextJson.json):
         with _opened(file) as (stream, name), _workspace(project_dir, env, connection, verbose) as ws:
