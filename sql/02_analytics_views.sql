@@ -2195,6 +2195,261 @@ FROM costed
 GROUP BY month, top_category_id, top_category_name
 ;
 
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
+(
+    INCIDENT_ID COMMENT 'Surrogate key of the incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    TITLE COMMENT 'One-line summary.',
+    STATUS COMMENT 'Current lifecycle status of the incident.',
+    CREATED_AT COMMENT 'When the incident was created (UTC).',
+    STARTED_AT COMMENT 'When the problem started - detected_at, else created_at (UTC); the window ends here.',
+    CHANGE_KEY COMMENT 'The change it follows (the latest in the window).',
+    SERVICE COMMENT 'Service the change was made to.',
+    ENVIRONMENT COMMENT 'Environment of the change; NULL when not known.',
+    VERSION COMMENT 'Version, commit or revision the change deployed.',
+    CHANGE_STATUS COMMENT 'success or failure.',
+    CHANGED_AT COMMENT 'When the change took effect (UTC).',
+    CHANGE_URL COMMENT 'Link to the change.',
+    MINUTES_AFTER_CHANGE COMMENT 'Minutes from the change to started_at.',
+    CHANGES_IN_WINDOW COMMENT 'Changes to the services of the incident in the window before it (the latest is shown).',
+    REASON COMMENT 'Why the incident is linked, in words, e.g. "started 12.5 min after the change v4.18.0 to search in production".'
+)
+COPY GRANTS
+COMMENT = 'Change correlation - one row per incident that started (detected_at, else created_at) at most variables.change_window_minutes (project.yml, default 30) after a change (change_events, success or failure) to one of its services (source_system or affected_services), with the latest such change and the reason in words.'
+AS
+WITH incident_services AS (
+    SELECT i.incident_id, i.source_system AS service
+    FROM INCIDENTS.CORE.INCIDENTS AS i
+    WHERE i.source_system IS NOT NULL
+    UNION
+    SELECT i.incident_id, s.value::VARCHAR AS service
+    FROM INCIDENTS.CORE.INCIDENTS AS i, LATERAL FLATTEN(input => i.affected_services) AS s
+),
+change_buckets AS (
+    SELECT c.change_key, c.service, c.changed_at, FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, c.changed_at) / 30) + b.shift AS bucket
+    FROM INCIDENTS.CORE.CHANGE_EVENTS AS c
+    CROSS JOIN (SELECT 0 AS shift UNION ALL SELECT 1 AS shift) AS b
+    WHERE c.status IN ('success', 'failure')
+),
+followed AS (
+    SELECT DISTINCT s.incident_id, c.change_key, c.changed_at
+    FROM incident_services AS s
+    JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
+    JOIN change_buckets AS c
+      ON c.service = s.service AND c.bucket = FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, COALESCE(i.detected_at, i.created_at)) / 30)
+    WHERE c.changed_at <= COALESCE(i.detected_at, i.created_at)
+      AND c.changed_at >= DATEADD('minute', -30, COALESCE(i.detected_at, i.created_at))
+),
+ranked AS (
+    SELECT
+        f.incident_id,
+        f.change_key,
+        COUNT(*) OVER (PARTITION BY f.incident_id) AS changes_in_window,
+        ROW_NUMBER() OVER (PARTITION BY f.incident_id ORDER BY f.changed_at DESC, f.change_key) AS pick
+    FROM followed AS f
+)
+SELECT
+    i.incident_id,
+    i.incident_number,
+    i.title,
+    i.status,
+    i.created_at,
+    COALESCE(i.detected_at, i.created_at) AS started_at,
+    c.change_key,
+    c.service,
+    c.environment,
+    c.version,
+    c.status AS change_status,
+    c.changed_at,
+    c.url AS change_url,
+    ROUND(DATEDIFF('second', c.changed_at, COALESCE(i.detected_at, i.created_at)) / 60, 2) AS minutes_after_change,
+    r.changes_in_window,
+    'started ' || TO_VARCHAR(ROUND(DATEDIFF('second', c.changed_at, COALESCE(i.detected_at, i.created_at)) / 60, 1)) || ' min after the '
+        || IFF(c.status = 'failure', 'failed ', '') || 'change ' || COALESCE(c.version, c.change_key)
+        || ' to ' || c.service || COALESCE(' in ' || c.environment, '')
+        || IFF(r.changes_in_window > 1, ' (the latest of ' || TO_VARCHAR(r.changes_in_window) || ' changes to its services in the '
+               || TO_VARCHAR(30) || ' min before)', '') AS reason
+FROM ranked AS r
+JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = r.incident_id
+JOIN INCIDENTS.CORE.CHANGE_EVENTS AS c ON c.change_key = r.change_key
+WHERE r.pick = 1
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SERVICE_CHANGE_FAILURE
+(
+    SERVICE COMMENT 'Service the changes were made to.',
+    CHANGES COMMENT 'Changes that took effect (success or failure).',
+    FAILED_CHANGES COMMENT 'Changes whose own status is failure.',
+    CHANGES_FOLLOWED_BY_INCIDENTS COMMENT 'Changes at least one incident followed (an incident counts for the latest change it follows).',
+    CHANGE_FAILURE_RATE_PCT COMMENT 'changes_followed_by_incidents / changes.',
+    INCIDENTS_AFTER_CHANGES COMMENT 'Incidents that followed the changes of the service.',
+    MEDIAN_MINUTES_TO_RESTORE COMMENT 'Median minutes from creation to mitigated_at (else resolved_at) of those incidents; cancelled and duplicate ones left out.',
+    AVG_MINUTES_TO_RESTORE COMMENT 'Mean of the same.',
+    FIRST_CHANGE_AT COMMENT 'Earliest change (UTC).',
+    LAST_CHANGE_AT COMMENT 'Latest change (UTC).'
+)
+COPY GRANTS
+COMMENT = 'Per service, the DORA measures change data allows - change failure rate (changes followed by an incident in v_change_incidents / changes) and time to restore the incidents that followed changes. Changes that took effect (success or failure) only.'
+AS
+WITH per_change AS (
+    SELECT
+        c.change_key,
+        c.service,
+        c.status,
+        c.changed_at,
+        COUNT(l.incident_id) AS incidents
+    FROM INCIDENTS.CORE.CHANGE_EVENTS AS c
+    LEFT JOIN INCIDENTS.CORE.V_CHANGE_INCIDENTS AS l ON l.change_key = c.change_key
+    WHERE c.status IN ('success', 'failure')
+    GROUP BY c.change_key, c.service, c.status, c.changed_at
+),
+restores AS (
+    SELECT
+        l.service,
+        IFF(COALESCE(i.mitigated_at, i.resolved_at) >= i.created_at, DATEDIFF('second', i.created_at, COALESCE(i.mitigated_at, i.resolved_at)), NULL) / 60 AS minutes_to_restore
+    FROM INCIDENTS.CORE.V_CHANGE_INCIDENTS AS l
+    JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = l.incident_id
+    WHERE i.status NOT IN ('cancelled', 'duplicate')
+),
+restore_times AS (
+    SELECT service, ROUND(MEDIAN(minutes_to_restore), 2) AS median_minutes, ROUND(AVG(minutes_to_restore), 2) AS avg_minutes
+    FROM restores
+    GROUP BY service
+)
+SELECT
+    p.service,
+    COUNT(*) AS changes,
+    COUNT_IF(p.status = 'failure') AS failed_changes,
+    COUNT_IF(p.incidents > 0) AS changes_followed_by_incidents,
+    ROUND(100 * (COUNT_IF(p.incidents > 0)) / NULLIF(COUNT(*), 0), 2) AS change_failure_rate_pct,
+    COALESCE(SUM(p.incidents), 0) AS incidents_after_changes,
+    MAX(t.median_minutes) AS median_minutes_to_restore,
+    MAX(t.avg_minutes) AS avg_minutes_to_restore,
+    MIN(p.changed_at) AS first_change_at,
+    MAX(p.changed_at) AS last_change_at
+FROM per_change AS p
+LEFT JOIN restore_times AS t ON t.service = p.service
+GROUP BY p.service
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_IMPACT
+(
+    CHANGE_KEY COMMENT 'Identity of the change.',
+    SERVICE COMMENT 'Service the change was made to.',
+    ENVIRONMENT COMMENT 'Environment of the change.',
+    VERSION COMMENT 'Version, commit or revision deployed.',
+    CHANGE_STATUS COMMENT 'success or failure.',
+    CHANGED_AT COMMENT 'When the change took effect (UTC).',
+    CHANGE_URL COMMENT 'Link to the change.',
+    INCIDENTS COMMENT 'Incidents that followed it.',
+    OPEN_INCIDENTS COMMENT 'Of those, the ones open now.',
+    INCIDENT_MINUTES COMMENT 'Sum of minutes from creation to resolution (open ones to SYSDATE) of those incidents; cancelled and duplicate ones add none.',
+    CUSTOMERS_AFFECTED COMMENT 'Sum of customers_affected of those incidents (cancelled and duplicate ones add none).',
+    REVENUE_IMPACT COMMENT 'Sum of revenue_impact of the same.',
+    IMPACT_RANK COMMENT '1 for the change followed by the most incident minutes (ties share a rank).'
+)
+COPY GRANTS
+COMMENT = 'The changes followed by incidents (v_change_incidents), with the incident minutes, customers and money after each, ranked by incident minutes.'
+AS
+SELECT
+    c.change_key,
+    c.service,
+    c.environment,
+    c.version,
+    c.status AS change_status,
+    c.changed_at,
+    c.url AS change_url,
+    COUNT(*) AS incidents,
+    COUNT_IF(i.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')) AS open_incidents,
+    ROUND(COALESCE(SUM(IFF(i.status IN ('cancelled', 'duplicate'), NULL,
+        IFF(COALESCE(i.resolved_at, SYSDATE()) >= i.created_at, DATEDIFF('second', i.created_at, COALESCE(i.resolved_at, SYSDATE())), NULL))), 0) / 60, 2) AS incident_minutes,
+    CAST(COALESCE(SUM(IFF(i.status IN ('cancelled', 'duplicate'), 0, i.customers_affected)), 0) AS NUMBER(20,0)) AS customers_affected,
+    CAST(COALESCE(SUM(IFF(i.status IN ('cancelled', 'duplicate'), 0, i.revenue_impact)), 0) AS NUMBER(20,2)) AS revenue_impact,
+    DENSE_RANK() OVER (ORDER BY ROUND(COALESCE(SUM(IFF(i.status IN ('cancelled', 'duplicate'), NULL,
+        IFF(COALESCE(i.resolved_at, SYSDATE()) >= i.created_at, DATEDIFF('second', i.created_at, COALESCE(i.resolved_at, SYSDATE())), NULL))), 0) / 60, 2) DESC) AS impact_rank
+FROM INCIDENTS.CORE.V_CHANGE_INCIDENTS AS l
+JOIN INCIDENTS.CORE.CHANGE_EVENTS AS c ON c.change_key = l.change_key
+JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = l.incident_id
+GROUP BY c.change_key, c.service, c.environment, c.version, c.status, c.changed_at, c.url
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_INCIDENT_CLUSTERS
+(
+    CLUSTER_ID COMMENT 'Identity of the cluster: service#incident number of its leader.',
+    SERVICE COMMENT 'Service the incidents of the cluster share.',
+    INCIDENT_ID COMMENT 'Surrogate key of the incident.',
+    INCIDENT_NUMBER COMMENT 'Human-readable number.',
+    CATEGORY_ID COMMENT 'Category of the incident.',
+    STATUS COMMENT 'Current lifecycle status.',
+    STARTED_AT COMMENT 'When it started - detected_at, else created_at (UTC).',
+    ENDED_AT COMMENT 'End of its span - mitigated_at, else resolved_at, closed_at or now, at most 24 hours after started_at (UTC).',
+    CLUSTER_SIZE COMMENT 'Incidents in the cluster.',
+    CLUSTER_FIRST_AT COMMENT 'Earliest start in the cluster (UTC).',
+    CLUSTER_LAST_AT COMMENT 'Latest end in the cluster (UTC).',
+    IS_LEADER COMMENT 'TRUE for the first incident of the cluster.',
+    LIKELY_DUPLICATE COMMENT 'TRUE for a later incident of the same category as the leader.'
+)
+COPY GRANTS
+COMMENT = 'Related incidents - runs of incidents of one service that overlap in time (gaps and islands), one row per incident of a cluster of two or more. An incident spans from detected_at (else created_at) to mitigated_at (else resolved_at, closed_at, now), at most 24 hours; its service is its first affected service, else its source_system. Cancelled incidents are left out.'
+AS
+WITH spans AS (
+    SELECT
+        i.incident_id,
+        i.incident_number,
+        i.category_id,
+        i.status,
+        COALESCE(i.affected_services[0]::VARCHAR, i.source_system) AS service,
+        COALESCE(i.detected_at, i.created_at) AS started_at,
+        LEAST(COALESCE(i.mitigated_at, i.resolved_at, i.closed_at, SYSDATE()),
+              DATEADD('hour', 24, COALESCE(i.detected_at, i.created_at))) AS ended_at
+    FROM INCIDENTS.CORE.INCIDENTS AS i
+    WHERE i.status <> 'cancelled'
+      AND COALESCE(i.affected_services[0]::VARCHAR, i.source_system) IS NOT NULL
+),
+marked AS (
+    SELECT
+        s.*,
+        IFF(s.started_at <= MAX(s.ended_at) OVER (
+                PARTITION BY s.service ORDER BY s.started_at, s.incident_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0, 1) AS opens_island
+    FROM spans AS s
+),
+islands AS (
+    SELECT
+        k.*,
+        SUM(k.opens_island) OVER (PARTITION BY k.service ORDER BY k.started_at, k.incident_id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island
+    FROM marked AS k
+),
+clustered AS (
+    SELECT
+        l.*,
+        COUNT(*) OVER (PARTITION BY l.service, l.island) AS cluster_size,
+        FIRST_VALUE(l.incident_number) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_number,
+        FIRST_VALUE(l.incident_id) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_id,
+        FIRST_VALUE(l.category_id) OVER (PARTITION BY l.service, l.island ORDER BY l.started_at, l.incident_id) AS leader_category_id,
+        MIN(l.started_at) OVER (PARTITION BY l.service, l.island) AS cluster_first_at,
+        MAX(l.ended_at) OVER (PARTITION BY l.service, l.island) AS cluster_last_at
+    FROM islands AS l
+)
+SELECT
+    c.service || '#' || c.leader_number AS cluster_id,
+    c.service,
+    c.incident_id,
+    c.incident_number,
+    c.category_id,
+    c.status,
+    c.started_at,
+    c.ended_at,
+    c.cluster_size,
+    c.cluster_first_at,
+    c.cluster_last_at,
+    c.incident_id = c.leader_id AS is_leader,
+    c.incident_id <> c.leader_id AND c.category_id = c.leader_category_id AS likely_duplicate
+FROM clustered AS c
+WHERE c.cluster_size > 1
+;
+
 CREATE OR REPLACE DYNAMIC TABLE INCIDENTS.CORE.V_REOPEN_RATE
 (
     PRIORITY COMMENT 'Current priority of the incidents.',

@@ -75,7 +75,7 @@ def test_empty_account_misses_every_object_in_declared_order(desired: DesiredSta
 
 def test_existing_database_without_schema_misses_the_schema_and_not_the_database(desired: DesiredState) -> None:
     changes = diff(desired, LiveState(database_exists=True), SNOWFLAKE)
-    assert kinds(changes)[:2] == [("missing_schema", "CORE", None), ("missing_table", "data_quality_results", None)]
+    assert kinds(changes)[:2] == [("missing_schema", "CORE", None), ("missing_table", "change_events", None)]
 
 
 @BOTH

@@ -319,7 +319,7 @@ def test_a_signal_flushes_prints_the_summary_and_exits_0(repo: Path, ws: Workspa
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "Stopped: 1 requests, 1 alerts (0 malformed) in 1 loads" in err.decode()
+    assert "Stopped: 1 requests, 1 alerts, 0 changes (0 malformed) in 1 loads" in err.decode()
     assert " POST / 200 alerts=1 malformed=0 " in err.decode()
 
 

@@ -139,6 +139,21 @@ class QueryResult(JsonResult, Sequence[dict[str, Any]]):
 
 
 @dataclass(frozen=True)
+class RelatedResult(JsonResult):
+    """`incidents related`: an incident, its cluster (v_incident_clusters) and the changes before it."""
+
+    env: str
+    incident: dict[str, Any]
+    cluster: list[dict[str, Any]]  # the incidents of its cluster, itself included; [] when alone
+    changes: list[dict[str, Any]]  # changes to its services in the `hours` before it started, latest first
+    hours: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "incident": self.incident, "cluster": self.cluster, "changes": self.changes,
+                "hours": self.hours}
+
+
+@dataclass(frozen=True)
 class IngestResult(JsonResult):
     """One `ingest` call: what was landed in raw_alerts and what the pass did to incidents."""
 
@@ -156,6 +171,7 @@ class IngestResult(JsonResult):
     seconds: float
     errors: tuple[str, ...] = ()  # the first few malformed documents, why
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
+    changes: int = 0  # change events landed in raw_changes and merged into change_events
 
     @property
     def ok(self) -> bool:
@@ -165,4 +181,5 @@ class IngestResult(JsonResult):
         return {"env": self.env, "load_id": self.load_id, "documents": self.documents, "alerts": self.alerts,
                 "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
                 "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
-                "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped}
+                "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped,
+                "changes": self.changes}

@@ -28,6 +28,7 @@ from incidents.results import (
     DiffResult,
     IngestResult,
     QueryResult,
+    RelatedResult,
     RenderResult,
     SeedResult,
     ValidationResult,
@@ -376,6 +377,16 @@ class Workspace:
 
         report = ingest_text(self.session, self.dep, text, format, name=name)
         return IngestResult(self.env.name, self.where, **vars(report))
+
+    def related(self, number: str, *, hours: int = 24) -> RelatedResult:
+        """An incident's cluster of overlapping incidents of its service (v_incident_clusters) and the
+        changes to its services in the `hours` before it started (the one v_change_incidents links it to
+        marked `linked`). ConfigError when no incident has that number."""
+        from incidents.correlate.related import related
+
+        self.require_deployed()
+        found = related(self.session, self.dep, number, hours=hours)
+        return RelatedResult(self.env.name, found.incident, found.cluster, found.changes, found.hours)
 
     def ingest_ready(self) -> None:
         """Raise unless ingest can run here: config/ingest.yml valid, tables deployed, its category

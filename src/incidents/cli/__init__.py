@@ -388,6 +388,7 @@ from incidents.cli import ingest as _ingest  # noqa: E402
 from incidents.cli import predict as _predict  # noqa: E402
 from incidents.cli import purge as _purge  # noqa: E402
 from incidents.cli import receive as _receive  # noqa: E402
+from incidents.cli import related as _related  # noqa: E402
 from incidents.cli import report as _report  # noqa: E402
 from incidents.cli import sql as _sql  # noqa: E402
 from incidents.cli import status as _status  # noqa: E402
@@ -398,6 +399,7 @@ app.command()(_doctor.doctor)
 app.command()(_report.report)
 app.command()(_ingest.ingest)
 app.command()(_receive.receive)
+app.command()(_related.related)
 app.add_typer(_importers.app, name="import")
 app.command()(_purge.purge)
 app.command()(_sql.sql)

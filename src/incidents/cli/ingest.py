@@ -32,12 +32,17 @@ class AlertFormat(str, Enum):
     auto = "auto"
     alertmanager = "alertmanager"
     ndjson = "ndjson"
+    changes = "changes"
+    github_deployment = "github-deployment"
+    pagerduty_change = "pagerduty-change"
 
 
 def ingest(
     file: Annotated[str, typer.Argument(help="File of alert payloads; `-` reads standard input.")] = "-",
     alert_format: Annotated[AlertFormat, typer.Option(
-        "--input-format", "-i", help="auto (knows a webhook payload by version + alerts), alertmanager or ndjson.")
+        "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert "
+                                     "events), or a change format: changes (NDJSON), github-deployment, "
+                                     "pagerduty-change.")
     ] = AlertFormat.auto,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
     env: EnvOpt = None,
@@ -46,18 +51,17 @@ def ingest(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Turn monitoring alerts (Alertmanager webhook payloads, NDJSON events) into incidents.
+    """Turn monitoring alerts into incidents, and change events (deploys) into change_events.
 
-    One JSON document, an array of them, or one a line, read as a stream: all land in raw_alerts,
-    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml). The same
-    input twice changes nothing. Malformed documents land with an error: exit 1 and a count. Exit 2
-    for empty input or input that is not alert JSON (nothing lands), or a document over 64 MiB.
+    One JSON document, an array of them, or one a line, read as a stream: alerts land in raw_alerts,
+    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml); changes
+    (NDJSON, GitHub deployment_status, PagerDuty change events) land in raw_changes and merge into
+    change_events. The same input twice changes nothing. Malformed documents land with an error:
+    exit 1 and a count. Exit 2 for empty input or input that is not alert JSON (nothing lands), or
+    a document over 64 MiB.
 
-    Examples:
-
-      incidents ingest alerts.json
-
-      cat events.ndjson | incidents ingest - -i ndjson --format json
+    Examples: incidents ingest alerts.json; cat events.ndjson | incidents ingest - -i ndjson -f json;
+    incidents ingest deploys.ndjson -i changes
     """
     with _errors(output is TextJson.json):
         with _opened(file) as (stream, name), _workspace(project_dir, env, connection, verbose) as ws:
@@ -68,9 +72,20 @@ def ingest(
         raise typer.Exit(2)
     if not result.ok:
         first = f"; first: {result.errors[0]}" if result.errors else ""
-        fmt.error_line("error", f"{result.malformed:,} malformed alert document(s) landed in raw_alerts with an "
-                                f"error and were not ingested{first}")
+        fmt.error_line("error", f"{result.malformed:,} malformed {_landed_in(alert_format, result)} with an error "
+                                f"and were not ingested{first}")
         raise typer.Exit(1)
+
+
+def _landed_in(alert_format: AlertFormat, result: IngestResult) -> str:
+    if alert_format.value in _CHANGE_FORMATS:
+        return "change document(s) landed in raw_changes"
+    if result.changes:
+        return "document(s) landed in raw_alerts / raw_changes"
+    return "alert document(s) landed in raw_alerts"
+
+
+_CHANGE_FORMATS = ("changes", "github-deployment", "pagerduty-change")
 
 
 @contextlib.contextmanager
@@ -98,5 +113,7 @@ def _summary(result: IngestResult, quiet: bool) -> None:
         for label, count in (("opened", result.opened), ("resolved", result.resolved),
                              ("repeated", result.repeated), ("noted", result.noted)):
             out.print(f"  {label:<9} {count:>8,} incidents")
+        if result.changes:
+            out.print(f"  changes   {result.changes:>8,} change events into change_events")
     out.print(f"[bold]Ingested[/] {result.alerts:,} alerts into {fmt.escape(result.where)} in {result.seconds:.2f}s: "
               f"{result.opened:,} opened, {result.resolved:,} resolved, {result.repeated:,} repeated.")

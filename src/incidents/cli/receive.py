@@ -18,14 +18,16 @@ def receive(
     project_dir: ProjectOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Receive Alertmanager webhooks over HTTP and ingest them in batches.
+    """Receive Alertmanager webhooks (and change events on /changes) over HTTP, ingested in batches.
 
     Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
-    answers). Posts are batched (receive: in config/ingest.yml) into the same load + pass as
-    ingest; each is answered once stored: 200 with the counts of stored and malformed alerts, 400
-    when the body held no valid alert (kept with its error), 503 when storing failed (Alertmanager
-    retries). A bearer token is required when the env var receive.token_env names is set; header
-    and body timeouts and a connection limit apply before it. One log line per request on stderr.
+    answers). POST /changes takes change events (GitHub deployment_status webhooks, PagerDuty
+    change events, NDJSON changes) into raw_changes and change_events. Posts are batched
+    (receive: in config/ingest.yml) into the same load + pass as ingest; each is answered once
+    stored: 200 with the counts of stored and malformed alerts, 400 when the body held no valid
+    alert (kept with its error), 503 when storing failed (Alertmanager retries). A bearer token is
+    required when the env var receive.token_env names is set; header and body timeouts and a
+    connection limit apply before it. One log line per request on stderr.
     On the local target the database is opened per batch, so other commands run in between.
     Ctrl-C or SIGTERM flushes, stops and prints a summary.
 
@@ -46,7 +48,8 @@ def receive(
         token = os.environ.get(cfg.receive.token_env) or None
         stats = Stats()
         store = Store(ws.dep, ws.connection, cfg, hold=not local)
-        app = build_app(store, cfg.receive, token, stats)
+        change_store = Store(ws.dep, ws.connection, cfg, hold=not local, changes=True)
+        app = build_app(store, cfg.receive, token, stats, change_store=change_store)
         try:
             server = Server(app, host, port, settings=cfg.receive,
                             grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
@@ -60,6 +63,8 @@ def receive(
             server.run()
         finally:
             store.close()
+            change_store.close()
         fmt.console(stderr=True).print(
-            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts ({stats.malformed:,} malformed) in "
+            f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts, {stats.changes:,} changes "
+            f"({stats.malformed:,} malformed) in "
             f"{stats.loads:,} loads, {stats.refused:,} refused, {stats.failures:,} failed flushes.")

@@ -16,6 +16,9 @@ Rules (README, "Alerts in"):
   re-ingest changes nothing; the writes of a pass are one transaction, so a pass cut short leaves
   nothing half done, and the next pass does all of it.
 - input is read as a stream and landed in chunks: memory does not grow with the input.
+- change events (deploys: `-i changes`, `github-deployment`, `pagerduty-change`, or found by `auto`)
+  land in raw_changes the same way and are merged into change_events by change key (changes.py,
+  templates/ingest/changes.sql.j2).
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import ConfigError, NotDeployedError, TargetError
+from incidents.ingest.changes import CHANGE_COLUMNS, CHANGE_FORMATS, ChangeReader, is_change
 from incidents.ingest.parse import (
     COLUMNS,
     FORMATS,
     MAX_DOCUMENT_CHARS,
     AlertReader,
+    Document,
     InputTooLarge,
     Row,
     read_documents,
@@ -66,6 +71,7 @@ class IngestReport:
     seconds: float = 0.0
     errors: tuple[str, ...] = field(default_factory=tuple)
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
+    changes: int = 0  # change events landed in raw_changes and merged into change_events (malformed ones count above)
 
 
 def now_utc() -> dt.datetime:
@@ -77,8 +83,9 @@ def ingest_text(session: Session, dep: Deployment, text: Any, fmt: str = "auto",
                 *, cfg: IngestConfig | None = None, name: str = "<input>") -> IngestReport:
     """Parse `text` (a str, bytes, or a binary stream read in blocks), land every alert (malformed
     ones with their error) in bulk, chunk by chunk, and run the pass over the fingerprints it touched."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", key="--format")
+    if fmt not in (*FORMATS, *CHANGE_FORMATS):
+        raise ConfigError(f"unknown format {fmt!r}; expected one of {', '.join((*FORMATS, *CHANGE_FORMATS))}",
+                          key="--format")
     blocks = stream_blocks(text) if hasattr(text, "read") else text_blocks(text)
     return ingest_blocks(session, dep, blocks, fmt, cfg=cfg, name=name)
 
@@ -94,36 +101,84 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
                    cfg: IngestConfig, name: str, chunk_rows: int, max_chars: int) -> IngestReport:
     began = time.perf_counter()
     now, load_id = now_utc(), str(uuid.uuid4())
-    reader = AlertReader(fmt, now)
+    reader, changes = AlertReader(fmt, now), ChangeReader(fmt, now)
     runner = Pass(session, dep, cfg, now)
     lander: Lander | None = None
+    change_lander: Lander | None = None
     pending: list[Row] = []
+    change_rows: list[Row] = []
     stopped = None
     try:
         for doc in read_documents(_limited(blocks, max_chars), max_chars=MAX_DOCUMENT_CHARS):
-            pending += reader.rows(doc)
-            if reader.documents == GARBAGE_DOCUMENTS and reader.alerts == 0 and lander is None:
-                raise ConfigError(f"not one alert in the first {GARBAGE_DOCUMENTS:,} documents (first: "
-                                  f"{reader.errors[0] if reader.errors else '?'}); is this alert JSON? Nothing was "
-                                  "landed", file=name)
+            if _is_change(fmt, doc):
+                change_rows += changes.rows(doc)
+            else:
+                pending += reader.rows(doc)
+            if (reader.documents + changes.documents == GARBAGE_DOCUMENTS and reader.alerts + changes.changes == 0
+                    and lander is None and change_lander is None):
+                first = (reader.errors or changes.errors or ["?"])[0]
+                raise ConfigError(f"not one alert in the first {GARBAGE_DOCUMENTS:,} documents, nor a change (first: "
+                                  f"{first}); is this alert JSON? Nothing was landed", file=name)
             if len(pending) >= chunk_rows:
                 lander = lander or Lander(runner, load_id)
                 lander.land(pending)
                 pending = []
+            if len(change_rows) >= chunk_rows:
+                change_lander = change_lander or Lander(runner, load_id, table="raw_changes")
+                change_lander.land(change_rows)
+                change_rows = []
     except (InputTooLarge, InputLimit) as exc:
         stopped = str(exc)
-        pending.append(reader.stopped_row(stopped))
-    if reader.documents == 0 and stopped is None:
+        if fmt in CHANGE_FORMATS:
+            change_rows.append(changes.stopped_row(stopped))
+        else:
+            pending.append(reader.stopped_row(stopped))
+    if reader.documents + changes.documents == 0 and stopped is None:
         raise ConfigError("no alert documents: the input is empty", file=name)
-    lander = lander or Lander(runner, load_id)
-    try:
-        lander.land(pending)
-    finally:
-        lander.close()
+    if pending or lander is not None or not change_rows:
+        lander = lander or Lander(runner, load_id)
+        try:
+            lander.land(pending)
+        finally:
+            lander.close()
+    if change_rows or change_lander is not None:
+        change_lander = change_lander or Lander(runner, load_id, table="raw_changes")
+        try:
+            change_lander.land(change_rows)
+        finally:
+            change_lander.close()
     counts = runner.run(load_id, groups=-(-reader.alerts // PASS_ALERTS)) if reader.alerts else {}
     refresh_materialized(session, dep, load_id, counts)
-    return IngestReport(load_id, reader.documents, reader.alerts, reader.malformed,
-                        seconds=time.perf_counter() - began, errors=tuple(reader.errors), stopped=stopped, **counts)
+    if changes.changes:
+        merge_changes(session, dep, load_id)
+    return IngestReport(load_id, reader.documents + changes.documents, reader.alerts,
+                        reader.malformed + changes.malformed, seconds=time.perf_counter() - began,
+                        errors=tuple([*reader.errors, *changes.errors][:5]), stopped=stopped, changes=changes.changes,
+                        **counts)
+
+
+def _is_change(fmt: str, doc: Document) -> bool:
+    """Whether a document goes to raw_changes: every one under a change format; under auto, one whose keys
+    say it is a change event (a document that is not JSON stays with the alerts)."""
+    return fmt in CHANGE_FORMATS or (fmt == "auto" and doc.problem is None and is_change(doc.value))
+
+
+def merge_changes(session: Session, dep: Deployment, load_id: str) -> None:
+    """The changes the load reported on, into change_events (one MERGE: all or nothing, idempotent)."""
+    session.execute(dep.sql("ingest/changes", load_id=load_id), obj="change_events")
+
+
+def store_changes(session: Session, dep: Deployment, rows: list[Row]) -> dict[str, Any]:
+    """The receiver's flush for POST /changes: parsed change rows landed in one load, then merged."""
+    load_id = str(uuid.uuid4())
+    lander = Lander(Pass(session, dep, load_ingest_config(dep.project), now_utc()), load_id, table="raw_changes")
+    try:
+        lander.land(rows)
+    finally:
+        lander.close()
+    if any(r[-1] is None for r in rows):
+        merge_changes(session, dep, load_id)
+    return {"load_id": load_id}
 
 
 class InputLimit(Exception):
@@ -174,12 +229,14 @@ class Lander:
     table on the local target; on Snowflake Parquet -> stage -> one INSERT ... SELECT with PARSE_JSON
     (staged defaults to that; tests force it on fakesnow to run its SQL)."""
 
-    def __init__(self, runner: Pass, load_id: str, *, staged: bool | None = None) -> None:
+    def __init__(self, runner: Pass, load_id: str, *, staged: bool | None = None, table: str = "raw_alerts") -> None:
         from incidents.seed.load import Loader
 
-        runner.prepare()  # before anything lands: the schema and the categories are there
-        self.load_id, self.next_index = load_id, 0
-        self.loader = Loader(runner.session, runner.dep, tables=("raw_alerts",), staged=staged)
+        if table == "raw_alerts":
+            runner.prepare()  # before anything lands: the schema and the categories are there
+        self.load_id, self.next_index, self.table = load_id, 0, table
+        self.columns = COLUMNS if table == "raw_alerts" else CHANGE_COLUMNS
+        self.loader = Loader(runner.session, runner.dep, tables=(table,), staged=staged)
 
     def land(self, rows: list[Row]) -> None:
         if not rows:
@@ -188,24 +245,24 @@ class Lander:
             row[0], row[1] = self.load_id, i
         self.next_index += len(rows)
         with self.loader.session.bulk_load():  # the local target keeps at most 400 MB of written blocks cached
-            self.loader.write("raw_alerts", frame(rows))
+            self.loader.write(self.table, frame(rows, self.columns))
 
     def close(self) -> None:
         self.loader.drop_stages()
 
 
-def frame(rows: list[Row]) -> Any:
+def frame(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> Any:
     """raw_alerts rows as a DataFrame. Every time was checked to lie in 1970-2199 (parse.EARLIEST,
     LATEST), so the conversion to pandas' nanosecond timestamps cannot overflow. Texts are Arrow
     strings: the loaders read them without a per-value pass in Python."""
     import pandas as pd
 
-    columns = list(zip(*rows, strict=True))
+    values_by_column = list(zip(*rows, strict=True))
     data: dict[str, Any] = {}
-    for name, values in zip(COLUMNS, columns, strict=True):
-        if name in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT"):
+    for name, values in zip(columns, values_by_column, strict=True):
+        if name in ("STARTS_AT", "ENDS_AT", "RECEIVED_AT", "CHANGED_AT"):
             data[name] = pd.to_datetime(pd.Series(values, dtype=object))
-        elif name == "ALERT_INDEX":
+        elif name in ("ALERT_INDEX", "CHANGE_INDEX"):
             data[name] = pd.Series(values, dtype="int64")
         else:
             data[name] = pd.Series(values, dtype="string[pyarrow]")

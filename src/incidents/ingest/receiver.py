@@ -57,12 +57,21 @@ class Stats:
     refused: int = 0
     failures: int = 0
     last: Any = None  # what the last flush did
+    changes: int = 0  # valid change events posted to /changes
+
+    def count(self, post: Post, noun: str) -> None:
+        self.requests += 1
+        self.malformed += post.malformed
+        if noun == "change":
+            self.changes += post.alerts
+        else:
+            self.alerts += post.alerts
 
 
 @dataclass
 class Post:
     rows: list[Row]
-    alerts: int
+    alerts: int  # valid alerts (valid change events for /changes)
     malformed: int
     errors: list[str]
     chars: int
@@ -78,6 +87,19 @@ def parse_post(body: bytes) -> Post:
     if not rows:
         rows = [reader.stopped_row("the body is empty")]
     return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body))
+
+
+def parse_change_post(body: bytes) -> Post:
+    """A body posted to /changes as raw_changes rows (each document's format known by its keys: a
+    GitHub deployment_status webhook, a PagerDuty change event or an NDJSON change); never raises."""
+    from incidents.ingest import now_utc
+    from incidents.ingest.changes import ChangeReader
+
+    reader = ChangeReader("auto", now_utc())
+    rows = [row for doc in read_documents(text_blocks(body)) for row in reader.rows(doc)]
+    if not rows:
+        rows = [reader.stopped_row("the body is empty")]
+    return Post(rows, reader.changes, reader.malformed, reader.errors, len(body))
 
 
 class Batcher:
@@ -161,14 +183,19 @@ class Batcher:
 
 
 def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None,
-              log: LogFn | None = None) -> Any:
+              log: LogFn | None = None, change_store: StoreFn | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     stats = stats or Stats()
-    batcher = Batcher(store, settings, stats)
+    # path -> its batcher, parser and what it takes (POST /changes only with a change store)
+    paths: dict[str, tuple[Batcher, Callable[[bytes], Post], str]] = {"/": (Batcher(store, settings, stats),
+                                                                            parse_post, "alert")}
+    if change_store is not None:
+        paths["/changes"] = (Batcher(change_store, settings, stats), parse_change_post, "change")
+    batcher = paths["/"][0]
     write_log = log or _log_line
 
     def answer(request: Request, began: float, status: int, body: dict[str, Any], *, close: bool = False,
@@ -182,6 +209,7 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
         return JSONResponse(body, status_code=status, headers={"Connection": "close"} if close else None)
 
     async def receive(request: Request) -> JSONResponse:
+        into, parse, noun = paths[request.url.path]
         began = time.perf_counter()
         if token and not _authorized(request.headers.get("authorization"), token):
             return answer(request, began, 401, {"error": "missing or wrong bearer token"})
@@ -193,21 +221,14 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
         if body is None:
             return answer(request, began, 413, {"error": f"request body larger than {settings.max_request_bytes} "
                                                           "bytes"}, close=True)
-        post = await asyncio.to_thread(parse_post, body)
-        stats.requests += 1
-        stats.alerts += post.alerts
-        stats.malformed += post.malformed
+        post = await asyncio.to_thread(parse, body)
+        stats.count(post, noun)
         try:
-            await batcher.submit(post)
+            await into.submit(post)
         except Exception:
-            return answer(request, began, 503, {"error": "could not store the alerts; the receiver's log says why. "
+            return answer(request, began, 503, {"error": f"could not store the {noun}s; the receiver's log says why. "
                                                          "Send them again"}, post=post)
-        if post.alerts == 0:
-            first = post.errors[0] if post.errors else "no alert"
-            return answer(request, began, 400, {"error": f"no valid alert in the body ({first}); kept in raw_alerts "
-                                                         "with its error", "malformed": post.malformed}, post=post)
-        return answer(request, began, 200, {"status": "stored", "alerts": post.alerts, "malformed": post.malformed,
-                                            "errors": post.errors}, post=post)
+        return answer(request, began, *_stored_answer(post, noun), post=post)
 
     async def healthz(request: Request) -> JSONResponse:
         return answer(request, time.perf_counter(), 200, {"status": "ok", "pending_alerts": batcher.pending,
@@ -215,14 +236,26 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
     async def lifespan(app: Any):
         yield
-        await batcher.flush()  # graceful shutdown: nothing accepted stays unflushed
-        batcher.close()
+        for each, _, _ in paths.values():
+            await each.flush()  # graceful shutdown: nothing accepted stays unflushed
+            each.close()
 
-    app = Starlette(routes=[Route("/", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
-                    lifespan=contextlib.asynccontextmanager(lifespan))
+    routes = [*(Route(path, receive, methods=["POST"]) for path in paths), Route("/healthz", healthz, methods=["GET"])]
+    app = Starlette(routes=routes, lifespan=contextlib.asynccontextmanager(lifespan))
     app.state.stats = stats
     app.state.batcher = batcher
+    app.state.batchers = [each for each, _, _ in paths.values()]
     return app
+
+
+def _stored_answer(post: Post, noun: str) -> tuple[int, dict[str, Any]]:
+    """200 with the counts when the post held at least one valid alert (change), else 400."""
+    if post.alerts == 0:
+        first = post.errors[0] if post.errors else f"no {noun}"
+        table = "raw_alerts" if noun == "alert" else "raw_changes"
+        return 400, {"error": f"no valid {noun} in the body ({first}); kept in {table} with its error",
+                     "malformed": post.malformed}
+    return 200, {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed, "errors": post.errors}
 
 
 def _now() -> str:
@@ -272,16 +305,21 @@ class Store:
     get it in between (a batch waits up to LOCK_WAIT_SECONDS for one that holds it); on Snowflake
     one session is kept (and opened again after a failure)."""
 
-    def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool) -> None:
+    def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool,
+                 changes: bool = False) -> None:
         self.dep, self.connection, self.cfg, self.hold = dep, connection, cfg, hold
+        self.changes = changes  # POST /changes: raw_changes + the merge into change_events
         self._session: Any = None
 
     def __call__(self, rows: list[Row]) -> dict[str, Any]:
-        from incidents.ingest import store_batch
+        from incidents.ingest import store_batch, store_changes
 
         session = self._session or self._open()
         try:
-            result = store_batch(session, self.dep, rows, cfg=self.cfg)
+            if self.changes:
+                result = store_changes(session, self.dep, rows)
+            else:
+                result = store_batch(session, self.dep, rows, cfg=self.cfg)
         except BaseException:
             self._drop(session)
             raise
@@ -379,12 +417,13 @@ class Server:
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                 http=_guarded_protocol(settings), limit_concurrency=settings.max_connections,
                                 timeout_graceful_shutdown=int(grace_seconds))
-        batcher: Batcher = app.state.batcher
+        batchers: list[Batcher] = app.state.batchers
 
         class _Uvicorn(uvicorn.Server):
             async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
                 # Posts waiting for their batch would hold the graceful shutdown until the timer: flush first.
-                await batcher.close_batches()
+                for batcher in batchers:
+                    await batcher.close_batches()
                 await super().shutdown(sockets)
 
             @contextlib.contextmanager

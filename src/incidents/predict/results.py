@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.errors import StateError
-from incidents.results import JsonResult
+from incidents.output import JsonResult
 
 
 class TooLittleHistory(StateError):

@@ -99,6 +99,7 @@ def load_project(root: Path) -> Project:
         raise node.error("default_env", f"unknown environment {default_env!r}; "
                                         f"declared: {', '.join(environments)}")
     variables = dict(node.get("variables", dict, {}))
+    variables["change_window_minutes"] = _change_window(node, variables)
     tables = _order_tables(_load_tables(root))
     lifecycle = _lifecycle(node, tables)
     views = _load_views(root)
@@ -109,6 +110,16 @@ def load_project(root: Path) -> Project:
     return Project(root=root, name=name, database=database, schema=schema, currency=currency,
                    default_env=default_env, environments=environments, tables=tables, views=views,
                    variables=variables, templates_dir=templates_dir(root), lifecycle=lifecycle)
+
+
+def _change_window(node: Node, variables: dict[str, Any]) -> int:
+    """variables.change_window_minutes: how long after a change an incident counts as following it
+    (the change correlation views); default 30."""
+    window = variables.get("change_window_minutes", 30)
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 10080:
+        raise node.error("variables", f"change_window_minutes must be a whole number of minutes from 1 to 10080 "
+                                      f"(a week), got {window!r}")
+    return window
 
 
 def _lifecycle(parent: Node, tables: tuple[Table, ...]) -> Lifecycle:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from incidents.seed import state as st
 from incidents.seed.calendar import DAY, Calendar
+from incidents.seed.changes import change_events
 from incidents.seed.tables import TABLES
 from incidents.seed.world import World, build_world
 
@@ -96,8 +97,9 @@ class Generator:
         (_, incidents), children = frames[0], frames[1:]
         # Duplicates reference their parent (self-FK): load the originals first.
         original = ~state.life.exits.duplicate
+        changes = change_events(self._rng(3, chunk), c, state)  # a stream of its own: no other row moves
         return [("incidents", incidents[original].reset_index(drop=True)),
-                ("incidents", incidents[~original].reset_index(drop=True)), *children]
+                ("incidents", incidents[~original].reset_index(drop=True)), *children, ("change_events", changes)]
 
 
 def _draw_state(c: st.Chunk, arrivals: st.Arrivals) -> st.ChunkState:

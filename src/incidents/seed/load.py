@@ -24,7 +24,8 @@ from incidents.sql.session import Session
 # Load order: parents before children. The category tree is not among them: config declares it and
 # deploy keeps it (config/tables/incident_categories.yml, reference_data); seed files incidents under it.
 SEED_TABLES = ("users", "solution_templates", "incidents", "incident_status_history",
-               "incident_assignment_history", "incident_comments", "incident_attachments", "incident_solutions")
+               "incident_assignment_history", "incident_comments", "incident_attachments", "incident_solutions",
+               "change_events")
 STAGE_PREFIX = "SEED_STAGE_"
 
 
