@@ -45,7 +45,6 @@ from incidents.project.ingest import IngestConfig, ReceiveSettings
 StoreFn = Callable[[list[Row]], Any]  # the rows of one batch -> what the pass did
 LogFn = Callable[[str], None]
 MAX_BATCH_CHARS = 64 * 1024 * 1024  # a batch is flushed once its posts hold this much text
-LOCK_WAIT_SECONDS = 10.0  # local target: how long a batch waits for another command to release the database
 
 
 @dataclass
@@ -302,7 +301,7 @@ async def _read_limited(request: Any, limit: int, seconds: float) -> bytes | Non
 class Store:
     """Where a batch goes: the same land + pass as `incidents ingest`. On the local target the
     database is opened for each batch and closed after it, so other commands (`incidents query`)
-    get it in between (a batch waits up to LOCK_WAIT_SECONDS for one that holds it); on Snowflake
+    get it in between (a batch waits up to INCIDENTS_LOCAL_WAIT for one that holds it); on Snowflake
     one session is kept (and opened again after a failure)."""
 
     def __init__(self, dep: Deployment, connection: str | None, cfg: IngestConfig, *, hold: bool,
@@ -333,15 +332,8 @@ class Store:
     def _open(self) -> Any:
         from incidents.targets import open_session
 
-        waited = 0.0
-        while True:
-            try:
-                return open_session(self.dep, connection=self.connection)
-            except TargetError as exc:
-                if "another incidents process" not in str(exc) or waited >= LOCK_WAIT_SECONDS:
-                    raise
-            time.sleep(0.1)
-            waited += 0.1
+        # The local target itself waits for another command's hold (INCIDENTS_LOCAL_WAIT, 15 s by default).
+        return open_session(self.dep, connection=self.connection)
 
     def _drop(self, session: Any) -> None:
         self._session = None
