@@ -131,6 +131,21 @@ CLUSTER BY (TO_DATE(CREATED_AT))
 COMMENT = 'One row per incident - classification, ownership, business impact, lifecycle timestamps and resolution.'
 ;
 
+CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_ALERTS (
+    INCIDENT_ID NUMBER(38,0) NOT NULL COMMENT 'Incident the alert episode belongs to.',
+    FINGERPRINT VARCHAR(100) NOT NULL COMMENT 'Alert fingerprint (raw_alerts.fingerprint).',
+    EPISODE_START TIMESTAMP_NTZ(9) NOT NULL COMMENT 'Start of the episode when it was linked (UTC): where the pass finds it again.',
+    ROLE VARCHAR(10) NOT NULL COMMENT 'leader: the group''s first alert, which opened the incident; member: an alert that joined it.',
+    GROUP_KEY VARCHAR(4000) NOT NULL COMMENT 'The values of the grouping labels (JSON array, in the order of grouping.by) that the group shares.',
+    ALERTNAME VARCHAR(500) NOT NULL COMMENT 'The alert''s alertname label, or unnamed.',
+    LINKED_AT TIMESTAMP_NTZ(9) NOT NULL COMMENT 'When the pass linked it (UTC).',
+    CONSTRAINT PK_INCIDENT_ALERTS PRIMARY KEY (FINGERPRINT, EPISODE_START),
+    CONSTRAINT FK_INCIDENT_ALERTS_INCIDENT_ID FOREIGN KEY (INCIDENT_ID) REFERENCES INCIDENTS.CORE.INCIDENTS (INCIDENT_ID)
+)
+CLUSTER BY (TO_DATE(LINKED_AT))
+COMMENT = 'Which alert episodes each incident opened from monitoring stands for - its first alert (leader) and the alerts grouped into it (config/ingest.yml grouping), written by the ingest pass. Empty while grouping is off.'
+;
+
 CREATE TABLE IF NOT EXISTS INCIDENTS.CORE.INCIDENT_ASSIGNMENT_HISTORY (
     ASSIGNMENT_ID NUMBER(38,0) NOT NULL COMMENT 'Surrogate key of the assignment.',
     INCIDENT_ID NUMBER(38,0) NOT NULL COMMENT 'Incident that was (re)assigned.',

@@ -70,11 +70,35 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager');
     DROP TABLE IF EXISTS INCIDENTS.CORE.INGEST_EPISODES;
     CREATE TEMPORARY TABLE INCIDENTS.CORE.INGEST_EPISODES AS
-    WITH batch AS (
+    WITH loaded AS (
     SELECT fingerprint, MAX(queued_at) AS queued_through
         FROM INCIDENTS.CORE.INGEST_QUEUE
         GROUP BY fingerprint
 
+    ),
+    loaded_groups AS (
+        SELECT DISTINCT IFF(r.payload['labels']['service']::VARCHAR IS NULL AND r.payload['labels']['alertname']::VARCHAR IS NULL, NULL,
+            TO_JSON(ARRAY_CONSTRUCT(COALESCE(r.payload['labels']['service']::VARCHAR, ''), COALESCE(r.payload['labels']['alertname']::VARCHAR, '')))) AS group_key
+        FROM INCIDENTS.CORE.RAW_ALERTS AS r
+        JOIN loaded AS l ON l.fingerprint = r.fingerprint
+        WHERE r.error IS NULL
+    ),
+    batch AS (    SELECT fingerprint, MAX(queued_through) AS queued_through
+        FROM (
+            SELECT fingerprint, queued_through FROM loaded
+            UNION ALL
+            SELECT ia.fingerprint, CAST(NULL AS TIMESTAMP_NTZ)
+            FROM INCIDENTS.CORE.INCIDENT_ALERTS AS ia
+            JOIN loaded_groups AS k ON k.group_key = ia.group_key
+            JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = ia.incident_id
+            WHERE i.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated')
+            UNION ALL
+            SELECT other.fingerprint, CAST(NULL AS TIMESTAMP_NTZ)
+            FROM INCIDENTS.CORE.INCIDENT_ALERTS AS mine
+            JOIN loaded AS l ON l.fingerprint = mine.fingerprint
+            JOIN INCIDENTS.CORE.INCIDENT_ALERTS AS other ON other.incident_id = mine.incident_id
+        ) AS f
+        GROUP BY fingerprint
     ),
     events AS (
         SELECT r.fingerprint, r.status, r.starts_at, r.ends_at, r.event_key, r.load_id, r.alert_index
@@ -87,6 +111,10 @@ BEGIN
         FROM INCIDENTS.CORE.INCIDENTS AS i
         JOIN batch AS b ON b.fingerprint = i.metadata:alert:fingerprint::VARCHAR
         WHERE i.source = 'monitoring'
+        UNION ALL    SELECT ia.incident_id, ia.fingerprint, ia.episode_start
+        FROM INCIDENTS.CORE.INCIDENT_ALERTS AS ia
+        JOIN batch AS b ON b.fingerprint = ia.fingerprint
+        WHERE ia.role = 'member'
     ),
     cuts AS (
         SELECT d.fingerprint, d.ends_at, ROW_NUMBER() OVER (PARTITION BY d.fingerprint ORDER BY d.ends_at) AS cut_no
@@ -121,15 +149,103 @@ BEGIN
         QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint, episode_no
                                    ORDER BY point_at, IFF(status = 'firing', 0, 1), event_key, load_id, alert_index) = 1
     ),
-    owner AS (    SELECT fingerprint, episode_no, incident_id
+    owner AS (    SELECT fingerprint, episode_no, incident_id, point_at AS owner_anchor
         FROM placed
         WHERE incident_id IS NOT NULL
         QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint, episode_no ORDER BY incident_id) = 1
     ),
+    picked AS (
+        SELECT ch.fingerprint, ch.episode_no, a.payload['labels'] AS labels, a.payload['annotations'] AS annotations,
+               a.payload['generatorURL'] AS generator_url
+        FROM chosen AS ch
+        JOIN INCIDENTS.CORE.RAW_ALERTS AS a ON a.load_id = ch.load_id AND a.alert_index = ch.alert_index
+    ),
+    grouping_runs AS (
+        SELECT *
+        FROM (
+            SELECT r.fingerprint, r.episode_no, r.starts_at, c.ends_at,
+                   IFF(pk.labels['service']::VARCHAR IS NULL AND pk.labels['alertname']::VARCHAR IS NULL, NULL,
+            TO_JSON(ARRAY_CONSTRUCT(COALESCE(pk.labels['service']::VARCHAR, ''), COALESCE(pk.labels['alertname']::VARCHAR, '')))) AS group_key,
+                   o.incident_id, l.role AS linked_role,
+                   COALESCE(x.status IN ('new', 'acknowledged', 'investigating', 'identified', 'mitigated'), FALSE) AS incident_open
+            FROM runs AS r
+            JOIN picked AS pk ON pk.fingerprint = r.fingerprint AND pk.episode_no = r.episode_no
+            LEFT JOIN cuts AS c ON c.fingerprint = r.fingerprint AND c.cut_no = r.episode_no + 1
+            LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
+            LEFT JOIN INCIDENTS.CORE.INCIDENT_ALERTS AS l
+                ON l.incident_id = o.incident_id AND l.fingerprint = o.fingerprint AND l.episode_start = o.owner_anchor
+            LEFT JOIN INCIDENTS.CORE.INCIDENTS AS x ON x.incident_id = o.incident_id
+        ) AS candidate
+        WHERE group_key IS NOT NULL AND (incident_id IS NULL OR linked_role IS NOT NULL)
+    ),
+    group_steps AS (
+        SELECT gr.*,
+               LAG(gr.starts_at) OVER (PARTITION BY gr.group_key
+                                       ORDER BY gr.starts_at, gr.fingerprint, gr.episode_no) AS previous_start,
+               SUM(IFF(gr.ends_at IS NULL, 1, 0)) OVER (PARTITION BY gr.group_key
+                                                       ORDER BY gr.starts_at, gr.fingerprint, gr.episode_no
+                                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS firing_before,
+               MAX(gr.ends_at) OVER (PARTITION BY gr.group_key ORDER BY gr.starts_at, gr.fingerprint, gr.episode_no
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ended_by
+        FROM grouping_runs AS gr
+    ),
+    group_islands AS (
+        SELECT gs.*,
+               SUM(IFF(gs.previous_start IS NULL
+                       OR DATEDIFF('microsecond', gs.previous_start, gs.starts_at) > 600000000
+                       OR gs.firing_before = 0 AND gs.starts_at >= gs.ended_by, 1, 0))
+                   OVER (PARTITION BY gs.group_key ORDER BY gs.starts_at, gs.fingerprint, gs.episode_no
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island_no
+        FROM group_steps AS gs
+    ),
+    alert_groups AS (
+        SELECT gi.*,
+               FLOOR(DATEDIFF('microsecond', MIN(gi.starts_at) OVER (PARTITION BY gi.group_key, gi.island_no), gi.starts_at)
+                     / 3600000000) AS life_no
+        FROM group_islands AS gi
+    ),
+    group_choice AS (    SELECT group_key, island_no, life_no, MIN(IFF(incident_open, incident_id, NULL)) AS open_incident_id
+        FROM alert_groups
+        GROUP BY group_key, island_no, life_no
+    ),
+    new_placement AS (
+        SELECT ag.fingerprint, ag.episode_no, ag.group_key, gc.open_incident_id,
+               FIRST_VALUE(ag.fingerprint) OVER (PARTITION BY ag.group_key, ag.island_no, ag.life_no
+                                                 ORDER BY ag.starts_at, ag.fingerprint, ag.episode_no) AS leader_fingerprint,
+               FIRST_VALUE(ag.episode_no) OVER (PARTITION BY ag.group_key, ag.island_no, ag.life_no
+                                                ORDER BY ag.starts_at, ag.fingerprint, ag.episode_no) AS leader_episode_no
+        FROM alert_groups AS ag
+        JOIN group_choice AS gc ON gc.group_key = ag.group_key AND gc.island_no = ag.island_no AND gc.life_no = ag.life_no
+        WHERE ag.incident_id IS NULL
+    ),
+    run_roles AS (    SELECT ag.fingerprint, ag.episode_no, ag.group_key, ag.linked_role AS role, 'i:' || TO_VARCHAR(ag.incident_id) AS ref,
+               FALSE AS new_link, ag.incident_id AS member_incident_id,
+               CAST(NULL AS VARCHAR) AS leader_fingerprint, CAST(NULL AS INTEGER) AS leader_episode_no
+        FROM alert_groups AS ag
+        WHERE ag.incident_id IS NOT NULL
+        UNION ALL
+        SELECT np.fingerprint, np.episode_no, np.group_key,
+               IFF(np.open_incident_id IS NULL AND np.fingerprint = np.leader_fingerprint
+                   AND np.episode_no = np.leader_episode_no, 'leader', 'member'),
+               IFF(np.open_incident_id IS NULL,
+                   'n:' || np.leader_fingerprint || '#' || TO_VARCHAR(np.leader_episode_no),
+                   'i:' || TO_VARCHAR(np.open_incident_id)),
+               TRUE, np.open_incident_id,
+               IFF(np.open_incident_id IS NULL, np.leader_fingerprint, NULL),
+               IFF(np.open_incident_id IS NULL, np.leader_episode_no, NULL)
+        FROM new_placement AS np
+    ),
+    group_state AS (    SELECT rr.ref, MIN(ag.starts_at) AS first_start, SUM(IFF(ag.ends_at IS NULL, 1, 0)) AS firing,
+               MAX(ag.ends_at) AS last_end, COUNT(*) AS alert_episodes
+        FROM run_roles AS rr
+        JOIN alert_groups AS ag ON ag.fingerprint = rr.fingerprint AND ag.episode_no = rr.episode_no
+        GROUP BY rr.ref
+    ),
     numbered AS (    SELECT r.fingerprint, r.episode_no, ROW_NUMBER() OVER (ORDER BY r.fingerprint, r.episode_no) AS new_no
         FROM runs AS r
         LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
-        WHERE o.incident_id IS NULL
+        LEFT JOIN run_roles AS rr ON rr.fingerprint = r.fingerprint AND rr.episode_no = r.episode_no
+        WHERE o.incident_id IS NULL AND COALESCE(rr.role, 'single') <> 'member'
     ),
     trail AS (    SELECT h.incident_id,
                COUNT_IF(h.previous_status IS NULL) AS opening_rows,
@@ -137,12 +253,6 @@ BEGIN
         FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY AS h
         JOIN owner AS o ON o.incident_id = h.incident_id
         GROUP BY h.incident_id
-    ),
-    picked AS (
-        SELECT ch.fingerprint, ch.episode_no, a.payload['labels'] AS labels, a.payload['annotations'] AS annotations,
-               a.payload['generatorURL'] AS generator_url
-        FROM chosen AS ch
-        JOIN INCIDENTS.CORE.RAW_ALERTS AS a ON a.load_id = ch.load_id AND a.alert_index = ch.alert_index
     ),
     notes AS (
         SELECT c.incident_id, COUNT(*) AS system_comments
@@ -152,7 +262,12 @@ BEGIN
         GROUP BY c.incident_id
     ),
     mapped AS (
-        SELECT r.fingerprint, r.episode_no, r.starts_at, c.ends_at, r.notifications, pk.labels, pk.generator_url,
+        SELECT r.fingerprint, r.episode_no,
+               IFF(rr.ref IS NULL OR rr.role = 'member', r.starts_at, LEAST(r.starts_at, gs.first_start)) AS starts_at,
+               IFF(rr.ref IS NULL, c.ends_at, IFF(gs.firing = 0, gs.last_end, NULL)) AS ends_at,
+               r.notifications, pk.labels, pk.generator_url,
+               COALESCE(rr.role, 'single') AS role, rr.group_key, COALESCE(rr.new_link, FALSE) AS new_link,
+               rr.member_incident_id, lnb.new_no AS leader_new_no,
                q.queued_through, nb.new_no,
                x.incident_id AS existing_id, x.status AS existing_status, x.assignee_id,
                x.title AS existing_title, x.description AS existing_description, x.category_id AS existing_category_id,
@@ -210,9 +325,13 @@ BEGIN
         LEFT JOIN INCIDENTS.CORE.INCIDENTS AS x ON x.incident_id = o.incident_id
         LEFT JOIN trail AS t ON t.incident_id = o.incident_id
         LEFT JOIN notes AS n ON n.incident_id = o.incident_id
+        LEFT JOIN run_roles AS rr ON rr.fingerprint = r.fingerprint AND rr.episode_no = r.episode_no
+        LEFT JOIN group_state AS gs ON gs.ref = rr.ref
+        LEFT JOIN numbered AS lnb ON lnb.fingerprint = rr.leader_fingerprint AND lnb.episode_no = rr.leader_episode_no
     ),
     judged AS (    SELECT mp.*,
-               mp.existing_id IS NULL AS is_new,
+               mp.role = 'member' AS is_member,
+               mp.existing_id IS NULL AND mp.role <> 'member' AS is_new,
                mp.existing_id IS NULL OR (mp.assignee_id IS NULL AND mp.existing_status = mp.ingest_status) AS managed,
                mp.ends_at IS NOT NULL AS closed,
                c.category_id
@@ -220,19 +339,21 @@ BEGIN
         LEFT JOIN INCIDENTS.CORE.INCIDENT_CATEGORIES AS c ON c.code = mp.category_code
     )
     SELECT j.*,
-           IFF(j.is_new, (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS) + j.new_no,
-               j.existing_id) AS incident_id,
+           IFF(j.is_member,
+               COALESCE(j.member_incident_id, (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS) + j.leader_new_no),
+               IFF(j.is_new, (SELECT COALESCE(MAX(incident_id), 0) FROM INCIDENTS.CORE.INCIDENTS) + j.new_no,
+                   j.existing_id)) AS incident_id,
            (SELECT MIN(user_id) FROM INCIDENTS.CORE.USERS WHERE user_key = 'system:alertmanager') AS system_user_id,
            IFF(j.managed, IFF(j.closed, 'resolved', 'new'),
                j.ingest_status) AS target_status,
-           j.managed AND j.closed AND j.existing_status IS DISTINCT FROM 'resolved' AS do_resolve,
-           NOT j.managed AND j.closed AND NOT j.known_resolved AS note_resolve,
-           NOT j.is_new AND j.notifications > GREATEST(COALESCE(j.known_notifications, 0), 1) AS repeated,
-           j.managed AND j.opening_rows = 0 AS add_opening_row,
-           j.managed AND j.closed AND j.resolution_rows = 0 AS add_resolution_row,
-           j.system_comments = 0 AS add_opening_comment,
-           j.managed AND j.closed AND NOT j.known_resolved AS add_resolution_comment,
-           NOT j.is_new AND (
+           NOT j.is_member AND j.managed AND j.closed AND j.existing_status IS DISTINCT FROM 'resolved' AS do_resolve,
+           NOT j.is_member AND NOT j.managed AND j.closed AND NOT j.known_resolved AS note_resolve,
+           NOT j.is_member AND NOT j.is_new AND j.notifications > GREATEST(COALESCE(j.known_notifications, 0), 1) AS repeated,
+           NOT j.is_member AND j.managed AND j.opening_rows = 0 AS add_opening_row,
+           NOT j.is_member AND j.managed AND j.closed AND j.resolution_rows = 0 AS add_resolution_row,
+           NOT j.is_member AND j.system_comments = 0 AS add_opening_comment,
+           NOT j.is_member AND j.managed AND j.closed AND NOT j.known_resolved AS add_resolution_comment,
+           NOT j.is_member AND NOT j.is_new AND (
                j.notifications IS DISTINCT FROM j.known_notifications
                OR j.closed AND NOT j.known_resolved
                OR j.managed AND (
@@ -269,6 +390,10 @@ BEGIN
                'status', target_status))
     FROM INCIDENTS.CORE.INGEST_EPISODES
     WHERE is_new;
+    INSERT INTO INCIDENTS.CORE.INCIDENT_ALERTS (incident_id, fingerprint, episode_start, role, group_key, alertname, linked_at)
+    SELECT incident_id, fingerprint, anchor, role, group_key, LEFT(alertname, 500), SYSDATE()
+    FROM INCIDENTS.CORE.INGEST_EPISODES
+    WHERE new_link;
     INSERT INTO INCIDENTS.CORE.INCIDENT_STATUS_HISTORY (status_history_id, incident_id, previous_status, new_status,
         changed_by, change_reason, changed_at)
     SELECT (SELECT COALESCE(MAX(status_history_id), 0) FROM INCIDENTS.CORE.INCIDENT_STATUS_HISTORY)
@@ -299,7 +424,7 @@ BEGIN
     INSERT INTO INCIDENTS.CORE.INCIDENT_COMMENTS (comment_id, incident_id, author_id, comment_type, body, is_public,
         is_system_generated, created_at)
     SELECT (SELECT COALESCE(MAX(comment_id), 0) FROM INCIDENTS.CORE.INCIDENT_COMMENTS)
-               + ROW_NUMBER() OVER (ORDER BY t.incident_id, t.step),
+               + ROW_NUMBER() OVER (ORDER BY t.incident_id, t.step, t.created_at, t.body),
            t.incident_id, t.system_user_id, 'system', t.body, FALSE, TRUE, t.created_at
     FROM (
         SELECT incident_id, 1 AS step, system_user_id, starts_at AS created_at,
@@ -321,6 +446,13 @@ BEGIN
                'Alertmanager reports alert ' || alertname || ' resolved; the status is left to the person handling this incident.'
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE note_resolve
+        UNION ALL
+        SELECT incident_id, 4, system_user_id, starts_at,
+               'Alert ' || alertname || ' (fingerprint ' || fingerprint || ') joined this incident: same '
+                   || 'service, alertname' || ' ' || group_key
+                   || ' as its first alert, within the grouping window.'
+        FROM INCIDENTS.CORE.INGEST_EPISODES
+        WHERE is_member AND new_link
     ) AS t;
     UPDATE INCIDENTS.CORE.INCIDENTS
     SET status = IFF(e.managed, e.target_status, INCIDENTS.CORE.INCIDENTS.status),

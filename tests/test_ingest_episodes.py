@@ -6,6 +6,7 @@ probe's, in tests/fixtures/hostile/."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from incidents import Workspace
-from incidents.ingest import Pass
+from incidents.ingest import Pass, ingest_text
+from incidents.project.ingest import load_ingest_config
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 
@@ -73,7 +75,9 @@ def test_a_resolution_spelled_differently_resolves_its_firing(ws: Workspace) -> 
 
 
 def test_label_sets_the_old_separator_confused_are_two_incidents(ws: Workspace) -> None:
-    result = ws.ingest("\n".join(lines("H8_fingerprint_collision.ndjson")))
+    # Grouping off: this is about fingerprints (grouped by alertname, the two would be one incident).
+    cfg = dataclasses.replace(load_ingest_config(ws.project), grouping=None)
+    result = ingest_text(ws.session, ws.dep, "\n".join(lines("H8_fingerprint_collision.ndjson")), cfg=cfg)
     assert (result.opened, result.resolved) == (2, 1)
     rows = ws.query("SELECT METADATA:alert:labels:zz::VARCHAR AS ZZ, STATUS FROM INCIDENTS ORDER BY 1 NULLS FIRST")
     assert [(r["ZZ"], r["STATUS"]) for r in rows] == [(None, "new"), ("2", "resolved")]

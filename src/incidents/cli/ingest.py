@@ -113,6 +113,8 @@ def _summary(result: IngestResult, quiet: bool) -> None:
         for label, count in (("opened", result.opened), ("resolved", result.resolved),
                              ("repeated", result.repeated), ("noted", result.noted)):
             out.print(f"  {label:<9} {count:>8,} incidents")
+        if result.grouped:
+            out.print(f"  grouped   {result.grouped:>8,} alert episodes joined the incident of their group")
         if result.changes:
             out.print(f"  changes   {result.changes:>8,} change events into change_events")
     out.print(f"[bold]Ingested[/] {result.alerts:,} alerts into {fmt.escape(result.where)} in {result.seconds:.2f}s: "

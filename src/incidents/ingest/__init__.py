@@ -68,6 +68,7 @@ class IngestReport:
     resolved: int = 0
     repeated: int = 0
     noted: int = 0
+    grouped: int = 0  # alert episodes that joined the incident of their group (config/ingest.yml grouping)
     seconds: float = 0.0
     errors: tuple[str, ...] = field(default_factory=tuple)
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
@@ -217,7 +218,7 @@ def refresh_materialized(session: Session, dep: Deployment, load_id: str, counts
     """The local target's materialized views after a pass that changed incidents: by incident (the
     incidents of the load's episodes) where a view allows it, else whole. Snowflake refreshes its
     dynamic tables itself."""
-    if not any(counts.get(key) for key in ("opened", "resolved", "repeated", "noted")):
+    if not any(counts.get(key) for key in ("opened", "resolved", "repeated", "noted", "grouped")):
         return
     from incidents.kinds.dynamic_table import refresh
 
@@ -314,7 +315,7 @@ class Pass:
         same result as one: fingerprints are independent), each its own transaction."""
         self.execute("system_user_adopt")
         self.execute("system_user")
-        totals = dict.fromkeys(("episodes", "opened", "resolved", "repeated", "noted"), 0)
+        totals = dict.fromkeys(("episodes", "opened", "resolved", "repeated", "noted", "grouped"), 0)
         for group in range(max(1, groups)):
             self.execute("drop_episodes")
             self.execute("episodes", load_id=load_id, group=group, groups=max(1, groups))

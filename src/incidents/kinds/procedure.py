@@ -50,7 +50,7 @@ EPISODES_TABLE = "ingest_episodes"
 INTAKE_QUEUE = "ingest_queue"  # its table is kinds.intake's
 SYSTEM_USER_KEY = "system:alertmanager"  # users.user_key of the account ingest writes as
 # The writes of one ingest pass, in order, inside one transaction.
-PASS_WRITES = ("insert_incidents", "status_history", "history_times", "comments", "update_incidents")
+PASS_WRITES = ("insert_incidents", "link_alerts", "status_history", "history_times", "comments", "update_incidents")
 # Every statement of one pass as the scheduled intake procedure runs it: the fingerprints the stream
 # brought are queued, and dequeued in the pass's own transaction (a failed run leaves them queued).
 INTAKE_STATEMENTS = ("enqueue", "system_user_adopt", "system_user", "drop_episodes", "episodes", "begin",

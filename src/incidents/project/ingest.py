@@ -51,6 +51,17 @@ class ReceiveSettings:
 
 
 @dataclass(frozen=True)
+class Grouping:
+    """Alert grouping (`grouping:`): episodes whose `by` labels match join the incident of their group's
+    first alert while each starts within `window_minutes` of the previous one, the group still fires and
+    it is younger than `max_life_minutes` (templates/ingest/episodes.sql.j2)."""
+
+    by: tuple[str, ...]
+    window_minutes: int = 10
+    max_life_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class IngestConfig:
     system_email: str = "alertmanager@system.shop.example"
     system_name: str = "alertmanager (system)"
@@ -66,6 +77,7 @@ class IngestConfig:
     receive: ReceiveSettings = field(default_factory=ReceiveSettings)
     warehouse: str | None = None
     schedule_minutes: int = 5
+    grouping: Grouping | None = None  # None: every alert episode opens its own incident
 
     @property
     def category_codes(self) -> tuple[str, ...]:
@@ -84,7 +96,7 @@ def load_ingest_config(project: Project) -> IngestConfig:
                           file=INGEST_FILE)
     node = Node(read_yaml(path, INGEST_FILE), INGEST_FILE, "")
     node.only("system_user", "source_system", "severity_label", "severities", "categories", "defaults", "statuses",
-              "receive", "snowflake")
+              "receive", "snowflake", "grouping")
     allowed = _allowed_values(project)
     user = node.child("system_user", node.get("system_user", dict, {}))
     user.only("email", "full_name")
@@ -93,6 +105,10 @@ def load_ingest_config(project: Project) -> IngestConfig:
     defaults = node.child("defaults", node.get("defaults", dict, required=True))
     defaults.only("category", "priority", "severity", "impact_level")
     statuses = _statuses(node, project)
+    grouping = _grouping(node)
+    if grouping and project.table("incident_alerts") is None:
+        raise node.error("grouping", "needs the table incident_alerts, where grouped alerts are linked to their "
+                                     "incident: restore config/tables/incident_alerts.yml")
     return IngestConfig(
         system_email=_text(user, "email", 320, "alertmanager@system.shop.example"),
         system_name=_text(user, "full_name", 200, "alertmanager (system)"),
@@ -107,6 +123,7 @@ def load_ingest_config(project: Project) -> IngestConfig:
         opened_status=statuses[0],
         resolved_status=statuses[1],
         receive=_receive(node),
+        grouping=grouping,
         **_snowflake(node),
     )
 
@@ -222,6 +239,31 @@ def _seconds(node: Node, key: str, default: float) -> float:
     if isinstance(value, bool) or not 0.1 <= value <= 600:
         raise node.error(key, "expected 0.1 to 600 seconds")
     return float(value)
+
+
+def _grouping(parent: Node) -> Grouping | None:
+    if "grouping" not in parent.data:
+        return None
+    node = parent.child("grouping", parent.get("grouping", dict, required=True))
+    node.only("by", "window_minutes", "max_life_minutes")
+    labels = node.get("by", list, required=True)
+    if not labels or len(labels) > 10:
+        raise node.error("by", "expected 1 to 10 alert label names, e.g. [service, alertname]")
+    by = tuple(_label(node, f"by[{i}]", v) for i, v in enumerate(labels))
+    if len(set(by)) != len(by):
+        raise node.error("by", "a label is named twice")
+    window = _minutes(node, "window_minutes", 10)
+    life = _minutes(node, "max_life_minutes", 60)
+    if life < window:
+        raise node.error("max_life_minutes", f"expected at least window_minutes ({window})")
+    return Grouping(by, window, life)
+
+
+def _minutes(node: Node, key: str, default: int) -> int:
+    value = node.get(key, int, default)
+    if isinstance(value, bool) or not 1 <= value <= 10_080:
+        raise node.error(key, "expected 1 to 10080 minutes (a week)")
+    return int(value)
 
 
 def _snowflake(parent: Node) -> dict[str, Any]:
