@@ -517,13 +517,15 @@ def committed_files(dep: Deployment) -> dict[str, str]:
 
 
 def _validate(dep: Deployment, files: dict[str, str]) -> int:
-    """The engine's offline checks, with the statements of `incidents check`, of an import and of
-    `incidents predict` too."""
+    """The engine's offline checks, with the statements of `incidents check`, of an import, of the ingest
+    pass and of `incidents predict` too."""
     from incidents.checks import statements_to_validate
     from incidents.engine.validate import validate
     from incidents.importers.statements import statements_to_validate as import_statements
+    from incidents.ingest import statements_to_validate as ingest_statements
     from incidents.ingest.parse import check_landing_table
     from incidents.predict.snowflake import statements_to_validate as predict_statements
 
     check_landing_table(dep.project)
-    return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep), *predict_statements(dep)])
+    return validate(dep, files, [*statements_to_validate(dep), *import_statements(dep), *predict_statements(dep),
+                                 *ingest_statements(dep)])

@@ -47,7 +47,7 @@ from incidents.ingest.parse import (
 )
 from incidents.kinds.procedure import PASS_WRITES, ingest_pass
 from incidents.project.deployment import Deployment
-from incidents.project.ingest import IngestConfig, load_ingest_config
+from incidents.project.ingest import IngestConfig, ingest_file_exists, load_ingest_config
 from incidents.sql.session import Session
 from incidents.sql.text import literal
 
@@ -180,6 +180,19 @@ def store_changes(session: Session, dep: Deployment, rows: list[Row]) -> dict[st
     if any(r[-1] is None for r in rows):
         merge_changes(session, dep, load_id)
     return {"load_id": load_id}
+
+
+def statements_to_validate(dep: Deployment) -> list[tuple[str, str]]:
+    """(source, statement) of the pass as `incidents ingest` sends it (a large load's share included), for
+    `validate`; loading config/ingest.yml here makes its errors validate's. The intake procedure's form is
+    validated with the procedure."""
+    if not ingest_file_exists(dep.project.root):
+        return []
+    cfg = load_ingest_config(dep.project)
+    return [("templates/ingest/", ingest_pass(dep, cfg, name, now_sql="SYSDATE()", qualified=True,
+                                             load_id="validate", group=0, groups=2).strip())
+            for name in ("missing_categories", "system_user_adopt", "system_user", "episodes", "summary",
+                         *PASS_WRITES, "drop_episodes")]
 
 
 class InputLimit(Exception):
