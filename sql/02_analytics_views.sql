@@ -1360,7 +1360,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ALERT_NOISE
     STATUS COMMENT 'Current status.',
     CREATED_AT COMMENT 'When the incident was created (UTC).',
     RESOLVED_UNACKNOWLEDGED COMMENT 'TRUE when it is resolved or closed and nobody ever acknowledged it - its alert cleared before anyone acted.',
-    ALERTS COMMENT 'raw_alerts rows of the episode (firing and resolved notifications as received, repeats included; malformed ones left out).',
+    ALERTS COMMENT 'raw_alerts rows of its episodes - its first alert''s and those of the alerts grouped into it (firing and resolved notifications as received, repeats included; malformed ones left out).',
     FIRING_NOTIFICATIONS COMMENT 'Distinct firing notifications of the episode (identical repeats counted once).',
     RESOLVED_NOTIFICATIONS COMMENT 'raw_alerts rows of the episode with status resolved.',
     FIRST_RECEIVED_AT COMMENT 'When the first alert of the episode arrived (UTC).',
@@ -1377,7 +1377,10 @@ WITH events AS (
 known AS (
     SELECT i.incident_id, i.metadata:alert:fingerprint::VARCHAR AS fingerprint, COALESCE(TRY_CAST(i.metadata:alert:anchor::VARCHAR AS TIMESTAMP_NTZ), i.detected_at, i.created_at) AS anchor
     FROM INCIDENTS.CORE.INCIDENTS AS i
-    WHERE i.source = 'monitoring' AND i.metadata:alert:fingerprint IS NOT NULL
+    WHERE i.source = 'monitoring' AND i.metadata:alert:fingerprint IS NOT NULL    UNION ALL
+    SELECT incident_id, fingerprint, episode_start
+    FROM INCIDENTS.CORE.INCIDENT_ALERTS
+    WHERE role = 'member'
 ),
 cuts AS (
     SELECT d.fingerprint, d.ends_at, ROW_NUMBER() OVER (PARTITION BY d.fingerprint ORDER BY d.ends_at) AS cut_no
@@ -1433,6 +1436,40 @@ SELECT
     e.last_received_at
 FROM INCIDENTS.CORE.INCIDENTS AS i
 JOIN episodes AS e ON e.incident_id = i.incident_id
+;
+
+CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ALERT_GROUPING
+(
+    SOURCE_SYSTEM COMMENT 'System that raised the incidents (incidents.source_system), or "(none)".',
+    ALERT_EPISODES COMMENT 'Alert episodes (one firing run of a fingerprint each) behind its incidents - the incidents before grouping.',
+    INCIDENTS COMMENT 'Incidents opened from them - after grouping.',
+    GROUPED_EPISODES COMMENT 'Episodes that joined the incident of their group instead of opening one.',
+    ALERTS_PER_INCIDENT COMMENT 'alert_episodes / incidents.',
+    NOISE_REDUCTION_PCT COMMENT 'Share of the incidents before grouping that grouping saved, in percent (grouped_episodes / alert_episodes).',
+    LARGEST_GROUP COMMENT 'Alert episodes of its largest incident.'
+)
+COPY GRANTS
+COMMENT = 'Noise reduction by alert grouping (config/ingest.yml grouping), one row per source system - how many incidents its alert episodes would have opened one by one (before) and how many they opened grouped (after). Incidents opened from monitoring without grouping count as one episode each.'
+AS
+WITH per_incident AS (
+    SELECT i.incident_id, COALESCE(i.source_system, '(none)') AS source_system,
+           GREATEST(COUNT(a.fingerprint), 1) AS alert_episodes,
+           COUNT_IF(a.role = 'member') AS grouped_episodes
+    FROM INCIDENTS.CORE.INCIDENTS AS i
+    LEFT JOIN INCIDENTS.CORE.INCIDENT_ALERTS AS a ON a.incident_id = i.incident_id
+    WHERE i.source = 'monitoring'
+    GROUP BY i.incident_id, COALESCE(i.source_system, '(none)')
+)
+SELECT
+    source_system,
+    SUM(alert_episodes) AS alert_episodes,
+    COUNT(*) AS incidents,
+    SUM(grouped_episodes) AS grouped_episodes,
+    ROUND(SUM(alert_episodes) / COUNT(*), 2) AS alerts_per_incident,
+    ROUND(100 * SUM(grouped_episodes) / SUM(alert_episodes), 1) AS noise_reduction_pct,
+    MAX(alert_episodes) AS largest_group
+FROM per_incident
+GROUP BY source_system
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_DATA_QUALITY_CHECKS
