@@ -172,3 +172,13 @@ def test_the_noise_views_count_the_alerts_grouping_saved(ws: Workspace) -> None:
              r["LARGEST_GROUP"]) for r in rows] == [("checkout", 5, 1, 4, 80.0, 5), ("search", 2, 1, 1, 50.0, 2)]
     noise = ws.query("SELECT SOURCE_SYSTEM, ALERTS FROM V_ALERT_NOISE ORDER BY SOURCE_SYSTEM")
     assert [(r["SOURCE_SYSTEM"], r["ALERTS"]) for r in noise] == [("checkout", 6), ("search", 2)]
+
+
+def test_grouping_on_the_snowflake_rules_target(deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The grouped pass as Snowflake takes it (the rules target refuses what Snowflake refuses)."""
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    with Workspace.open(deployed_copy("grouping-rules"), env="dev") as ws:
+        result = ws.ingest("\n".join([*storm(4), alert("pod-0", 0, ends=9)]))
+        assert (result.opened, result.grouped) == (1, 3)
+        assert ws.ingest("\n".join(alert(f"pod-{i}", i * 2, ends=30) for i in range(1, 4))).resolved == 1
+        assert groups(ws) == [("2026-11-20 10:00:00", "resolved", "2026-11-20 10:30:00", 4)]
