@@ -189,6 +189,26 @@ def test_doctor_names_the_account_privileges_the_deploy_role_lacks(deployed: Cal
     assert "GRANT MANAGE GRANTS ON ACCOUNT TO ROLE DEPLOYER" in report["grants"]
 
 
+def test_doctor_asks_for_manage_grants_only_with_future_grants(deployed: Callable[[str | None], Path],
+                                                                runner: CliRunner) -> None:
+    """A grant on an object needs only its ownership (deploy owns what it creates); future grants need
+    MANAGE GRANTS (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege)."""
+    from incidents.targets.rules import rules_state
+
+    root = deployed(None)
+    project = root / "config" / "project.yml"
+    project.write_text(project.read_text(encoding="utf-8").replace("future_grants: true", "future_grants: false"),
+                       encoding="utf-8")
+    state = rules_state(Path(os.environ["INCIDENTS_LOCAL_DIR"]))
+    state.account_privileges["DEPLOYER"] = ["CREATE ROLE", "EXECUTE TASK", "APPLY TAG", "APPLY MASKING POLICY",
+                                            "EXECUTE MANAGED TASK"]
+    state.save()
+    result = runner.invoke(app, ["doctor", "--project-dir", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report, _ = json.JSONDecoder().raw_decode(result.stdout)
+    assert report["missing"] == [] and "MANAGE GRANTS" not in [n["privilege"] for n in report["needed"]]
+
+
 def test_diff_reports_a_suspended_task_by_name_and_deploy_resumes_it(deployed: Callable[[str | None], Path],
                                                                     runner: CliRunner) -> None:
     root = deployed(None)

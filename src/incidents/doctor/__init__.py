@@ -5,7 +5,10 @@ missing privilege is named with the GRANT that gives it. Snowflake only: the loc
 What deploy needs (https://docs.snowflake.com/en/user-guide/security-access-control-privileges , global
 privileges):
 - CREATE ROLE: the functional roles (CREATE ROLE IF NOT EXISTS);
-- MANAGE GRANTS: granting on objects it does not own, and future grants in a schema;
+- MANAGE GRANTS: future grants (`future_grants: true`). Granting on an object needs only its ownership, and
+  deploy owns what it creates, so without future grants MANAGE GRANTS is not needed
+  (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege , access control requirements: future
+  grants need MANAGE GRANTS, outside a managed access schema whose owner may define them);
 - APPLY MASKING POLICY and APPLY TAG: setting the masking policies and the pii tag on columns (Enterprise);
 - EXECUTE TASK: resuming the audit, retention and intake tasks;
 - EXECUTE MANAGED TASK: serverless tasks, when no `task_warehouse` is declared.
@@ -52,9 +55,10 @@ def needed_privileges(dep: Deployment) -> list[tuple[str, str]]:
     access = dep.env.access
     if access is None:
         return []
-    needed = [("CREATE ROLE", "the functional roles"),
-              ("MANAGE GRANTS", "grants and future grants on the schema's objects"),
-              ("EXECUTE TASK", "resuming the audit, retention and intake tasks")]
+    needed = [("CREATE ROLE", "the functional roles")]
+    if access.future_grants:
+        needed.append(("MANAGE GRANTS", "future grants on the schema's tables and views (future_grants: true)"))
+    needed.append(("EXECUTE TASK", "resuming the audit, retention and intake tasks"))
     if dep.env.masks_with_policies:
         needed += [("APPLY MASKING POLICY", "masking policies on PII columns"), ("APPLY TAG", "the pii tag")]
     if access.task_warehouse is None:
