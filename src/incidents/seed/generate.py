@@ -31,6 +31,7 @@ import pandas as pd
 
 from incidents.seed import state as st
 from incidents.seed.calendar import DAY, Calendar
+from incidents.seed.alert_links import incident_alerts
 from incidents.seed.changes import change_events
 from incidents.seed.tables import TABLES
 from incidents.seed.world import World, build_world
@@ -98,8 +99,10 @@ class Generator:
         # Duplicates reference their parent (self-FK): load the originals first.
         original = ~state.life.exits.duplicate
         changes = change_events(self._rng(3, chunk), c, state)  # a stream of its own: no other row moves
+        alerts = incident_alerts(self._rng(4, chunk), c, state)  # so is this one
         return [("incidents", incidents[original].reset_index(drop=True)),
-                ("incidents", incidents[~original].reset_index(drop=True)), *children, ("change_events", changes)]
+                ("incidents", incidents[~original].reset_index(drop=True)), *children, ("change_events", changes),
+                ("incident_alerts", alerts)]
 
 
 def _draw_state(c: st.Chunk, arrivals: st.Arrivals) -> st.ChunkState:

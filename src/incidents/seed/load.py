@@ -25,7 +25,7 @@ from incidents.sql.session import Session
 # deploy keeps it (config/tables/incident_categories.yml, reference_data); seed files incidents under it.
 SEED_TABLES = ("users", "solution_templates", "incidents", "incident_status_history",
                "incident_assignment_history", "incident_comments", "incident_attachments", "incident_solutions",
-               "change_events")
+               "change_events", "incident_alerts")
 STAGE_PREFIX = "SEED_STAGE_"
 
 
