@@ -37,11 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(n: int, seed: int) -> None:
+    import incidents
     from incidents.ingest.parse import derived_fingerprint
     from incidents.project.ingest import load_ingest_config
     from incidents.seed.alerts import alert_storms
-
-    import incidents
 
     with incidents.Workspace.open(ROOT) as probe:
         cfg = load_ingest_config(probe.project)

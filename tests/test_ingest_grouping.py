@@ -168,8 +168,9 @@ def test_a_bad_grouping_is_one_line_naming_the_key(project_copy: Path, grouping:
 def test_the_noise_views_count_the_alerts_grouping_saved(ws: Workspace) -> None:
     ws.ingest("\n".join([*storm(5), *storm(2, service="search"), alert("pod-0", 0, ends=3)]))
     rows = ws.query("SELECT * FROM V_ALERT_GROUPING ORDER BY SOURCE_SYSTEM")
-    assert [(r["SOURCE_SYSTEM"], r["ALERT_EPISODES"], r["INCIDENTS"], r["GROUPED_EPISODES"], float(r["NOISE_REDUCTION_PCT"]),
-             r["LARGEST_GROUP"]) for r in rows] == [("checkout", 5, 1, 4, 80.0, 5), ("search", 2, 1, 1, 50.0, 2)]
+    assert [(r["SOURCE_SYSTEM"], r["ALERT_EPISODES"], r["INCIDENTS"], r["GROUPED_EPISODES"],
+             float(r["NOISE_REDUCTION_PCT"]), r["LARGEST_GROUP"]) for r in rows] == [
+        ("checkout", 5, 1, 4, 80.0, 5), ("search", 2, 1, 1, 50.0, 2)]
     noise = ws.query("SELECT SOURCE_SYSTEM, ALERTS FROM V_ALERT_NOISE ORDER BY SOURCE_SYSTEM")
     assert [(r["SOURCE_SYSTEM"], r["ALERTS"]) for r in noise] == [("checkout", 6), ("search", 2)]
 

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from incidents.seed import state as st
-from incidents.seed.calendar import DAY, Calendar
 from incidents.seed.alert_links import incident_alerts
+from incidents.seed.calendar import DAY, Calendar
 from incidents.seed.changes import change_events
 from incidents.seed.tables import TABLES
 from incidents.seed.world import World, build_world
