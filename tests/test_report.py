@@ -99,7 +99,7 @@ def test_every_section_is_titled_with_its_view_and_definition(report_html: Path)
     text = report_html.read_text(encoding="utf-8")
     comments = {v.name: str(v.comment) for v in load_project(REPO).views}
     data = island(text)
-    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 16
+    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 17
     for section in data["sections"]:
         for view in section["views"]:
             assert view["definition"] == comments[view["name"]]
@@ -226,7 +226,7 @@ def test_single_day_renders(on_seeded: Path, runner: CliRunner, tmp_path: Path) 
     out = tmp_path / "day.html"
     day = runner.invoke(app, ["report", "--from", "2026-06-15", "--to", "2026-06-15", "-o", str(out)])
     assert day.exit_code == 0, day.output
-    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/17 bounds" in day.stderr  # progress on stderr
+    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/18 bounds" in day.stderr  # progress on stderr
     data = island(out)
     assert (data["period"]["days"], data["period"]["previous"]["from"]) == (1, "2026-06-14")
     [direct] = query("SELECT COUNT(*) AS n FROM v_incident_overview WHERE created_at::DATE = '2026-06-15'::DATE")
@@ -513,11 +513,14 @@ ALERTS = "\n".join([
                     "2026-03-12T12:00:00Z")] * 3,
     _alertmanager("resolved", {"alertname": "CheckoutDown", "job": "checkout", "severity": "critical"},
                   "2026-03-12T12:00:00Z", "2026-03-12T12:30:00Z"),
-    # search: two episodes (two instances), one notification each: 2 incidents, 2 alerts.
+    # search: three episodes (three instances), one notification each; c fires 5 minutes after b, so it joins
+    # b's incident (grouping by service and alertname): 2 incidents, 3 alerts.
     _alertmanager("firing", {"alertname": "SearchSlow", "service": "search", "instance": "a", "severity": "warning"},
                   "2026-03-13T08:00:00Z"),
     _alertmanager("firing", {"alertname": "SearchSlow", "service": "search", "instance": "b", "severity": "warning"},
                   "2026-03-13T09:00:00Z"),
+    _alertmanager("firing", {"alertname": "SearchSlow", "service": "search", "instance": "c", "severity": "warning"},
+                  "2026-03-13T09:05:00Z"),
 ])
 
 
@@ -604,7 +607,15 @@ def test_alert_noise_per_source_system(exact: ReportResult) -> None:
             for r in exact.section("alert_noise").records]
     assert [(r["source_system"], r["incidents"], r["alerts"], r["alerts_per_incident"], r["firing_notifications"],
              r["resolved_unacknowledged"], r["resolved_unacknowledged_pct"]) for r in rows] == [
-        ("checkout", 1, 4, 4.0, 1, 1, 100.0), ("search", 2, 2, 1.0, 2, 0, 0.0)]
+        ("checkout", 1, 4, 4.0, 1, 1, 100.0), ("search", 2, 3, 1.5, 3, 0, 0.0)]
+
+
+def test_alert_grouping_before_and_after(exact: ReportResult) -> None:
+    rows = [{k: (float(v) if isinstance(v, decimal.Decimal) else v) for k, v in r.items()}
+            for r in exact.section("alert_grouping").records]
+    assert [(r["source_system"], r["alert_episodes"], r["incidents"], r["grouped_episodes"], r["noise_reduction_pct"])
+            for r in rows] == [("search", 3, 2, 1, 33.3), ("checkout", 1, 1, 0, 0.0)]
+    assert "Alert grouping: incidents before and after" in exact.to_html()
 
 
 def test_text_report_escapes_control_characters_from_the_data(exact: ReportResult) -> None:

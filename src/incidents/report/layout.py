@@ -319,6 +319,22 @@ def alert_noise(report: ReportData, s: SectionResult) -> Body:
         caption="Resolved unacked: the alert cleared and the incident was resolved before anyone acknowledged it")])
 
 
+def alert_grouping(report: ReportData, s: SectionResult) -> Body:
+    rs = s.records
+    chart = hbars("Incidents one per alert episode (before) and grouped (after), by source system",
+                  [r["source_system"] for r in rs],
+                  [Series("alert episodes (before)", SERIES[4], _vals(rs, "alert_episodes")),
+                   Series("incidents (after)", SERIES[0], _vals(rs, "incidents"))], f.count, tick_fmt=_tick,
+                  label_width=130)
+    return Body(charts=[chart], tables=[table(rs, [
+        ("source system", "source_system", f.text), ("alert episodes", "alert_episodes", f.count),
+        ("incidents", "incidents", f.count), ("grouped", "grouped_episodes", f.count),
+        ("alerts/incident", "alerts_per_incident", f.number), ("noise reduction", "noise_reduction_pct", f.pct),
+        ("largest group", "largest_group", f.count)],
+        caption="Grouped: alert episodes that joined the incident of their group (config/ingest.yml grouping) "
+                "instead of opening their own")])
+
+
 def escalation_reopen(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Escalation and reopen rate by priority", [r["priority"] for r in rs],
@@ -469,7 +485,8 @@ def data_quality(report: ReportData, s: SectionResult) -> Body:
 LAYOUTS: dict[str, Callable[[ReportData, SectionResult], Body]] = {
     "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
     "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
-    "teams": teams, "oncall_load": oncall_load, "alert_noise": alert_noise, "escalation_reopen": escalation_reopen,
+    "teams": teams, "oncall_load": oncall_load, "alert_noise": alert_noise, "alert_grouping": alert_grouping,
+    "escalation_reopen": escalation_reopen,
     "peak_event": peak_event, "solutions": solutions, "high_impact": high_impact, "risk_planning": risk_planning,
     "data_quality": data_quality,
 }

@@ -47,6 +47,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("alert_noise", "Alert noise by source", ("v_alert_noise",),
             PERIOD, "No incident was opened from monitoring alerts in the period (alerts arrive through "
             "`incidents ingest` or `incidents receive`).", "incidents"),
+    Section("alert_grouping", "Alert grouping: incidents before and after", ("v_alert_grouping",),
+            ALL_TIME, "No incident was opened from monitoring alerts yet.", "alert_episodes"),
     Section("escalation_reopen", "Escalations and reopens", ("v_escalation_patterns", "v_reopen_rate"),
             ALL_TIME, "No incidents yet.", "total_incidents"),
     Section("peak_event", "Peak event vs baseline", ("v_peak_event_comparison",),
