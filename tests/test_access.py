@@ -334,7 +334,7 @@ def test_purge_on_a_snowflake_environment_needs_yes(runner: CliRunner, project_c
      "access.purge_schedule: expected 'USING CRON"),
     ("tables/incidents.yml", "primary_key: [incident_id]",
      "primary_key: [incident_id]\nretention: {days: 30, column: created_at}",
-     "config/tables/incident_assignment_history.yml: foreign_keys[0]: references incidents, which declares "
+     "config/tables/incident_alerts.yml: foreign_keys[0]: references incidents, which declares "
      "retention"),
     ("tables/incident_comments.yml", "retention: {days: 730, column: created_at}",
      "retention: {days: 730, column: body}", "body is VARCHAR(16777216); retention needs a DATE or TIMESTAMP column"),

@@ -50,13 +50,13 @@ from incidents.kinds.dynamic_table import live_dynamic_tables
 from incidents.kinds.namespace import DYNAMIC_TABLE, TABLE, VIEW, dropped
 from incidents.kinds.secure_view import masked_views
 from incidents.project.deployment import Deployment
-from incidents.project.models import HISTORY_TABLE, LOCK_TABLE, Access
+from incidents.project.models import OWN_TABLES, Access
 from incidents.sql.session import Session, is_missing_object
 
 GRANT = ObjectKind("grant")  # object: the functional role the grants are to
 MISSING_GRANT, UNEXPECTED_GRANT = ChangeKind("missing_grant"), ChangeKind("unexpected_grant")
 PRIVILEGES = r"(?:SELECT|INSERT|UPDATE|DELETE|TRUNCATE|REFERENCES|USAGE)"
-_OWN_TABLES = {HISTORY_TABLE.upper(), LOCK_TABLE.upper()}  # the tool's bookkeeping: a future grant may reach them
+_OWN_TABLES = {name.upper() for name in OWN_TABLES}  # the tool's bookkeeping: a future grant may reach them
 _ON_ORDER = ("ROLE", "DATABASE", "SCHEMA", "TABLE", "VIEW", "DYNAMIC TABLE", "FUTURE TABLES", "FUTURE VIEWS")
 _OBJECTS = ("TABLE", "VIEW", "DYNAMIC TABLE")  # grants on one object of the schema
 _PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')

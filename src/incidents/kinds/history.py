@@ -29,7 +29,7 @@ from incidents.kinds.base import (
 from incidents.kinds.containers import SCHEMA_FILE
 from incidents.kinds.namespace import MISSING_TABLE, TABLE
 from incidents.project.deployment import Deployment
-from incidents.project.models import HISTORY_TABLE, LOCK_TABLE
+from incidents.project.models import HISTORY_TABLE, OWN_TABLES
 from incidents.sql.session import Session
 
 HISTORY = ObjectKind("history_table")  # the desired object; its changes and steps speak of a table
@@ -38,7 +38,7 @@ HISTORY = ObjectKind("history_table")  # the desired object; its changes and ste
 class History(Kind):
     name = "history"
     object_kinds = (HISTORY,)
-    own_tables = (HISTORY_TABLE, LOCK_TABLE)
+    own_tables = OWN_TABLES
 
     def desired(self, dep: Deployment) -> Sequence[Desired]:
         return [rendered(dep, HISTORY, HISTORY_TABLE, "schema/history_table.sql.j2", file=SCHEMA_FILE,

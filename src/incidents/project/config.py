@@ -16,8 +16,7 @@ from typing import Any
 from incidents.errors import ConfigError
 from incidents.project.access import load_access
 from incidents.project.models import (
-    HISTORY_TABLE,
-    LOCK_TABLE,
+    OWN_TABLES,
     ClusterKey,
     Column,
     Environment,
@@ -226,7 +225,7 @@ def _load_tables(root: Path) -> list[Table]:
         if table.name in seen:
             raise ConfigError(f"table {table.name!r} is already declared in {seen[table.name]}", file=rel,
                               key="name")
-        if table.name.upper() in (HISTORY_TABLE.upper(), LOCK_TABLE.upper()):
+        if table.name.upper() in {name.upper() for name in OWN_TABLES}:
             raise ConfigError(f"{table.name!r} is the name of one of the tool's own tables (deploy history and "
                               "lock); choose another", file=rel, key="name")
         seen[table.name] = rel

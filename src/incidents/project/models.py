@@ -10,7 +10,9 @@ from incidents.sql.types import SqlType
 
 # The tool's own deploy history table, in the project's schema beside the declared tables.
 HISTORY_TABLE = "incidents_deploy_history"
-LOCK_TABLE = "incidents_deploy_lock"  # one row: the deploy lock (incidents.engine.lock)
+LOCK_TABLE = "incidents_deploy_lock"  # one row: who holds the deploy lock, until when (incidents.engine.lock)
+LOCK_MUTEX_TABLE = "incidents_deploy_lock_held"  # exists while a deploy holds the lock (incidents.engine.lock)
+OWN_TABLES = (HISTORY_TABLE, LOCK_TABLE, LOCK_MUTEX_TABLE)  # the tool's bookkeeping, never declared in config
 
 
 @dataclass(frozen=True)
