@@ -72,6 +72,48 @@ def test_a_lock_another_deploy_holds_and_has_not_let_expire_is_not_taken(repo: P
         assert waiting.holder() is not None and waiting.holder().deploy_id == "other-deploy"  # type: ignore[union-attr]
 
 
+def test_the_lock_is_the_mutex_table_one_deploy_creates(repo: Path, deployed_local: Path) -> None:
+    """Taking the lock is a CREATE TABLE that fails when the name is taken, whatever the holder row says."""
+    with Workspace.open(repo, env="dev") as ws:
+        remote = _remote(ws.session)
+        first, second = DeployLock(remote, ws.dep, "first"), DeployLock(remote, ws.dep, "second")
+        first.prepare()
+        assert first.try_acquire() is None
+        remote.execute("UPDATE INCIDENTS_DEPLOY_LOCK SET DEPLOY_ID = NULL")  # the row says free: it does not decide
+        blocked = second.try_acquire()
+        assert blocked is not None and blocked.deploy_id == "first"
+        first.release()
+        assert ws.query("SELECT COUNT(*) AS N FROM INFORMATION_SCHEMA.TABLES "
+                        "WHERE TABLE_NAME = 'INCIDENTS_DEPLOY_LOCK_HELD'")[0]["N"] == 0
+        assert second.try_acquire() is None and second.holder().deploy_id == "second"  # type: ignore[union-attr]
+
+
+def test_an_expired_lock_is_taken_over_and_its_old_holder_cannot_free_the_new_one(
+        repo: Path, deployed_local: Path) -> None:
+    with Workspace.open(repo, env="dev") as ws:
+        remote = _remote(ws.session)
+        stalled, next_one = DeployLock(remote, ws.dep, "stalled"), DeployLock(remote, ws.dep, "next-one")
+        stalled.prepare()
+        assert stalled.try_acquire() is None
+        remote.execute("UPDATE INCIDENTS_DEPLOY_LOCK SET EXPIRES_AT = DATEADD('second', -1, SYSDATE())")
+        next_one.acquire(timeout=0)
+        stalled.release()  # it wakes up: the lock is no longer its own to free
+        assert next_one.holder().deploy_id == "next-one"  # type: ignore[union-attr]
+        assert ws.query("SELECT DEPLOY_ID FROM INCIDENTS_DEPLOY_LOCK_HELD")[0]["DEPLOY_ID"] == "next-one"
+
+
+def test_a_mutex_whose_creator_died_before_recording_itself_expires_with_the_lease(
+        repo: Path, deployed_local: Path) -> None:
+    with Workspace.open(repo, env="dev") as ws:
+        remote = _remote(ws.session)
+        lock = DeployLock(remote, ws.dep, "patient", sleep=lambda seconds: None)
+        lock.prepare()
+        remote.execute("CREATE TABLE INCIDENTS_DEPLOY_LOCK_HELD AS SELECT CAST('ghost' AS VARCHAR(36)) AS DEPLOY_ID, "
+                       "DATEADD('second', -1801, SYSDATE()) AS TAKEN_AT")
+        lock.acquire(timeout=0)
+        assert lock.holder().deploy_id == "patient"  # type: ignore[union-attr]
+
+
 @pytest.mark.slow  # one of the default suite's heaviest (issue 26: under 3 minutes on 2 cores)
 def test_a_deploy_plans_again_under_the_lock_instead_of_applying_what_it_planned_before_waiting(
         make_project, local_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
