@@ -100,6 +100,11 @@ BEGIN
         ) AS f
         GROUP BY fingerprint
     ),
+    batch_links AS (
+        SELECT ia.incident_id, ia.fingerprint, ia.episode_start, ia.role
+        FROM INCIDENTS.CORE.INCIDENT_ALERTS AS ia
+        JOIN batch AS b ON b.fingerprint = ia.fingerprint
+    ),
     events AS (
         SELECT r.fingerprint, r.status, r.starts_at, r.ends_at, r.event_key, r.load_id, r.alert_index
         FROM INCIDENTS.CORE.RAW_ALERTS AS r
@@ -111,10 +116,9 @@ BEGIN
         FROM INCIDENTS.CORE.INCIDENTS AS i
         JOIN batch AS b ON b.fingerprint = i.metadata:alert:fingerprint::VARCHAR
         WHERE i.source = 'monitoring'
-        UNION ALL    SELECT ia.incident_id, ia.fingerprint, ia.episode_start
-        FROM INCIDENTS.CORE.INCIDENT_ALERTS AS ia
-        JOIN batch AS b ON b.fingerprint = ia.fingerprint
-        WHERE ia.role = 'member'
+        UNION ALL    SELECT incident_id, fingerprint, episode_start
+        FROM batch_links
+        WHERE role = 'member'
     ),
     cuts AS (
         SELECT d.fingerprint, d.ends_at, ROW_NUMBER() OVER (PARTITION BY d.fingerprint ORDER BY d.ends_at) AS cut_no
@@ -172,7 +176,7 @@ BEGIN
             JOIN picked AS pk ON pk.fingerprint = r.fingerprint AND pk.episode_no = r.episode_no
             LEFT JOIN cuts AS c ON c.fingerprint = r.fingerprint AND c.cut_no = r.episode_no + 1
             LEFT JOIN owner AS o ON o.fingerprint = r.fingerprint AND o.episode_no = r.episode_no
-            LEFT JOIN INCIDENTS.CORE.INCIDENT_ALERTS AS l
+            LEFT JOIN batch_links AS l
                 ON l.incident_id = o.incident_id AND l.fingerprint = o.fingerprint AND l.episode_start = o.owner_anchor
             LEFT JOIN INCIDENTS.CORE.INCIDENTS AS x ON x.incident_id = o.incident_id
         ) AS candidate
