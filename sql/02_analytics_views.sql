@@ -1360,7 +1360,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_ALERT_NOISE
     STATUS COMMENT 'Current status.',
     CREATED_AT COMMENT 'When the incident was created (UTC).',
     RESOLVED_UNACKNOWLEDGED COMMENT 'TRUE when it is resolved or closed and nobody ever acknowledged it - its alert cleared before anyone acted.',
-    ALERTS COMMENT 'raw_alerts rows of its episodes - its first alert''s and those of the alerts grouped into it (firing and resolved notifications as received, repeats included; malformed ones left out).',
+    ALERTS COMMENT 'raw_alerts rows of its episodes - those of its first alert and of the alerts grouped into it (firing and resolved notifications as received, repeats included; malformed ones left out).',
     FIRING_NOTIFICATIONS COMMENT 'Distinct firing notifications of the episode (identical repeats counted once).',
     RESOLVED_NOTIFICATIONS COMMENT 'raw_alerts rows of the episode with status resolved.',
     FIRST_RECEIVED_AT COMMENT 'When the first alert of the episode arrived (UTC).',
