@@ -172,6 +172,7 @@ class IngestResult(JsonResult):
     errors: tuple[str, ...] = ()  # the first few malformed documents, why
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
     changes: int = 0  # change events landed in raw_changes and merged into change_events
+    ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...): read, not landed
 
     @property
     def ok(self) -> bool:
@@ -182,4 +183,4 @@ class IngestResult(JsonResult):
                 "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
                 "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
                 "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped,
-                "changes": self.changes}
+                "changes": self.changes, "ignored": self.ignored}
