@@ -173,6 +173,7 @@ class IngestResult(JsonResult):
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
     changes: int = 0  # change events landed in raw_changes and merged into change_events
     grouped: int = 0  # alert episodes that joined their group's incident instead of opening one
+    ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...): read, not landed
 
     @property
     def ok(self) -> bool:
@@ -183,4 +184,4 @@ class IngestResult(JsonResult):
                 "malformed": self.malformed, "episodes": self.episodes, "opened": self.opened,
                 "resolved": self.resolved, "repeated": self.repeated, "noted": self.noted,
                 "seconds": round(self.seconds, 3), "errors": list(self.errors), "stopped": self.stopped,
-                "changes": self.changes, "grouped": self.grouped}
+                "changes": self.changes, "grouped": self.grouped, "ignored": self.ignored}

@@ -367,10 +367,12 @@ class Workspace:
                           refreshed)
 
     def ingest(self, text: str | bytes | BinaryIO, *, format: str = "auto", name: str = "<input>") -> IngestResult:
-        """Land monitoring alerts (Alertmanager webhook payloads or NDJSON alert events; see README,
-        "Alerts in") in raw_alerts in bulk and turn them into incidents in one set-based pass. `text`
-        is the input itself or a binary stream, read in blocks (memory does not grow with it).
-        Malformed documents are landed with an error and counted in `.malformed`; `.stopped` says
+        """Land monitoring alerts (Alertmanager, Grafana Alerting or PagerDuty v3 webhook payloads, or
+        NDJSON alert events; see README, "Alerts in") in raw_alerts in bulk and turn them into incidents
+        in one set-based pass. `text` is the input itself or a binary stream, read in blocks (memory does
+        not grow with it).
+        Malformed documents are landed with an error and counted in `.malformed`, PagerDuty events that
+        open and resolve nothing in `.ignored` (not landed); `.stopped` says
         why reading ended early (a document over 64 MiB, more than 4 GiB in all). ConfigError when
         the input holds no document, or 1,000 documents and not one alert (nothing landed)."""
         from incidents.ingest import ingest_text

@@ -29,9 +29,14 @@ if TYPE_CHECKING:
 
 
 class AlertFormat(str, Enum):
+    """incidents.ingest.parse.FORMATS + changes.CHANGE_FORMATS, spelled out here: importing the ingest package
+    would double the CLI's start-up (tests/test_vendor_formats.py checks the two lists agree)."""
+
     auto = "auto"
     alertmanager = "alertmanager"
     ndjson = "ndjson"
+    grafana = "grafana"
+    pagerduty = "pagerduty"
     changes = "changes"
     github_deployment = "github-deployment"
     pagerduty_change = "pagerduty-change"
@@ -41,7 +46,8 @@ def ingest(
     file: Annotated[str, typer.Argument(help="File of alert payloads; `-` reads standard input.")] = "-",
     alert_format: Annotated[AlertFormat, typer.Option(
         "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert "
-                                     "events), or a change format: changes (NDJSON), github-deployment, "
+                                     "events), grafana (Grafana Alerting webhooks), pagerduty (PagerDuty v3 "
+                                     "webhooks), or a change format: changes (NDJSON), github-deployment, "
                                      "pagerduty-change.")
     ] = AlertFormat.auto,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
@@ -53,15 +59,16 @@ def ingest(
 ) -> None:
     """Turn monitoring alerts into incidents, and change events (deploys) into change_events.
 
-    One JSON document, an array of them, or one a line, read as a stream: alerts land in raw_alerts,
-    then a set-based pass opens, deduplicates and resolves incidents (config/ingest.yml); changes
-    (NDJSON, GitHub deployment_status, PagerDuty change events) land in raw_changes and merge into
-    change_events. The same input twice changes nothing. Malformed documents land with an error:
-    exit 1 and a count. Exit 2 for empty input or input that is not alert JSON (nothing lands), or
-    a document over 64 MiB.
+    One JSON document, an array of them, or one a line, read as a stream: alerts (Alertmanager, Grafana
+    and PagerDuty webhooks, NDJSON events) land in raw_alerts, then a set-based pass opens, deduplicates
+    and resolves incidents (config/ingest.yml); PagerDuty events other than triggered, reopened and
+    resolved are counted as ignored; changes (NDJSON, GitHub deployment_status, PagerDuty change
+    events) land in raw_changes and merge into change_events. The same input twice changes nothing.
+    Malformed documents land with an error: exit 1 and a count. Exit 2 for empty input or input that
+    is not alert JSON (nothing lands), or a document over 64 MiB.
 
     Examples: incidents ingest alerts.json; cat events.ndjson | incidents ingest - -i ndjson -f json;
-    incidents ingest deploys.ndjson -i changes
+    incidents ingest deploys.ndjson -i changes; incidents ingest pd-webhooks.ndjson -i pagerduty
     """
     with _errors(output is TextJson.json):
         with _opened(file) as (stream, name), _workspace(project_dir, env, connection, verbose) as ws:
@@ -78,14 +85,13 @@ def ingest(
 
 
 def _landed_in(alert_format: AlertFormat, result: IngestResult) -> str:
-    if alert_format.value in _CHANGE_FORMATS:
+    from incidents.ingest.changes import CHANGE_FORMATS
+
+    if alert_format.value in CHANGE_FORMATS:
         return "change document(s) landed in raw_changes"
     if result.changes:
         return "document(s) landed in raw_alerts / raw_changes"
     return "alert document(s) landed in raw_alerts"
-
-
-_CHANGE_FORMATS = ("changes", "github-deployment", "pagerduty-change")
 
 
 @contextlib.contextmanager
@@ -117,5 +123,8 @@ def _summary(result: IngestResult, quiet: bool) -> None:
             out.print(f"  grouped   {result.grouped:>8,} alert episodes joined the incident of their group")
         if result.changes:
             out.print(f"  changes   {result.changes:>8,} change events into change_events")
+        if result.ignored:
+            out.print(f"  ignored   {result.ignored:>8,} events that open and resolve nothing (PagerDuty "
+                      "acknowledged, annotated...)")
     out.print(f"[bold]Ingested[/] {result.alerts:,} alerts into {fmt.escape(result.where)} in {result.seconds:.2f}s: "
               f"{result.opened:,} opened, {result.resolved:,} resolved, {result.repeated:,} repeated.")

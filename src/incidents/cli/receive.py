@@ -18,10 +18,12 @@ def receive(
     project_dir: ProjectOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Receive Alertmanager webhooks (and change events on /changes) over HTTP, ingested in batches.
+    """Receive alert webhooks (and change events on /changes) over HTTP, ingested in batches.
 
-    Point webhook_configs.url at http://HOST:PORT/ (POST / takes payloads, GET /healthz
-    answers). POST /changes takes change events (GitHub deployment_status webhooks, PagerDuty
+    Point Alertmanager's webhook_configs.url, a Grafana webhook contact point or a PagerDuty v3
+    webhook subscription at http://HOST:PORT/ (POST / takes payloads, each known by its keys; GET
+    /healthz answers). PagerDuty events other than triggered, reopened and resolved are answered
+    200 "ignored" and stored nowhere. POST /changes takes change events (GitHub deployment_status webhooks, PagerDuty
     change events, NDJSON changes) into raw_changes and change_events. Posts are batched
     (receive: in config/ingest.yml) into the same load + pass as ingest; each is answered once
     stored: 200 with the counts of stored and malformed alerts, 400 when the body held no valid
@@ -49,7 +51,8 @@ def receive(
         stats = Stats()
         store = Store(ws.dep, ws.connection, cfg, hold=not local)
         change_store = Store(ws.dep, ws.connection, cfg, hold=not local, changes=True)
-        app = build_app(store, cfg.receive, token, stats, change_store=change_store)
+        app = build_app(store, cfg.receive, token, stats, change_store=change_store,
+                        severity_label=cfg.severity_label)
         try:
             server = Server(app, host, port, settings=cfg.receive,
                             grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
@@ -66,5 +69,5 @@ def receive(
             change_store.close()
         fmt.console(stderr=True).print(
             f"Stopped: {stats.requests:,} requests, {stats.alerts:,} alerts, {stats.changes:,} changes "
-            f"({stats.malformed:,} malformed) in "
+            f"({stats.malformed:,} malformed{f', {stats.ignored:,} ignored' if stats.ignored else ''}) in "
             f"{stats.loads:,} loads, {stats.refused:,} refused, {stats.failures:,} failed flushes.")

@@ -16,6 +16,9 @@ Rules (README, "Alerts in"):
   re-ingest changes nothing; the writes of a pass are one transaction, so a pass cut short leaves
   nothing half done, and the next pass does all of it.
 - input is read as a stream and landed in chunks: memory does not grow with the input.
+- Grafana Alerting and PagerDuty v3 webhooks (`-i grafana`, `pagerduty`, or found by `auto`) are
+  mapped to Alertmanager-shaped alerts first (vendors.py); PagerDuty events that open and resolve
+  nothing (acknowledged, annotated...) are counted as `ignored` and land no row.
 - change events (deploys: `-i changes`, `github-deployment`, `pagerduty-change`, or found by `auto`)
   land in raw_changes the same way and are merged into change_events by change key (changes.py,
   templates/ingest/changes.sql.j2).
@@ -73,6 +76,7 @@ class IngestReport:
     errors: tuple[str, ...] = field(default_factory=tuple)
     stopped: str | None = None  # why reading stopped before the end of the input (what came before is ingested)
     changes: int = 0  # change events landed in raw_changes and merged into change_events (malformed ones count above)
+    ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...): read, not landed
 
 
 def now_utc() -> dt.datetime:
@@ -102,7 +106,7 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
                    cfg: IngestConfig, name: str, chunk_rows: int, max_chars: int) -> IngestReport:
     began = time.perf_counter()
     now, load_id = now_utc(), str(uuid.uuid4())
-    reader, changes = AlertReader(fmt, now), ChangeReader(fmt, now)
+    reader, changes = AlertReader(fmt, now, severity_label=cfg.severity_label), ChangeReader(fmt, now)
     runner = Pass(session, dep, cfg, now)
     lander: Lander | None = None
     change_lander: Lander | None = None
@@ -115,7 +119,8 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
                 change_rows += changes.rows(doc)
             else:
                 pending += reader.rows(doc)
-            if (reader.documents + changes.documents == GARBAGE_DOCUMENTS and reader.alerts + changes.changes == 0
+            if (reader.documents + changes.documents == GARBAGE_DOCUMENTS
+                    and reader.alerts + reader.ignored + changes.changes == 0
                     and lander is None and change_lander is None):
                 first = (reader.errors or changes.errors or ["?"])[0]
                 raise ConfigError(f"not one alert in the first {GARBAGE_DOCUMENTS:,} documents, nor a change (first: "
@@ -155,7 +160,7 @@ def _ingest_blocks(session: Session, dep: Deployment, blocks: Iterable[str], fmt
     return IngestReport(load_id, reader.documents + changes.documents, reader.alerts,
                         reader.malformed + changes.malformed, seconds=time.perf_counter() - began,
                         errors=tuple([*reader.errors, *changes.errors][:5]), stopped=stopped, changes=changes.changes,
-                        **counts)
+                        ignored=reader.ignored, **counts)
 
 
 def _is_change(fmt: str, doc: Document) -> bool:

@@ -1,9 +1,11 @@
 """Alert payloads -> raw_alerts rows, without a database, in bounded memory.
 
 Input is one JSON document, a JSON array of documents, or documents one after another (one a
-line, NDJSON). `auto` knows an Alertmanager webhook payload by its `version` and `alerts` keys
-and takes any other object as one alert event (the shape of an Alertmanager alert: `status`,
-`labels`, `annotations`, `startsAt`, `endsAt`, `fingerprint`). Whatever cannot be read still
+line, NDJSON). `auto` knows a PagerDuty v3 webhook by its `event` object and a Grafana Alerting
+webhook by `orgId` beside `version` and `alerts` (vendors.py maps both), an Alertmanager webhook
+payload by its `version` and `alerts` keys, and takes any other object as one alert event (the
+shape of an Alertmanager alert: `status`, `labels`, `annotations`, `startsAt`, `endsAt`,
+`fingerprint`). Whatever cannot be read still
 becomes a row, with `error` saying why: what arrived is never lost, and one bad alert never takes
 the others of its document down.
 
@@ -28,9 +30,10 @@ from typing import Any
 import orjson
 
 from incidents.errors import ConfigError
+from incidents.ingest.vendors import VENDOR_FORMATS, VendorProblem, is_grafana, pagerduty_alert, vendor_format
 from incidents.project.models import Project
 
-FORMATS = ("auto", "alertmanager", "ndjson")
+FORMATS = ("auto", "alertmanager", "ndjson", *VENDOR_FORMATS)
 STATUSES = ("firing", "resolved")
 COLUMNS = ("LOAD_ID", "ALERT_INDEX", "RECEIVED_AT", "SOURCE_FORMAT", "FINGERPRINT", "STATUS", "STARTS_AT",
            "ENDS_AT", "EPISODE_KEY", "EVENT_KEY", "PAYLOAD", "ENVELOPE", "ERROR")
@@ -256,9 +259,11 @@ class AlertReader:
 
     fmt: str
     received_at: dt.datetime
+    severity_label: str = "severity"  # config/ingest.yml's: where vendor mappings put the severity they derive
     documents: int = 0
     alerts: int = 0
     malformed: int = 0
+    ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...): no row
     errors: list[str] = field(default_factory=list)  # the first few
 
     def rows(self, doc: Document) -> list[Row]:
@@ -275,24 +280,48 @@ class AlertReader:
         return rows
 
     def _alerts(self, doc: Any, where: str) -> Iterator[Row]:
-        webhook = isinstance(doc, dict) and "version" in doc and "alerts" in doc
-        if self.fmt == "alertmanager" and not webhook:
-            yield self._error(_json_text(doc), None, "alertmanager",
-                              f"{where}: not an Alertmanager webhook payload (no version and alerts keys)")
-            return
-        if self.fmt == "ndjson" or not webhook:
+        fmt = self.fmt if self.fmt != "auto" else vendor_format(doc) or ("alertmanager" if _webhook(doc) else "ndjson")
+        if fmt == "ndjson":
             yield self._alert(doc, None, "ndjson", where)
-            return
+        elif fmt == "pagerduty":
+            yield from self._pagerduty(doc, where)
+        elif not (is_grafana(doc) if fmt == "grafana" else _webhook(doc)):
+            what = "a Grafana Alerting webhook payload (no version, alerts and orgId keys)" if fmt == "grafana" else (
+                "an Alertmanager webhook payload (no version and alerts keys)")
+            yield self._error(_json_text(doc), None, fmt, f"{where}: not {what}")
+        else:
+            yield from self._webhook(doc, fmt, where)
+
+    def _webhook(self, doc: dict[str, Any], source: str, where: str) -> Iterator[Row]:
+        """An Alertmanager-shaped payload (Alertmanager's or Grafana's): a row per alert."""
         envelope = _envelope_text({k: v for k, v in doc.items() if k != "alerts"})  # once a payload
         alerts = doc["alerts"]
         if not isinstance(alerts, list):
-            yield self._error(_json_text(doc), envelope, "alertmanager", f"{where}: alerts is not a list")
+            yield self._error(_json_text(doc), envelope, source, f"{where}: alerts is not a list")
             return
         if not alerts:
-            yield self._error(_json_text(doc), envelope, "alertmanager", f"{where}: the payload holds no alert")
+            yield self._error(_json_text(doc), envelope, source, f"{where}: the payload holds no alert")
             return
         for i, alert in enumerate(alerts):
-            yield self._alert(alert, envelope, "alertmanager", f"{where} alert {i + 1}")
+            yield self._alert(alert, envelope, source, f"{where} alert {i + 1}")
+
+    def _pagerduty(self, doc: Any, where: str) -> Iterator[Row]:
+        """A PagerDuty v3 webhook: one alert (the webhook itself as its envelope), or none for an event
+        type that opens and resolves nothing (counted in `ignored`)."""
+        text = _json_text(doc)
+        try:
+            alert = pagerduty_alert(doc, severity_label=self.severity_label)
+        except VendorProblem as exc:
+            yield self._error(text if _encodable(text) else _kept_text(text), None, "pagerduty", f"{where}: {exc}")
+            return
+        if alert is None:
+            self.ignored += 1
+            return
+        if len(text) > MAX_ALERT_CHARS:
+            yield self._error(_kept_text(text), None, "pagerduty",
+                              f"{where}: the webhook is larger than {MAX_ALERT_CHARS // (1024 * 1024)} MiB as JSON")
+            return
+        yield self._alert(alert, _envelope_text(doc), "pagerduty", where)
 
     def _alert(self, alert: Any, envelope: str | None, source: str, where: str) -> Row:
         payload = _json_text(alert)
@@ -331,7 +360,12 @@ class AlertReader:
 
 
 def _source(fmt: str) -> str:
-    return "ndjson" if fmt == "ndjson" else "alertmanager"
+    """SOURCE_FORMAT of a row for a document that could not be read: the format asked for (auto: alertmanager)."""
+    return "alertmanager" if fmt == "auto" else fmt
+
+
+def _webhook(doc: Any) -> bool:
+    return isinstance(doc, dict) and "version" in doc and "alerts" in doc
 
 
 def _problem(alert: Any) -> str | None:

@@ -1,6 +1,8 @@
 """`incidents receive`: an HTTP endpoint Alertmanager's webhook_configs can post to.
 
-POST / takes a webhook payload (or NDJSON alert events), GET /healthz says it is alive. Each post
+POST / takes a webhook payload (Alertmanager, Grafana Alerting, PagerDuty v3; or NDJSON alert
+events: each document known by its keys, as `incidents ingest -i auto`), GET /healthz says it is
+alive. Each post
 is parsed on arrival (a malformed alert becomes an error row of its own: it never takes the
 others down), then posts are batched: a batch is landed and run through the same pass as
 `incidents ingest` (one load per batch) when it holds `batch_alerts` alerts, 64 MiB, or is
@@ -9,6 +11,8 @@ others down), then posts are batched: a batch is landed and run through the same
 - 200 {"status": "stored", "alerts": N, "malformed": M, "errors": [...]}: the body held at least one
   valid alert; the malformed ones (M) are stored too, as error rows, and `errors` says why (of this
   post only);
+- 200 {"status": "ignored", "ignored": N}: the body held only events that open and resolve nothing
+  (PagerDuty acknowledged, annotated, the subscription's ping...); nothing is stored;
 - 400: the body held no valid alert at all (not JSON, `{}`, labels that are not strings...); it is
   stored as error rows, and Alertmanager does not retry a 4xx, so garbage is not sent forever;
 - 503: storing failed (the database); Alertmanager retries, and nothing of the batch is kept but
@@ -27,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hmac
 import socket
 import sys
@@ -57,10 +62,12 @@ class Stats:
     failures: int = 0
     last: Any = None  # what the last flush did
     changes: int = 0  # valid change events posted to /changes
+    ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...)
 
     def count(self, post: Post, noun: str) -> None:
         self.requests += 1
         self.malformed += post.malformed
+        self.ignored += post.ignored
         if noun == "change":
             self.changes += post.alerts
         else:
@@ -75,17 +82,19 @@ class Post:
     errors: list[str]
     chars: int
     future: asyncio.Future[Any] | None = None  # set by the batcher: the outcome of the post's batch
+    ignored: int = 0  # vendor events that open and resolve nothing: no row, not an error
 
 
-def parse_post(body: bytes) -> Post:
-    """A posted body as raw_alerts rows; never raises on what the body holds."""
+def parse_post(body: bytes, severity_label: str = "severity") -> Post:
+    """A posted body as raw_alerts rows; never raises on what the body holds. `severity_label` is
+    config/ingest.yml's (vendor mappings put the severity they derive there)."""
     from incidents.ingest import now_utc
 
-    reader = AlertReader("auto", now_utc())
+    reader = AlertReader("auto", now_utc(), severity_label=severity_label)
     rows = [row for doc in read_documents(text_blocks(body)) for row in reader.rows(doc)]
-    if not rows:
+    if not rows and not reader.ignored:
         rows = [reader.stopped_row("the body is empty")]
-    return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body))
+    return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body), ignored=reader.ignored)
 
 
 def parse_change_post(body: bytes) -> Post:
@@ -120,6 +129,8 @@ class Batcher:
         return self._count
 
     async def submit(self, post: Post) -> Any:
+        if not post.rows:  # only events that open and resolve nothing: nothing to store
+            return None
         loop = asyncio.get_running_loop()
         post.future = loop.create_future()
         if not self._posts:
@@ -182,7 +193,8 @@ class Batcher:
 
 
 def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None,
-              log: LogFn | None = None, change_store: StoreFn | None = None) -> Any:
+              log: LogFn | None = None, change_store: StoreFn | None = None,
+              severity_label: str = "severity") -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -190,8 +202,8 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
     stats = stats or Stats()
     # path -> its batcher, parser and what it takes (POST /changes only with a change store)
-    paths: dict[str, tuple[Batcher, Callable[[bytes], Post], str]] = {"/": (Batcher(store, settings, stats),
-                                                                            parse_post, "alert")}
+    paths: dict[str, tuple[Batcher, Callable[[bytes], Post], str]] = {
+        "/": (Batcher(store, settings, stats), functools.partial(parse_post, severity_label=severity_label), "alert")}
     if change_store is not None:
         paths["/changes"] = (Batcher(change_store, settings, stats), parse_change_post, "change")
     batcher = paths["/"][0]
@@ -248,13 +260,18 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
 
 
 def _stored_answer(post: Post, noun: str) -> tuple[int, dict[str, Any]]:
-    """200 with the counts when the post held at least one valid alert (change), else 400."""
+    """200 with the counts when the post held at least one valid alert (change), 200 "ignored" when it held
+    only events that open and resolve nothing (a 4xx would make PagerDuty give up on the subscription),
+    else 400."""
+    if post.alerts == post.malformed == 0 and post.ignored:
+        return 200, {"status": "ignored", "ignored": post.ignored}
     if post.alerts == 0:
         first = post.errors[0] if post.errors else f"no {noun}"
         table = "raw_alerts" if noun == "alert" else "raw_changes"
         return 400, {"error": f"no valid {noun} in the body ({first}); kept in {table} with its error",
                      "malformed": post.malformed}
-    return 200, {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed, "errors": post.errors}
+    stored = {"status": "stored", f"{noun}s": post.alerts, "malformed": post.malformed, "errors": post.errors}
+    return 200, {**stored, "ignored": post.ignored} if post.ignored else stored
 
 
 def _now() -> str:
