@@ -47,6 +47,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("alert_noise", "Alert noise by source", ("v_alert_noise",),
             PERIOD, "No incident was opened from monitoring alerts in the period (alerts arrive through "
             "`incidents ingest` or `incidents receive`).", "incidents"),
+    Section("clusters", "Top clusters of the period", ("v_incident_clusters",),
+            PERIOD, "No two incidents of one service overlapped in time in the period.", limit=10,
+            counts="clusters that began"),
     Section("escalation_reopen", "Escalations and reopens", ("v_escalation_patterns", "v_reopen_rate"),
             ALL_TIME, "No incidents yet.", "total_incidents"),
     Section("peak_event", "Peak event vs baseline", ("v_peak_event_comparison",),
