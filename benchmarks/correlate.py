@@ -6,12 +6,17 @@ For each size: deploy into a fresh local database (temporary folder; with --dir,
 reused), seed N incidents (the seed emits a change before each deploy-caused incident and
 3 changes that cause nothing per such incident: src/incidents/seed/changes.py), then print precision
 and recall of
-  - v_change_incidents (a change to one of the incident's services at most
-    variables.change_window_minutes before it started), and
+  - v_change_incidents (a change to the incident's own service at most variables.change_window_minutes
+    before it started, the incident being the first of that service after the change), and
   - the baseline: any change, to any service, in the --hours before the incident started,
-against the truth (incidents.metadata:deploy_related), and the time to compute v_change_incidents and the
-other two change views (best of 3). Goal: precision and recall >= 0.9. Prints figures with the load
-average; asserts nothing.
+against the truth (incidents.metadata:deploy_related), and the time to compute v_change_incidents, the
+other two change views and v_incident_clusters (COUNT(*) over each, best of 3). Goal: precision and recall
+>= 0.9; the change views at 1M in <= 60 s. Prints figures with the load average; asserts nothing.
+
+Large sizes: `--incidents 1000000` seeds in about a minute on 2 shared cores (1.3 GB resident). The seed
+puts every size into one year over the same services, so density - and with it the coincidences a
+correlation cannot tell from causes - grows with the size: precision and recall at 100k and beyond
+describe a far busier shop than 5k/20k (which the goal is about), while the timings are what they are.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VIEWS = ("v_change_incidents", "v_service_change_failure", "v_change_impact")
+VIEWS = ("v_change_incidents", "v_service_change_failure", "v_change_impact", "v_incident_clusters")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,9 +70,9 @@ def measure(n: int, tmp: Path, hours: int) -> None:
         changes = ws.query("SELECT COUNT(*) AS N FROM change_events")[0]["N"]
         print(f"  {result.incidents:,} incidents, {result.caused:,} caused by a change (truth), {changes:,} changes; "
               f"backtest query {seconds:.2f} s")
-        for label, score in ((f"v_change_incidents ({window} min, same service)", result.linked),
+        for label, score in ((f"v_change_incidents ({window} min, own service, first)", result.linked),
                              (f"baseline: any change in the prior {hours} h", result.baseline)):
-            print(f"  {label:<46} precision {fmt(score.precision)}  recall {fmt(score.recall)}  "
+            print(f"  {label:<48} precision {fmt(score.precision)}  recall {fmt(score.recall)}  "
                   f"(tp {score.tp:,}, fp {score.fp:,}, fn {score.fn:,})")
         for view in VIEWS:
             best = min(timed(lambda v=view: ws.query(f"SELECT COUNT(*) AS N FROM {v}")) for _ in range(3))

@@ -2240,7 +2240,7 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
     STATUS COMMENT 'Current lifecycle status of the incident.',
     CREATED_AT COMMENT 'When the incident was created (UTC).',
     STARTED_AT COMMENT 'When the problem started - detected_at, else created_at (UTC); the window ends here.',
-    CHANGE_KEY COMMENT 'The change it follows (the latest in the window).',
+    CHANGE_KEY COMMENT 'The change it follows (the latest to its service in the window).',
     SERVICE COMMENT 'Service the change was made to.',
     ENVIRONMENT COMMENT 'Environment of the change; NULL when not known.',
     VERSION COMMENT 'Version, commit or revision the change deployed.',
@@ -2248,19 +2248,20 @@ CREATE OR REPLACE VIEW INCIDENTS.CORE.V_CHANGE_INCIDENTS
     CHANGED_AT COMMENT 'When the change took effect (UTC).',
     CHANGE_URL COMMENT 'Link to the change.',
     MINUTES_AFTER_CHANGE COMMENT 'Minutes from the change to started_at.',
-    CHANGES_IN_WINDOW COMMENT 'Changes to the services of the incident in the window before it (the latest is shown).',
-    REASON COMMENT 'Why the incident is linked, in words, e.g. "started 12.5 min after the change v4.18.0 to search in production".'
+    CHANGES_IN_WINDOW COMMENT 'Changes to the service of the incident in the window before it (the latest is shown).',
+    REASON COMMENT 'Why the incident is linked, in words, e.g. "started 12.5 min after the change v4.18.0 to search in production, the first search incident after it".'
 )
 COPY GRANTS
-COMMENT = 'Change correlation - one row per incident that started (detected_at, else created_at) at most variables.change_window_minutes (project.yml, default 30) after a change (change_events, success or failure) to one of its services (source_system or affected_services), with the latest such change and the reason in words.'
+COMMENT = 'Change correlation - one row per incident that started (detected_at, else created_at) at most variables.change_window_minutes (project.yml, default 30) after a change (change_events, success or failure) to its service (its first affected service, else source_system) and is the first incident of that service after the change (a later one in the window is not linked - a change is blamed for one incident), with the latest such change and the reason in words.'
 AS
 WITH incident_services AS (
-    SELECT i.incident_id, i.source_system AS service
+    SELECT
+        i.incident_id,
+        COALESCE(i.affected_services[0]::VARCHAR, i.source_system) AS service,
+        COALESCE(i.detected_at, i.created_at) AS started_at,
+        LAG(COALESCE(i.detected_at, i.created_at)) OVER (PARTITION BY COALESCE(i.affected_services[0]::VARCHAR, i.source_system) ORDER BY COALESCE(i.detected_at, i.created_at), i.incident_id) AS previous_started_at
     FROM INCIDENTS.CORE.INCIDENTS AS i
-    WHERE i.source_system IS NOT NULL
-    UNION
-    SELECT i.incident_id, s.value::VARCHAR AS service
-    FROM INCIDENTS.CORE.INCIDENTS AS i, LATERAL FLATTEN(input => i.affected_services) AS s
+    WHERE COALESCE(i.affected_services[0]::VARCHAR, i.source_system) IS NOT NULL
 ),
 change_buckets AS (
     SELECT c.change_key, c.service, c.changed_at, FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, c.changed_at) / 30) + b.shift AS bucket
@@ -2269,18 +2270,19 @@ change_buckets AS (
     WHERE c.status IN ('success', 'failure')
 ),
 followed AS (
-    SELECT DISTINCT s.incident_id, c.change_key, c.changed_at
+    SELECT s.incident_id, s.service, s.started_at, s.previous_started_at, c.change_key, c.changed_at
     FROM incident_services AS s
-    JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = s.incident_id
     JOIN change_buckets AS c
-      ON c.service = s.service AND c.bucket = FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, COALESCE(i.detected_at, i.created_at)) / 30)
-    WHERE c.changed_at <= COALESCE(i.detected_at, i.created_at)
-      AND c.changed_at >= DATEADD('minute', -30, COALESCE(i.detected_at, i.created_at))
+      ON c.service = s.service AND c.bucket = FLOOR(DATEDIFF('minute', '1970-01-01 00:00:00'::TIMESTAMP_NTZ, s.started_at) / 30)
+    WHERE c.changed_at <= s.started_at
+      AND c.changed_at >= DATEADD('minute', -30, s.started_at)
 ),
 ranked AS (
     SELECT
         f.incident_id,
         f.change_key,
+        f.changed_at,
+        f.previous_started_at,
         COUNT(*) OVER (PARTITION BY f.incident_id) AS changes_in_window,
         ROW_NUMBER() OVER (PARTITION BY f.incident_id ORDER BY f.changed_at DESC, f.change_key) AS pick
     FROM followed AS f
@@ -2304,12 +2306,14 @@ SELECT
     'started ' || TO_VARCHAR(ROUND(DATEDIFF('second', c.changed_at, COALESCE(i.detected_at, i.created_at)) / 60, 1)) || ' min after the '
         || IFF(c.status = 'failure', 'failed ', '') || 'change ' || COALESCE(c.version, c.change_key)
         || ' to ' || c.service || COALESCE(' in ' || c.environment, '')
-        || IFF(r.changes_in_window > 1, ' (the latest of ' || TO_VARCHAR(r.changes_in_window) || ' changes to its services in the '
-               || TO_VARCHAR(30) || ' min before)', '') AS reason
+        || ', the first ' || c.service || ' incident after it'
+        || IFF(r.changes_in_window > 1, ' (the latest of ' || TO_VARCHAR(r.changes_in_window) || ' changes to '
+               || c.service || ' in the ' || TO_VARCHAR(30) || ' min before)', '') AS reason
 FROM ranked AS r
 JOIN INCIDENTS.CORE.INCIDENTS AS i ON i.incident_id = r.incident_id
 JOIN INCIDENTS.CORE.CHANGE_EVENTS AS c ON c.change_key = r.change_key
 WHERE r.pick = 1
+  AND (r.previous_started_at IS NULL OR r.previous_started_at < r.changed_at)
 ;
 
 CREATE OR REPLACE VIEW INCIDENTS.CORE.V_SERVICE_CHANGE_FAILURE

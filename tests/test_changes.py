@@ -128,25 +128,43 @@ def test_the_window_edges_of_change_correlation(ws: Workspace) -> None:
         change("checkout", "2026-12-01T10:30:00Z", "c1"),  # exactly 30 min before the checkout alert: follows
         change("cart", "2026-12-01T10:29:59Z", "k1"),  # 30 min 1 s before the cart alert: too early
         change("search", "2026-12-01T11:00:01Z", "s1"),  # 1 s after the search alert: after, not before
+        change("refunds", "2026-12-01T11:00:00Z", "r1"),  # at the very second the refunds alert starts: follows
         change("payments", "2026-12-01T10:30:00Z", "p1", "in_progress"),  # never took effect
         change("catalog", "2026-12-01T10:35:00Z", "g1", "failure"),  # a failed change counts
         change("catalog", "2026-12-01T10:50:00Z", "g2"),  # ... the latest of two is shown
+        change("shipping", "2026-12-01T10:45:00Z", "h1"),  # to another service than inventory's own
+        change("orders", "2026-12-01T10:40:00Z", "o1"),  # two orders incidents follow: the first is linked
     ]))
     ws.ingest("\n".join([alert(s, "2026-12-01T11:00:00Z", f"Down{s}")
-                         for s in ("checkout", "cart", "search", "payments", "catalog", "inventory")]))
-    rows = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_CHANGE_INCIDENTS")}
-    assert sorted(rows) == ["catalog", "checkout"]
-    assert (rows["checkout"]["VERSION"], float(rows["checkout"]["MINUTES_AFTER_CHANGE"])) == ("c1", 30.0)
-    assert rows["checkout"]["REASON"] == "started 30.0 min after the change c1 to checkout in production"
-    assert (rows["catalog"]["VERSION"], rows["catalog"]["CHANGES_IN_WINDOW"]) == ("g2", 2)
-    assert "latest of 2 changes" in rows["catalog"]["REASON"]
+                         for s in ("checkout", "cart", "search", "refunds", "payments", "catalog", "inventory",
+                                   "orders")]))
+    ws.ingest(alert("orders", "2026-12-01T11:10:00Z", "OrdersSlow"))
+    # inventory's incident also lists shipping, after its own service: a change to shipping does not link it
+    ws.query("UPDATE INCIDENTS SET AFFECTED_SERVICES = ARRAY_CONSTRUCT('inventory', 'shipping') "
+             "WHERE SOURCE_SYSTEM = 'inventory'")
+    assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS WHERE AFFECTED_SERVICES[1]::VARCHAR = 'shipping'")[0]["N"] == 1
+    rows = {r["TITLE"]: r for r in ws.query("SELECT * FROM V_CHANGE_INCIDENTS")}
+    assert sorted((r["SERVICE"], r["VERSION"]) for r in rows.values()) == [
+        ("catalog", "g2"), ("checkout", "c1"), ("orders", "o1"), ("refunds", "r1")]
+    checkout = next(r for r in rows.values() if r["SERVICE"] == "checkout")
+    assert float(checkout["MINUTES_AFTER_CHANGE"]) == 30.0
+    assert checkout["REASON"] == ("started 30.0 min after the change c1 to checkout in production, "
+                                  "the first checkout incident after it")
+    catalog = next(r for r in rows.values() if r["SERVICE"] == "catalog")
+    assert catalog["CHANGES_IN_WINDOW"] == 2
+    assert catalog["REASON"].endswith("(the latest of 2 changes to catalog in the 30 min before)")
+    orders = [r["STARTED_AT"] for r in rows.values() if r["SERVICE"] == "orders"]
+    assert [str(t)[:19].replace("T", " ") for t in orders] == ["2026-12-01 11:00:00"]  # not OrdersSlow at 11:10
+    assert float(next(r for r in rows.values() if r["SERVICE"] == "refunds")["MINUTES_AFTER_CHANGE"]) == 0.0
     dora = {r["SERVICE"]: r for r in ws.query("SELECT * FROM V_SERVICE_CHANGE_FAILURE")}
     assert (dora["catalog"]["CHANGES"], dora["catalog"]["FAILED_CHANGES"],
             dora["catalog"]["CHANGES_FOLLOWED_BY_INCIDENTS"], float(dora["catalog"]["CHANGE_FAILURE_RATE_PCT"])) == (
         2, 1, 1, 50.0)
+    assert (dora["orders"]["CHANGES_FOLLOWED_BY_INCIDENTS"], dora["orders"]["INCIDENTS_AFTER_CHANGES"]) == (1, 1)
     assert "payments" not in dora and float(dora["cart"]["CHANGE_FAILURE_RATE_PCT"]) == 0.0
+    assert float(dora["shipping"]["CHANGE_FAILURE_RATE_PCT"]) == 0.0
     impact = ws.query("SELECT VERSION, INCIDENTS, IMPACT_RANK FROM V_CHANGE_IMPACT ORDER BY VERSION")
-    assert [(r["VERSION"], r["INCIDENTS"]) for r in impact] == [("c1", 1), ("g2", 1)]
+    assert [(r["VERSION"], r["INCIDENTS"]) for r in impact] == [("c1", 1), ("g2", 1), ("o1", 1), ("r1", 1)]
 
 
 def test_receive_takes_changes_on_their_own_path(ws: Workspace) -> None:
@@ -193,7 +211,7 @@ def test_the_seed_emits_the_changes_behind_its_deploy_incidents(ws: Workspace) -
     ws.seed(incidents=400)
     result = backtest(ws.session, ws.dep, baseline_hours=24)
     assert result.caused > 20
-    assert result.linked.recall == 1.0 and (result.linked.precision or 0) >= 0.85
+    assert (result.linked.recall or 0) >= 0.9 and (result.linked.precision or 0) >= 0.9  # the goal of issue 28
     assert (result.baseline.precision or 0) < (result.linked.precision or 0) - 0.3
     kinds = {r["SOURCE_FORMAT"] for r in ws.query("SELECT DISTINCT SOURCE_FORMAT FROM CHANGE_EVENTS")}
     assert kinds == {"seed"}
@@ -225,8 +243,12 @@ def test_overlapping_incidents_of_a_service_cluster_and_related_shows_them_with_
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     assert [r["incident_number"] for r in found["cluster"]] == ["ALERT-000000000001", "ALERT-000000000002"]
-    assert [(r["version"], r["linked"]) for r in found["changes"]] == [("c9", True)]
+    # c9 is blamed for the first checkout incident after it, not for this later one of its cluster
+    assert [(r["version"], r["linked"], r["linked_incident"]) for r in found["changes"]] == [
+        ("c9", False, "ALERT-000000000001")]
     text_out = runner.invoke(app, ["related", "ALERT-000000000002", "--project-dir", str(repo), "--env", "dev"])
-    assert text_out.exit_code == 0 and "linked (v_change_incidents)" in text_out.output
+    assert text_out.exit_code == 0 and "(linked to ALERT-000000000001, the first incident after it)" in text_out.output
+    first = runner.invoke(app, ["related", "ALERT-000000000001", "--project-dir", str(repo), "--env", "dev"])
+    assert first.exit_code == 0 and "c9 (success)  <- linked (v_change_incidents)" in first.output
     missing = runner.invoke(app, ["related", "INC-0000-000000", "--project-dir", str(repo), "--env", "dev"])
     assert missing.exit_code == 2 and "no incident numbered" in missing.output

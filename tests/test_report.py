@@ -99,7 +99,7 @@ def test_every_section_is_titled_with_its_view_and_definition(report_html: Path)
     text = report_html.read_text(encoding="utf-8")
     comments = {v.name: str(v.comment) for v in load_project(REPO).views}
     data = island(text)
-    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 17
+    assert [s["key"] for s in data["sections"]] == [s.key for s in SECTIONS] and len(SECTIONS) == 18
     for section in data["sections"]:
         for view in section["views"]:
             assert view["definition"] == comments[view["name"]]
@@ -226,7 +226,7 @@ def test_single_day_renders(on_seeded: Path, runner: CliRunner, tmp_path: Path) 
     out = tmp_path / "day.html"
     day = runner.invoke(app, ["report", "--from", "2026-06-15", "--to", "2026-06-15", "-o", str(out)])
     assert day.exit_code == 0, day.output
-    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/18 bounds" in day.stderr  # progress on stderr
+    assert f"wrote {out}" in day.stderr.replace("\n", "") and " 1/19 bounds" in day.stderr  # progress on stderr
     data = island(out)
     assert (data["period"]["days"], data["period"]["previous"]["from"]) == (1, "2026-06-14")
     [direct] = query("SELECT COUNT(*) AS n FROM v_incident_overview WHERE created_at::DATE = '2026-06-15'::DATE")
@@ -241,8 +241,9 @@ def test_empty_period_renders(on_seeded: Path, runner: CliRunner, tmp_path: Path
     data = island(empty)
     assert records(data, "headline")[0]["incidents"] == 0
     period_sections = [s["empty"] for s in data["sections"] if s["scope"] == "period" and s["key"] != "headline"]
-    assert period_sections == [True] * 4  # SLA by priority, on-call load, alert noise, top incidents
+    assert period_sections == [True] * 5  # SLA by priority, on-call load, alert noise, clusters, top incidents
     assert "No incidents created in the period." in empty.read_text(encoding="utf-8")
+    assert "No two incidents of one service overlapped in time in the period." in empty.read_text(encoding="utf-8")
 
 
 def test_empty_warehouse_renders_no_data(project_copy: Path, deployed_local: Path) -> None:
@@ -317,6 +318,28 @@ def test_out_in_a_missing_folder_is_exit_2_before_any_query(project_copy: Path, 
     assert not (local_dir / "INCIDENTS.db").exists()
 
 
+def test_top_clusters_of_the_period_equal_v_incident_clusters(report_html: Path, on_seeded: Path) -> None:
+    data = island(report_html)
+    start, end = data["period"]["from"], data["period"]["to"]
+    direct = query(
+        "SELECT cluster_id, MAX(cluster_size) AS size, MIN(cluster_first_at) AS first_at, "
+        "LISTAGG(IFF(likely_duplicate, incident_number, NULL), ', ') WITHIN GROUP (ORDER BY started_at) AS dups "
+        f"FROM v_incident_clusters WHERE cluster_first_at >= '{start}'::DATE "
+        f"AND cluster_first_at < DATEADD('day', 1, '{end}'::DATE) GROUP BY cluster_id ORDER BY size DESC, first_at")
+    shown = records(data, "clusters")
+    assert direct, "the seeded period has a cluster"
+    assert [(r["cluster_id"], r["cluster_size"], r["duplicate_numbers"] or None) for r in shown] == [
+        (r["cluster_id"], r["size"], r["dups"] or None) for r in direct][:10]
+    [head] = records(data, "headline")
+    assert shown[0]["period_incidents"] == head["incidents"]
+    assert shown[0]["period_clustered_incidents"] == sum(r["size"] for r in direct)
+    text = report_html.read_text(encoding="utf-8")
+    html = text[text.index('<section id="clusters">'):text.index('<section id="escalation_reopen">')]
+    assert f"{shown[0]['cluster_id']}" in html and "Folded incidents" in html
+    dups = [r["duplicate_numbers"] for r in shown if r["duplicate_numbers"]]
+    assert not dups or dups[0] in html
+
+
 # --------------------------------------------------------------------------- a real browser
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed here (/usr/bin/chromium); "
@@ -339,6 +362,7 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
                 ".filter(m => { const b = m.getBBox(); return b.width * b.height > 0; }).length)")
             sizes = page.eval_on_selector_all("figure.chart svg", "svgs => svgs.map(s => s.getBBox().width)")
             risk_marks = page.eval_on_selector_all("#risk_planning figure.chart svg .mark", "ms => ms.length")
+            clusters = page.inner_text("#clusters")
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "report-full.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -352,6 +376,9 @@ def test_report_in_headless_chromium(report_html: Path) -> None:
     assert requests == [report_html.as_uri()]
     assert len(marks) >= 12 and all(n > 0 for n in marks), marks
     assert risk_marks > 0, "the Risk and planning section draws its forecast"
+    # the seeded period's cluster, as a reader sees it: its id, its likely duplicate and the noise tiles
+    assert "Top clusters of the period" in clusters and "#INC-2026-" in clusters
+    assert "folded incidents" in clusters.lower()
     assert all(w > 0 for w in sizes), sizes
     assert shot.stat().st_size > 50_000
     # 420 px wide: nothing scrolls the page sideways, a wide table scrolls in its own box, and every

@@ -26,7 +26,8 @@ def related(
 
     Related: the incidents of its service that overlap it in time (v_incident_clusters; a later one
     of the leader's category is a likely duplicate). Changes: those to its services in the --hours
-    before it started, latest first; the one v_change_incidents links it to is marked.
+    before it started, latest first; the one v_change_incidents links it to is marked, and a change
+    blamed for another incident (the first of its service after the change) names that one.
     Exit 2 when no incident has that number.
 
     Examples: incidents related INC-2026-000123; incidents related ALERT-000000000017 --hours 72 -f json
@@ -55,6 +56,8 @@ def _text(result: RelatedResult) -> None:
         return
     out.print(f"Changes to its services in the {result.hours} h before it started (latest first):")
     for row in result.changes:
-        mark = "  <- linked (v_change_incidents)" if row["linked"] else ""
+        mark = ("  <- linked (v_change_incidents)" if row["linked"] else
+                f"  (linked to {fmt.escape(str(row['linked_incident']))}, the first incident after it)"
+                if row["linked_incident"] else "")
         out.print(f"  {float(row['minutes_before']):>8.1f} min before  {fmt.escape(str(row['service']))} "
                   f"{fmt.escape(str(row['version'] or row['change_key']))} ({row['status']}){mark}")

@@ -2,10 +2,12 @@
 v_service_change_failure, v_change_impact over change_events), and how well that finds the incidents
 changes caused, measured against known truth (`backtest`).
 
-The rule (templates/views/_changes.sql.j2): an incident follows a change made to one of its services
-(source_system or affected_services) that took effect (success or failure) at most
+The rule (templates/views/_changes.sql.j2): an incident follows a change made to its service (its first
+affected service, else source_system) that took effect (success or failure) at most
 `variables.change_window_minutes` (config/project.yml) before the incident started (detected_at, else
-created_at). Deterministic and explainable: v_change_incidents says why, in words.
+created_at), when no other incident of that service started between the change and it (a change is
+blamed for the first incident of its service after it). Deterministic and explainable:
+v_change_incidents says why, in words.
 """
 
 from __future__ import annotations

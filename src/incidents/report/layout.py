@@ -68,7 +68,8 @@ def table(records: Sequence[dict[str, Any]], cols: Sequence[Col], caption: str =
     headers = tuple(h for h, _, _ in cols)
     numeric = tuple(fn not in (f.text, f.when) for _, _, fn in cols)
     rows = tuple(tuple(fn(r[c]) for _, c, fn in cols) for r in records)
-    wide = tuple(i for i, (_, c, _) in enumerate(cols) if c in ("title", "category_name", "team"))
+    free_text = ("title", "category_name", "team", "leader_category_name", "duplicate_numbers")
+    wide = tuple(i for i, (_, c, _) in enumerate(cols) if c in free_text)
     return Table(headers, numeric, rows, caption, wide, tuple(headers.index(h) for h in brief))
 
 
@@ -335,6 +336,36 @@ def alert_grouping(report: ReportData, s: SectionResult) -> Body:
                 "instead of opening their own")])
 
 
+CLUSTER_NOTE = ("A cluster is a run of incidents of one service (the first affected service, else the source "
+                "system) that overlap in time; its first incident leads it, and a later one of the leader's "
+                "category is a likely duplicate. Folded: incidents after the first of their cluster, per 100 "
+                "incidents created in the period - what grouping would have saved the responders.")
+
+
+def clusters(report: ReportData, s: SectionResult) -> Body:
+    rs = s.records
+    top = rs[0]
+    folded = int(top["period_clustered_incidents"]) - int(top["period_clusters"])
+    tiles = [Tile("Clusters", f.count(top["period_clusters"]), f"{f.count(top['period_clustered_incidents'])} "
+                  "incidents in them"),
+             Tile("Folded incidents", f.count(folded), f"{f.pct(top['period_noise_pct'])} of the "
+                  f"{f.count(top['period_incidents'])} incidents of the period", "amber" if folded else ""),
+             Tile("Likely duplicates", f.count(top["period_likely_duplicates"]), "same category as the leader")]
+    chart = hbars("Incidents per cluster (named by its leader): the leader, its likely duplicates and the others",
+                  [r["leader_number"] for r in rs],
+                  [Series("leader", SERIES[0], [1.0] * len(rs)),
+                   Series("likely duplicates", SERIES[3], _vals(rs, "likely_duplicates")),
+                   Series("others", SERIES[4], _vals(rs, "other_incidents"))], f.count, tick_fmt=_tick,
+                  stacked=True, label_width=130)
+    return Body(tiles=tiles, charts=[chart], notes=[CLUSTER_NOTE], tables=[table(rs, [
+        ("cluster", "cluster_id", f.text), ("service", "service", f.text), ("size", "cluster_size", f.count),
+        ("first", "cluster_first_at", f.when), ("last", "cluster_last_at", f.when),
+        ("span", "cluster_minutes", f.minutes), ("category", "leader_category_name", f.text),
+        ("likely duplicates", "duplicate_numbers", f.text)],
+        caption="The largest clusters that began in the period; first: earliest start, last: latest end (UTC)",
+        brief=("cluster", "size", "first", "likely duplicates"))])
+
+
 def escalation_reopen(report: ReportData, s: SectionResult) -> Body:
     rs = s.records
     chart = hbars("Escalation and reopen rate by priority", [r["priority"] for r in rs],
@@ -486,6 +517,7 @@ LAYOUTS: dict[str, Callable[[ReportData, SectionResult], Body]] = {
     "headline": headline, "trends": trends, "sla_by_priority": sla_by_priority, "durations": durations,
     "revenue_by_category": revenue_by_category, "heatmap": heatmap_section, "aging_risk": aging_risk,
     "teams": teams, "oncall_load": oncall_load, "alert_noise": alert_noise, "alert_grouping": alert_grouping,
+    "clusters": clusters,
     "escalation_reopen": escalation_reopen,
     "peak_event": peak_event, "solutions": solutions, "high_impact": high_impact, "risk_planning": risk_planning,
     "data_quality": data_quality,
