@@ -160,7 +160,8 @@ BEGIN
     ),
     picked AS (
         SELECT ch.fingerprint, ch.episode_no, a.payload['labels'] AS labels, a.payload['annotations'] AS annotations,
-               a.payload['generatorURL'] AS generator_url
+               a.payload['generatorURL'] AS generator_url,           CASE a.source_format WHEN 'grafana' THEN 'Grafana' WHEN 'pagerduty' THEN 'PagerDuty'
+                    ELSE 'Alertmanager' END AS sender
         FROM chosen AS ch
         JOIN INCIDENTS.CORE.RAW_ALERTS AS a ON a.load_id = ch.load_id AND a.alert_index = ch.alert_index
     ),
@@ -269,7 +270,7 @@ BEGIN
         SELECT r.fingerprint, r.episode_no,
                IFF(rr.ref IS NULL OR rr.role = 'member', r.starts_at, LEAST(r.starts_at, gs.first_start)) AS starts_at,
                IFF(rr.ref IS NULL, c.ends_at, IFF(gs.firing = 0, gs.last_end, NULL)) AS ends_at,
-               r.notifications, pk.labels, pk.generator_url,
+               r.notifications, pk.labels, pk.generator_url, pk.sender,
                COALESCE(rr.role, 'single') AS role, rr.group_key, COALESCE(rr.new_link, FALSE) AS new_link,
                rr.member_incident_id, lnb.new_no AS leader_new_no,
                q.queued_through, nb.new_no,
@@ -411,7 +412,7 @@ BEGIN
         WHERE add_opening_row
         UNION ALL
         SELECT incident_id, 2, 'new', 'resolved', system_user_id,
-               'Alert ' || alertname || ' resolved (Alertmanager endsAt)', ends_at
+               'Alert ' || alertname || ' resolved (' || sender || ')', ends_at
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE add_resolution_row
     ) AS t;
@@ -432,7 +433,7 @@ BEGIN
            t.incident_id, t.system_user_id, 'system', t.body, FALSE, TRUE, t.created_at
     FROM (
         SELECT incident_id, 1 AS step, system_user_id, starts_at AS created_at,
-               'Opened from Alertmanager alert ' || alertname || ' (fingerprint ' || fingerprint || ').' AS body
+               'Opened from ' || sender || ' alert ' || alertname || ' (fingerprint ' || fingerprint || ').' AS body
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE add_opening_comment
         UNION ALL
@@ -442,12 +443,12 @@ BEGIN
         WHERE repeated
         UNION ALL
         SELECT incident_id, 3, system_user_id, ends_at,
-               'Resolved automatically: Alertmanager reports alert ' || alertname || ' resolved.'
+               'Resolved automatically: ' || sender || ' reports alert ' || alertname || ' resolved.'
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE add_resolution_comment
         UNION ALL
         SELECT incident_id, 3, system_user_id, SYSDATE(),
-               'Alertmanager reports alert ' || alertname || ' resolved; the status is left to the person handling this incident.'
+               sender || ' reports alert ' || alertname || ' resolved; the status is left to the person handling this incident.'
         FROM INCIDENTS.CORE.INGEST_EPISODES
         WHERE note_resolve
         UNION ALL

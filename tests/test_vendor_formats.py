@@ -154,6 +154,9 @@ def test_pagerduty_triggered_opens_acknowledged_is_ignored_resolved_resolves(
     assert (row["STATUS"], row["RESOLVED"]) == ("resolved", "2020-04-09 16:02:41.204")
     assert raw_alerts(ws) == [("pagerduty", "pagerduty:PGR0VU2", "firing", None),
                               ("pagerduty", "pagerduty:PGR0VU2", "resolved", None)]
+    bodies = [r["BODY"] for r in ws.query("SELECT BODY FROM INCIDENT_COMMENTS ORDER BY COMMENT_ID")]
+    assert bodies[0].startswith("Opened from PagerDuty alert A little bump in the road")  # the sender, named
+    assert bodies[-1] == "Resolved automatically: PagerDuty reports alert A little bump in the road resolved."
 
 
 def test_a_reopened_pagerduty_incident_opens_a_new_incident_after_the_resolved_one(ws: Workspace) -> None:
