@@ -259,7 +259,11 @@ def test_diff_reads_grants_in_a_number_of_queries_fixed_by_the_roles(workspace: 
     grants = [s for s in sent if s.startswith(("SHOW GRANTS", "SHOW FUTURE GRANTS"))]
     assert len(grants) == 2 * 4 + 1  # TO and OF per role, FUTURE once
     assert sum(s.startswith("SHOW TASKS") for s in sent) == 1  # every task's state, once
-    assert len(sent) - len(grants) <= 6  # the schema's own introspection (4), the tasks, the masking policies
+    assert sum(s.startswith("SHOW STREAMS") for s in sent) == 1  # every stream's staleness, once
+    assert sum("TAG_REFERENCES_ALL_COLUMNS(" in s for s in sent) == 1  # every PII table's tags, in one query
+    # The schema's own introspection (4, clustering keys with the tables), the tasks, the masking policies,
+    # the streams, the tags.
+    assert len(sent) - len(grants) <= 8
 
 
 def test_a_dropped_role_is_created_again_with_its_grants(seeded: Callable[[str], Path], runner: CliRunner) -> None:

@@ -334,3 +334,24 @@ def test_a_backslash_string_default_is_compared_by_value_in_either_spelling(desi
     live = in_sync(changed)  # no history row of the column's default: the fallback comparison
     set_column(live, "USERS", "PATH_HINT", default_text=live_text, default=live_text)
     assert kinds(diff(changed, live, SNOWFLAKE)) == ([("default_changed", "users", "path_hint")] if drift else [])
+
+
+@pytest.mark.parametrize(("live_key", "expected"), [
+    (None, []),  # the target does not report clustering keys (fakesnow): never drift
+    ("LINEAR(TO_DATE(LANDED_AT))", []),  # Snowflake's spelling of the declared key
+    ("", [("dropped_clustering_key", "raw_import_rows", None)]),
+    ("LINEAR(LOAD_ID)", [("clustering_key_changed", "raw_import_rows", None)]),
+])
+def test_a_clustering_key_is_compared_by_its_columns_where_the_target_reports_it(
+        desired: DesiredState, live_key: str | None, expected: list[tuple[str, str, None]]) -> None:
+    live = in_sync(desired)
+    live.tables["RAW_IMPORT_ROWS"] = dataclasses.replace(live.tables["RAW_IMPORT_ROWS"], clustering_key=live_key)
+    assert kinds(diff(desired, live, SNOWFLAKE)) == expected
+
+
+def test_an_undeclared_clustering_key_is_drift_on_a_table_declaring_none(desired: DesiredState) -> None:
+    live = in_sync(desired)
+    live.tables["USERS"] = dataclasses.replace(live.tables["USERS"], clustering_key="LINEAR(EMAIL)")
+    [change] = diff(desired, live, SNOWFLAKE)
+    assert (change.kind, change.object, change.declared, change.live) == (
+        "clustering_key_changed", "users", None, "LINEAR(EMAIL)")

@@ -240,3 +240,42 @@ def test_diff_reports_an_unset_masking_policy_by_column_and_deploy_sets_it_again
     with Workspace.open(root) as ws:
         assert ws.diff().in_sync
         assert one(ws, "SELECT COUNT(*) FROM users WHERE email = 'ana.silva@shop.example'") == 0
+
+
+def _replace_incidents(ws: Workspace) -> str:
+    """CREATE OR REPLACE TABLE incidents, its own definition: Snowflake drops the table's history, so the audit
+    stream on it goes stale (https://docs.snowflake.com/en/user-guide/streams-intro)."""
+    from incidents.kinds.table import Tables
+
+    declared = next(o for o in Tables().desired(ws.dep) if o.name == "incidents")
+    return declared.statements[0].replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE", 1)
+
+
+DRIFTS = {  # by hand -> what diff names (kind, object, column) -> the statement deploy repairs it with
+    "tag": (lambda ws: "ALTER TABLE INCIDENTS.CORE.USERS MODIFY COLUMN EMAIL UNSET TAG INCIDENTS.CORE.CLASSIFICATION",
+            ("unset_tag", "users.pii", "email"),
+            "ALTER TABLE INCIDENTS.CORE.USERS MODIFY COLUMN EMAIL SET TAG INCIDENTS.CORE.CLASSIFICATION = 'pii'"),
+    "stream": (_replace_incidents, ("stale_stream", "incidents_audit_stream", None),
+               "CREATE OR REPLACE STREAM INCIDENTS.CORE.INCIDENTS_AUDIT_STREAM ON TABLE INCIDENTS.CORE.INCIDENTS"),
+    "clustering": (lambda ws: "ALTER TABLE INCIDENTS.CORE.RAW_IMPORT_ROWS DROP CLUSTERING KEY",
+                   ("dropped_clustering_key", "raw_import_rows", None),
+                   "ALTER TABLE INCIDENTS.CORE.RAW_IMPORT_ROWS CLUSTER BY (TO_DATE(LANDED_AT));"),
+}
+
+
+@pytest.mark.parametrize("drift", list(DRIFTS))
+def test_diff_names_a_drift_made_by_hand_and_deploy_repairs_it(deployed: Callable[[str | None], Path],
+                                                               runner: CliRunner, drift: str) -> None:
+    by_hand, named, repair = DRIFTS[drift]
+    root = deployed(None)
+    with Workspace.open(root) as ws:
+        ws.session.execute(by_hand(ws))
+    found = runner.invoke(app, ["diff", "--project-dir", str(root), "--format", "json"])
+    assert found.exit_code == 1, found.output
+    assert [(c["kind"], c["object"], c["column"]) for c in json.loads(found.stdout)["changes"]] == [named]
+    plan = runner.invoke(app, ["diff", "--project-dir", str(root), "--format", "sql"])
+    assert repair in plan.stdout, plan.stdout
+    deployed_now = runner.invoke(app, ["deploy", "--project-dir", str(root)])
+    assert deployed_now.exit_code == 0, deployed_now.output
+    clean = runner.invoke(app, ["diff", "--project-dir", str(root)])
+    assert clean.exit_code == 0, clean.output

@@ -94,18 +94,22 @@ def created_and_dropped(pc: PlanContext) -> tuple[set[str], set[str]]:
     return fresh, strays
 
 
-def object_steps(pc: PlanContext, objects: Sequence[Desired], also: tuple[ChangeKind, ...] = ()) -> list[Step]:
+def object_steps(pc: PlanContext, objects: Sequence[Desired], also: tuple[ChangeKind, ...] = (),
+                 remade: tuple[ChangeKind, ...] = ()) -> list[Step]:
     """Made when missing or changed (or a change of a kind in `also`: made again), and again when the
-    table it sits on is created by this plan (a new table has none of its policies, tags or streams)."""
+    table it sits on is created by this plan (a new table has none of its policies, tags or streams).
+    A change of a kind in `remade` makes it again as on a new table (a stale stream: CREATE OR REPLACE)."""
     if not compared(pc.dep, pc.live):
         return []
-    wanted = {(c.object_kind, c.object): c for c in pc.of_kind(MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT, *also)}
+    wanted = {(c.object_kind, c.object): c
+              for c in pc.of_kind(MISSING_ACCESS_OBJECT, CHANGED_ACCESS_OBJECT, *also, *remade)}
     fresh, strays = created_and_dropped(pc)
     blocked = fresh & (strays - dropped(pc))  # their create is refused this time
     steps = []
     for obj in objects:
         change = wanted.get((obj.kind, obj.name))
-        again = obj.on_table is not None and obj.on_table.upper() in fresh - blocked
+        again = (obj.on_table is not None and obj.on_table.upper() in fresh - blocked) or (
+            change is not None and change.kind in remade)
         if obj.deployed and (change is not None or again):
             action = REPLACE if change is not None and change.kind != MISSING_ACCESS_OBJECT else CREATE
             steps.append(Step(obj.kind, obj.name, action, obj.statements_on_new_table if again else obj.statements,

@@ -254,6 +254,8 @@ class LiveTable:
     row_count: int | None
     comment: str | None
     dynamic: bool = False  # a dynamic table (Snowflake's TABLES.IS_DYNAMIC; read where the target has them)
+    # TABLES.CLUSTERING_KEY as reported ("" for none); None where the target does not report it (fakesnow).
+    clustering_key: str | None = None
 
 
 @dataclass(frozen=True)

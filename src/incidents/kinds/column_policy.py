@@ -1,5 +1,6 @@
 """Where the masking policies and the tag sit: on each table's PII columns, one object per table
-(`<table>.pii`, recorded as a masking_policy), set again whenever the table is new."""
+(`<table>.pii`, recorded as a masking_policy), set again whenever the table is new, a policy was unset
+(read here) or the tag was unset (read by kinds.tag)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from incidents.kinds.base import (
     statement,
 )
 from incidents.kinds.masking_policy import MASKING_POLICY, policy_name
-from incidents.kinds.tag import TAG_NAME
+from incidents.kinds.tag import TAG_NAME, UNSET_TAG
 from incidents.project.deployment import Deployment
 from incidents.project.models import Table
 from incidents.sql.session import Session
@@ -92,7 +93,8 @@ class ColumnPolicies(Kind):
         return changes
 
     def steps(self, pc: PlanContext) -> list[Step]:
-        return object_steps(pc, pc.desired.objects.get(self.name, ()), also=(UNSET_MASKING_POLICY,))
+        # An unset tag (kinds.tag) is repaired here too: this object's statements set the policy and the tag.
+        return object_steps(pc, pc.desired.objects.get(self.name, ()), also=(UNSET_MASKING_POLICY, UNSET_TAG))
 
     def check_statement(self, statement: str, source: str) -> bool:
         import re

@@ -45,9 +45,10 @@ class Containers(Kind):
 
     def read_live(self, session: Session, dep: Deployment, live: LiveState) -> None:
         try:
-            # Snowflake (and the Snowflake-rules target) say which tables are dynamic; fakesnow has no such column.
-            rows = session.query(dep.render("introspect/tables.sql.j2", dynamic=session.access_control),
-                                 obj=dep.database)
+            # Snowflake (and the Snowflake-rules target) say which tables are dynamic and their clustering keys;
+            # fakesnow has neither column.
+            rows = session.query(dep.render("introspect/tables.sql.j2", dynamic=session.access_control,
+                                            clustering=session.access_control), obj=dep.database)
         except TargetError as exc:
             if error_number(exc) == DOES_NOT_EXIST:
                 return  # no database yet: everything is missing
@@ -57,8 +58,9 @@ class Containers(Kind):
         for r in rows:  # the schema's tables, columns to come (kinds.table)
             if r["TABLE_NAME"] and r["TABLE_TYPE"] != "VIEW":
                 count = r["ROW_COUNT"]
+                key = str(r["CLUSTERING_KEY"] or "") if "CLUSTERING_KEY" in r else None
                 live.tables[r["TABLE_NAME"]] = LiveTable(r["TABLE_NAME"], {}, int(count) if count is not None else None,
-                                                         r["COMMENT"] or None, str(r.get("IS_DYNAMIC")) == "YES")
+                                                         r["COMMENT"] or None, str(r.get("IS_DYNAMIC")) == "YES", key)
 
     def changes(self, dc: DiffContext) -> list[Change]:
         changes = []

@@ -3,9 +3,10 @@
 Live: the columns of every table of the schema in one INFORMATION_SCHEMA.COLUMNS query (the tables
 themselves come with the schema, kinds.containers). Types are canonicalised on both sides
 (sql.types); what a backend cannot store (fakesnow forgets column comments and VARCHAR lengths on
-reopen, reports LTZ as TZ) is not called drift: the target's Capabilities say what to compare. Keys,
-clustering, retention and comments are not introspected: the checksum the last deploy recorded
-tells they changed.
+reopen, reports LTZ as TZ) is not called drift: the target's Capabilities say what to compare. Where
+the target reports it (Snowflake's TABLES.CLUSTERING_KEY, read with the schema's tables), a clustering
+key dropped or changed by hand is drift and deploy sets the declared key again. Keys, retention and
+comments are not introspected: the checksum the last deploy recorded tells they changed.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ MISSING_COLUMN, RENAMED_COLUMN, UNEXPECTED_COLUMN = (ChangeKind("missing_column"
 TYPE_CHANGED, NULLABILITY_CHANGED, DEFAULT_CHANGED = (ChangeKind("type_changed"), ChangeKind("nullability_changed"),
                                                       ChangeKind("default_changed"))
 COMMENT_CHANGED, TABLE_COMMENT_CHANGED = ChangeKind("comment_changed"), ChangeKind("table_comment_changed")
+DROPPED_CLUSTERING_KEY = ChangeKind("dropped_clustering_key")
+CLUSTERING_KEY_CHANGED = ChangeKind("clustering_key_changed")
 
 
 class Tables(Kind):
@@ -71,7 +74,7 @@ class Tables(Kind):
     object_kinds = (TABLE, COLUMN)
     change_kinds = (MISSING_TABLE, UNEXPECTED_TABLE, MISSING_COLUMN, RENAMED_COLUMN, UNEXPECTED_COLUMN,
                     TYPE_CHANGED, NULLABILITY_CHANGED, DEFAULT_CHANGED, COMMENT_CHANGED, TABLE_COMMENT_CHANGED,
-                    CONFIG_CHANGED)
+                    DROPPED_CLUSTERING_KEY, CLUSTERING_KEY_CHANGED, CONFIG_CHANGED)
 
     def desired(self, dep: Deployment) -> Sequence[Desired]:
         return [rendered(dep, TABLE, t.name, "schema/table.sql.j2", source=t.source, file=SCHEMA_FILE,
@@ -203,11 +206,37 @@ def _declared_table_diff(obj: Desired, live: LiveState, caps: Capabilities) -> l
     changes = _table_changes(table, live_table, caps, live)
     recorded = live.recorded(TABLE, table.name)
     if not changes and recorded and recorded.checksum != obj.checksum:
-        # Keys, clustering and comments are not introspected: the checksum tells they changed.
+        # Keys and comments are not introspected: the checksum tells they changed (its step sets the key again).
         return [Change(CONFIG_CHANGED, TABLE, table.name, detail=(
             "config changed since the last deploy (keys, clustering or comments); "
             "deploy refreshes comments and records it"))]
-    return changes
+    clustering = _clustering_change(table, live_table)
+    return changes + ([clustering] if clustering else [])
+
+
+def _clustering_change(table: Table, live: LiveTable) -> Change | None:
+    """The live clustering key against the declared one, compared by the columns it names: Snowflake
+    reports the key as text (LINEAR(...) around the expressions) whose spelling is not the declared one."""
+    if live.clustering_key is None:
+        return None  # the target does not report clustering keys (fakesnow)
+    declared = [k.column.upper() for k in table.cluster_by]
+    found = clustering_columns(live.clustering_key)
+    if declared == found:
+        return None
+    shown = ", ".join(f"TO_DATE({k.column})" if k.to_date else k.column for k in table.cluster_by) or None
+    if declared and not found:
+        return Change(DROPPED_CLUSTERING_KEY, TABLE, table.name, declared=shown,
+                      detail="the clustering key was dropped; deploy sets it again")
+    return Change(CLUSTERING_KEY_CHANGED, TABLE, table.name, declared=shown, live=live.clustering_key or None,
+                  detail="the clustering key differs from the declared one; deploy sets the declared key "
+                         "(or drops the key when none is declared)")
+
+
+def clustering_columns(key: str) -> list[str]:
+    """The columns a clustering key as reported names, upper case, in order: every identifier that is
+    not a function name (LINEAR, TO_DATE ...)."""
+    names = re.findall(r'("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(\s*\()?', key)
+    return [name[1:-1].replace('""', '"') if name.startswith('"') else name.upper() for name, call in names if not call]
 
 
 def _table_changes(table: Table, live: LiveTable, caps: Capabilities, state: LiveState | None = None) -> list[Change]:
@@ -432,14 +461,16 @@ class _TablePlan:
 
 _ORDER = {RENAMED_COLUMN: 0, MISSING_COLUMN: 1, TYPE_CHANGED: 2,
           DEFAULT_CHANGED: 3, NULLABILITY_CHANGED: 4, COMMENT_CHANGED: 5,
-          TABLE_COMMENT_CHANGED: 6, CONFIG_CHANGED: 7, UNEXPECTED_COLUMN: 8}
+          TABLE_COMMENT_CHANGED: 6, DROPPED_CLUSTERING_KEY: 7, CLUSTERING_KEY_CHANGED: 7, CONFIG_CHANGED: 7,
+          UNEXPECTED_COLUMN: 8}
+_CLUSTERING = (DROPPED_CLUSTERING_KEY, CLUSTERING_KEY_CHANGED)
 
 
 def _in_place_changes(pc: PlanContext) -> dict[str, list[Change]]:
     """Changes applied to an existing table, per table, tables in the order diff reported them."""
     per_table: dict[str, list[Change]] = defaultdict(list)
     for change in pc.changes:
-        if change.object_kind == COLUMN or change.kind == TABLE_COMMENT_CHANGED or (
+        if change.object_kind == COLUMN or change.kind in (TABLE_COMMENT_CHANGED, *_CLUSTERING) or (
                 change.kind == CONFIG_CHANGED and change.object_kind == TABLE):
             per_table[change.object].append(change)
     return per_table
@@ -495,6 +526,8 @@ def _column_statements(pc: PlanContext, table: Table, change: Change) -> list[st
         return [pc.sql("deploy/drop_clustering_key", table=table), rename, pc.sql("deploy/cluster_by", table=table)]
     if kind == TABLE_COMMENT_CHANGED:
         return [pc.sql("deploy/table_comment", table=table)]
+    if kind in _CLUSTERING:
+        return [pc.sql("deploy/cluster_by" if table.cluster_by else "deploy/drop_clustering_key", table=table)]
     if kind == CONFIG_CHANGED:
         return _table_properties(pc, table)
     assert column is not None

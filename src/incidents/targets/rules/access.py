@@ -18,7 +18,10 @@ tasks, emulated over fakesnow (which has none of them). A test aid, not Snowflak
 - Masking policies apply to every read of a column, by anyone including the owner, in queries, DML and
   through views (targets.rules.masking, each rule with its page).
 - Masking policies and tags need Enterprise Edition: on the standard edition they fail as Snowflake does.
-- Streams, procedures and tasks are recorded (a task needs its procedure); they never run here.
+- Streams, procedures and tasks are recorded (a task needs its procedure); they never run here. SHOW
+  STREAMS says which streams are stale (their table was replaced, targets.rules.schema).
+- Tags set on columns are recorded; ALTER TABLE ... MODIFY COLUMN ... UNSET TAG removes them, and
+  TAG_REFERENCES_ALL_COLUMNS answers from them.
 
 Not emulated: grant options, masking of a stream's rows, INVOKER_ROLE.
 """
@@ -91,6 +94,10 @@ class AccessRules:
         session_answer = self._session_statement(text, upper)
         if session_answer is not None:
             return session_answer
+        m = re.fullmatch(rf"ALTER TABLE ({QNAME}) MODIFY COLUMN ({NAME}) UNSET TAG ({QNAME}(?:\s*,\s*{QNAME})*)", text,
+                         re.I)
+        if m:
+            return self._unset_tag(_bare(m.group(1)), _upper(m.group(2)), m.group(3))
         if self._streams_in(text):
             return self._read_stream(text)
         if upper.startswith(("SELECT", "WITH")) and self.state.roles:
@@ -107,6 +114,10 @@ class AccessRules:
             if len(sqlglot_parse(text)) != 1:  # one statement, as Snowflake would read it
                 raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
             return self._policy_references(text)
+        if "INFORMATION_SCHEMA.TAG_REFERENCES_ALL_COLUMNS(" in upper:
+            if len(sqlglot_parse(text)) != 1:
+                raise AccessRuleError(f"SQL compilation error: syntax error in {text[:80]}", 1003)
+            return self._tag_references(text)
         m = re.fullmatch(r"USE SECONDARY ROLES (ALL|NONE)", text, re.I)
         if m:
             self.session.secondary = m.group(1).upper()
@@ -242,14 +253,27 @@ class AccessRules:
 
     def _set_tag(self, m: re.Match[str]) -> None:
         self._enterprise("TAG")
-        if f"TAG {_bare(m.group('tag'))}" not in self.state.objects:
-            raise AccessRuleError(f"SQL compilation error: Tag '{_bare(m.group('tag'))}' does not exist or not "
-                                  "authorized.", 2003)
+        tag = _bare(m.group("tag"))
+        if f"TAG {tag}" not in self.state.objects:
+            raise AccessRuleError(f"SQL compilation error: Tag '{tag}' does not exist or not authorized.", 2003)
+        value = m.group("value")[1:-1].replace("''", "'")
+        self.state.tags.setdefault(f"{_bare(m.group('table'))}.{_upper(m.group('column'))}", {})[tag] = value
+
+    def _unset_tag(self, table: str, column: str, tags: str) -> Answer:
+        """https://docs.snowflake.com/en/sql-reference/sql/alter-table-column : MODIFY COLUMN ... UNSET TAG
+        <tag> [, ...] removes the tags from the column (a tag not set on it is no error)."""
+        self._enterprise("TAG")
+        held = self.state.tags.get(f"{table}.{column}", {})
+        for tag in (_bare(t) for t in re.split(r"\s*,\s*", tags.strip())):
+            held.pop(tag, None)
+        self.state.save()
+        return _DONE
 
     def _create_stream(self, m: re.Match[str]) -> None:
         stream, table = _bare(m.group("stream")), _bare(m.group("table"))
         if f"STREAM {stream}" not in self.state.objects or m.group(0).upper().startswith("CREATE OR REPLACE"):
             self.state.objects[f"STREAM {stream}"] = table
+            self.state.stale = [s for s in self.state.stale if s != stream]  # a new stream is not stale
             if re.search(r"\bAPPEND_ONLY = TRUE\b", m.group(0), re.I):
                 self.state.objects[f"APPEND_ONLY {stream}"] = "TRUE"
             self._advance(stream)
@@ -382,6 +406,8 @@ class AccessRules:
             return self._future(".".join(_parts(m.group(1))))
         if re.fullmatch(rf"SHOW TASKS IN SCHEMA {QNAME}", text, re.I):
             return self._tasks()
+        if re.fullmatch(rf"SHOW STREAMS IN SCHEMA {QNAME}", text, re.I):
+            return self._streams()
         return None
 
     def _policy_references(self, text: str) -> Answer:
@@ -396,6 +422,40 @@ class AccessRules:
             rows += [(key.split(".")[0], key.split(".", 1)[1], policy) for key, name in self.state.masked.items()
                      if name == policy]
         return ["REF_ENTITY_NAME", "REF_COLUMN_NAME", "POLICY_NAME"], rows
+
+    def _tag_references(self, text: str) -> Answer:
+        """TAG_REFERENCES_ALL_COLUMNS('<table>', 'table') per table (UNION ALL): every tag set on the table's
+        columns (https://docs.snowflake.com/en/sql-reference/functions/tag_references_all_columns); a table
+        that does not exist fails."""
+        conn = self.session.conn
+        db, schema = str(conn.database).upper(), str(conn.schema).upper()
+        rows = []
+        for quoted, domain in re.findall(r"TAG_REFERENCES_ALL_COLUMNS\(\s*'((?:[^']|'')*)'\s*,\s*'([^']*)'\s*\)",
+                                         text, re.I):
+            table = _bare(quoted.replace("''", "'"))
+            if domain.upper() != "TABLE":
+                raise AccessRuleError(f"SQL compilation error: invalid object domain '{domain}'", 2003)
+            if not self.session.raw(f"SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = "
+                                    f"'{table.replace(chr(39), chr(39) * 2)}'"):
+                raise AccessRuleError(f"SQL compilation error: Table '{table}' does not exist or not authorized.",
+                                      2003)
+            rows += [(db, schema, tag, value, table, key.split(".", 1)[1])
+                     for key, held in sorted(self.state.tags.items()) if key.split(".", 1)[0] == table
+                     for tag, value in sorted(held.items())]
+        return ["TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "TAG_VALUE", "OBJECT_NAME", "COLUMN_NAME"], rows
+
+    def _streams(self) -> Answer:
+        """SHOW STREAMS: name, table and `stale` as the text true or false, with `stale_after`
+        (https://docs.snowflake.com/en/sql-reference/sql/show-streams)."""
+        conn = self.session.conn
+        rows = []
+        for key, table in self.state.objects.items():
+            if key.startswith("STREAM "):
+                name = key.split(" ", 1)[1]
+                stale = name in self.state.stale
+                rows.append((_CREATED, name, str(conn.database).upper(), str(conn.schema).upper(), table,
+                             "true" if stale else "false", _CREATED if stale else "2026-01-15 00:00:00.000 +0000"))
+        return ["created_on", "name", "database_name", "schema_name", "table_name", "stale", "stale_after"], rows
 
     def _tasks(self) -> Answer:
         """SHOW TASKS: name and state, started or suspended (https://docs.snowflake.com/en/sql-reference/sql/show-tasks)."""

@@ -176,6 +176,8 @@ class SchemaRules:
         m = re.match(rf"CREATE (?:OR REPLACE )?TABLE (?:IF NOT EXISTS )?{QUALIFIED}", text, re.I)
         if m:
             table = object_name(m.group(1))[1]
+            if upper.startswith("CREATE OR REPLACE TABLE"):
+                changed = self._replaced(table) or changed
             keys = _cluster_columns(text)
             if keys and table not in self.state.clustering:
                 self.state.clustering[table] = keys
@@ -204,12 +206,21 @@ class SchemaRules:
         if changed:
             self.state.save()
 
+    # https://docs.snowflake.com/en/user-guide/streams-intro (Data retention period and staleness): recreating a
+    # table (CREATE OR REPLACE TABLE) drops its history, which makes every stream on it stale.
+    def _replaced(self, table: str) -> bool:
+        streams = [k.split(" ", 1)[1] for k, v in self.state.objects.items() if k.startswith("STREAM ") and v == table]
+        self.state.stale = sorted(set(self.state.stale) | set(streams))
+        return bool(streams)
+
     def _forget(self, schema: str | None, name: str) -> None:
         """A dropped object takes its clustering key, grants, masking policies and streams along (a
         stream on a dropped table is stale for good)."""
         self.state.masked = {c: p for c, p in self.state.masked.items() if not c.startswith(f"{name}.")}
         self.state.objects = {k: v for k, v in self.state.objects.items()
                               if not (k.startswith("STREAM ") and v == name) and k != f"DYNAMIC TABLE {name}"}
+        self.state.stale = [s for s in self.state.stale if f"STREAM {s}" in self.state.objects]
+        self.state.tags = {c: t for c, t in self.state.tags.items() if not c.startswith(f"{name}.")}
         self.state.clustering.pop(name, None)
         self.state.grants.pop(name, None)
         self.state.views.pop(f"{schema}.{name}", None)
@@ -278,6 +289,8 @@ class Answers:
             dicts += self._view_rows(keys, dicts)
             if "IS_DYNAMIC" in keys:
                 dicts = [self._dynamic(d) for d in dicts]
+            if "CLUSTERING_KEY" in keys:
+                dicts = [self._clustering_key(d) for d in dicts]
         return [c for c in keys], [tuple(d.get(k) for k in keys) for d in dicts]
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/columns : DATETIME_PRECISION is "Not applicable
@@ -319,6 +332,14 @@ class Answers:
         if row.get("TABLE_NAME") is None:
             return row
         return {**row, "IS_DYNAMIC": "YES" if f"DYNAMIC TABLE {row['TABLE_NAME']}" in self.state.objects else "NO"}
+
+    # https://docs.snowflake.com/en/sql-reference/info-schema/tables : CLUSTERING_KEY is the table's clustering key
+    # as text, NULL for a table without one; Snowflake writes it as LINEAR(<expr>, ...) (SHOW TABLES' cluster_by,
+    # https://docs.snowflake.com/en/sql-reference/sql/show-tables). The rules remember the key's columns only,
+    # so TO_DATE(c) reads as c here.
+    def _clustering_key(self, row: dict[str, Any]) -> dict[str, Any]:
+        columns = self.state.clustering.get(str(row.get("TABLE_NAME")))
+        return {**row, "CLUSTERING_KEY": f"LINEAR({', '.join(columns)})" if columns else None}
 
     # https://docs.snowflake.com/en/sql-reference/info-schema/tables : TABLES lists views too, with
     # TABLE_TYPE = 'VIEW'.

@@ -93,8 +93,8 @@ def _fakesnow_form(sql: str, temporary: set[str]) -> str:
     """Snowflake names a temporary table like any other (db.schema.name, https://docs.snowflake.com/en/
     user-guide/tables-temp-transient); fakesnow refuses a qualified one: the name alone, where it is
     made and wherever it is used after. Snowflake's COLUMNS view has DATETIME_PRECISION (always
-    NULL) and its TABLES view IS_DYNAMIC; fakesnow's have neither: select a NULL and a 'NO' (the
-    answer says YES for a dynamic table, targets.rules.schema)."""
+    NULL) and its TABLES view IS_DYNAMIC and CLUSTERING_KEY; fakesnow's have none: select a NULL, a
+    'NO' and a NULL (the answer fills in the dynamic tables and the clustering keys, targets.rules.schema)."""
     made = _QUALIFIED_TEMPORARY.search(sql)
     if made:
         temporary.add(made.group(1) + made.group(2))
@@ -104,9 +104,20 @@ def _fakesnow_form(sql: str, temporary: set[str]) -> str:
         return re.sub(r"\bDATETIME_PRECISION\b(?!\s*(?:=|IS\b))", "CAST(NULL AS INT) AS DATETIME_PRECISION", sql,
                       count=1, flags=re.I)
     if re.search(r"INFORMATION_SCHEMA\s*\.\s*TABLES\b", sql, re.I):
-        return re.sub(r"(?<![.\w])IS_DYNAMIC\b(?=\s+FROM\s+\S+\.INFORMATION_SCHEMA\s*\.\s*TABLES\b)",
-                      "'NO' AS IS_DYNAMIC", sql, count=1, flags=re.I)
+        return _TABLES_SELECT.sub(_tables_columns, sql, count=1)
     return sql
+
+
+# The select list of the SELECT that reads INFORMATION_SCHEMA.TABLES (no other SELECT inside it).
+_TABLES_SELECT = re.compile(r"\bSELECT\b((?:(?!\bSELECT\b).)*?)\bFROM\s+\S+\.INFORMATION_SCHEMA\s*\.\s*TABLES\b",
+                            re.I | re.S)
+_SNOWFLAKE_ONLY = {"IS_DYNAMIC": "'NO' AS IS_DYNAMIC", "CLUSTERING_KEY": "CAST(NULL AS VARCHAR) AS CLUSTERING_KEY"}
+
+
+def _tables_columns(m: re.Match[str]) -> str:
+    columns = re.sub(r"(?<![.\w])(IS_DYNAMIC|CLUSTERING_KEY)\b", lambda c: _SNOWFLAKE_ONLY[c.group(1).upper()],
+                     m.group(1), flags=re.I)
+    return m.group(0).replace(m.group(1), columns, 1)
 
 
 def _connector_error(message: str, errno: int | None) -> BaseException:
