@@ -225,7 +225,7 @@ def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source() -> None:
     shown = subprocess.run([str(Path(sys.executable).parent / "incidents"), "receive", "--help"],
                            capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""})
     assert shown.returncode == 0, shown.stderr
-    assert "(POST / takes payloads, GET /healthz answers)" in shown.stdout  # one source line break apart
+    assert "a PagerDuty v3 webhook subscription at http://HOST:PORT/" in shown.stdout  # one source line break apart
     assert "  INCIDENTS_RECEIVE_TOKEN=s3cret incidents receive --port 9095" in shown.stdout  # examples kept
 
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.ingest import frame
-from incidents.ingest.parse import COLUMNS, EARLIEST, LATEST, AlertReader, read_documents, text_blocks
+from incidents.ingest.parse import COLUMNS, AlertReader, read_documents, text_blocks
+from incidents.ingest.times import EARLIEST, LATEST
 
 pytestmark = pytest.mark.slow
 NOW = dt.datetime(2026, 12, 3)

@@ -45,9 +45,8 @@ class AlertFormat(str, Enum):
 def ingest(
     file: Annotated[str, typer.Argument(help="File of alert payloads; `-` reads standard input.")] = "-",
     alert_format: Annotated[AlertFormat, typer.Option(
-        "--input-format", "-i", help="auto (knows each document by its keys), alertmanager, ndjson (alert "
-                                     "events), grafana (Grafana Alerting webhooks), pagerduty (PagerDuty v3 "
-                                     "webhooks), or a change format: changes (NDJSON), github-deployment, "
+        "--input-format", "-i", help="auto (each document by its keys), alertmanager, ndjson, grafana, "
+                                     "pagerduty (v3 webhooks), or changes: changes (NDJSON), github-deployment, "
                                      "pagerduty-change.")
     ] = AlertFormat.auto,
     output: Annotated[TextJson, typer.Option("--format", "-f", help="Output format.")] = TextJson.text,
@@ -59,13 +58,12 @@ def ingest(
 ) -> None:
     """Turn monitoring alerts into incidents, and change events (deploys) into change_events.
 
-    One JSON document, an array of them, or one a line, read as a stream: alerts (Alertmanager, Grafana
-    and PagerDuty webhooks, NDJSON events) land in raw_alerts, then a set-based pass opens, deduplicates
-    and resolves incidents (config/ingest.yml); PagerDuty events other than triggered, reopened and
-    resolved are counted as ignored; changes (NDJSON, GitHub deployment_status, PagerDuty change
-    events) land in raw_changes and merge into change_events. The same input twice changes nothing.
-    Malformed documents land with an error: exit 1 and a count. Exit 2 for empty input or input that
-    is not alert JSON (nothing lands), or a document over 64 MiB.
+    JSON documents, an array or one a line, read as a stream: alerts land in raw_alerts, then a
+    set-based pass opens, groups, deduplicates and resolves incidents (config/ingest.yml); PagerDuty
+    events that open nothing are counted as ignored; changes land in raw_changes and merge into
+    change_events. The same input twice changes nothing. Malformed documents land with an error:
+    exit 1. Exit 2 for empty input, input that is not alert JSON (nothing lands), or a document
+    over 64 MiB.
 
     Examples: incidents ingest alerts.json; cat events.ndjson | incidents ingest - -i ndjson -f json;
     incidents ingest deploys.ndjson -i changes; incidents ingest pd-webhooks.ndjson -i pagerduty

@@ -271,7 +271,7 @@ class Lander:
 
 
 def frame(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> Any:
-    """raw_alerts rows as a DataFrame. Every time was checked to lie in 1970-2199 (parse.EARLIEST,
+    """raw_alerts rows as a DataFrame. Every time was checked to lie in 1970-2199 (times.EARLIEST,
     LATEST), so the conversion to pandas' nanosecond timestamps cannot overflow. Texts are Arrow
     strings: the loaders read them without a per-value pass in Python."""
     import pandas as pd

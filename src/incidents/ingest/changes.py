@@ -25,18 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.ingest.parse import (
-    EARLIEST,
-    LATEST,
     Document,
     Row,
     _dumps,
     _encodable,
     _json_text,
     _kept_text,
-    _parse_time,
     _shown,
     _too_deep,
 )
+from incidents.ingest.times import EARLIEST, LATEST, parse_time
 
 CHANGE_FORMATS = ("changes", "github-deployment", "pagerduty-change")
 CHANGE_COLUMNS = ("LOAD_ID", "CHANGE_INDEX", "RECEIVED_AT", "SOURCE_FORMAT", "CHANGE_KEY", "EVENT_KEY", "SERVICE",
@@ -252,7 +250,7 @@ def _status(value: Any, key: str) -> str:
 def _time(value: Any, key: str) -> dt.datetime:
     moment = None
     if isinstance(value, str) and len(value) <= 60:
-        moment = _parse_time(_COMPACT_OFFSET.sub(r"\1:\2", value.strip()))
+        moment = parse_time(_COMPACT_OFFSET.sub(r"\1:\2", value.strip()))
     if moment is None:
         raise ChangeProblem(f"{key} must be an RFC 3339 time, got {_shown(value)}")
     if not EARLIEST <= moment < LATEST:

@@ -22,7 +22,6 @@ import functools
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import orjson
 
 from incidents.errors import ConfigError
+from incidents.ingest.times import EARLIEST, LATEST, parse_time
 from incidents.ingest.vendors import VENDOR_FORMATS, VendorProblem, is_grafana, pagerduty_alert, vendor_format
 from incidents.project.models import Project
 
@@ -54,12 +54,6 @@ def check_landing_table(project: Project) -> None:
     if missing:
         raise ConfigError(f"raw_alerts lacks the column(s) ingest writes: {', '.join(missing)}; declare them again",
                           file=table.source)
-# RFC 3339 as Alertmanager writes it: 2026-12-01T19:53:08.123456789Z or with an offset.
-_TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
-_ZERO_TIME_YEAR = 1  # Alertmanager's "0001-01-01T00:00:00Z": no end yet
-# Alert times outside this range are errors (they would not fit pandas' nanosecond timestamps, and
-# an alert from before 1970 or after 2199 is a broken clock, not an incident).
-EARLIEST, LATEST = dt.datetime(1970, 1, 1), dt.datetime(2200, 1, 1)
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024  # one JSON document (payload, event line or array element)
 MAX_ALERT_CHARS = 8 * 1024 * 1024  # one alert as JSON: well under Snowflake's 16 MB VARIANT
 MAX_DEPTH = 64  # nesting levels of one document (an Alertmanager payload has 4)
@@ -335,10 +329,10 @@ class AlertReader:
         if problem is not None:
             return self._error(payload, envelope, source, f"{where}: {problem}")
         status = alert.get("status", "firing")
-        starts_at = _parse_time(alert["startsAt"].strip())
+        starts_at = parse_time(alert["startsAt"].strip())
         assert starts_at is not None  # _problem checked it
         ends = alert.get("endsAt")
-        ends_at = _parse_time(ends.strip()) if status == "resolved" and isinstance(ends, str) and len(
+        ends_at = parse_time(ends.strip()) if status == "resolved" and isinstance(ends, str) and len(
             ends) <= 60 else None
         fingerprint = alert.get("fingerprint") or derived_fingerprint(alert["labels"])
         self.alerts += 1
@@ -385,14 +379,14 @@ def _problem(alert: Any) -> str | None:
     if fingerprint is not None and (not isinstance(fingerprint, str) or not 0 < len(fingerprint) <= _MAX_FINGERPRINT):
         return f"fingerprint must be a text of 1 to {_MAX_FINGERPRINT} characters"
     starts = alert.get("startsAt")
-    starts_at = _parse_time(starts.strip()) if isinstance(starts, str) and len(starts) <= 60 else None
+    starts_at = parse_time(starts.strip()) if isinstance(starts, str) and len(starts) <= 60 else None
     if starts_at is None:
         return f"startsAt must be an RFC 3339 time, got {_shown(starts)}"
     if not EARLIEST <= starts_at < LATEST:
         return f"startsAt {_shown(starts)} is outside {EARLIEST.year} to {LATEST.year - 1}"
     ends = alert.get("endsAt")
     if status == "resolved" and isinstance(ends, str) and len(ends) <= 60:
-        ends_at = _parse_time(ends.strip())
+        ends_at = parse_time(ends.strip())
         if ends_at is not None and not EARLIEST <= ends_at < LATEST:
             return f"endsAt {_shown(ends)} is outside {EARLIEST.year} to {LATEST.year - 1}"
         if ends_at is not None and ends_at < starts_at:
@@ -409,28 +403,6 @@ def _shown(value: Any) -> str:
 def _json_type(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number")
-
-
-@functools.lru_cache(maxsize=65536)  # alerts of one batch share few distinct times
-def _parse_time(value: str) -> dt.datetime | None:
-    """RFC 3339 text -> the instant as naive UTC (microseconds); Alertmanager's zero time and
-    anything that is not a time -> None. Ranges are checked by the caller."""
-    m = _TIME_RE.fullmatch(value)
-    if not m:
-        return None
-    date, clock, fraction, zone = m.groups()
-    micros = (fraction or ".0")[1:7].ljust(6, "0")
-    offset = "+00:00" if zone in (None, "Z", "z") else zone
-    try:
-        parsed = dt.datetime.fromisoformat(f"{date}T{clock}.{micros}{offset}")
-    except ValueError:
-        return None
-    if parsed.year <= _ZERO_TIME_YEAR:
-        return None
-    try:
-        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    except OverflowError:  # 9999-12-31T23:59:59-01:00
-        return dt.datetime.max
 
 
 @functools.lru_cache(maxsize=65536)

@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from incidents.ingest.times import EARLIEST, LATEST, parse_time
+
 VENDOR_FORMATS = ("grafana", "pagerduty")
 # PagerDuty event type -> the alert status it sends; any other event type is ignored.
 PAGERDUTY_STATUS = {"incident.triggered": "firing", "incident.reopened": "firing", "incident.resolved": "resolved"}
@@ -175,12 +177,10 @@ def _text(obj: dict[str, Any], key: str, what: str) -> str | None:
 def _time(value: Any, what: str) -> str:
     """A time of the webhook as RFC 3339 text (a +0000 offset written +00:00); VendorProblem unless it
     is an instant from 1970 to 2199 (checked with the parser every alert time goes through)."""
-    from incidents.ingest.parse import EARLIEST, LATEST, _parse_time  # here: parse.py imports this module
-
     if not isinstance(value, str) or len(value) > 60:
         raise VendorProblem(f"{what} must be an ISO 8601 time, got {_shown(value)}")
     text = _COMPACT_OFFSET.sub(r"\1:\2", value.strip())
-    moment = _parse_time(text)
+    moment = parse_time(text)
     if moment is None:
         raise VendorProblem(f"{what} must be an ISO 8601 time, got {_shown(value)}")
     if not EARLIEST <= moment < LATEST:
