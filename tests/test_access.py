@@ -229,6 +229,7 @@ def test_a_standard_edition_analyst_reads_pii_masked_through_the_secure_view(see
 
 # --------------------------------------------------------------------------- grants diffed like tables
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_diff_reports_grants_added_and_revoked_by_hand(seeded: Callable[[str], Path], runner: CliRunner) -> None:
     root = seeded("enterprise")
     assert cli(runner, root, "diff").exit_code == 0
@@ -266,6 +267,7 @@ def test_diff_reads_grants_in_a_number_of_queries_fixed_by_the_roles(workspace: 
     assert len(sent) - len(grants) <= 8
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_a_dropped_role_is_created_again_with_its_grants(seeded: Callable[[str], Path], runner: CliRunner) -> None:
     from incidents.targets.rules import rules_state
 
@@ -400,6 +402,7 @@ def test_the_audit_task_records_direct_updates_once_and_leaves_recorded_ones_alo
     assert one("SELECT COUNT(*) FROM incident_assignment_history") == start[1] + 1
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_a_table_dropped_by_hand_gets_its_masking_policy_and_grants_back(seeded: Callable[[str], Path],
                                                                          runner: CliRunner) -> None:
     from incidents.targets.rules import rules_state

@@ -29,7 +29,7 @@ def _ddl(statements: list[str]) -> list[str]:
 
 
 def test_round_trip_live_schema_matches_config_and_second_deploy_runs_no_ddl(repo: Path, tmp_path: Path,
-                                                                             target: str) -> None:
+                                                                             target_heavy: str) -> None:
     project = load_project(repo)
     env = environment(project, "dev")
     session = open_local(tmp_path, env)

@@ -140,6 +140,7 @@ def test_two_deploys_at_once_one_waits_or_gives_up(server: dict, repo: Path, tmp
         assert ws.diff().in_sync
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_deploy_json_is_printed_also_when_a_step_fails(project_copy: Path, local_dir: Path,
                                                        runner: CliRunner) -> None:
     view = project_copy / "templates" / "views" / "v_category_tree.sql.j2"

@@ -160,7 +160,8 @@ def test_no_false_drift_after_deploy_nor_in_a_new_process(project_heavy: Path, l
     assert "Up to date" in result.stdout
 
 
-def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner, target: str) -> None:
+def test_repository_project_has_no_false_drift(repo: Path, local_dir: Path, runner: CliRunner,
+                                              target_heavy: str) -> None:
     """The real project, views included when config/views.yml declares them."""
     deployed = cli(runner, repo, "deploy", "-q")
     assert deployed.exit_code == 0, deployed.output

@@ -169,6 +169,7 @@ def test_edition_is_validated(rules_root: Path) -> None:
     assert environment(load_project(rules_root), "dev").edition == "enterprise"
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_a_refused_default_change_stays_drift_when_the_same_table_is_altered(rules_root: Path,
                                                                              runner: CliRunner) -> None:
     """Deploy records the live text of the defaults it set; a default it refused to change on a table

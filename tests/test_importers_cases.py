@@ -102,6 +102,7 @@ def query(root: Path, sql: str) -> list[dict[str, Any]]:
         return list(ws.query(sql))
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_every_mapped_field_missing_values_reopens_and_rejects(project: Path, tmp_path: Path) -> None:
     export = write_csv(tmp_path / "incidents.csv", HANDWRITTEN)
     result = run(project, "servicenow", str(export), "--format", "json")

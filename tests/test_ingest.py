@@ -116,6 +116,7 @@ def test_a_new_firing_after_resolution_opens_a_new_incident(ws: Workspace) -> No
     assert ws.query("SELECT MAX(REOPEN_COUNT) AS N FROM INCIDENTS")[0]["N"] == 0
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_resolved_before_firing_in_one_batch_ends_resolved(ws: Workspace) -> None:
     result = ws.ingest(text("out_of_order.ndjson"))
     assert (result.documents, result.opened, result.resolved) == (2, 1, 1)
@@ -130,6 +131,7 @@ def test_resolved_before_firing_in_one_batch_ends_resolved(ws: Workspace) -> Non
     assert (incidents(ws), history(ws), comments(ws)) == before
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_resolved_then_late_firing_across_calls_stays_resolved(ws: Workspace) -> None:
     ws.ingest(text("resolved.json"))
     ws.ingest(text("firing.json"))

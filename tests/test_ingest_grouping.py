@@ -70,6 +70,7 @@ def test_a_storm_opens_one_incident_and_the_other_alerts_join_it(ws: Workspace) 
     assert len(joined) == 4 and '["checkout","HighLatency"]' in joined[0]["BODY"]
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_the_cli_says_how_many_alerts_joined(repo: Path, deployed_local: Path, tmp_path: Path) -> None:
     path = tmp_path / "storm.ndjson"
     path.write_text("\n".join(storm(3)) + "\n", encoding="utf-8")
@@ -111,6 +112,7 @@ def test_a_group_never_joins_an_incident_a_person_closed(ws: Workspace) -> None:
     assert [(g[1], g[3]) for g in groups(ws)] == [("closed", 2), ("new", 1)]
 
 
+@pytest.mark.slow  # six ingests
 def test_any_order_of_the_input_and_a_re_ingest_give_the_same_incidents(
         repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deployed_template: Path) -> None:
     import shutil
@@ -133,6 +135,7 @@ def test_any_order_of_the_input_and_a_re_ingest_give_the_same_incidents(
     assert (len(incidents), grouped) == (3, 7)
 
 
+@pytest.mark.slow  # four ingests
 def test_alerts_arriving_in_time_order_across_calls_group_as_in_one_call(ws: Workspace) -> None:
     for line in storm(4, gap=5):
         ws.ingest(line)
@@ -140,6 +143,7 @@ def test_alerts_arriving_in_time_order_across_calls_group_as_in_one_call(ws: Wor
     assert len(members(ws)) == 3
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_an_earlier_alert_arriving_late_joins_and_moves_the_start(ws: Workspace) -> None:
     ws.ingest(alert("pod-1", 4))
     result = ws.ingest(alert("pod-0", 0))
@@ -149,9 +153,10 @@ def test_an_earlier_alert_arriving_late_joins_and_moves_the_start(ws: Workspace)
 
 @pytest.mark.parametrize(("grouping", "message"), [
     ("{by: [service, 'not a label']}", "grouping.by[1]"),
-    ("{by: []}", "grouping.by"),
-    ("{by: [service], window_minutes: 30, max_life_minutes: 10}", "grouping.max_life_minutes"),
-    ("{by: [service], window_minutes: 0}", "grouping.window_minutes"),
+    pytest.param("{by: []}", "grouping.by", marks=pytest.mark.slow),
+    pytest.param("{by: [service], window_minutes: 30, max_life_minutes: 10}", "grouping.max_life_minutes",
+                 marks=pytest.mark.slow),
+    pytest.param("{by: [service], window_minutes: 0}", "grouping.window_minutes", marks=pytest.mark.slow),
 ])
 def test_a_bad_grouping_is_one_line_naming_the_key(project_copy: Path, grouping: str, message: str) -> None:
     path = project_copy / "config" / "ingest.yml"
@@ -175,6 +180,7 @@ def test_the_noise_views_count_the_alerts_grouping_saved(ws: Workspace) -> None:
     assert [(r["SOURCE_SYSTEM"], r["ALERTS"]) for r in noise] == [("checkout", 6), ("search", 2)]
 
 
+@pytest.mark.slow  # a deploy on the rules target of its own
 def test_grouping_on_the_snowflake_rules_target(deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The grouped pass as Snowflake takes it (the rules target refuses what Snowflake refuses)."""
     monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")

@@ -201,6 +201,7 @@ def test_deploy_of_every_accepted_payload_keeps_every_table(project_copy: Path, 
     assert payload in rows.output.replace("\\\\", "\\")
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_query_refuses_several_statements_before_running_any(project_copy: Path, deployed_local: Path,
                                                              runner: Any) -> None:
     args = ["--project-dir", str(project_copy)]

@@ -20,6 +20,7 @@ def categories_yml(root: Path) -> Path:
     return root / "config" / "tables" / "incident_categories.yml"
 
 
+@pytest.mark.slow  # the path test_e2e_alertmanager.py also runs; heavy
 def test_a_deploy_without_seed_ingests_alerts_and_checks_clean(make_project, local_dir: Path) -> None:
     root = make_project()
     with Workspace.open(root, env="dev") as ws:

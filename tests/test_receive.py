@@ -226,6 +226,7 @@ def test_the_answer_says_what_was_stored(ws: Workspace, name: str, status: int, 
     assert count(ws, "SELECT COUNT(*) AS N FROM RAW_ALERTS WHERE ERROR IS NOT NULL") == 1
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_one_log_line_per_request(ws: Workspace) -> None:
     lines: list[str] = []
     with receiver(ws, token="s3cret", log=lines.append) as (server, _stats):

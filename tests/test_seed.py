@@ -143,6 +143,7 @@ def test_refuses_before_deploy(tmp_path: Path, project: Project, env: Environmen
         session.close()
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_refuses_when_a_table_is_missing(deployed: Deploy, project: Project, env: Environment) -> None:
     session = deployed()
     session.execute("DROP TABLE INCIDENT_SOLUTIONS")

@@ -122,7 +122,7 @@ def test_a_pagerduty_incident_maps_to_one_alert_with_severity_from_its_priority(
 # --------------------------------------------------------------------------- through `incidents ingest`
 
 
-@pytest.mark.parametrize("fmt", ["grafana", "auto"])
+@pytest.mark.parametrize("fmt", ["grafana", pytest.param("auto", marks=pytest.mark.slow)])
 def test_grafana_webhooks_open_and_resolve_incidents(repo: Path, ws: Workspace, runner: CliRunner, tmp_path: Path,
                                                      fmt: str) -> None:
     code, result = ingest(runner, repo, ws, tmp_path, text(GRAFANA / "webhook.json"), fmt)
@@ -135,7 +135,7 @@ def test_grafana_webhooks_open_and_resolve_incidents(repo: Path, ws: Workspace, 
     assert {r[0] for r in raw_alerts(ws)} == {"grafana"}
 
 
-@pytest.mark.parametrize("fmt", ["pagerduty", "auto"])
+@pytest.mark.parametrize("fmt", ["pagerduty", pytest.param("auto", marks=pytest.mark.slow)])
 def test_pagerduty_triggered_opens_acknowledged_is_ignored_resolved_resolves(
         repo: Path, ws: Workspace, runner: CliRunner, tmp_path: Path, fmt: str) -> None:
     assert counts(ws.ingest(text(PAGERDUTY / "incident_acknowledged.json"), format=fmt)) == (0, 0, 1, 0, 0)

@@ -102,6 +102,7 @@ def test_docs_file_is_generated_from_views_yml() -> None:
 
 # --------------------------------------------------------------------------- deployed checks
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_view_columns_follow_views_yml(world: tuple[Session, Environment, vd.Dataset]) -> None:
     session, env, _ = world
     for view in load_project(REPO).views:

@@ -66,6 +66,7 @@ def only_open(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sessio
     session.close()
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_only_open_incidents(only_open: tuple[Session, object, vd.Dataset]) -> None:
     session, env, data = only_open
     teams = select(session, env, "v_team_performance")
@@ -107,6 +108,7 @@ def unconstrained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     session.close()
 
 
+@pytest.mark.slow  # one of the default suite's heaviest; the slow step runs it
 def test_data_quality_reports_broken_keys(unconstrained: tuple[Session, object]) -> None:
     session, env = unconstrained
     t0 = dt.datetime(2024, 5, 1, 12)
