@@ -172,7 +172,9 @@ class Grants(Kind):
                                                     "--allow-destructive to revoke them")
         revokes = [Step(s.object_kind, s.object, s.action, () if reason else s.statements, destructive=True,
                         refused=reason, phase=Phase.REVOKE) for s in _per_role(pc.dep, revoked, REVOKE_ACTION)]
-        return _per_role(pc.dep, grants, GRANT_ACTION) + revokes
+        inherited = [Step(s.object_kind, s.object, s.action, s.statements, phase=Phase.GRANT)
+                     for s in _per_role(pc.dep, _unwanted_future_grants(pc, fresh - blocked), REVOKE_ACTION)]
+        return _per_role(pc.dep, grants, GRANT_ACTION) + inherited + revokes
 
     def check_statement(self, statement: str, source: str) -> bool:
         """Role grants, future grants and grants on a dynamic table (sqlglot reads none of them); a plain
@@ -185,6 +187,22 @@ class Grants(Kind):
         if text.startswith("GRANT") != (" TO ROLE " in text):
             raise ConfigError(f"GRANT goes with TO, REVOKE with FROM: {normal(statement)[:120]}", file=source)
         return True
+
+
+def _unwanted_future_grants(pc: PlanContext, fresh: set[str]) -> list[Grant]:
+    """What the schema's future grants give a table or view this plan creates that access config does not:
+    a new object gets the future grants of its schema when it is created
+    (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege , future grants), e.g. analyst's
+    SELECT on a `restricted: true` table. Revoked in the same deploy, right after the grants (not destructive:
+    nothing but this deploy's own side effect goes)."""
+    future = [g for g in live_access(pc.live).grants if g.on in ("FUTURE TABLES", "FUTURE VIEWS")]
+    if not future or not fresh:
+        return []
+    kinds = {"FUTURE TABLES": ("TABLE", {o.name.upper() for o in pc.desired.of(TABLE)}),
+             "FUTURE VIEWS": ("VIEW", {o.name.upper() for o in pc.desired.of(VIEW)})}
+    declared = {o.model for o in pc.desired.of(GRANT)}
+    given = {Grant(kinds[g.on][0], name, g.privilege, g.role) for g in future for name in fresh & kinds[g.on][1]}
+    return sorted(given - declared, key=grant_order)
 
 
 def _grant_sql(dep: Deployment, grant: Grant, *, revoke: bool = False) -> str:

@@ -44,6 +44,8 @@ _CREATED = "2026-01-01 00:00:00.000 +0000"
 # A procedure's block and transaction statements: no-ops here (each statement commits on its own).
 _CONTROL = re.compile(r"(BEGIN( BEGIN)?( TRANSACTION)?|COMMIT|END|RETURN .*)", re.I | re.S)
 _BLOCK_START = re.compile(r"^\s*BEGIN\s+(?!TRANSACTION\b|BEGIN\b)(?=\S)", re.I)
+_CREATE_OBJECT = re.compile(rf"CREATE (?:OR REPLACE )?(?P<temporary>(?:LOCAL |GLOBAL )?(?:TEMPORARY|TEMP|VOLATILE) )?"
+                      rf"(?:TRANSIENT )?(?:SECURE )?(?P<kind>TABLE|VIEW) (?:IF NOT EXISTS )?(?P<name>{QNAME})", re.I)
 _QUALIFIER = r'(?:(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*)\.){0,2}'  # db. and schema. before a name
 
 
@@ -73,6 +75,7 @@ class AccessRules:
 
     def check(self, text: str) -> Answer | None:
         upper = text.upper()
+        self._future_grants_apply(text)
         if upper.startswith("USE ROLE "):
             return self._use_role(_upper(text[9:].strip()))
         if upper.startswith("SHOW "):
@@ -217,6 +220,27 @@ class AccessRules:
         role = _upper(m.group("role"))
         self._change_grant(m.group("verb").upper(), self._key(f"FUTURE {m.group('on').upper()}", m.group("name")),
                            f"{m.group('privilege').upper()} TO ROLE {role}", role)
+
+    def _future_grants_apply(self, text: str) -> None:
+        """A table or view created in a schema with future grants gets them as it is created
+        (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege , future grants: "privileges granted on
+        new objects of the specified type when they are created"). Not a temporary table, and not a dynamic
+        table's local stand-in (FUTURE TABLES do not reach dynamic tables)."""
+        m = _CREATE_OBJECT.match(text)
+        if m is None or m.group("temporary"):
+            return
+        parts = _parts(m.group("name"))
+        conn = self.session.conn
+        db = parts[-3] if len(parts) == 3 else str(conn.database).upper()
+        schema = parts[-2] if len(parts) >= 2 else str(conn.schema).upper()
+        name = parts[-1]
+        if f"DYNAMIC TABLE {name}" in self.state.objects:
+            return
+        future = self.state.grants.get(f"FUTURE {m.group('kind').upper()}S {db}.{schema}", [])
+        if future:
+            entries = self.state.grants.setdefault(name, [])
+            entries += [entry for entry in future if entry not in entries]
+            self.state.save()
 
     def _enterprise(self, feature: str) -> None:
         # https://docs.snowflake.com/en/user-guide/intro-editions : column-level security and object tagging
