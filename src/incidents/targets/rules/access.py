@@ -36,7 +36,7 @@ from incidents.kinds import forms
 from incidents.kinds.access_object import NAME, QNAME, is_access_statement, match
 from incidents.kinds.grant import name_parts
 from incidents.sql.text import split_statements
-from incidents.targets.rules.state import RulesSession, RulesState
+from incidents.targets.rules.state import RulesSession, RulesState, object_name
 
 Answer = tuple[list[str], list[tuple[Any, ...]]]
 _DONE: Answer = (["status"], [("Statement executed successfully.",)])
@@ -233,7 +233,7 @@ class AccessRules:
         conn = self.session.conn
         db = parts[-3] if len(parts) == 3 else str(conn.database).upper()
         schema = parts[-2] if len(parts) >= 2 else str(conn.schema).upper()
-        name = parts[-1]
+        name = object_name(m.group("name"))[1]  # as DROP forgets it (a quoted name keeps its case)
         if f"DYNAMIC TABLE {name}" in self.state.objects:
             return
         future = self.state.grants.get(f"FUTURE {m.group('kind').upper()}S {db}.{schema}", [])
