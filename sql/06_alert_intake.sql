@@ -241,7 +241,7 @@ BEGIN
         FROM new_placement AS np
     ),
     group_state AS (    SELECT rr.ref, MIN(ag.starts_at) AS first_start, SUM(IFF(ag.ends_at IS NULL, 1, 0)) AS firing,
-               MAX(ag.ends_at) AS last_end, COUNT(*) AS alert_episodes
+               MAX(ag.ends_at) AS last_end
         FROM run_roles AS rr
         JOIN alert_groups AS ag ON ag.fingerprint = rr.fingerprint AND ag.episode_no = rr.episode_no
         GROUP BY rr.ref
