@@ -457,6 +457,44 @@ def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its
 
 
 @pytest.mark.slow
+def test_a_snowflake_intake_run_that_fails_inside_its_transaction_writes_none_of_it(
+        deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The intake procedure's writes are one transaction: when a statement in it fails (here the comments
+    table was swapped for a view of it by hand: read, but not written), Snowflake rolls the transaction
+    back as the procedure fails, so no incident is opened without its comments; the fingerprints stay
+    queued and the next run opens them."""
+    import datetime as dt
+
+    from incidents.engine.files import render_files
+    from incidents.ingest import land
+    from incidents.sql.text import split_statements
+
+    monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
+    root = deployed_copy("intake-rollback")
+    with Workspace.open(root, env="dev") as ws:
+        s = ws.session
+        for statement in split_statements(render_files(ws.dep)["sql/06_alert_intake.sql"]):
+            if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):  # no stages here
+                s.execute(statement)
+        land(s, ws.dep, parse(text("firing.json"), received_at=dt.datetime(2026, 12, 2), load_id="a").rows)
+
+        def count(table: str) -> int:
+            return int(ws.query(f"SELECT COUNT(*) AS N FROM {table}")[0]["N"])
+
+        s.execute("ALTER TABLE INCIDENT_COMMENTS RENAME TO COMMENTS_AWAY")  # its INSERT fails, after the incidents'
+        s.execute("CREATE VIEW INCIDENT_COMMENTS AS SELECT * FROM COMMENTS_AWAY")
+        with pytest.raises(TargetError):
+            s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert (count("INCIDENTS"), count("INCIDENT_ALERTS"), count("INCIDENT_STATUS_HISTORY")) == (0, 0, 0)
+        assert count("INGEST_QUEUE") == 1  # the stream moved on, its rows are queued for the next run
+        s.execute("DROP VIEW INCIDENT_COMMENTS")
+        s.execute("ALTER TABLE COMMENTS_AWAY RENAME TO INCIDENT_COMMENTS")
+        s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
+        assert (count("INCIDENTS"), count("INGEST_QUEUE")) == (1, 0)
+        assert count("INCIDENT_COMMENTS") >= 1
+
+
+@pytest.mark.slow
 def test_validate_refuses_a_copy_with_a_function_copy_transformations_do_not_allow(project_copy: Path,
                                                                                      runner: CliRunner) -> None:
     pipe = project_copy / "templates" / "ingest" / "intake" / "pipe.sql.j2"

@@ -117,3 +117,57 @@ def test_retention_above_one_day_fails_on_standard_edition(tmp_path: Path, monke
         assert "Standard Edition" in str(refused)
     finally:
         session.close()
+
+
+# --------------------------------------------------------------------------- procedures: transactions, streams
+
+
+def _procedure(session: Session, name: str, *statements: str) -> None:
+    body = "\n".join(f"    {s};" for s in statements)
+    session.execute(f"CREATE OR REPLACE PROCEDURE RULES.CORE.{name}()\n    RETURNS VARCHAR\n    LANGUAGE SQL\n"
+                    f"    EXECUTE AS OWNER\n    AS\n$$\nBEGIN\n{body}\n    RETURN 'ok';\nEND\n$$")
+
+
+def _ids(session: Session, table: str = T) -> list[int]:
+    return [int(i) for (i,) in session.execute(f"SELECT ID FROM {table} ORDER BY ID")[1]]
+
+
+def test_a_procedure_that_fails_inside_its_transaction_leaves_none_of_it_written(session: Session) -> None:
+    _procedure(session, "HALF", f"INSERT INTO {T} (ID) VALUES (2)",  # before the transaction: commits alone
+               "BEGIN TRANSACTION", f"INSERT INTO {T} (ID) VALUES (3)", "INSERT INTO RULES.CORE.GONE VALUES (1)",
+               "COMMIT")
+    _refused(session, "CALL RULES.CORE.HALF()")
+    assert _ids(session) == [1, 2]  # 3 was rolled back with its transaction; 2 had committed on its own
+    _procedure(session, "OPEN", "BEGIN TRANSACTION", f"INSERT INTO {T} (ID) VALUES (4)")  # no COMMIT
+    assert "still open" in str(_refused(session, "CALL RULES.CORE.OPEN()"))
+    assert _ids(session) == [1, 2]
+    _procedure(session, "WHOLE", "BEGIN TRANSACTION", f"INSERT INTO {T} (ID) VALUES (5)", "COMMIT")
+    session.execute("CALL RULES.CORE.WHOLE()")
+    assert _ids(session) == [1, 2, 5]
+
+
+def test_a_stream_moves_on_only_when_what_consumed_it_commits(session: Session) -> None:
+    session.execute("CREATE TABLE RULES.CORE.SEEN (ID NUMBER(38,0))")
+    session.execute(f"CREATE STREAM IF NOT EXISTS RULES.CORE.T_CHANGES ON TABLE {T}")
+    session.execute(f"INSERT INTO {T} (ID) VALUES (2)")
+    consume = "INSERT INTO RULES.CORE.SEEN SELECT ID FROM RULES.CORE.T_CHANGES"
+    _procedure(session, "FAILS", "BEGIN TRANSACTION", consume, "INSERT INTO RULES.CORE.GONE VALUES (1)", "COMMIT")
+    _refused(session, "CALL RULES.CORE.FAILS()")
+    assert _ids(session, "RULES.CORE.T_CHANGES") == [2]  # rolled back: the stream still holds the row
+    _procedure(session, "EARLY", consume, "INSERT INTO RULES.CORE.GONE VALUES (1)")  # commits, then fails
+    _refused(session, "CALL RULES.CORE.EARLY()")
+    assert _ids(session, "RULES.CORE.T_CHANGES") == [] and _ids(session, "RULES.CORE.SEEN") == [2]
+
+
+def test_a_streams_rows_are_masked_as_its_tables_are(session: Session) -> None:
+    for sql in ("CREATE ROLE IF NOT EXISTS CLEAR",
+                "CREATE MASKING POLICY IF NOT EXISTS RULES.CORE.CODE_MASK AS (val VARCHAR) RETURNS VARCHAR ->\n"
+                "    CASE WHEN IS_ROLE_IN_SESSION('CLEAR') THEN val ELSE '***' END",
+                f"ALTER TABLE {T} MODIFY COLUMN CODE SET MASKING POLICY RULES.CORE.CODE_MASK FORCE",
+                f"CREATE STREAM IF NOT EXISTS RULES.CORE.T_CHANGES ON TABLE {T}",
+                f"UPDATE {T} SET CODE = 'secret' WHERE ID = 1"):
+        session.execute(sql)
+    read = "SELECT CODE, METADATA$ACTION FROM RULES.CORE.T_CHANGES ORDER BY 2"
+    assert session.execute(read)[1] == [("***", "DELETE"), ("***", "INSERT")]  # the owner reads it masked too
+    session.execute("GRANT ROLE CLEAR TO ROLE DEPLOYER")
+    assert session.execute(read)[1] == [("a", "DELETE"), ("secret", "INSERT")]

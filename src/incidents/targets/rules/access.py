@@ -18,12 +18,15 @@ tasks, emulated over fakesnow (which has none of them). A test aid, not Snowflak
 - Masking policies apply to every read of a column, by anyone including the owner, in queries, DML and
   through views (targets.rules.masking, each rule with its page).
 - Masking policies and tags need Enterprise Edition: on the standard edition they fail as Snowflake does.
-- Streams, procedures and tasks are recorded (a task needs its procedure); they never run here. SHOW
-  STREAMS says which streams are stale (their table was replaced, targets.rules.schema).
+- Streams, procedures and tasks are recorded (a task needs its procedure). CALL and EXECUTE TASK run the
+  procedure's statements, keeping its transactions: a failure, or an end with a transaction still open,
+  rolls that transaction back, and a stream moves on only when the statement or transaction that
+  consumed it commits. A stream's rows are masked as its table's are. SHOW STREAMS says which streams
+  are stale (their table was replaced, targets.rules.schema).
 - Tags set on columns are recorded; ALTER TABLE ... MODIFY COLUMN ... UNSET TAG removes them, and
   TAG_REFERENCES_ALL_COLUMNS answers from them.
 
-Not emulated: grant options, masking of a stream's rows, INVOKER_ROLE.
+Not emulated: grant options, INVOKER_ROLE, scoped transactions (a CALL inside the caller's transaction).
 """
 
 from __future__ import annotations
@@ -41,9 +44,8 @@ from incidents.targets.rules.state import RulesSession, RulesState, object_name
 Answer = tuple[list[str], list[tuple[Any, ...]]]
 _DONE: Answer = (["status"], [("Statement executed successfully.",)])
 _CREATED = "2026-01-01 00:00:00.000 +0000"
-# A procedure's block and transaction statements: no-ops here (each statement commits on its own).
-_CONTROL = re.compile(r"(BEGIN( BEGIN)?( TRANSACTION)?|COMMIT|END|RETURN .*)", re.I | re.S)
-_BLOCK_START = re.compile(r"^\s*BEGIN\s+(?!TRANSACTION\b|BEGIN\b)(?=\S)", re.I)
+# DDL: it commits an open transaction (https://docs.snowflake.com/en/sql-reference/transactions#ddl).
+_DDL = re.compile(r"\s*(CREATE|ALTER|DROP|UNDROP)\b", re.I)
 _CREATE_OBJECT = re.compile(rf"CREATE (?:OR REPLACE )?(?P<temporary>(?:LOCAL |GLOBAL )?(?:TEMPORARY|TEMP|VOLATILE) )?"
                       rf"(?:TRANSIENT )?(?:SECURE )?(?P<kind>TABLE|VIEW) (?:IF NOT EXISTS )?(?P<name>{QNAME})", re.I)
 _QUALIFIER = r'(?:(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*)\.){0,2}'  # db. and schema. before a name
@@ -139,13 +141,17 @@ class AccessRules:
 
         if not self.state.masked and "IS_ROLE_IN_SESSION" not in text.upper():
             return None
+        roles = self.session_roles()
+        masks = MaskedTables(self._policies(), dict(self.state.views), self._columns, lambda role: role in roles)
+        return masked_sql(text, masks)
+
+    def _policies(self) -> dict[str, dict[str, str]]:
+        """TABLE -> {COLUMN -> the body of the masking policy set on it}."""
         policies: dict[str, dict[str, str]] = {}
         for key, policy in self.state.masked.items():
             table, _, column = key.partition(".")
             policies.setdefault(table, {})[column] = self.state.policies[policy]
-        roles = self.session_roles()
-        masks = MaskedTables(policies, dict(self.state.views), self._columns, lambda role: role in roles)
-        return masked_sql(text, masks)
+        return policies
 
     def _columns(self, table: str) -> list[str]:
         quoted = table.replace("'", "''")
@@ -332,8 +338,13 @@ class AccessRules:
     # ------------------------------------------------------------------ procedures, tasks, streams
 
     def _call(self, name: str, *, task: bool) -> Answer:
-        """CALL runs a procedure's statements one by one (a transaction's BEGIN/COMMIT are no-ops here);
-        EXECUTE TASK runs its procedure once. Streams read inside move on only at the end, as at COMMIT."""
+        """CALL runs a procedure's statements one by one; EXECUTE TASK runs its procedure once. Inside, a
+        statement outside BEGIN TRANSACTION ... COMMIT commits on its own, and a stream it consumed moves on
+        at once; inside one, the streams move on at its COMMIT. A procedure that fails, or ends, with its
+        transaction still open has that transaction rolled back: its writes are undone and its streams stay
+        where they were (https://docs.snowflake.com/en/sql-reference/transactions#stored-procedures-and-transactions ;
+        https://docs.snowflake.com/en/user-guide/streams-intro#stream-staleness). Not emulated: a CALL made
+        inside the caller's own transaction (Snowflake's scoped transactions)."""
         task_name = name
         if task:
             found = self.state.objects.get(f"TASK {name}")
@@ -343,25 +354,67 @@ class AccessRules:
         body = self.state.objects.get(f"PROCEDURE {name}")
         if body is None:
             raise AccessRuleError(f"SQL compilation error: Procedure '{name}()' does not exist.", 2003)
-        read: set[str] = set()
-        self.session.deferred_streams = read
         context = self.session.context_role
         if task:
             self.session.context_role = self.state.owners.get(f"TASK {task_name}", self.state.deploy_role)
         elif self.state.rights.get(name, "OWNER") == "OWNER":
             self.session.context_role = self.state.owners.get(f"PROCEDURE {name}", self.state.deploy_role)
         try:
-            for statement in split_statements(body):
-                statement = _BLOCK_START.sub("", statement, count=1)  # the block's BEGIN before its first statement
-                if not _CONTROL.fullmatch(" ".join(statement.split())):
-                    self.session.execute(statement, obj=f"procedure {name}")
+            self._run_body(name, body)
         finally:
             self.session.deferred_streams = None
             self.session.context_role = context
-        for stream in read:
-            self._advance(stream)
         self.state.save()
         return ["status"], [("ok",)]
+
+    def _run_body(self, name: str, body: str) -> None:
+        """The statements of a procedure's body, its transactions kept as Snowflake keeps them."""
+        self.session.deferred_streams = None  # outside a transaction: each statement commits on its own
+        try:
+            for statement in split_statements(body):
+                step = _procedure_step(statement)
+                if step == "return":
+                    break
+                if step == "begin":
+                    self._begin()
+                elif step == "commit":
+                    self._commit()
+                elif step == "rollback":
+                    self._rollback()
+                elif step:
+                    if self.session.deferred_streams is not None and _DDL.match(step):
+                        self._commit()  # DDL commits the open transaction first (transactions#ddl)
+                    self.session.execute(step, obj=f"procedure {name}")
+        except BaseException:
+            self._rollback()
+            raise
+        if self.session.deferred_streams is not None:
+            self._rollback()
+            raise AccessRuleError(f"Procedure '{name}' ended with its transaction still open: the transaction "
+                                  "was rolled back.", 90_000)
+
+    def _begin(self) -> None:
+        if self.session.deferred_streams is not None:  # a BEGIN inside an open transaction is ignored
+            return
+        try:
+            self.session.raw("BEGIN TRANSACTION")
+        except Exception as exc:  # the caller's own transaction is open: scoped transactions, not emulated
+            raise AccessRuleError(f"Not emulated: a procedure's transaction inside the caller's ({exc})") from exc
+        self.session.deferred_streams = set()
+
+    def _commit(self) -> None:
+        read = self.session.deferred_streams
+        if read is None:  # no transaction open: nothing to commit
+            return
+        self.session.raw("COMMIT")
+        self.session.deferred_streams = None
+        for stream in read:
+            self._advance(stream)
+
+    def _rollback(self) -> None:
+        if self.session.deferred_streams is not None:
+            self.session.raw("ROLLBACK")
+            self.session.deferred_streams = None
 
     def _streams_in(self, text: str) -> list[str]:
         return [key.split()[1] for key in self.state.objects if key.startswith("STREAM ")
@@ -391,21 +444,36 @@ class AccessRules:
             "ORDER BY ORDINAL_POSITION")]
         snapshot = self._snapshot(stream)
         if self.state.objects.get(f"APPEND_ONLY {stream}"):  # inserted rows only, whatever the table's key
-            return (f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", FALSE AS \"METADATA$ISUPDATE\" "
-                    f"FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {snapshot}) AS n)")
+            return self._through_policies(table_name, columns, (
+                f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", FALSE AS \"METADATA$ISUPDATE\" "
+                f"FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {snapshot}) AS n)"))
         key = f'"{columns[0]}"'  # the tables streams are declared on have their key first
         changed = " OR ".join(f'n."{c}" IS DISTINCT FROM o."{c}"' for c in columns)
-        snapshot = self._snapshot(stream)
-        return (f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", o.{key} IS NOT NULL AS \"METADATA$ISUPDATE\" "
-                f"FROM {table} AS n LEFT JOIN {snapshot} AS o ON o.{key} = n.{key} WHERE o.{key} IS NULL OR {changed} "
-                f"UNION ALL SELECT o.*, 'DELETE', n.{key} IS NOT NULL FROM {snapshot} AS o LEFT JOIN {table} AS n "
-                f"ON n.{key} = o.{key} WHERE n.{key} IS NULL OR {changed})")
+        return self._through_policies(table_name, columns, (
+            f"(SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", o.{key} IS NOT NULL AS \"METADATA$ISUPDATE\" "
+            f"FROM {table} AS n LEFT JOIN {snapshot} AS o ON o.{key} = n.{key} WHERE o.{key} IS NULL OR {changed} "
+            f"UNION ALL SELECT o.*, 'DELETE', n.{key} IS NOT NULL FROM {snapshot} AS o LEFT JOIN {table} AS n "
+            f"ON n.{key} = o.{key} WHERE n.{key} IS NULL OR {changed})"))
+
+    def _through_policies(self, table_name: str, columns: list[str], rows: str) -> str:
+        """A stream's rows with its table's masking policies applied: "Masking policies on columns in a table
+        carry over to a stream on the same table" (https://docs.snowflake.com/en/user-guide/security-column-intro ,
+        Streams). Which rows changed is decided on the stored values, as the stream records them."""
+        from incidents.targets.rules.masking import masked_columns
+
+        policies = self._policies().get(table_name.upper())
+        if not policies:
+            return rows
+        roles = self.session_roles()
+        selects = masked_columns(columns, policies, lambda role: role in roles)
+        return (f"(SELECT {', '.join(selects)}, s.\"METADATA$ACTION\", s.\"METADATA$ISUPDATE\" "
+                f"FROM {rows} AS s)")
 
     def _read_stream(self, text: str) -> Answer:
-        """A statement reading streams, run over their rows; a DML statement consumes them (at once, or
-        at the end of the procedure it runs in)."""
+        """A statement reading streams, run over their rows (masked as their tables are); a DML statement
+        consumes them, at once or at the COMMIT of the procedure's transaction it runs in."""
         streams = self._streams_in(text)
-        sql = text
+        sql = self.masked(text) or text  # the other tables it reads, through their policies
         for stream in streams:
             rows = self._stream_rows(stream)
             sql = re.sub(rf"\b(FROM|JOIN)\s+{_QUALIFIER}{stream}\b", _reading(rows), sql, flags=re.I)
@@ -598,6 +666,27 @@ class AccessRules:
         return re.sub(r"IS_ROLE_IN_SESSION\('((?:[^']|'')*)'\)",
                       lambda m: f"CONTAINS(COALESCE(GETVARIABLE('incidents_roles'), ''), ',{m.group(1).upper()},')",
                       sql, flags=re.I)
+
+
+def _procedure_step(statement: str) -> str:
+    """What one statement of a Snowflake Scripting body is: "begin", "commit" or "rollback" (a transaction's
+    ends), "return", "" (the block's own BEGIN or END) or the SQL statement to run."""
+    text = " ".join(statement.split())
+    block = re.match(r"BEGIN (?!TRANSACTION\b|WORK\b)", text, re.I)
+    if block:  # the block's BEGIN before its first statement
+        text = text[block.end():]
+    upper = text.upper()
+    if upper in ("BEGIN TRANSACTION", "BEGIN WORK", "START TRANSACTION"):
+        return "begin"
+    if upper in ("COMMIT", "COMMIT WORK"):
+        return "commit"
+    if upper in ("ROLLBACK", "ROLLBACK WORK"):
+        return "rollback"
+    if upper.startswith("RETURN"):
+        return "return"
+    if upper in ("", "BEGIN", "END"):
+        return ""
+    return re.sub(r"^\s*BEGIN\s+", "", statement, count=1, flags=re.I) if block else statement.strip()
 
 
 def _reading(rows: str) -> Callable[[re.Match[str]], str]:

@@ -16,6 +16,9 @@ Where Snowflake applies a policy, and so where this rewrite does:
   https://docs.snowflake.com/en/user-guide/security-column-advanced ; INVOKER_ROLE alone sees the view owner,
   https://docs.snowflake.com/en/sql-reference/functions/invoker_role). A view that reads a masked table is
   therefore read as its own query here.
+- To a stream's rows: "Masking policies on columns in a table carry over to a stream on the same table"
+  (https://docs.snowflake.com/en/user-guide/security-column-intro , Streams); targets.rules.access reads a
+  stream through `masked_columns`.
 - IS_ROLE_IN_SESSION is TRUE when the active primary role or a secondary role inherits the role
   (https://docs.snowflake.com/en/sql-reference/functions/is_role_in_session); which roles are active
   (secondary roles, owner's-rights procedures, tasks) is targets.rules.access's business: `in_session`.
@@ -103,8 +106,18 @@ def _target(tree: object) -> object | None:
 
 
 def _body(masks: MaskedTables, policy_body: str, column_sql: str) -> str:
-    body = role_tests(policy_body, masks.in_session)
+    return _policy_on(policy_body, column_sql, masks.in_session)
+
+
+def _policy_on(policy_body: str, column_sql: str, in_session: Callable[[str], bool]) -> str:
+    body = role_tests(policy_body, in_session)
     return re.sub(r"\bval\b", lambda _: column_sql, body, flags=re.I)
+
+
+def masked_columns(columns: Iterable[str], policies: dict[str, str], in_session: Callable[[str], bool]) -> list[str]:
+    """A select list reading `columns` through their policies (a column without one as it is)."""
+    return [_policy_on(policies[c], _quoted(c), in_session) + f" AS {_quoted(c)}" if c in policies else _quoted(c)
+            for c in columns]
 
 
 def _mask_target_columns(tree: object, masks: MaskedTables) -> bool:
@@ -163,10 +176,7 @@ def _mask_sources(tree: object, masks: MaskedTables, target: object | None, dept
             continue
         alias = table.alias_or_name
         if name in masks.policies:
-            columns = masks.columns(name)
-            policies = masks.policies[name]
-            selects = [_body(masks, policies[c], _quoted(c)) + f" AS {_quoted(c)}" if c in policies else _quoted(c)
-                       for c in columns]
+            selects = masked_columns(masks.columns(name), masks.policies[name], masks.in_session)
             source = exp.Table(this=table.this.copy(), db=table.args.get("db"), catalog=table.args.get("catalog"))
             inner = sqlglot.parse_one(f"SELECT {', '.join(selects)} FROM {source.sql('snowflake')}",
                                       read="snowflake")

@@ -26,7 +26,7 @@ class SnowflakeRulesSession(Session):
     role: str | None = None
     secondary: str = "ALL"  # USE SECONDARY ROLES: ALL (the user's default since BCR-1692) or NONE
     context_role: str | None = None  # inside an owner's-rights procedure or a task: the one role that runs it
-    deferred_streams: set[str] | None = None  # inside CALL: streams a statement consumed, moved on at the end
+    deferred_streams: set[str] | None = None  # a procedure's open transaction: streams it consumed, moved on at COMMIT
     temporary: set[str] = field(default_factory=set)  # qualified names of temporary tables made (see _fakesnow_form)
 
     @classmethod
