@@ -171,3 +171,6 @@ def test_a_streams_rows_are_masked_as_its_tables_are(session: Session) -> None:
     assert session.execute(read)[1] == [("***", "DELETE"), ("***", "INSERT")]  # the owner reads it masked too
     session.execute("GRANT ROLE CLEAR TO ROLE DEPLOYER")
     assert session.execute(read)[1] == [("a", "DELETE"), ("secret", "INSERT")]
+    session.execute("USE SECONDARY ROLES NONE")
+    session.execute("USE ROLE CLEAR")  # holds no SELECT on the stream (nor USAGE on its schema)
+    assert "does not exist or not authorized" in str(_refused(session, read))

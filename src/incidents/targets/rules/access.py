@@ -21,7 +21,8 @@ tasks, emulated over fakesnow (which has none of them). A test aid, not Snowflak
 - Streams, procedures and tasks are recorded (a task needs its procedure). CALL and EXECUTE TASK run the
   procedure's statements, keeping its transactions: a failure, or an end with a transaction still open,
   rolls that transaction back, and a stream moves on only when the statement or transaction that
-  consumed it commits. A stream's rows are masked as its table's are. SHOW STREAMS says which streams
+  consumed it commits. A stream's rows are masked as its table's are, and reading one needs SELECT on it
+  (the tool grants none: its tasks read them as owner). SHOW STREAMS says which streams
   are stale (their table was replaced, targets.rules.schema).
 - Tags set on columns are recorded; ALTER TABLE ... MODIFY COLUMN ... UNSET TAG removes them, and
   TAG_REFERENCES_ALL_COLUMNS answers from them.
@@ -103,12 +104,12 @@ class AccessRules:
                          re.I)
         if m:
             return self._unset_tag(_bare(m.group(1)), _upper(m.group(2)), m.group(3))
-        if self._streams_in(text):
-            return self._read_stream(text)
         if upper.startswith(("SELECT", "WITH")) and self.state.roles:
             self._session_roles_variable()
-        if not self.owner():
+        if not self.owner():  # a stream too: SELECT on it and its table (streams-intro#required-access-privileges)
             self._authorize(text)
+        if self._streams_in(text):
+            return self._read_stream(text)
         return None
 
     def _session_statement(self, text: str, upper: str) -> Answer | None:
