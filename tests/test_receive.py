@@ -2,10 +2,13 @@
 size or time and on shutdown, unauthenticated and oversized posts are refused; a poison alert
 takes no other post down and nothing of another poster's alert is echoed (issue 22 H2); header and
 body timeouts and a connection cap hold against raw sockets (H7); answers say what was stored (H13);
+PagerDuty v3 webhooks are taken by their X-PagerDuty-Signature when the signing secret is set;
 SIGTERM prints the summary; on the local target other commands get in between batches (issue 24.5)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -26,6 +29,7 @@ from incidents.project.ingest import ReceiveSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+PAGERDUTY = Path(__file__).parent / "fixtures" / "pagerduty"
 
 
 def body(name: str) -> bytes:
@@ -43,13 +47,13 @@ def ws(repo: Path, deployed_local: Path) -> Iterator[Workspace]:
 
 
 @contextmanager
-def receiver(ws: Workspace, *, seconds: float = 0.2, alerts: int = 1000, size: int = 1_048_576,
+def receiver(ws: Workspace | None, *, seconds: float = 0.2, alerts: int = 1000, size: int = 1_048_576,
              token: str | None = None, store: Any = None, settings: ReceiveSettings | None = None,
-             log: Any = None) -> Iterator[tuple[Server, Stats]]:
+             log: Any = None, pagerduty_secret: str | None = None) -> Iterator[tuple[Server, Stats]]:
     stats = Stats()
     settings = settings or ReceiveSettings(seconds, alerts, size)
-    app = build_app(store or (lambda rows: store_batch(ws.session, ws.dep, rows)), settings, token, stats,
-                    log=log or (lambda line: None))
+    app = build_app(store or (lambda rows: store_batch(ws.session, ws.dep, rows)), settings, token, stats,  # type: ignore[union-attr]
+                    log=log or (lambda line: None), pagerduty_secret=pagerduty_secret)
     server = Server(app, "127.0.0.1", 0, settings=settings, grace_seconds=30)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -62,8 +66,11 @@ def receiver(ws: Workspace, *, seconds: float = 0.2, alerts: int = 1000, size: i
         assert not thread.is_alive()
 
 
-def request(port: int, data: bytes | None = None, *, token: str | None = None, path: str = "/") -> tuple[int, dict]:
+def request(port: int, data: bytes | None = None, *, token: str | None = None, path: str = "/",
+            signature: str | None = None) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-PagerDuty-Signature"] = signature
     if token:
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers,
@@ -140,6 +147,66 @@ def test_unauthenticated_and_oversized_posts_are_refused_and_not_stored(ws: Work
         assert request(server.port, body("firing.json"), token="s3cret") == (200, stored(1))
         assert stats.refused == 3
     assert count(ws, "SELECT COUNT(*) AS N FROM RAW_ALERTS") == 1
+
+
+def pagerduty(name: str) -> bytes:
+    return (PAGERDUTY / f"{name}.json").read_bytes()
+
+
+def signed(data: bytes, *secrets: str) -> str:
+    """X-PagerDuty-Signature as PagerDuty sends it: `v1=<hex HMAC-SHA256 of the body>` per secret."""
+    return ",".join(f"v1={hmac.new(s.encode(), data, hashlib.sha256).hexdigest()}" for s in secrets)
+
+
+def test_a_pagerduty_webhook_with_a_valid_signature_opens_its_incident_a_wrong_or_missing_one_is_401(
+        ws: Workspace) -> None:
+    lines: list[str] = []
+    triggered = pagerduty("incident_triggered")
+    tampered = triggered.replace(b"A little bump", b"A large crater")
+    with receiver(ws, pagerduty_secret="pd-secret", log=lines.append) as (server, stats):
+        assert request(server.port, tampered, signature=signed(triggered, "pd-secret")) == (
+            401, {"error": "wrong X-PagerDuty-Signature"})
+        assert request(server.port, tampered, signature="v1=" + "0" * 64)[0] == 401
+        assert request(server.port, tampered) == (401, {"error": "missing X-PagerDuty-Signature"})
+        assert request(server.port, triggered, signature=signed(triggered, "pd-secret")) == (200, stored(1))
+        assert stats.refused == 3
+    assert count(ws, "SELECT COUNT(*) AS N FROM RAW_ALERTS") == 1  # nothing of the refused posts
+    assert [(r["TITLE"], r["STATUS"]) for r in ws.query("SELECT TITLE, STATUS FROM INCIDENTS")] == [
+        ("A little bump in the road", "new")]
+    assert len(lines) == 4 and not any("pd-secret" in line or "v1=" in line for line in lines)
+
+
+def keeping(posts: list[list[str]]) -> Any:
+    """A store that keeps the SOURCE_FORMAT of each batch's rows (for tests that need no database)."""
+    def keep(rows: list) -> dict:
+        posts.append([row[3] for row in rows])  # COLUMNS[3]: SOURCE_FORMAT
+        return {}
+    return keep
+
+
+def test_a_rotated_secret_signature_is_taken_and_other_formats_keep_the_token_rule() -> None:
+    posts: list[list[str]] = []
+    resolved, ndjson = pagerduty("incident_resolved"), (FIXTURES / "events.ndjson").read_bytes()
+    with receiver(None, pagerduty_secret="pd-secret", store=keeping(posts)) as (server, _stats):
+        # While the secret is rotated PagerDuty signs with both; the old one's comes first here.
+        assert request(server.port, resolved, signature=signed(resolved, "old-secret", "pd-secret")) == (
+            200, stored(1))
+        assert request(server.port, body("firing.json")) == (200, stored(1))  # no token asked, as before
+        assert request(server.port, ndjson)[0] == 200
+    assert [p[0] for p in posts] == ["pagerduty", "alertmanager", "ndjson"]
+
+
+def test_with_a_token_too_a_signature_wins_and_an_unsigned_pagerduty_webhook_needs_the_token() -> None:
+    posts: list[list[str]] = []
+    triggered = pagerduty("incident_triggered")
+    with receiver(None, token="s3cret", pagerduty_secret="pd-secret", store=keeping(posts)) as (server, _stats):
+        assert request(server.port, triggered, token="s3cret", signature=signed(triggered, "other")) == (
+            401, {"error": "wrong X-PagerDuty-Signature"})
+        assert request(server.port, triggered, signature=signed(triggered, "pd-secret"))[0] == 200  # no token
+        assert request(server.port, triggered)[0] == 401
+        assert request(server.port, triggered, token="s3cret")[0] == 200
+        assert request(server.port, body("firing.json"))[0] == 401  # not PagerDuty: the token rule, unchanged
+    assert posts == [["pagerduty"], ["pagerduty"]]
 
 
 def test_a_body_that_is_not_json_is_answered_400_and_kept_with_its_error(ws: Workspace) -> None:

@@ -29,13 +29,18 @@ def receive(
     stored: 200 with the counts of stored and malformed alerts, 400 when the body held no valid
     alert (kept with its error), 503 when storing failed (Alertmanager retries). A bearer token is
     required when the env var receive.token_env names is set; header and body timeouts and a
-    connection limit apply before it. One log line per request on stderr.
+    connection limit apply before it. When the env var receive.pagerduty_secret_env names is set
+    (the PagerDuty v3 subscription's signing secret), a post with X-PagerDuty-Signature is
+    authorized by a valid signature (a wrong one is 401), and a PagerDuty webhook without it is 401
+    unless it carries the bearer token. One log line per request on stderr.
     On the local target the database is opened per batch, so other commands run in between.
     Ctrl-C or SIGTERM flushes, stops and prints a summary.
 
     Examples:
 
       INCIDENTS_RECEIVE_TOKEN=s3cret incidents receive --port 9095
+
+      INCIDENTS_PAGERDUTY_WEBHOOK_SECRET=<signing secret> incidents receive
     """
     import os
 
@@ -48,11 +53,12 @@ def receive(
         where, local = ws.where, ws.session.backend == "local"
         ws.close()  # the receiver opens the target per batch (local) or holds a session of its own
         token = os.environ.get(cfg.receive.token_env) or None
+        pagerduty_secret = os.environ.get(cfg.receive.pagerduty_secret_env) or None
         stats = Stats()
         store = Store(ws.dep, ws.connection, cfg, hold=not local)
         change_store = Store(ws.dep, ws.connection, cfg, hold=not local, changes=True)
         app = build_app(store, cfg.receive, token, stats, change_store=change_store,
-                        severity_label=cfg.severity_label)
+                        severity_label=cfg.severity_label, pagerduty_secret=pagerduty_secret)
         try:
             server = Server(app, host, port, settings=cfg.receive,
                             grace_seconds=max(10.0, cfg.receive.batch_seconds * 3))
@@ -61,7 +67,8 @@ def receive(
             raise typer.Exit(2) from None
         fmt.console(stderr=True).print(
             f"Receiving on http://{host}:{server.port}/ into {fmt.escape(where)}"
-            f"{' (bearer token required)' if token else ''}; Ctrl-C flushes and stops.")
+            f"{' (bearer token required)' if token else ''}"
+            f"{' (PagerDuty signatures verified)' if pagerduty_secret else ''}; Ctrl-C flushes and stops.")
         try:
             server.run()
         finally:

@@ -258,6 +258,7 @@ class AlertReader:
     alerts: int = 0
     malformed: int = 0
     ignored: int = 0  # vendor events that open and resolve nothing (PagerDuty acknowledged...): no row
+    pagerduty: int = 0  # documents taken for PagerDuty v3 webhooks (the receiver wants them signed)
     errors: list[str] = field(default_factory=list)  # the first few
 
     def rows(self, doc: Document) -> list[Row]:
@@ -302,6 +303,7 @@ class AlertReader:
     def _pagerduty(self, doc: Any, where: str) -> Iterator[Row]:
         """A PagerDuty v3 webhook: one alert (the webhook itself as its envelope), or none for an event
         type that opens and resolves nothing (counted in `ignored`)."""
+        self.pagerduty += 1
         text = _json_text(doc)
         try:
             alert = pagerduty_alert(doc, severity_label=self.severity_label)

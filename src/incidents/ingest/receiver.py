@@ -21,7 +21,11 @@ others down), then posts are batched: a batch is landed and run through the same
 
 Before anything is read: at most `max_connections` connections (more are closed at once), the
 request line and headers within `header_timeout_seconds`, the body within `body_timeout_seconds`
-(408) and up to `max_request_bytes` (413), and the bearer token (401). One log line per request.
+(408) and up to `max_request_bytes` (413), and the bearer token (401). With PagerDuty's signing secret
+set, a post carrying `X-PagerDuty-Signature` is authorized by that signature instead (checked once its
+body is read; a wrong one is 401 whatever the token), and a PagerDuty v3 webhook without it is 401
+unless a bearer token was required and given. One log line per request; never the token, secret or
+signature.
 Shutdown (Ctrl-C, SIGTERM) stops accepting, flushes what waits and returns, so the CLI prints its
 summary.
 """
@@ -32,6 +36,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import hmac
 import socket
 import sys
@@ -83,6 +88,7 @@ class Post:
     chars: int
     future: asyncio.Future[Any] | None = None  # set by the batcher: the outcome of the post's batch
     ignored: int = 0  # vendor events that open and resolve nothing: no row, not an error
+    pagerduty: int = 0  # documents taken for PagerDuty v3 webhooks
 
 
 def parse_post(body: bytes, severity_label: str = "severity") -> Post:
@@ -94,7 +100,8 @@ def parse_post(body: bytes, severity_label: str = "severity") -> Post:
     rows = [row for doc in read_documents(text_blocks(body)) for row in reader.rows(doc)]
     if not rows and not reader.ignored:
         rows = [reader.stopped_row("the body is empty")]
-    return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body), ignored=reader.ignored)
+    return Post(rows, reader.alerts, reader.malformed, reader.errors, len(body), ignored=reader.ignored,
+                pagerduty=reader.pagerduty)
 
 
 def parse_change_post(body: bytes) -> Post:
@@ -194,13 +201,16 @@ class Batcher:
 
 def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stats: Stats | None = None,
               log: LogFn | None = None, change_store: StoreFn | None = None,
-              severity_label: str = "severity") -> Any:
+              severity_label: str = "severity", pagerduty_secret: str | None = None) -> Any:
+    """The receiver's app. `token`: the bearer token posts need (None: none); `pagerduty_secret`: the
+    PagerDuty v3 subscription's signing secret (None: X-PagerDuty-Signature is not looked at)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     stats = stats or Stats()
+    gate = Gate(token, pagerduty_secret)
     # path -> its batcher, parser and what it takes (POST /changes only with a change store)
     paths: dict[str, tuple[Batcher, Callable[[bytes], Post], str]] = {
         "/": (Batcher(store, settings, stats), functools.partial(parse_post, severity_label=severity_label), "alert")}
@@ -222,17 +232,15 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
     async def receive(request: Request) -> JSONResponse:
         into, parse, noun = paths[request.url.path]
         began = time.perf_counter()
-        if token and not _authorized(request.headers.get("authorization"), token):
-            return answer(request, began, 401, {"error": "missing or wrong bearer token"})
-        try:
-            body = await _read_limited(request, settings.max_request_bytes, settings.body_timeout_seconds)
-        except TimeoutError:
-            return answer(request, began, 408, {"error": f"the body did not arrive within "
-                                                          f"{settings.body_timeout_seconds:g} s"}, close=True)
-        if body is None:
-            return answer(request, began, 413, {"error": f"request body larger than {settings.max_request_bytes} "
-                                                          "bytes"}, close=True)
-        post = await asyncio.to_thread(parse, body)
+        refused = gate.before_body(request.headers)
+        if refused:
+            return answer(request, began, 401, {"error": refused})
+        body = await _body_or_refusal(request, settings)
+        if isinstance(body, tuple):
+            return answer(request, began, *body, close=True)
+        post = await gate.parsed(request.headers, body, parse)
+        if isinstance(post, str):
+            return answer(request, began, 401, {"error": post})
         stats.count(post, noun)
         try:
             await into.submit(post)
@@ -257,6 +265,48 @@ def build_app(store: StoreFn, settings: ReceiveSettings, token: str | None, stat
     app.state.batcher = batcher
     app.state.batchers = [each for each, _, _ in paths.values()]
     return app
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may post: the bearer token and PagerDuty's signing secret (None: not asked for). A post with
+    X-PagerDuty-Signature is taken on its signature alone, once its body is read; any other post needs the
+    token, checked before its body is read; a PagerDuty webhook needs one or the other."""
+
+    token: str | None
+    pagerduty_secret: str | None
+
+    def signature(self, headers: Any) -> str | None:
+        return headers.get("x-pagerduty-signature") if self.pagerduty_secret else None
+
+    def before_body(self, headers: Any) -> str | None:
+        """Why a post is refused before its body is read (None: read it)."""
+        if self.signature(headers) is None and self.token and not _authorized(headers.get("authorization"),
+                                                                              self.token):
+            return "missing or wrong bearer token"
+        return None
+
+    async def parsed(self, headers: Any, body: bytes, parse: Callable[[bytes], Post]) -> Post | str:
+        """The body parsed (in a thread) once its signature holds, or why it is refused."""
+        signature = self.signature(headers)
+        if signature is not None and not _signed(signature, body, self.pagerduty_secret or ""):
+            return "wrong X-PagerDuty-Signature"
+        post = await asyncio.to_thread(parse, body)
+        # Without a token asked for, nothing says an unsigned PagerDuty webhook is PagerDuty's.
+        if self.pagerduty_secret and not self.token and post.pagerduty and signature is None:
+            return "missing X-PagerDuty-Signature"
+        return post
+
+
+async def _body_or_refusal(request: Any, settings: ReceiveSettings) -> bytes | tuple[int, dict[str, str]]:
+    """The body, or the answer when it took too long (408) or is too large (413)."""
+    try:
+        body = await _read_limited(request, settings.max_request_bytes, settings.body_timeout_seconds)
+    except TimeoutError:
+        return 408, {"error": f"the body did not arrive within {settings.body_timeout_seconds:g} s"}
+    if body is None:
+        return 413, {"error": f"request body larger than {settings.max_request_bytes} bytes"}
+    return body
 
 
 def _stored_answer(post: Post, noun: str) -> tuple[int, dict[str, Any]]:
@@ -286,6 +336,14 @@ def _authorized(header: str | None, token: str) -> bool:
     if not header or not header.lower().startswith("bearer "):
         return False
     return hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8"))
+
+
+def _signed(header: str, body: bytes, secret: str) -> bool:
+    """PagerDuty's X-PagerDuty-Signature: comma-separated `v1=<hex>`, each an HMAC-SHA256 of the raw body
+    under the subscription's secret (more than one while the secret is rotated); any match will do."""
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode("ascii")
+    given = [part.strip()[3:] for part in header.split(",") if part.strip().startswith("v1=")]
+    return any(hmac.compare_digest(each.lower().encode("latin-1", "replace"), expected) for each in given)
 
 
 async def _read_limited(request: Any, limit: int, seconds: float) -> bytes | None:

@@ -48,6 +48,7 @@ class ReceiveSettings:
     header_timeout_seconds: float = 10.0  # a connection must send its request line and headers in this time
     body_timeout_seconds: float = 30.0  # and its whole body in this time after the headers
     max_connections: int = 100  # open connections at once; more are closed at once
+    pagerduty_secret_env: str = "INCIDENTS_PAGERDUTY_WEBHOOK_SECRET"  # holds the v3 subscription's signing secret
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def _statuses(parent: Node, project: Project) -> tuple[str, str]:
 def _receive(parent: Node) -> ReceiveSettings:
     node = parent.child("receive", parent.get("receive", dict, {}))
     node.only("batch_seconds", "batch_alerts", "max_request_bytes", "token_env", "header_timeout_seconds",
-              "body_timeout_seconds", "max_connections")
+              "body_timeout_seconds", "max_connections", "pagerduty_secret_env")
     seconds = node.get("batch_seconds", (int, float), 2.0)
     if not 0.05 <= seconds <= 300:
         raise node.error("batch_seconds", "expected 0.05 to 300 seconds")
@@ -223,15 +224,22 @@ def _receive(parent: Node) -> ReceiveSettings:
     size = node.get("max_request_bytes", int, 1_048_576)
     if not 1024 <= size <= 100_000_000:
         raise node.error("max_request_bytes", "expected 1024 to 100,000,000 bytes")
-    token_env = node.get("token_env", str, "INCIDENTS_RECEIVE_TOKEN")
-    if not _ENV_VAR_RE.fullmatch(token_env):
-        raise node.error("token_env", "expected an environment variable name (letters, digits, _)")
+    token_env = _env_var_name(node, "token_env", "INCIDENTS_RECEIVE_TOKEN")
+    secret_env = _env_var_name(node, "pagerduty_secret_env", "INCIDENTS_PAGERDUTY_WEBHOOK_SECRET")
     timeouts = {key: _seconds(node, key, default) for key, default in (("header_timeout_seconds", 10.0),
                                                                         ("body_timeout_seconds", 30.0))}
     connections = node.get("max_connections", int, 100)
     if not 1 <= connections <= 10_000:
         raise node.error("max_connections", "expected 1 to 10,000 connections")
-    return ReceiveSettings(float(seconds), alerts, size, str(token_env), max_connections=connections, **timeouts)
+    return ReceiveSettings(float(seconds), alerts, size, token_env, max_connections=connections,
+                           pagerduty_secret_env=secret_env, **timeouts)
+
+
+def _env_var_name(node: Node, key: str, default: str) -> str:
+    name = node.get(key, str, default)
+    if not _ENV_VAR_RE.fullmatch(name):
+        raise node.error(key, "expected an environment variable name (letters, digits, _)")
+    return str(name)
 
 
 def _seconds(node: Node, key: str, default: float) -> float:
