@@ -180,6 +180,7 @@ def test_the_local_target_skips_access_with_one_notice(runner: CliRunner, projec
 
 # --------------------------------------------------------------------------- who may see what
 
+@pytest.mark.slow  # shares the seeded rules-target fixture; one test of it stays in the default suite
 def test_a_role_without_pii_reader_reads_masked_values_even_the_owner(workspace: Workspace) -> None:
     query = "SELECT email, full_name FROM users WHERE role = 'engineer' ORDER BY user_id LIMIT 3"
     owner = rows(workspace, query)  # the deploy role owns the table, and holds no pii_reader (dev declares no role)
@@ -195,6 +196,7 @@ def test_a_role_without_pii_reader_reads_masked_values_even_the_owner(workspace:
     assert bodies == [("***",)]
 
 
+@pytest.mark.slow  # shares the seeded rules-target fixture; one test of it stays in the default suite
 def test_a_reader_reads_the_views_but_not_the_base_tables(workspace: Workspace) -> None:
     workspace.session.execute(f"USE ROLE {READER}")
     assert rows(workspace, "SELECT COUNT(*) FROM v_incident_overview") == [(300,)]
@@ -203,6 +205,7 @@ def test_a_reader_reads_the_views_but_not_the_base_tables(workspace: Workspace) 
             workspace.query(f"SELECT COUNT(*) FROM {table}")
 
 
+@pytest.mark.slow  # shares the seeded rules-target fixture; one test of it stays in the default suite
 def test_a_writer_updates_lifecycle_tables_but_not_reference_rows(workspace: Workspace) -> None:
     workspace.session.execute(f"USE ROLE {WRITER}")
     workspace.session.execute("UPDATE incidents SET root_cause = 'disk full' WHERE incident_id = 1")
@@ -253,6 +256,7 @@ def test_diff_reports_grants_added_and_revoked_by_hand(seeded: Callable[[str], P
             ws.query("SELECT COUNT(*) FROM users")
 
 
+@pytest.mark.slow  # shares the seeded rules-target fixture; one test of it stays in the default suite
 def test_diff_reads_grants_in_a_number_of_queries_fixed_by_the_roles(workspace: Workspace) -> None:
     before = len(workspace.trace)
     assert workspace.diff().in_sync
@@ -360,6 +364,7 @@ def test_access_config_mistakes_are_one_line_naming_file_and_key(runner: CliRunn
 
 # --------------------------------------------------------------------------- audit without triggers
 
+@pytest.mark.slow  # shares the seeded rules-target fixture; one test of it stays in the default suite
 def test_the_audit_task_records_direct_updates_once_and_leaves_recorded_ones_alone(workspace: Workspace) -> None:
     s = workspace.session
 
