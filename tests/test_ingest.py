@@ -4,7 +4,7 @@ comments; idempotent, order-independent, malformed input kept with its error."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -418,42 +418,48 @@ def test_cli_dev_zero_stops_with_exit_2_in_bounded_memory(repo: Path, deployed_l
 # --------------------------------------------------------------------------- the Snowflake intake (issue 25 N3, N9)
 
 
-@pytest.mark.slow
-def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its_work_queued(
-        deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """On the Snowflake-rules target (its stream and EXECUTE TASK emulation): rows landed while the
-    task was not running are all taken in; a run that fails keeps its fingerprints in the queue."""
+def _with_intake(ws: Workspace) -> Callable[[str, str], None]:
+    """The intake objects of sql/06_alert_intake.sql made on this workspace's (Snowflake-rules) target, but
+    its stage and pipe (no stages here); returns landed(fixture, load_id), which lands alerts as the pipe would."""
     import datetime as dt
 
     from incidents.engine.files import render_files
     from incidents.ingest import land
     from incidents.sql.text import split_statements
 
+    for statement in split_statements(render_files(ws.dep)["sql/06_alert_intake.sql"]):
+        if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):
+            ws.session.execute(statement)
+
+    def landed(name: str, load: str) -> None:
+        land(ws.session, ws.dep, parse(text(name), received_at=dt.datetime(2026, 12, 2), load_id=load).rows)
+    return landed
+
+
+def _count(ws: Workspace, table: str, where: str = "TRUE") -> int:
+    return int(ws.query(f"SELECT COUNT(*) AS N FROM {table} WHERE {where}")[0]["N"])
+
+
+@pytest.mark.slow
+def test_the_snowflake_intake_takes_every_landed_row_and_a_failed_run_leaves_its_work_queued(
+        deployed_copy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """On the Snowflake-rules target (its stream and EXECUTE TASK emulation): rows landed while the
+    task was not running are all taken in; a run that fails keeps its fingerprints in the queue."""
     monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
-    root = deployed_copy("intake")
-    with Workspace.open(root, env="dev") as ws:
-        s = ws.session
-        for statement in split_statements(render_files(ws.dep)["sql/06_alert_intake.sql"]):
-            if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):  # no stages here
-                s.execute(statement)
-
-        def landed(name: str, load: str) -> None:
-            land(s, ws.dep, parse(text(name), received_at=dt.datetime(2026, 12, 2), load_id=load).rows)
-
+    with Workspace.open(deployed_copy("intake"), env="dev") as ws:
+        s, landed = ws.session, _with_intake(ws)
         landed("grouped.json", "a")  # an outage: the task ran for neither load
         landed("firing.json", "b")
         s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
-        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS")[0]["N"] == 4
-        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
+        assert (_count(ws, "INCIDENTS"), _count(ws, "INGEST_QUEUE")) == (4, 0)
         landed("resolved.json", "c")
         s.execute("ALTER TABLE INCIDENT_CATEGORIES RENAME TO CATEGORIES_AWAY")  # the next run fails
         with pytest.raises(TargetError):
             s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
-        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 1  # kept for the next run
+        assert _count(ws, "INGEST_QUEUE") == 1  # kept for the next run
         s.execute("ALTER TABLE CATEGORIES_AWAY RENAME TO INCIDENT_CATEGORIES")
         s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
-        assert ws.query("SELECT COUNT(*) AS N FROM INGEST_QUEUE")[0]["N"] == 0
-        assert ws.query("SELECT COUNT(*) AS N FROM INCIDENTS WHERE STATUS = 'resolved'")[0]["N"] == 1
+        assert (_count(ws, "INGEST_QUEUE"), _count(ws, "INCIDENTS", "STATUS = 'resolved'")) == (0, 1)
 
 
 @pytest.mark.slow
@@ -463,35 +469,22 @@ def test_a_snowflake_intake_run_that_fails_inside_its_transaction_writes_none_of
     table was swapped for a view of it by hand: read, but not written), Snowflake rolls the transaction
     back as the procedure fails, so no incident is opened without its comments; the fingerprints stay
     queued and the next run opens them."""
-    import datetime as dt
-
-    from incidents.engine.files import render_files
-    from incidents.ingest import land
-    from incidents.sql.text import split_statements
-
     monkeypatch.setenv("INCIDENTS_LOCAL_RULES", "snowflake")
-    root = deployed_copy("intake-rollback")
-    with Workspace.open(root, env="dev") as ws:
+    with Workspace.open(deployed_copy("intake-rollback"), env="dev") as ws:
         s = ws.session
-        for statement in split_statements(render_files(ws.dep)["sql/06_alert_intake.sql"]):
-            if not statement.lstrip().upper().startswith(("CREATE STAGE", "CREATE PIPE")):  # no stages here
-                s.execute(statement)
-        land(s, ws.dep, parse(text("firing.json"), received_at=dt.datetime(2026, 12, 2), load_id="a").rows)
-
-        def count(table: str) -> int:
-            return int(ws.query(f"SELECT COUNT(*) AS N FROM {table}")[0]["N"])
-
+        _with_intake(ws)("firing.json", "a")
         s.execute("ALTER TABLE INCIDENT_COMMENTS RENAME TO COMMENTS_AWAY")  # its INSERT fails, after the incidents'
         s.execute("CREATE VIEW INCIDENT_COMMENTS AS SELECT * FROM COMMENTS_AWAY")
         with pytest.raises(TargetError):
             s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
-        assert (count("INCIDENTS"), count("INCIDENT_ALERTS"), count("INCIDENT_STATUS_HISTORY")) == (0, 0, 0)
-        assert count("INGEST_QUEUE") == 1  # the stream moved on, its rows are queued for the next run
+        written = (_count(ws, "INCIDENTS"), _count(ws, "INCIDENT_ALERTS"), _count(ws, "INCIDENT_STATUS_HISTORY"))
+        assert written == (0, 0, 0)
+        assert _count(ws, "INGEST_QUEUE") == 1  # the stream moved on, its rows are queued for the next run
         s.execute("DROP VIEW INCIDENT_COMMENTS")
         s.execute("ALTER TABLE COMMENTS_AWAY RENAME TO INCIDENT_COMMENTS")
         s.execute("EXECUTE TASK INGEST_RAW_ALERTS_TASK")
-        assert (count("INCIDENTS"), count("INGEST_QUEUE")) == (1, 0)
-        assert count("INCIDENT_COMMENTS") >= 1
+        assert (_count(ws, "INCIDENTS"), _count(ws, "INGEST_QUEUE")) == (1, 0)
+        assert _count(ws, "INCIDENT_COMMENTS") >= 1
 
 
 @pytest.mark.slow
